@@ -1,0 +1,87 @@
+import { readdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { CliIo, Command } from './command.ts';
+import { OsteonError, isInputError, usageError } from '../util/errors.ts';
+
+const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
+
+export async function loadCommands(): Promise<Command[]> {
+  const files = readdirSync(commandsDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort();
+  const commands: Command[] = [];
+  for (const f of files) {
+    const mod = (await import(pathToFileURL(join(commandsDir, f)).href)) as { command?: Command };
+    if (mod.command) commands.push(mod.command);
+  }
+  return commands.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function topHelp(commands: Command[]): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  return [
+    'osteon: train and review CT bone segmentation (whole bone + substructures), offline.',
+    '',
+    'Usage: osteon <command> [options]',
+    '',
+    'Commands:',
+    ...commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),
+    '',
+    'Run `osteon <command> --help` for a command\'s options.',
+    'Exit codes: 0 success, 1 failure, 2 bad input or usage.',
+  ].join('\n');
+}
+
+function commandHelp(c: Command): string {
+  const opts = Object.entries(c.options).map(([k, o]) => `  --${k}${o.type === 'string' ? ' VALUE' : ''}${o.short ? ` (-${o.short})` : ''}`);
+  return [`Usage: osteon ${c.name} ${c.usage}`, '', c.summary, '', c.help, '', 'Options:', ...opts, '  --help (-h)'].join('\n');
+}
+
+export const processIo: CliIo = {
+  out: (t) => process.stdout.write(t.endsWith('\n') ? t : t + '\n'),
+  err: (t) => process.stderr.write(t.endsWith('\n') ? t : t + '\n'),
+  isTty: Boolean(process.stderr.isTTY),
+};
+
+/** Runs the CLI and returns the exit code: 0 ok, 1 failure, 2 bad input or usage. */
+export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
+  const commands = await loadCommands();
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    io.out(topHelp(commands));
+    return name ? 0 : 2;
+  }
+  if (name === '--version') {
+    io.out('osteon 0.1.0');
+    return 0;
+  }
+  const cmd = commands.find((c) => c.name === name);
+  if (!cmd) {
+    io.err(`osteon: unknown command '${name}'.\n\n${topHelp(commands)}`);
+    return 2;
+  }
+  try {
+    let parsed;
+    try {
+      parsed = parseArgs({
+        args: rest,
+        options: { ...cmd.options, help: { type: 'boolean', short: 'h' } },
+        allowPositionals: cmd.allowPositionals,
+        strict: true,
+      });
+    } catch (e) {
+      throw usageError(`${(e as Error).message}\nRun \`osteon ${cmd.name} --help\`.`);
+    }
+    if (parsed.values.help) {
+      io.out(commandHelp(cmd));
+      return 0;
+    }
+    return await cmd.run({ values: parsed.values, positionals: parsed.positionals, io });
+  } catch (e) {
+    const json = rest.includes('--json');
+    const data = e instanceof OsteonError ? e.toData() : { code: 'internal', message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+    if (json) io.out(JSON.stringify({ ok: false, error: data }, null, 2));
+    io.err(`osteon ${cmd.name}: error: ${data.message}`);
+    return isInputError(e) ? 2 : 1;
+  }
+}

@@ -1,0 +1,82 @@
+// Lint: typescript-eslint's recommended rules plus the layer rule that keeps Osteon's
+// architecture honest (docs/ARCHITECTURE.md). A wrong-layer import fails `npm test`.
+import tseslint from 'typescript-eslint';
+
+const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'zlib', 'crypto', 'http', 'https', 'net', 'url', 'util', 'stream', 'events'];
+
+/** app/: the core. Node is allowed, Electron, the DOM and the UI stack are not. */
+const appLayer = {
+  files: ['app/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { group: ['electron', 'electron/*'], message: 'layer: app/ never imports Electron (wire it in main/).' },
+        { group: ['svelte', 'svelte/*', '@kitware/*'], message: 'layer: app/ never imports the UI stack.' },
+        { group: ['**/main/*', '**/main', '**/renderer/*', '**/renderer'], message: 'layer: app/ never imports main/ or renderer/.' },
+      ],
+    }],
+    'no-restricted-globals': ['error',
+      { name: 'window', message: 'layer: app/ has no DOM.' },
+      { name: 'document', message: 'layer: app/ has no DOM.' },
+      { name: 'navigator', message: 'layer: app/ has no DOM.' },
+      { name: 'localStorage', message: 'layer: app/ has no DOM.' },
+    ],
+  },
+};
+
+/** app/contract/: shared with the renderer, so no Node and no tfjs either. */
+const contractLayer = {
+  files: ['app/contract/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { group: nodeBuiltins, message: 'layer: app/contract/ is shared with the renderer; no Node.' },
+        { group: ['@tensorflow/*', 'electron', 'electron/*'], message: 'layer: app/contract/ is types and schemas only.' },
+        { regex: '^\\.\\./(?!contract/)', message: 'layer: app/contract/ imports nothing else from app/.' },
+      ],
+    }],
+  },
+};
+
+/** renderer/: the browser. No Node, no tfjs, no app/ internals beyond the contract. */
+const rendererLayer = {
+  files: ['renderer/**/*.ts', 'renderer/**/*.svelte'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { group: nodeBuiltins, message: 'layer: renderer/ never imports Node.' },
+        { group: ['electron', 'electron/*'], message: 'layer: renderer/ talks to main only through the preload bridge.' },
+        { group: ['@tensorflow/*'], message: 'layer: renderer/ never imports tfjs.' },
+        { regex: '(^|/)app/(?!contract/)', message: 'layer: renderer/ imports only app/contract from the core.' },
+        { group: ['**/main/*', '**/main'], message: 'layer: renderer/ never imports main/.' },
+      ],
+    }],
+  },
+};
+
+/** main/: Electron and Node hosts. Never the UI stack. */
+const mainLayer = {
+  files: ['main/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { group: ['svelte', 'svelte/*', '@kitware/*', '**/renderer/*'], message: 'layer: main/ never imports the renderer.' },
+      ],
+    }],
+  },
+};
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', 'out/**', 'dist/**', 'release/**', 'test-artifacts/**', 'renderer/**/*.svelte', 'native/**/build/**', '**/*.mjs', '**/*.cjs', 'eslint.config.js'] },
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  appLayer,
+  contractLayer,
+  rendererLayer,
+  mainLayer,
+);
