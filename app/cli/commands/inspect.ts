@@ -1,0 +1,88 @@
+/**
+ * `osteon inspect CT LABELS... [--schema FILE] [--map id=FILE]... [--json]`: what a study's
+ * labels imply for training (sizes, overlaps, whole vs union of parts, recommended formulation
+ * and loss weights). Reads only; writes nothing.
+ */
+import { basename } from 'node:path';
+import type { Command } from '../command.ts';
+import { requireFiniteCt } from '../../imaging/checks.ts';
+import { readVolume } from '../../imaging/io.ts';
+import { describeGeometry, geometryOf } from '../../imaging/volume.ts';
+import { analyzeLabels } from '../../labels/analysis.ts';
+import { loadLabels } from '../../labels/load.ts';
+import { finiteJson, formatAnalysis } from '../../labels/report.ts';
+import { loadLabelSchema } from '../../labels/schema.ts';
+import { badInput, usageError } from '../../util/errors.ts';
+
+function parseMap(values: unknown): Record<string, string> {
+  const list = Array.isArray(values) ? values.map(String) : typeof values === 'string' ? [values] : [];
+  const out: Record<string, string> = {};
+  for (const item of list) {
+    const eq = item.indexOf('=');
+    if (eq <= 0 || eq === item.length - 1) throw usageError(`--map ${item}: expected STRUCTURE_ID=FILE`);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}
+
+export const command: Command = {
+  name: 'inspect',
+  summary: 'Analyse a study\'s labels: sizes, overlaps, whole vs parts, recommended loss and weights',
+  usage: 'CT LABELS... [--schema FILE] [--map ID=FILE]... [--json]',
+  help: [
+    'LABELS is one integer label map, one multi-channel label volume, or one binary mask per',
+    'structure. With --schema (e.g. resources/presets/pelvis.json) the structures, their roles',
+    '(whole / part) and sources come from the schema; mask files match the schema\'s structures',
+    'in order, or by --map ID=FILE. Without --schema every label value (or channel, or mask file)',
+    'becomes a part and there is no whole.',
+    '',
+    'Every label file must be on the CT\'s grid; otherwise the command exits 2 showing both.',
+    '',
+    'Example:',
+    '  osteon inspect resources/sample/pelvis/ct.nii.gz resources/sample/pelvis/labels.nii.gz \\',
+    '    --schema resources/presets/pelvis.json',
+  ].join('\n'),
+  options: {
+    schema: { type: 'string' },
+    map: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+  },
+  allowPositionals: true,
+  async run({ values, positionals, io }) {
+    if (positionals.length < 2) throw usageError('expected CT LABELS... (a CT and at least one label file)\nRun `osteon inspect --help`.');
+    const [ctFile, ...labelFiles] = positionals;
+    const schemaPath = typeof values.schema === 'string' ? values.schema : null;
+    const schema = schemaPath ? loadLabelSchema(schemaPath) : null;
+    const ct = readVolume(ctFile);
+    if (ct.channels !== 1) throw badInput(ctFile, 'channels', `${ct.channels} channels; the CT must be a single 3D volume`);
+    requireFiniteCt(ct, ctFile);
+    let lo = Infinity, hi = -Infinity;
+    for (const x of ct.data) {
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    const loaded = loadLabels({ files: labelFiles, schema, schemaPath, map: parseMap(values.map) }, ct, ctFile);
+    const analysis = analyzeLabels(loaded.set);
+    const warnings = [...ct.warnings.map((w) => `${basename(ctFile)}: ${w}`), ...loaded.warnings];
+    if (values.json) {
+      io.out(JSON.stringify({
+        ok: true,
+        ct: { file: ctFile, geometry: geometryOf(ct), huRange: [lo, hi] },
+        labels: { files: loaded.files, schema: loaded.set.schema, schemaFile: schemaPath },
+        analysis,
+        warnings,
+      }, finiteJson, 2));
+      return 0;
+    }
+    const files = [...new Set(loaded.files)].map((f) => basename(f)).join(', ');
+    io.out([
+      `CT      ${ctFile}`,
+      `        ${describeGeometry(ct)}; values ${lo}..${hi}`,
+      `Labels  ${files}${schemaPath ? ` (schema ${schemaPath})` : ' (no schema: one part per label)'}`,
+      '',
+      ...formatAnalysis(analysis),
+      ...(warnings.length ? ['', 'File warnings:', ...warnings.map((w) => `  - ${w}`)] : []),
+    ].join('\n'));
+    return 0;
+  },
+};
