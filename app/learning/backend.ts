@@ -1,0 +1,209 @@
+/**
+ * Picks the tfjs backend at run time, best first: tfjs-node-gpu (CUDA) → tfjs-node → wasm → cpu,
+ * and records why each candidate that did not load failed, for `osteon doctor` and the UI.
+ *
+ * Use the `tf` exported here (it is `@tensorflow/tfjs`). tfjs-node(-gpu) 4.22 depends on the same
+ * @tensorflow/tfjs 4.22, so npm dedupes it to this one tfjs-core; a second copy would register
+ * its backend on another engine, which `tryNative` detects and reports.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+import { dirname } from 'node:path';
+import { OsteonError } from '../util/errors.ts';
+import { registerCustomKernels } from './kernels/index.ts';
+
+export { tf };
+
+export type BackendCandidate = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+export type BackendPreference = 'auto' | BackendCandidate;
+
+export interface BackendAttempt {
+  candidate: BackendCandidate;
+  ok: boolean;
+  /** Why it was not used; absent when ok. */
+  reason?: string;
+  /** Something to know about a candidate that did load (e.g. tfjs-node-gpu running without a GPU). */
+  note?: string;
+}
+
+export interface BackendReport {
+  /** The tfjs backend name now active. */
+  name: 'tensorflow' | 'wasm' | 'cpu';
+  /** The npm package that provides it, e.g. '@tensorflow/tfjs-backend-wasm'. */
+  package: string;
+  /** Every candidate tried, in order, with the reason for each failure. */
+  attempts: BackendAttempt[];
+  /** Osteon's own kernels and gradients registered, e.g. 'wasm:Conv2DBackpropFilter'. */
+  kernels: string[];
+  /** Compute threads the backend uses (wasm in Node: always 1, see notes §2). */
+  threads: number;
+  /** How the ladder was chosen: 'auto', or the candidate forced by option or OSTEON_BACKEND. */
+  preference: BackendPreference;
+}
+
+export interface InitBackendOptions {
+  /** 'auto' (default) walks the ladder; a candidate forces it (failure is an error). */
+  prefer?: BackendPreference;
+  /** Threads for tfjs-node (TF_NUM_INTRAOP_THREADS) and wasm (has no effect in Node 20). */
+  threads?: number;
+}
+
+const ladder: readonly BackendCandidate[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+const packages: Record<BackendCandidate, string> = {
+  'tfjs-node-gpu': '@tensorflow/tfjs-node-gpu',
+  'tfjs-node': '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+let pending: Promise<BackendReport> | null = null;
+let report: BackendReport | null = null;
+let wasmThreadsCount: (() => number) | null = null;
+
+/** The report of the backend chosen by `initBackend`, or null before it finished. */
+export function getBackendReport(): BackendReport | null {
+  return report;
+}
+
+export function isBackendPreference(v: string): v is BackendPreference {
+  return v === 'auto' || (ladder as readonly string[]).includes(v);
+}
+
+/**
+ * Chooses and activates a backend; idempotent: once one succeeded, later calls return its
+ * report whatever their options. The preference comes from `opts.prefer`, else the
+ * OSTEON_BACKEND environment variable, else 'auto'. Throws BackendInitError (code 'backend')
+ * when no candidate starts (e.g. a forced one); a later call may then try again.
+ * Call it before building models: it also registers the conv3dTranspose gradient.
+ */
+export function initBackend(opts: InitBackendOptions = {}): Promise<BackendReport> {
+  pending ??= choose(opts).then(
+    (r) => (report = r),
+    (e: unknown) => {
+      pending = null;
+      throw e;
+    },
+  );
+  return pending;
+}
+
+function preferenceOf(opts: InitBackendOptions): BackendPreference {
+  if (opts.prefer && opts.prefer !== 'auto') return opts.prefer;
+  const env = process.env.OSTEON_BACKEND?.trim();
+  if (!env) return 'auto';
+  if (!isBackendPreference(env)) {
+    throw new OsteonError({ code: 'usage', field: 'OSTEON_BACKEND', message: `OSTEON_BACKEND=${env}: expected one of auto, ${ladder.join(', ')}` });
+  }
+  return env;
+}
+
+async function choose(opts: InitBackendOptions): Promise<BackendReport> {
+  const preference = preferenceOf(opts);
+  const candidates = preference === 'auto' ? ladder : [preference];
+  const attempts: BackendAttempt[] = [];
+  for (const candidate of candidates) {
+    const reason = await tryCandidate(candidate, opts.threads);
+    if (reason !== null) {
+      attempts.push({ candidate, ok: false, reason });
+      continue;
+    }
+    const note = candidate === 'tfjs-node-gpu' && !usingGpu() ? 'loaded, but TensorFlow found no usable CUDA GPU: running on the CPU' : undefined;
+    attempts.push(note ? { candidate, ok: true, note } : { candidate, ok: true });
+    const name = tf.getBackend() as BackendReport['name'];
+    return { name, package: packages[candidate], attempts, kernels: registerCustomKernels(name), threads: threadsOf(name, opts.threads), preference };
+  }
+  throw new BackendInitError(attempts);
+}
+
+/** No candidate could be started; `attempts` says why for each. */
+export class BackendInitError extends OsteonError {
+  readonly attempts: BackendAttempt[];
+
+  constructor(attempts: BackendAttempt[]) {
+    const why = attempts.map((a) => `${a.candidate}: ${a.reason}`).join('; ');
+    super({ code: 'backend', message: `no tfjs backend could be started (${why})`, detail: JSON.stringify(attempts) });
+    this.attempts = attempts;
+  }
+}
+
+/** Returns null when the candidate is now the active backend, else why not. */
+async function tryCandidate(candidate: BackendCandidate, threads: number | undefined): Promise<string | null> {
+  try {
+    switch (candidate) {
+      case 'tfjs-node-gpu':
+      case 'tfjs-node':
+        return await tryNative(candidate, threads);
+      case 'wasm':
+        return await tryWasm(threads);
+      case 'cpu':
+        return (await tf.setBackend('cpu')) ? null : 'tf.setBackend("cpu") returned false';
+      default: {
+        const never: never = candidate;
+        return `unknown candidate ${String(never)}`;
+      }
+    }
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+async function tryNative(candidate: 'tfjs-node-gpu' | 'tfjs-node', threads: number | undefined): Promise<string | null> {
+  const pkg = packages[candidate];
+  if (threads && !process.env.TF_NUM_INTRAOP_THREADS) process.env.TF_NUM_INTRAOP_THREADS = String(threads);
+  try {
+    // A variable specifier: the packages are optional and may be absent at type-check time.
+    const spec: string = pkg;
+    await import(spec);
+  } catch (e) {
+    return explainImportFailure(pkg, e);
+  }
+  if (!tf.engine().registryFactory.tensorflow) {
+    return `${pkg} loaded but registered its backend with another copy of @tensorflow/tfjs-core (Osteon uses ${tf.version_core}); reinstall so npm dedupes it`;
+  }
+  if (!(await tf.setBackend('tensorflow'))) return `${pkg} loaded but the 'tensorflow' backend failed to initialise`;
+  return null;
+}
+
+/** tfjs-node's binding says whether TensorFlow placed ops on a GPU; unknown counts as no. */
+function usingGpu(): boolean {
+  const b = tf.backend() as { binding?: { isUsingGpuDevice?: () => boolean } };
+  try {
+    return b.binding?.isUsingGpuDevice?.() === true;
+  } catch {
+    return false;
+  }
+}
+
+/** Turns an import error into a short reason a user can act on. */
+export function explainImportFailure(pkg: string, e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  const msg = err.message ?? String(e);
+  if ((err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND') && msg.includes(pkg)) return 'package not installed';
+  const lib = /(lib[\w.-]+\.so[\w.]*)/.exec(msg);
+  if (lib && /cud|cublas|cufft|curand|cusolver|cusparse|nvinfer/i.test(lib[1])) return `CUDA libraries not found (${lib[1]}): ${firstLine(msg)}`;
+  if (lib) return `native library failed to load (${lib[1]}): ${firstLine(msg)}`;
+  return firstLine(msg);
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0].slice(0, 300);
+}
+
+async function tryWasm(threads: number | undefined): Promise<string | null> {
+  const wasm = await import('@tensorflow/tfjs-backend-wasm');
+  // Node: load the .wasm binaries from the package's own dist folder as file paths.
+  const dist = dirname(createRequire(import.meta.url).resolve('@tensorflow/tfjs-backend-wasm'));
+  wasm.setWasmPaths(`${dist}/`);
+  // No effect in Node with tfjs 4.22 (WASM_HAS_MULTITHREAD_SUPPORT is false there); kept for when it works.
+  if (threads) wasm.setThreadsCount(threads);
+  if (!(await tf.setBackend('wasm'))) return 'tf.setBackend("wasm") returned false';
+  wasmThreadsCount = wasm.getThreadsCount;
+  return null;
+}
+
+function threadsOf(name: BackendReport['name'], requested: number | undefined): number {
+  if (name === 'wasm') return wasmThreadsCount?.() ?? 1;
+  if (name === 'tensorflow') return Number(process.env.TF_NUM_INTRAOP_THREADS) || requested || cpus().length;
+  return 1;
+}

@@ -1,0 +1,55 @@
+import * as tf from '@tensorflow/tfjs';
+import { conv2dBackpropFilter } from './conv2d_backprop_filter.ts';
+import { makeConv2dBackpropInput } from './conv2d_backprop_input.ts';
+import { conv3d } from './conv3d.ts';
+import { conv3dBackpropFilter } from './conv3d_backprop_filter.ts';
+import { conv3dBackpropInput } from './conv3d_backprop_input.ts';
+import { registerConv3dTransposeGradient } from './conv3d_transpose_grad.ts';
+import { splitVLastAxis } from './split_v.ts';
+
+const registered = new Map<string, string[]>();
+const replaced = new Map<string, tf.KernelFunc>();
+
+/** Replaces (or adds) a wasm kernel; returns the built-in it replaced, if any. */
+function replaceWasmKernel(kernelName: string, kernelFunc: tf.KernelFunc): tf.KernelFunc | null {
+  const old = tf.getKernel(kernelName, 'wasm') as tf.KernelConfig | undefined;
+  if (old) {
+    tf.unregisterKernel(kernelName, 'wasm');
+    replaced.set(kernelName, old.kernelFunc);
+  }
+  tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc });
+  return old ? old.kernelFunc : null;
+}
+
+/** The wasm backend's own kernel that Osteon replaced (for benchmarks), or null. */
+export function builtinWasmKernel(kernelName: string): tf.KernelFunc | null {
+  return replaced.get(kernelName) ?? null;
+}
+
+function registerWasmKernels(): string[] {
+  replaceWasmKernel('Conv2DBackpropFilter', conv2dBackpropFilter);
+  // The wrapper needs the built-in for NCHW, so look it up before replacing it.
+  const builtinBpi: tf.KernelFunc | null = (tf.getKernel('Conv2DBackpropInput', 'wasm') as tf.KernelConfig | undefined)?.kernelFunc ?? null;
+  replaceWasmKernel('Conv2DBackpropInput', makeConv2dBackpropInput(builtinBpi));
+  replaceWasmKernel('Conv3D', conv3d);
+  replaceWasmKernel('Conv3DBackpropFilterV2', conv3dBackpropFilter);
+  replaceWasmKernel('Conv3DBackpropInputV2', conv3dBackpropInput);
+  const builtinSplit: tf.KernelFunc | null = (tf.getKernel('SplitV', 'wasm') as tf.KernelConfig | undefined)?.kernelFunc ?? null;
+  if (builtinSplit) replaceWasmKernel('SplitV', splitVLastAxis(builtinSplit));
+  return ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv3D', 'Conv3DBackpropFilterV2', 'Conv3DBackpropInputV2', ...(builtinSplit ? ['SplitV'] : [])].map((k) => `wasm:${k}`);
+}
+
+/**
+ * Registers Osteon's own kernels for the active backend and returns their names, e.g.
+ * 'wasm:Conv2DBackpropFilter' or 'gradient:Conv3DBackpropInputV2'. Call after the backend is
+ * set. The conv3dTranspose gradient goes on every backend (tfjs-core lacks it); the wasm
+ * kernels only on wasm. Idempotent per backend.
+ */
+export function registerCustomKernels(backendName: string): string[] {
+  const done = registered.get(backendName);
+  if (done) return done;
+  const names = [registerConv3dTransposeGradient()];
+  if (backendName === 'wasm') names.push(...registerWasmKernels());
+  registered.set(backendName, names);
+  return names;
+}

@@ -1,0 +1,69 @@
+// Shared by test/unit/kernels*.test.ts: runs the same computation on the wasm backend (with
+// Osteon's kernels) and on tfjs's cpu backend (the reference), and compares float32 results.
+import { expect } from 'vitest';
+import { tf } from '../../app/learning/backend.ts';
+
+export type Backend = 'wasm' | 'cpu';
+
+/** Deterministic uniform(-1, 1) data (a 32-bit LCG), so failures reproduce. */
+export function rand(n: number, seed: number): Float32Array {
+  const out = new Float32Array(n);
+  let s = (seed * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
+export function size(shape: number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** Runs fn with `backend` active and returns its outputs' data (tensors are disposed). */
+export async function on(backend: Backend, fn: () => tf.Tensor[]): Promise<Float32Array[]> {
+  await tf.setBackend(backend);
+  // Read outside tf.tidy: tidy walks every element of returned typed arrays.
+  const outs = tf.tidy(() => fn());
+  const data = outs.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(outs);
+  return data;
+}
+
+/** max |a - b| / max |b| (b is the reference); 0 when both are all zero. */
+export function relDiff(a: Float32Array, b: Float32Array): number {
+  expect(a.length).toBe(b.length);
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < a.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return den === 0 ? num : num / den;
+}
+
+/** float32 tolerance relative to magnitude: sums of up to ~1000 products of O(1) values. */
+export const TOL = 2e-5;
+
+/** Records the worst relative difference seen per label, for the report printed by afterAll. */
+export const worst = new Map<string, number>();
+
+export function expectClose(label: string, got: Float32Array[], ref: Float32Array[], tol = TOL): void {
+  expect(got.length).toBe(ref.length);
+  got.forEach((g, i) => {
+    const d = relDiff(g, ref[i]);
+    worst.set(label, Math.max(worst.get(label) ?? 0, d));
+    expect(d, `${label} output ${i}: max|diff|/max|ref| = ${d}`).toBeLessThan(tol);
+  });
+}
+
+export function dot(a: Float32Array, b: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
+  return s;
+}
+
+export function printWorst(file: string): void {
+  const rows = [...worst.entries()].map(([k, v]) => `  ${k}: ${v.toExponential(2)}`);
+  process.stderr.write(`\n${file} worst max|diff|/max|ref| per check:\n${rows.join('\n')}\n`);
+}
