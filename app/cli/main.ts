@@ -1,4 +1,4 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -7,14 +7,27 @@ import { OsteonError, isInputError, usageError } from '../util/errors.ts';
 
 const commandsDir = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 
+async function loadFile(f: string): Promise<Command | undefined> {
+  const mod = (await import(pathToFileURL(join(commandsDir, f)).href)) as { command?: Command };
+  return mod.command;
+}
+
+/** Every subcommand (for the help listing). A file is named after its command. */
 export async function loadCommands(): Promise<Command[]> {
   const files = readdirSync(commandsDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).sort();
   const commands: Command[] = [];
   for (const f of files) {
-    const mod = (await import(pathToFileURL(join(commandsDir, f)).href)) as { command?: Command };
-    if (mod.command) commands.push(mod.command);
+    const c = await loadFile(f);
+    if (c) commands.push(c);
   }
   return commands.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+/** One subcommand by name, importing only its file (tfjs and friends load only when needed). */
+async function loadCommand(name: string): Promise<Command | undefined> {
+  if (!/^[a-z][a-z0-9-]*$/.test(name) || !existsSync(join(commandsDir, `${name}.ts`))) return undefined;
+  const c = await loadFile(`${name}.ts`);
+  return c?.name === name ? c : undefined;
 }
 
 function topHelp(commands: Command[]): string {
@@ -45,19 +58,18 @@ export const processIo: CliIo = {
 
 /** Runs the CLI and returns the exit code: 0 ok, 1 failure, 2 bad input or usage. */
 export async function main(argv: string[], io: CliIo = processIo): Promise<number> {
-  const commands = await loadCommands();
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    io.out(topHelp(commands));
+    io.out(topHelp(await loadCommands()));
     return name ? 0 : 2;
   }
   if (name === '--version') {
     io.out('osteon 0.1.0');
     return 0;
   }
-  const cmd = commands.find((c) => c.name === name);
+  const cmd = await loadCommand(name);
   if (!cmd) {
-    io.err(`osteon: unknown command '${name}'.\n\n${topHelp(commands)}`);
+    io.err(`osteon: unknown command '${name}'.\n\n${topHelp(await loadCommands())}`);
     return 2;
   }
   try {

@@ -1,0 +1,73 @@
+/**
+ * `osteon infer --run RUN --ct FILE --out DIR`: predicts the whole and every part of a CT with a
+ * trained run and writes one NIfTI mask per structure on the CT's grid.
+ */
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { Command } from '../command.ts';
+import { enumOpt, numListOpt, requiredString } from '../options.ts';
+import { progressBar } from '../progress.ts';
+import { badInput } from '../../util/errors.ts';
+import { initBackend, type BackendPreference } from '../../learning/backend.ts';
+import { inferFile, loadModel, releaseModel } from '../../learning/infer.ts';
+import type { HierarchyMode } from '../../learning/postprocess.ts';
+
+export const command: Command = {
+  name: 'infer',
+  summary: 'Predict the whole bone and each part of a CT with a trained run; write NIfTI masks',
+  usage: '--run RUN --ct FILE --out DIR [--checkpoint best|last] [--thresholds t1,t2,..] [--tta-flip-axes 0,1]\n       [--postprocess auto|none|lcc] [--hierarchy none|parts-in-whole|whole-covers-parts|both] [--probabilities] [--force] [--json]',
+  help: [
+    'Writes DIR/<structure>.nii.gz (uint8 0/1, on the CT grid; overlapping structures stay',
+    'overlapping), DIR/<structure>.prob.nii.gz with --probabilities, and DIR/prediction.json.',
+    'Thresholds apply to sigmoid channels (the joint head\'s whole, every sigmoid-head channel);',
+    'softmax parts take the arg-max. --postprocess auto applies the run\'s postprocessing.json',
+    '(largest component only where it raised validation Dice). --tta-flip-axes averages over',
+    'mirrored copies along those volume index axes (do not mirror left-right for L/R structures).',
+    'DIR must not exist or be empty (or give --force); it is written completely or not at all.',
+  ].join('\n'),
+  options: {
+    run: { type: 'string' }, ct: { type: 'string' }, out: { type: 'string' }, checkpoint: { type: 'string' },
+    thresholds: { type: 'string' }, 'tta-flip-axes': { type: 'string' }, postprocess: { type: 'string' },
+    hierarchy: { type: 'string' }, probabilities: { type: 'boolean' }, backend: { type: 'string' },
+    force: { type: 'boolean' }, json: { type: 'boolean' },
+  },
+  allowPositionals: false,
+  async run({ values: v, io }) {
+    const runDir = resolve(requiredString(v.run, 'run', 'infer'));
+    const ct = resolve(requiredString(v.ct, 'ct', 'infer'));
+    const out = resolve(requiredString(v.out, 'out', 'infer'));
+    if (existsSync(out) && readdirSync(out).length > 0 && !v.force) throw badInput(out, 'path', 'exists and is not empty (give --force to replace it)');
+    const opts = {
+      thresholds: numListOpt(v.thresholds, 'thresholds', { min: 0, max: 1 }),
+      ttaFlipAxes: numListOpt(v['tta-flip-axes'], 'tta-flip-axes', { min: 0, max: 2, integer: true }),
+      postprocess: enumOpt(v.postprocess, 'postprocess', ['auto', 'none', 'lcc'] as const, 'auto'),
+      hierarchy: enumOpt<HierarchyMode>(v.hierarchy, 'hierarchy', ['none', 'parts-in-whole', 'whole-covers-parts', 'both'], 'none'),
+      probabilities: Boolean(v.probabilities),
+    };
+    const backend = await initBackend({ prefer: enumOpt<BackendPreference>(v.backend, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'], 'auto') });
+    const model = loadModel(runDir, enumOpt(v.checkpoint, 'checkpoint', ['best', 'last'] as const, 'best'));
+    if (opts.thresholds && opts.thresholds.length !== model.config.layout.ids.length) {
+      throw badInput(runDir, 'thresholds', `${opts.thresholds.length} values for ${model.config.layout.ids.length} structures (${model.config.layout.ids.join(', ')})`, 'usage');
+    }
+    const bar = progressBar(io);
+    const tmp = join(dirname(out), `.${basename(out)}.${randomBytes(4).toString('hex')}.partial`);
+    mkdirSync(tmp, { recursive: true });
+    const t0 = Date.now();
+    try {
+      const r = inferFile(model, ct, tmp, { ...opts, onProgress: (d, n) => bar.update(d / n, `predicting ${d}/${n}`) });
+      bar.clear();
+      rmSync(out, { recursive: true, force: true });
+      renameSync(tmp, out);
+      const files = r.files.map((f) => join(out, basename(f)));
+      const seconds = (Date.now() - t0) / 1000;
+      if (v.json) io.out(JSON.stringify({ ok: true, out, files, voxels: r.voxels, seconds, backend: backend.name }, null, 2));
+      else io.out([`Predicted ${basename(ct)} with ${runDir} (${basename(model.checkpoint)}, backend ${backend.name}) in ${seconds.toFixed(1)} s`,
+        ...Object.entries(r.voxels).map(([id, n]) => `  ${id.padEnd(16)} ${String(n).padStart(9)} voxels → ${join(out, `${id}.nii.gz`)}`)].join('\n'));
+      return 0;
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+      releaseModel(model);
+    }
+  },
+};

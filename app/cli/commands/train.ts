@@ -1,0 +1,119 @@
+/**
+ * `osteon train --data DIR --out RUN [--head joint|sigmoid|softmax] …`: trains a U-Net in a
+ * worker thread and reports progress; `--resume RUN` continues from the last checkpoint.
+ */
+import { resolve } from 'node:path';
+import type { Command } from '../command.ts';
+import { enumOpt, intOpt, numListOpt, numOpt } from '../options.ts';
+import { formatDuration, progressBar } from '../progress.ts';
+import { usageError } from '../../util/errors.ts';
+import type { BackendPreference } from '../../learning/backend.ts';
+import type { RunOptions } from '../../learning/run.ts';
+import type { TrainEvent } from '../../learning/train.ts';
+import { startTraining } from '../../learning/worker/host.ts';
+
+const fmt = (x: number | undefined) => (x === undefined ? '-' : Number.isFinite(x) ? x.toFixed(4) : String(x));
+
+function describe(e: TrainEvent, ids: string[]): string | null {
+  switch (e.type) {
+    case 'start': return `run ${e.runDir}: ${e.params.toLocaleString('en')} parameters; train ${e.trainCases.join(', ')}; validate ${e.valCases.join(', ') || '(none)'}; epochs ${e.startEpoch}..${e.epochs} × ${e.stepsPerEpoch} steps`;
+    case 'epoch': {
+      const l = e.loss;
+      const parts = [`epoch ${e.epoch}: loss ${fmt(l.total)}`, l.bce !== undefined ? `bce ${fmt(l.bce)}` : '', l.ce !== undefined ? `ce ${fmt(l.ce)}` : '', l.dice !== undefined ? `dice-loss ${fmt(l.dice)}` : '', `${e.seconds.toFixed(1)} s`].filter(Boolean);
+      if (e.validation) parts.push(`val Dice ${e.validation.dice.map((d, k) => `${ids[k] ?? k} ${fmt(d)}`).join(', ')} (mean ${fmt(e.validation.meanDice)})`);
+      return parts.join('  ');
+    }
+    case 'checkpoint': return e.kind === 'best' ? `  best checkpoint (mean Dice ${fmt(e.meanDice)}) → ${e.path}` : null;
+    case 'warning': return `WARNING (${e.code}, epoch ${e.epoch}): ${e.message}\n  likely causes:\n${e.finding.likelyCauses.map((c) => `   - ${c.text}`).join('\n')}`;
+    case 'postprocessing': return `post-processing (largest component, kept where it raised validation Dice): ${e.plan.evidence.map((x, k) => `${x.id} ${e.plan.largestComponent[k] ? 'on' : 'off'} (${fmt(x.without)} → ${fmt(x.with)})`).join(', ')}`;
+    case 'paused': return 'paused';
+    case 'resumed': return 'resumed';
+    case 'done': return `done (${e.reason}): ${e.message}`;
+    case 'step': return null;
+    default: { const never: never = e; return String(never); }
+  }
+}
+
+export const command: Command = {
+  name: 'train',
+  summary: 'Train a U-Net (joint, sigmoid or softmax head) on a folder of cases, in a worker thread',
+  usage: '--data DIR --out RUN [--head joint|sigmoid|softmax] [options] [--json] | --resume RUN [--epochs N]',
+  help: [
+    'DIR holds case folders with ct.* and labels.* (as `osteon phantom` writes) and schema.json',
+    '(or give --schema). RUN is a new folder: config.json, schema.json, run.json, metrics.jsonl,',
+    'checkpoints/last.ckpt and best.ckpt (by mean validation Dice), status.json.',
+    '',
+    'Model:    --dims 2|3 (2)  --filters 16,32,64,128  --norm none|instance (none)',
+    '          --patch H,W | D,H,W (default: the plane, padded)  --context N (2.5D, 0)',
+    'Training: --epochs 20 --steps 50 --batch 4 --lr 0.001 --seed 0 --validate-every 1',
+    '          --early-stop N (0 = off)  --flip-axes 0,1 (volume index axes; none by default,',
+    '          since mirroring left-right would swap left and right structures)',
+    'Loss:     --loss-weights a,b,c (1,1,0: a·BCE + b·CE + c·Dice)',
+    '          --pos-weight auto | v1,v2,...  (auto = negatives/positives of the sampled targets)',
+    'Split:    --val-fraction 0.34 | --val-cases id,id | --split-slab 0.7 (one case: first 70% of',
+    '          axial slices train, the rest validate)',
+    'Backend:  --backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu (auto)',
+    '--json prints one JSON event per line.',
+  ].join('\n'),
+  options: {
+    data: { type: 'string' }, schema: { type: 'string' }, out: { type: 'string' }, resume: { type: 'string' },
+    head: { type: 'string' }, dims: { type: 'string' }, filters: { type: 'string' }, norm: { type: 'string' },
+    patch: { type: 'string' }, context: { type: 'string' }, epochs: { type: 'string' }, steps: { type: 'string' },
+    batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, 'validate-every': { type: 'string' },
+    'early-stop': { type: 'string' }, 'flip-axes': { type: 'string' }, 'loss-weights': { type: 'string' },
+    'pos-weight': { type: 'string' }, 'val-fraction': { type: 'string' }, 'val-cases': { type: 'string' },
+    'split-slab': { type: 'string' }, window: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
+  },
+  allowPositionals: false,
+  async run({ values: v, io }) {
+    const backend = enumOpt<BackendPreference>(v.backend, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'], 'auto');
+    let start: Parameters<typeof startTraining>[0];
+    if (typeof v.resume === 'string') {
+      start = { run: { kind: 'resume', runDir: resolve(v.resume), epochs: v.epochs === undefined ? undefined : intOpt(v.epochs, 'epochs', 1, 1, 100000) }, backend };
+    } else {
+      if (typeof v.data !== 'string' || typeof v.out !== 'string') throw usageError('--data DIR and --out RUN are required (or --resume RUN)\nRun `osteon train --help`.');
+      const dims = intOpt(v.dims, 'dims', 2, 2, 3) as 2 | 3;
+      const lw = numListOpt(v['loss-weights'], 'loss-weights', { min: 0, length: 3 }) ?? [1, 1, 0];
+      const splits = ['val-fraction', 'val-cases', 'split-slab'].filter((k) => v[k] !== undefined);
+      if (splits.length > 1) throw usageError(`--${splits.join(' and --')}: give only one way to choose validation data`);
+      const split: RunOptions['split'] = v['val-cases'] !== undefined ? { kind: 'cases', ids: String(v['val-cases']).split(',').filter(Boolean) }
+        : v['split-slab'] !== undefined ? { kind: 'slab', trainFraction: numOpt(v['split-slab'], 'split-slab', 0.7, 0.05, 0.95) }
+          : { kind: 'fraction', fraction: numOpt(v['val-fraction'], 'val-fraction', 0.34, 0.01, 0.9) };
+      const pw = v['pos-weight'] === undefined || v['pos-weight'] === 'auto' ? 'auto' : numListOpt(v['pos-weight'], 'pos-weight', { min: 0 })!;
+      const windowHu = numListOpt(v.window, 'window', { length: 2 }) as [number, number] | undefined;
+      const options: RunOptions = {
+        dataDir: resolve(v.data), schemaPath: typeof v.schema === 'string' ? resolve(v.schema) : undefined, runDir: resolve(v.out),
+        head: enumOpt(v.head, 'head', ['joint', 'sigmoid', 'softmax'] as const, 'joint'), spatialDims: dims,
+        filters: numListOpt(v.filters, 'filters', { min: 1, max: 1024, integer: true }) ?? (dims === 2 ? [16, 32, 64, 128] : [8, 16, 32, 64]),
+        normalization: enumOpt(v.norm, 'norm', ['none', 'instance'] as const, 'none'),
+        patch: numListOpt(v.patch, 'patch', { min: 1, max: 1024, integer: true }), context: intOpt(v.context, 'context', 0, 0, 8),
+        epochs: intOpt(v.epochs, 'epochs', 20, 1, 100000), stepsPerEpoch: intOpt(v.steps, 'steps', 50, 1, 100000),
+        batchSize: intOpt(v.batch, 'batch', 4, 1, 256), learningRate: numOpt(v.lr, 'lr', 1e-3, 1e-7, 1),
+        validateEvery: intOpt(v['validate-every'], 'validate-every', 1, 1, 100000), earlyStoppingPatience: intOpt(v['early-stop'], 'early-stop', 0, 0, 100000),
+        seed: intOpt(v.seed, 'seed', 0, 0, 2 ** 31 - 1), posWeight: pw, lossWeights: { a: lw[0], b: lw[1], c: lw[2] }, split,
+        flipAxes: numListOpt(v['flip-axes'], 'flip-axes', { min: 0, max: 2, integer: true }) ?? [], windowHu,
+      };
+      start = { run: { kind: 'new', options }, backend };
+    }
+    const bar = progressBar(io);
+    let ids: string[] = [];
+    const job = startTraining(start, {
+      onBackend: (r) => { if (!v.json) io.err(`backend: ${r.name} (${r.package})${r.kernels.length ? `, ${r.kernels.length} Osteon kernels` : ''}`); },
+      onEvent: (e) => {
+        if (v.json) { io.out(JSON.stringify(e, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x))); return; }
+        if (e.type === 'start') ids = e.structures;
+        if (e.type === 'step') { bar.update(e.step / e.stepsPerEpoch, `epoch ${e.epoch} step ${e.step}/${e.stepsPerEpoch} loss ${fmt(e.loss.total)} ${e.samplesPerSec.toFixed(1)} samples/s ETA ${formatDuration(e.etaSec)}`); return; }
+        const line = describe(e, ids);
+        if (line) { bar.clear(); io.out(line); }
+      },
+    });
+    const onSignal = () => { io.err('\ncancelling (the last checkpoint is kept)…'); job.cancel(); };
+    process.once('SIGINT', onSignal);
+    try {
+      const done = await job.done;
+      return done.reason === 'non-finite-loss' ? 1 : 0;
+    } finally {
+      process.off('SIGINT', onSignal);
+    }
+  },
+};

@@ -1,0 +1,41 @@
+/** Parsing of CLI option values, with usage errors that name the option and say what is expected. */
+import { usageError } from '../util/errors.ts';
+
+export function intOpt(v: unknown, name: string, def: number, lo: number, hi: number): number {
+  if (v === undefined) return def;
+  const s = String(v);
+  if (!/^-?\d+$/.test(s) || Number(s) < lo || Number(s) > hi) throw usageError(`--${name} ${s}: expected an integer in ${lo}..${hi}`);
+  return Number(s);
+}
+
+export function numOpt(v: unknown, name: string, def: number, lo: number, hi: number): number {
+  if (v === undefined) return def;
+  const x = Number(v);
+  if (String(v).trim() === '' || !Number.isFinite(x) || x < lo || x > hi) throw usageError(`--${name} ${String(v)}: expected a number in ${lo}..${hi}`);
+  return x;
+}
+
+/** Comma-separated numbers, e.g. "16,32,64,128". */
+export function numListOpt(v: unknown, name: string, opts: { min?: number; max?: number; integer?: boolean; length?: number } = {}): number[] | undefined {
+  if (v === undefined) return undefined;
+  const parts = String(v).split(',').map((s) => s.trim());
+  const xs = parts.map(Number);
+  const ok = parts.every((s) => s !== '') && xs.every((x) => Number.isFinite(x) && (!opts.integer || Number.isInteger(x))
+    && (opts.min === undefined || x >= opts.min) && (opts.max === undefined || x <= opts.max));
+  if (!ok || (opts.length !== undefined && xs.length !== opts.length)) {
+    const what = `${opts.length ?? 'one or more'} comma-separated ${opts.integer ? 'integers' : 'numbers'}${opts.min !== undefined ? ` ≥ ${opts.min}` : ''}${opts.max !== undefined ? ` ≤ ${opts.max}` : ''}`;
+    throw usageError(`--${name} ${String(v)}: expected ${what}`);
+  }
+  return xs;
+}
+
+export function enumOpt<T extends string>(v: unknown, name: string, allowed: readonly T[], def: T): T {
+  if (v === undefined) return def;
+  if (!allowed.includes(String(v) as T)) throw usageError(`--${name} ${String(v)}: expected one of ${allowed.join(', ')}`);
+  return String(v) as T;
+}
+
+export function requiredString(v: unknown, name: string, command: string): string {
+  if (typeof v !== 'string' || v === '') throw usageError(`--${name} is required\nRun \`osteon ${command} --help\`.`);
+  return v;
+}

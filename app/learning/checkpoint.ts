@@ -1,0 +1,92 @@
+/**
+ * Checkpoint file: one file per checkpoint, written atomically, so a crash mid-write leaves the
+ * previous checkpoint intact.
+ *
+ *   bytes 0..7    magic "OSTNCKPT"
+ *   bytes 8..11   uint32 LE: length L of the JSON header
+ *   bytes 12..    JSON header (UTF-8): {format, epoch, meta, tensors: [{name, shape, offset, length}]}
+ *   then          float32 LE data of every tensor, at header offsets (bytes from the data start)
+ *
+ * Tensors are the model parameters (`param:<name>`) and the optimizer's state (`opt:<name>`).
+ */
+import { readFileSync } from 'node:fs';
+import * as tf from '@tensorflow/tfjs';
+import { writeFileAtomic } from '../util/atomic.ts';
+import { badInput } from '../util/errors.ts';
+import type { Params } from './model/unet.ts';
+
+const MAGIC = 'OSTNCKPT';
+const FORMAT = 'osteon-checkpoint/1';
+
+interface Entry { name: string; shape: number[]; dtype: 'float32' | 'int32'; offset: number; length: number }
+interface Header { format: string; epoch: number; meta: Record<string, unknown>; tensors: Entry[] }
+
+export interface Checkpoint {
+  epoch: number;
+  meta: Record<string, unknown>;
+  tensors: Map<string, { shape: number[]; dtype: 'float32' | 'int32'; data: Float32Array }>;
+}
+
+export async function saveCheckpoint(path: string, epoch: number, params: Params, optimizer: tf.Optimizer | null, meta: Record<string, unknown>): Promise<void> {
+  const named: Array<{ name: string; tensor: tf.Tensor }> = [];
+  for (const [name, v] of params) named.push({ name: `param:${name}`, tensor: v });
+  if (optimizer) for (const w of await optimizer.getWeights()) named.push({ name: `opt:${w.name}`, tensor: w.tensor });
+  const entries: Entry[] = [];
+  const chunks: Float32Array[] = [];
+  let offset = 0;
+  for (const { name, tensor } of named) {
+    // Stored as float32 values whatever the dtype (Adam's step counter is int32: exact below 2^24).
+    const data = Float32Array.from(await tensor.data());
+    entries.push({ name, shape: tensor.shape, dtype: tensor.dtype === 'int32' ? 'int32' : 'float32', offset, length: data.length });
+    chunks.push(data);
+    offset += data.length * 4;
+  }
+  const header = Buffer.from(JSON.stringify({ format: FORMAT, epoch, meta, tensors: entries } satisfies Header), 'utf8');
+  const buf = Buffer.alloc(12 + header.length + offset);
+  buf.write(MAGIC, 0, 'latin1');
+  buf.writeUInt32LE(header.length, 8);
+  header.copy(buf, 12);
+  let at = 12 + header.length;
+  for (const c of chunks) {
+    Buffer.from(c.buffer, c.byteOffset, c.byteLength).copy(buf, at);
+    at += c.byteLength;
+  }
+  writeFileAtomic(path, buf);
+}
+
+export function readCheckpoint(path: string): Checkpoint {
+  let buf: Buffer;
+  try { buf = readFileSync(path); } catch (e) { throw badInput(path, 'file', (e as Error).message, 'not-found'); }
+  if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC) throw badInput(path, 'magic', 'not an Osteon checkpoint');
+  const len = buf.readUInt32LE(8);
+  if (12 + len > buf.length) throw badInput(path, 'header', `claims ${len} bytes, file has ${buf.length - 12}`);
+  let header: Header;
+  try { header = JSON.parse(buf.toString('utf8', 12, 12 + len)) as Header; } catch (e) { throw badInput(path, 'header', `invalid JSON: ${(e as Error).message}`); }
+  if (header.format !== FORMAT) throw badInput(path, 'format', `"${header.format}", expected "${FORMAT}"`);
+  const base = 12 + len;
+  const tensors = new Map<string, { shape: number[]; dtype: 'float32' | 'int32'; data: Float32Array }>();
+  for (const t of header.tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    if (n !== t.length || base + t.offset + 4 * n > buf.length) throw badInput(path, `tensors.${t.name}`, 'truncated or inconsistent');
+    const data = new Float32Array(n);
+    Buffer.from(data.buffer).set(buf.subarray(base + t.offset, base + t.offset + 4 * n));
+    tensors.set(t.name, { shape: t.shape, dtype: t.dtype === 'int32' ? 'int32' : 'float32', data });
+  }
+  return { epoch: header.epoch, meta: header.meta, tensors };
+}
+
+/** Copies checkpoint values into existing parameters (shapes must match). */
+export function loadParams(ck: Checkpoint, params: Params, file: string): void {
+  for (const [name, v] of params) {
+    const t = ck.tensors.get(`param:${name}`);
+    if (!t) throw badInput(file, `param:${name}`, 'missing from the checkpoint (different model config?)');
+    if (t.shape.join(',') !== v.shape.join(',')) throw badInput(file, `param:${name}`, `shape [${t.shape}] but the model has [${v.shape}]`);
+    v.assign(tf.tensor(t.data, t.shape));
+  }
+}
+
+export async function loadOptimizer(ck: Checkpoint, optimizer: tf.Optimizer): Promise<void> {
+  const weights: Array<{ name: string; tensor: tf.Tensor }> = [];
+  for (const [name, t] of ck.tensors) if (name.startsWith('opt:')) weights.push({ name: name.slice(4), tensor: tf.tensor(t.dtype === 'int32' ? Int32Array.from(t.data) : t.data, t.shape, t.dtype) });
+  if (weights.length) await optimizer.setWeights(weights);
+}

@@ -1,0 +1,79 @@
+/**
+ * Scores predictions against ground truth, per case × per structure: Dice, HD95, mean surface
+ * distance, normalised surface Dice at τ mm, boundary Dice between parts (±r mm around the
+ * ground-truth interface), and whole-vs-parts consistency of prediction and ground truth.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { readVolume } from '../imaging/io.ts';
+import type { Vec3 } from '../imaging/volume.ts';
+import { requireSameGrid } from '../imaging/resample.ts';
+import { binaryMask } from '../labels/labelset.ts';
+import { boundaryDiceAll, type BoundaryDice } from '../metrics/boundary.ts';
+import { evaluateCase, summarize, type ChannelMetrics, type ChannelSummary } from '../metrics/evaluate.ts';
+import { hierarchyConsistency, type HierarchyStats } from '../metrics/hierarchy.ts';
+import { badInput } from '../util/errors.ts';
+import { findCases, loadCase, resolveSchema } from './dataset.ts';
+import { structureLayout, type StructureLayout } from './data/case.ts';
+
+export interface CaseEvaluation {
+  caseId: string;
+  metrics: ChannelMetrics[];
+  boundary: BoundaryDice[];
+  consistency: { pred: HierarchyStats; gt: HierarchyStats } | null;
+}
+
+export interface Evaluation {
+  layout: StructureLayout;
+  toleranceMm: number;
+  boundaryRadiusMm: number;
+  cases: CaseEvaluation[];
+  summary: ChannelSummary[];
+}
+
+export interface EvaluateDirsOptions {
+  predDir: string;
+  gtDir: string;
+  schemaPath?: string;
+  toleranceMm: number;
+  boundaryRadiusMm: number;
+  onCase?: (i: number, n: number, id: string) => void;
+}
+
+export function evaluateDirs(o: EvaluateDirsOptions): Evaluation {
+  const { schema, path } = resolveSchema(o.gtDir, o.schemaPath);
+  const gtCases = findCases(o.gtDir);
+  const cases: CaseEvaluation[] = [];
+  let layout: StructureLayout | null = null;
+  gtCases.forEach((c, i) => {
+    o.onCase?.(i, gtCases.length, c.id);
+    const gt = loadCase(c, schema, path);
+    layout ??= structureLayout(gt.labels);
+    const dir = gtCases.length === 1 && !existsSync(join(o.predDir, c.id)) ? o.predDir : join(o.predDir, c.id);
+    const gtMasks = layout.ids.map((id) => gt.labels.masks[gt.labels.schema.structures.findIndex((s) => s.id === id)]);
+    const pred = layout.ids.map((id) => {
+      const f = join(dir, `${id}.nii.gz`);
+      if (!existsSync(f)) throw badInput(f, 'path', `missing: no prediction of "${id}" for case ${c.id}`, 'not-found');
+      const v = readVolume(f);
+      requireSameGrid(gt.geometry, v, gt.ctFile, f);
+      return binaryMask(v.data, f);
+    });
+    const grid = { dims: gt.geometry.dims as Vec3, spacing: gt.geometry.spacing as Vec3 };
+    const metrics = evaluateCase(pred, gtMasks, grid, { nsdToleranceMm: [o.toleranceMm] });
+    const first = layout.hasWhole ? 1 : 0;
+    const boundary = layout.parts > 1 ? boundaryDiceAll(pred.slice(first), gtMasks.slice(first), grid, o.boundaryRadiusMm) : [];
+    const consistency = layout.hasWhole && layout.parts > 0
+      ? hierarchyConsistency({ whole: pred[0], parts: pred.slice(1) }, { whole: gtMasks[0], parts: gtMasks.slice(1) }) : null;
+    cases.push({ caseId: c.id, metrics, boundary, consistency });
+  });
+  return { layout: layout!, toleranceMm: o.toleranceMm, boundaryRadiusMm: o.boundaryRadiusMm, cases, summary: summarize(cases.map((c) => c.metrics)) };
+}
+
+/** One CSV row per case × structure. */
+export function evaluationCsv(e: Evaluation): string {
+  const rows = [['case', 'structure', 'dice', 'hd95_mm', 'msd_mm', `nsd_${e.toleranceMm}mm`, 'pred_voxels', 'gt_voxels'].join(',')];
+  for (const c of e.cases) {
+    c.metrics.forEach((m, k) => rows.push([c.caseId, e.layout.ids[k], m.dice, m.hd95 ?? '', m.msd ?? '', m.nsd?.[0] ?? '', m.predCount, m.gtCount].join(',')));
+  }
+  return rows.join('\n') + '\n';
+}

@@ -1,0 +1,106 @@
+/**
+ * Inference with a trained run: loads the run's config and checkpoint, predicts a CT, applies
+ * thresholds, the run's post-processing plan and the hierarchy option, and writes one uint8
+ * NIfTI mask per structure on the CT's grid (overlaps kept: a voxel can be in the whole and in a
+ * part), optional float32 probabilities, and a manifest of how the masks were made.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { readVolume, writeVolume } from '../imaging/io.ts';
+import { geometryOf, type Geometry, type Vec3 } from '../imaging/volume.ts';
+import { writeJsonAtomic } from '../util/atomic.ts';
+import { badInput } from '../util/errors.ts';
+import { loadParams, readCheckpoint } from './checkpoint.ts';
+import type { TrainConfig } from './config.ts';
+import { normalize, paddingValue } from './data/normalize.ts';
+import { createParams, disposeParams, type Params } from './model/unet.ts';
+import { applyHierarchy, applyPlan, type HierarchyMode, type PostprocessPlan } from './postprocess.ts';
+import { binarize, predictVolume } from './predict.ts';
+import { readRunConfig } from './resume.ts';
+
+export interface LoadedModel {
+  runDir: string;
+  config: TrainConfig;
+  params: Params;
+  checkpoint: string;
+  plan: PostprocessPlan | null;
+}
+
+export function loadModel(runDir: string, which: 'best' | 'last' = 'best'): LoadedModel {
+  const config = readRunConfig(runDir);
+  let checkpoint = join(runDir, 'checkpoints', `${which}.ckpt`);
+  if (!existsSync(checkpoint) && which === 'best') checkpoint = join(runDir, 'checkpoints', 'last.ckpt');
+  if (!existsSync(checkpoint)) throw badInput(runDir, `checkpoints/${which}.ckpt`, 'missing: has this run finished an epoch?', 'not-found');
+  const params = createParams(config.model);
+  loadParams(readCheckpoint(checkpoint), params, checkpoint);
+  const planPath = join(runDir, 'postprocessing.json');
+  const plan = existsSync(planPath) ? (JSON.parse(readFileSync(planPath, 'utf8')) as PostprocessPlan) : null;
+  return { runDir, config, params, checkpoint, plan };
+}
+
+export function releaseModel(m: LoadedModel): void {
+  disposeParams(m.params);
+}
+
+export interface InferOptions {
+  thresholds?: number[];
+  ttaFlipAxes?: number[];
+  postprocess: 'auto' | 'none' | 'lcc';
+  hierarchy: HierarchyMode;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface Prediction {
+  geometry: Geometry;
+  probs: Float32Array[];
+  masks: Uint8Array[];
+}
+
+export function predictCt(model: LoadedModel, hu: ArrayLike<number> & { length: number }, geometry: Geometry, o: InferOptions): Prediction {
+  const cfg = model.config;
+  const image = normalize(hu as Float32Array, cfg.normalization);
+  const probs = predictVolume(model.params, cfg.model, cfg.head, image, geometry, {
+    context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(cfg.normalization), hasWhole: cfg.layout.hasWhole,
+    ttaFlipAxes: o.ttaFlipAxes, onProgress: o.onProgress,
+  });
+  let masks = binarize(probs, cfg.head, cfg.layout.hasWhole, o.thresholds);
+  const plan: PostprocessPlan | null = o.postprocess === 'none' ? null
+    : o.postprocess === 'lcc' ? { format: 'osteon-postprocessing/1', largestComponent: masks.map(() => true), evidence: [] }
+      : model.plan;
+  masks = applyPlan(masks, geometry.dims as Vec3, plan);
+  masks = applyHierarchy(masks, cfg.layout.hasWhole, o.hierarchy);
+  return { geometry, probs, masks };
+}
+
+export interface InferResult {
+  files: string[];
+  voxels: Record<string, number>;
+}
+
+/** Reads the CT, predicts, writes OUT/<structure>.nii.gz (+ .prob.nii.gz) and OUT/prediction.json. */
+export function inferFile(model: LoadedModel, ctPath: string, outDir: string, o: InferOptions & { probabilities: boolean }): InferResult {
+  const ct = readVolume(ctPath);
+  if (ct.channels !== 1) throw badInput(ctPath, 'channels', `${ct.channels} channels; a CT has one`);
+  const g = geometryOf(ct);
+  const p = predictCt(model, ct.data, g, o);
+  const ids = model.config.layout.ids;
+  const files: string[] = [];
+  const voxels: Record<string, number> = {};
+  p.masks.forEach((m, k) => {
+    const f = join(outDir, `${ids[k]}.nii.gz`);
+    writeVolume(f, { ...g, data: m, channels: 1 });
+    files.push(f);
+    voxels[ids[k]] = m.reduce((a, b) => a + b, 0);
+    if (o.probabilities) {
+      const pf = join(outDir, `${ids[k]}.prob.nii.gz`);
+      writeVolume(pf, { ...g, data: p.probs[k], channels: 1 });
+      files.push(pf);
+    }
+  });
+  writeJsonAtomic(join(outDir, 'prediction.json'), {
+    format: 'osteon-prediction/1', ct: ctPath, run: model.runDir, checkpoint: model.checkpoint, structures: ids,
+    head: model.config.head.kind, thresholds: o.thresholds ?? null, ttaFlipAxes: o.ttaFlipAxes ?? [], postprocess: o.postprocess,
+    plan: o.postprocess === 'auto' ? model.plan : null, hierarchy: o.hierarchy, voxels, created: new Date().toISOString(),
+  });
+  return { files, voxels };
+}

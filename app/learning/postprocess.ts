@@ -1,0 +1,85 @@
+/**
+ * Post-processing of predicted structure masks:
+ * - keep the largest connected component (26-connectivity) of a structure, applied only where
+ *   it raised the mean validation Dice of that structure (nnU-Net's rule: the decision is made on
+ *   validation cases and stored in the run folder, postprocessing.json);
+ * - hierarchy: parts ⊆ whole (parts := parts ∩ whole) and/or whole := whole ∪ parts.
+ * Inputs are never modified; results are new arrays.
+ */
+import type { Vec3 } from '../imaging/volume.ts';
+import { dice, nanMean } from '../metrics/dice.ts';
+
+export type HierarchyMode = 'none' | 'parts-in-whole' | 'whole-covers-parts' | 'both';
+
+export interface PostprocessPlan {
+  format: 'osteon-postprocessing/1';
+  /** Per structure (channel order): keep only the largest component. */
+  largestComponent: boolean[];
+  /** Mean validation Dice per structure without and with the step, for the record. */
+  evidence: Array<{ id: string; without: number; with: number }>;
+}
+
+/** Labels 26-connected components; returns the mask of the largest one (ties: the first found). */
+export function largestComponent(mask: Uint8Array, dims: Vec3): Uint8Array {
+  const [nx, ny, nz] = dims;
+  const label = new Int32Array(mask.length);
+  const queue = new Int32Array(mask.length);
+  let best = 0, bestSize = 0, next = 0;
+  for (let start = 0; start < mask.length; start++) {
+    if (!mask[start] || label[start]) continue;
+    const id = ++next;
+    let head = 0, tail = 0, size = 0;
+    queue[tail++] = start;
+    label[start] = id;
+    while (head < tail) {
+      const v = queue[head++];
+      size++;
+      const x = v % nx, t = (v - x) / nx, y = t % ny, z = (t - y) / ny;
+      for (let dz = -1; dz <= 1; dz++) {
+        const zz = z + dz;
+        if (zz < 0 || zz >= nz) continue;
+        for (let dy = -1; dy <= 1; dy++) {
+          const yy = y + dy;
+          if (yy < 0 || yy >= ny) continue;
+          for (let dx = -1; dx <= 1; dx++) {
+            const xx = x + dx;
+            if (xx < 0 || xx >= nx) continue;
+            const u = xx + nx * (yy + ny * zz);
+            if (mask[u] && !label[u]) { label[u] = id; queue[tail++] = u; }
+          }
+        }
+      }
+    }
+    if (size > bestSize) { bestSize = size; best = id; }
+  }
+  const out = new Uint8Array(mask.length);
+  if (best) for (let v = 0; v < mask.length; v++) out[v] = label[v] === best ? 1 : 0;
+  return out;
+}
+
+export function applyHierarchy(masks: Uint8Array[], hasWhole: boolean, mode: HierarchyMode): Uint8Array[] {
+  if (!hasWhole || mode === 'none' || masks.length < 2) return masks.map((m) => m.slice());
+  const out = masks.map((m) => m.slice());
+  const whole = out[0];
+  if (mode === 'whole-covers-parts' || mode === 'both') {
+    for (let k = 1; k < out.length; k++) { const p = out[k]; for (let v = 0; v < p.length; v++) if (p[v]) whole[v] = 1; }
+  }
+  if (mode === 'parts-in-whole' || mode === 'both') {
+    for (let k = 1; k < out.length; k++) { const p = out[k]; for (let v = 0; v < p.length; v++) if (!whole[v]) p[v] = 0; }
+  }
+  return out;
+}
+
+export function applyPlan(masks: Uint8Array[], dims: Vec3, plan: PostprocessPlan | null): Uint8Array[] {
+  return masks.map((m, k) => (plan?.largestComponent[k] ? largestComponent(m, dims) : m.slice()));
+}
+
+/** Decides, per structure, whether keeping the largest component raises mean validation Dice. */
+export function decidePlan(ids: string[], cases: Array<{ pred: Uint8Array[]; gt: Uint8Array[]; dims: Vec3 }>): PostprocessPlan {
+  const evidence = ids.map((id, k) => {
+    const without = nanMean(cases.map((c) => dice(c.pred[k], c.gt[k]).dice)).mean;
+    const withLcc = nanMean(cases.map((c) => dice(largestComponent(c.pred[k], c.dims), c.gt[k]).dice)).mean;
+    return { id, without, with: withLcc };
+  });
+  return { format: 'osteon-postprocessing/1', largestComponent: evidence.map((e) => Number.isFinite(e.with) && e.with > e.without), evidence };
+}

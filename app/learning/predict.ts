@@ -1,0 +1,180 @@
+/**
+ * Whole-volume prediction: every axial slice through a 2D model, or a 3D sliding window with
+ * overlap and Gaussian blending (nnU-Net's σ = patch/8), optionally averaged over mirrored
+ * copies (flip TTA). Output: one probability volume per structure in channel order
+ * ([whole?, ...parts], data/case.ts), voxel order of volume.ts.
+ *
+ * From logits to structure probabilities, per head:
+ *   joint    whole = σ(x₀);            part k = softmax(x₁..x_{K+1})[k]
+ *   sigmoid  structure c = σ(x_c)
+ *   softmax  part k = softmax(x)[k];   whole (if the schema has one) = 1 − softmax(x)[0]
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Geometry, Vec3 } from '../imaging/volume.ts';
+import type { HeadConfig } from './heads.ts';
+import { accumulateBlock, extractBlock, type BlockSpec } from './data/block.ts';
+import { axialAxis } from './data/case.ts';
+import { forward, sizeMultiple, type Params, type UNetConfig } from './model/unet.ts';
+
+export interface PredictOptions {
+  /** Context slices each side (2.5D); 0 for plain 2D; ignored in 3D. */
+  context: number;
+  /** 3D patch [D,H,W]; ignored in 2D. */
+  patch?: number[];
+  /** 3D window overlap as a fraction of the patch (default 0.5). */
+  overlap?: number;
+  /** Volume index axes to mirror for test-time augmentation (each axis separately, plus none). */
+  ttaFlipAxes?: number[];
+  batchSize?: number;
+  /** Normalised value of air, used outside the volume. */
+  fill: number;
+  hasWhole: boolean;
+  onProgress?: (done: number, total: number) => void;
+}
+
+function roundUp(n: number, m: number): number {
+  return Math.ceil(n / m) * m;
+}
+
+/** Logits [N,...,C] → structure probabilities [N,...,S] (see header). */
+export function structureProbs(logits: tf.Tensor, head: HeadConfig, hasWhole: boolean): tf.Tensor {
+  return tf.tidy(() => {
+    const C = logits.shape[logits.rank - 1];
+    switch (head.kind) {
+      case 'sigmoid': return tf.sigmoid(logits);
+      case 'joint': {
+        const [x0, z] = tf.split(logits, [1, C - 1], -1);
+        const p = tf.softmax(z);
+        const parts = tf.slice(p, Array(logits.rank).fill(0).map((_, i) => (i === logits.rank - 1 ? 1 : 0)), Array(logits.rank).fill(-1));
+        return tf.concat([tf.sigmoid(x0), parts], -1);
+      }
+      case 'softmax': {
+        const p = tf.softmax(logits);
+        const [bg, parts] = tf.split(p, [1, C - 1], -1);
+        return hasWhole ? tf.concat([tf.sub(1, bg), parts], -1) : parts;
+      }
+      default: {
+        const never: never = head;
+        throw new Error(`unknown head ${JSON.stringify(never)}`);
+      }
+    }
+  });
+}
+
+/** Mirrors a dense channels-last block [s0,s1,s2,ch] along the flagged axes (in place is unsafe: returns new). */
+function flipBlock(src: Float32Array, size: number[], ch: number, flip: boolean[]): Float32Array {
+  if (!flip.some(Boolean)) return src;
+  const out = new Float32Array(src.length);
+  const [s0, s1, s2] = size;
+  for (let a = 0; a < s0; a++) for (let b = 0; b < s1; b++) for (let c = 0; c < s2; c++) {
+    const fa = flip[0] ? s0 - 1 - a : a, fb = flip[1] ? s1 - 1 - b : b, fc = flip[2] ? s2 - 1 - c : c;
+    const from = ((a * s1 + b) * s2 + c) * ch, to = ((fa * s1 + fb) * s2 + fc) * ch;
+    for (let k = 0; k < ch; k++) out[to + k] = src[from + k];
+  }
+  return out;
+}
+
+function gaussianWeights(size: number[]): Float32Array {
+  const w = new Float32Array(size[0] * size[1] * size[2]);
+  const g = size.map((n) => {
+    const sigma = n / 8, c = (n - 1) / 2;
+    return Float32Array.from({ length: n }, (_, i) => Math.exp(-((i - c) ** 2) / (2 * sigma * sigma)));
+  });
+  let q = 0;
+  for (let a = 0; a < size[0]; a++) for (let b = 0; b < size[1]; b++) for (let c = 0; c < size[2]; c++) w[q++] = Math.max(g[0][a] * g[1][b] * g[2][c], 1e-3);
+  return w;
+}
+
+function windowStarts(dim: number, size: number, step: number): number[] {
+  if (size >= dim) return [Math.floor((dim - size) / 2)];
+  const n = Math.ceil((dim - size) / step) + 1;
+  return Array.from({ length: n }, (_, i) => Math.round((i * (dim - size)) / (n - 1)));
+}
+
+export function predictVolume(params: Params, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Float32Array[] {
+  const dims = geometry.dims as Vec3;
+  const nvox = dims[0] * dims[1] * dims[2];
+  const S = (head.kind === 'softmax' ? head.classes - 1 + (opts.hasWhole ? 1 : 0) : head.kind === 'joint' ? head.parts + 1 : head.channels);
+  const acc = Array.from({ length: S }, () => new Float32Array(nvox));
+  const wsum = new Float32Array(nvox);
+  const m = sizeMultiple(model);
+  const batchSize = opts.batchSize ?? 4;
+
+  // Blocks to run: image spec (with flips) + where the output goes.
+  interface Job { spec: BlockSpec; out: BlockSpec; flip: boolean[] }
+  const jobs: Job[] = [];
+  let inSize: [number, number, number], outSize: [number, number, number], weights: Float32Array | null = null;
+  const flips: boolean[][] = [[false, false, false]];
+  if (model.spatialDims === 2) {
+    const s = axialAxis(geometry);
+    const others = [0, 1, 2].filter((a) => a !== s);
+    const axes: [number, number, number] = [others[1], others[0], s];
+    const H = roundUp(dims[axes[0]], m), W = roundUp(dims[axes[1]], m);
+    const cin = 2 * opts.context + 1;
+    inSize = [H, W, cin];
+    outSize = [H, W, 1];
+    const r0 = Math.floor((dims[axes[0]] - H) / 2), c0 = Math.floor((dims[axes[1]] - W) / 2);
+    for (const a of opts.ttaFlipAxes ?? []) { const b = axes.indexOf(a); if (b === 0 || b === 1) { const f = [false, false, false]; f[b] = true; flips.push(f); } }
+    for (let t = 0; t < dims[s]; t++) for (const f of flips) {
+      jobs.push({ spec: { axes, start: [r0, c0, t - opts.context], size: inSize, flip: [f[0], f[1], false] }, out: { axes, start: [r0, c0, t], size: outSize }, flip: f });
+    }
+  } else {
+    const axes: [number, number, number] = [2, 1, 0];
+    const patch = opts.patch ?? [64, 64, 64];
+    inSize = [patch[0], patch[1], patch[2]];
+    outSize = inSize;
+    weights = gaussianWeights(inSize);
+    const overlap = opts.overlap ?? 0.5;
+    const starts = axes.map((a, b) => windowStarts(dims[a], inSize[b], Math.max(1, Math.round(inSize[b] * (1 - overlap)))));
+    for (const a of opts.ttaFlipAxes ?? []) { const b = axes.indexOf(a); const f = [false, false, false]; f[b] = true; flips.push(f); }
+    for (const z of starts[0]) for (const y of starts[1]) for (const x of starts[2]) for (const f of flips) {
+      const start: [number, number, number] = [z, y, x];
+      jobs.push({ spec: { axes, start, size: inSize, flip: f as [boolean, boolean, boolean] }, out: { axes, start, size: outSize }, flip: f });
+    }
+  }
+  const inVol = inSize[0] * inSize[1] * inSize[2];
+  const outVol = outSize[0] * outSize[1] * outSize[2];
+  for (let j0 = 0; j0 < jobs.length; j0 += batchSize) {
+    const batch = jobs.slice(j0, j0 + batchSize);
+    const x = new Float32Array(batch.length * inVol);
+    batch.forEach((job, b) => extractBlock(image, dims, job.spec, opts.fill, x, b * inVol));
+    const shape = model.spatialDims === 2 ? [batch.length, inSize[0], inSize[1], inSize[2]] : [batch.length, ...inSize, 1];
+    const probs = tf.tidy(() => structureProbs(forward(params, model, tf.tensor(x, shape)), head, opts.hasWhole));
+    const p = probs.dataSync() as Float32Array;
+    probs.dispose();
+    batch.forEach((job, b) => {
+      const block = flipBlock(p.subarray(b * outVol * S, (b + 1) * outVol * S), outSize, S, job.flip);
+      for (let k = 0; k < S; k++) accumulateBlock(block, dims, job.out, acc[k], weights, k === 0 ? wsum : null, S, k);
+    });
+    opts.onProgress?.(Math.min(j0 + batchSize, jobs.length), jobs.length);
+  }
+  for (let v = 0; v < nvox; v++) {
+    const w = wsum[v];
+    if (w > 0 && w !== 1) for (let k = 0; k < S; k++) acc[k][v] /= w;
+  }
+  return acc;
+}
+
+/**
+ * Probabilities → binary structure masks. Sigmoid channels (the joint head's whole, every sigmoid
+ * channel) use their threshold (default 0.5); softmax parts take the arg-max over background and
+ * parts, so parts never overlap; a softmax head's whole is the union of its parts.
+ */
+export function binarize(probs: Float32Array[], head: HeadConfig, hasWhole: boolean, thresholds?: number[]): Uint8Array[] {
+  const n = probs[0].length;
+  const th = (k: number) => thresholds?.[k] ?? 0.5;
+  if (head.kind === 'sigmoid') return probs.map((p, k) => { const t = th(k); const m = new Uint8Array(n); for (let v = 0; v < n; v++) m[v] = p[v] >= t ? 1 : 0; return m; });
+  const first = hasWhole ? 1 : 0;
+  const K = probs.length - first;
+  const out = probs.map(() => new Uint8Array(n));
+  for (let v = 0; v < n; v++) {
+    let bg = 1, best = -1, bestP = -1;
+    for (let k = 0; k < K; k++) { const q = probs[first + k][v]; bg -= q; if (q > bestP) { bestP = q; best = k; } }
+    if (bestP > bg) out[first + best][v] = 1;
+  }
+  if (hasWhole) {
+    if (head.kind === 'joint') { const t = th(0); for (let v = 0; v < n; v++) out[0][v] = probs[0][v] >= t ? 1 : 0; }
+    else for (let v = 0; v < n; v++) for (let k = 1; k < probs.length; k++) if (out[k][v]) { out[0][v] = 1; break; }
+  }
+  return out;
+}

@@ -1,0 +1,233 @@
+/**
+ * The training loop: Adam on the head's loss, batches from the sampler, validation Dice per
+ * structure every `validateEvery` epochs, checkpoints (last, and best by mean validation Dice)
+ * written atomically, resume, pause/cancel, NaN/Inf stop, early stopping, and the channel-collapse
+ * check on validation predictions. It reports through `onEvent` and never prints.
+ *
+ * Runs in a worker thread in the app (worker/) so the window never waits on it.
+ */
+import { appendFileSync, existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { writeJsonAtomic } from '../util/atomic.ts';
+import { dice, nanMean } from '../metrics/dice.ts';
+import { detectChannelCollapse, type CollapseFinding } from '../metrics/collapse.ts';
+import type { TrainConfig } from './config.ts';
+import { loadOptimizer, loadParams, readCheckpoint, saveCheckpoint } from './checkpoint.ts';
+import { lossFor, type HeadConfig, type TargetByKind } from './heads.ts';
+import type { TrainingCase } from './data/case.ts';
+import { paddingValue } from './data/normalize.ts';
+import { Rng } from './data/rng.ts';
+import { sampleBatch, type Batch } from './data/sampler.ts';
+import { createParams, disposeParams, forward, countParams, type Params } from './model/unet.ts';
+import { binarize, predictVolume } from './predict.ts';
+import { decidePlan, type PostprocessPlan } from './postprocess.ts';
+import type { Vec3 } from '../imaging/volume.ts';
+
+export interface LossValues { total: number; bce?: number; ce?: number; dice?: number }
+
+export interface Validation {
+  /** Mean Dice per structure (channel order), NaN where every case had both masks empty. */
+  dice: number[];
+  /** Mean over structures. */
+  meanDice: number;
+  /** Dice per case (rows) per structure. */
+  perCase: Array<{ caseId: string; dice: number[] }>;
+}
+
+export type DoneReason = 'completed' | 'cancelled' | 'early-stopped' | 'non-finite-loss';
+
+export type TrainEvent =
+  | { type: 'start'; runDir: string; structures: string[]; params: number; trainCases: string[]; valCases: string[]; startEpoch: number; epochs: number; stepsPerEpoch: number }
+  | { type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: LossValues; samplesPerSec: number; etaSec: number }
+  | { type: 'epoch'; epoch: number; loss: LossValues; seconds: number; validation?: Validation }
+  | { type: 'checkpoint'; kind: 'last' | 'best'; epoch: number; path: string; meanDice?: number }
+  | { type: 'warning'; code: 'channel-collapse'; epoch: number; message: string; finding: CollapseFinding }
+  | { type: 'postprocessing'; plan: PostprocessPlan }
+  | { type: 'paused' } | { type: 'resumed' }
+  | { type: 'done'; reason: DoneReason; epoch: number; bestEpoch: number | null; bestMeanDice: number | null; message: string };
+
+/** Pause/cancel switches, polled between steps. */
+export class TrainControl {
+  private paused = false;
+  private cancelled = false;
+  private wake: (() => void) | null = null;
+
+  pause(): void { this.paused = true; }
+  resume(): void { this.paused = false; this.wake?.(); }
+  cancel(): void { this.cancelled = true; this.wake?.(); }
+  get isCancelled(): boolean { return this.cancelled; }
+  get isPaused(): boolean { return this.paused; }
+  /** Resolves when not paused (or cancelled). */
+  async waitWhilePaused(): Promise<void> {
+    while (this.paused && !this.cancelled) await new Promise<void>((r) => { this.wake = r; });
+    this.wake = null;
+  }
+}
+
+export interface TrainOptions {
+  runDir: string;
+  /** Resume from this checkpoint file (runDir/checkpoints/last.ckpt typically). */
+  resumeFrom?: string;
+  control?: TrainControl;
+  onEvent: (e: TrainEvent) => void;
+}
+
+function batchTensors(b: Batch, head: HeadConfig): { x: tf.Tensor; target: TargetByKind[HeadConfig['kind']] } {
+  const sp = b.shape;
+  const x = tf.tensor(b.x, [b.n, ...sp, b.inChannels]);
+  switch (head.kind) {
+    case 'joint': return { x, target: { whole: tf.tensor(b.whole!, [b.n, ...sp]), labels: tf.tensor(b.labels!, [b.n, ...sp], 'int32') } };
+    case 'softmax': return { x, target: tf.tensor(b.labels!, [b.n, ...sp], 'int32') };
+    case 'sigmoid': return { x, target: tf.tensor(b.multiHot!, [b.n, ...sp, b.structures]) };
+    default: { const never: never = head; throw new Error(`unknown head ${JSON.stringify(never)}`); }
+  }
+}
+
+function disposeTarget(t: TargetByKind[HeadConfig['kind']]): void {
+  if (t instanceof tf.Tensor) t.dispose();
+  else { t.whole.dispose(); t.labels.dispose(); }
+}
+
+/** Predicts every validation case and scores each structure (Dice), plus the collapse check. */
+export function validate(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): { validation: Validation; collapse: CollapseFinding | null; preds: Uint8Array[][] } {
+  const perCase: Validation['perCase'] = [];
+  const preds: Uint8Array[][] = [], gts: Uint8Array[][] = [];
+  for (const c of cases) {
+    const probs = predictVolume(params, cfg.model, cfg.head, c.image, c.geometry, {
+      context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(cfg.normalization), hasWhole: cfg.layout.hasWhole,
+    });
+    const masks = binarize(probs, cfg.head, cfg.layout.hasWhole);
+    perCase.push({ caseId: c.id, dice: masks.map((m, k) => dice(m, c.masks[k]).dice) });
+    preds.push(masks);
+    gts.push(c.masks);
+  }
+  const S = cfg.layout.ids.length;
+  const per = Array.from({ length: S }, (_, k) => nanMean(perCase.map((p) => p.dice[k])).mean);
+  const meanDice = nanMean(per).mean;
+  const collapse = S > 1 ? detectChannelCollapse(preds, gts, { channelNames: cfg.layout.names }) : null;
+  return { validation: { dice: per, meanDice, perCase }, collapse, preds };
+}
+
+function mean(xs: number[]): number {
+  return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
+}
+
+export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[], valCases: readonly TrainingCase[], opts: TrainOptions): Promise<TrainEvent & { type: 'done' }> {
+  const control = opts.control ?? new TrainControl();
+  const ckDir = join(opts.runDir, 'checkpoints');
+  mkdirSync(ckDir, { recursive: true });
+  const metricsPath = join(opts.runDir, 'metrics.jsonl');
+  const emit = (e: TrainEvent) => {
+    if (e.type !== 'step' || e.step === e.stepsPerEpoch) appendFileSync(metricsPath, JSON.stringify({ time: new Date().toISOString(), ...e }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) + '\n');
+    opts.onEvent(e);
+  };
+  const params = createParams(cfg.model);
+  const optimizer = tf.train.adam(cfg.learningRate);
+  const loss = lossFor(cfg.head);
+  let startEpoch = 1, bestMeanDice: number | null = null, bestEpoch: number | null = null;
+  if (opts.resumeFrom) {
+    const ck = readCheckpoint(opts.resumeFrom);
+    loadParams(ck, params, opts.resumeFrom);
+    // Adam restores its moments by position, in the order of varList below (the params' order).
+    await loadOptimizer(ck, optimizer);
+    startEpoch = ck.epoch + 1;
+    bestMeanDice = typeof ck.meta.bestMeanDice === 'number' ? ck.meta.bestMeanDice : null;
+    bestEpoch = typeof ck.meta.bestEpoch === 'number' ? ck.meta.bestEpoch : null;
+  }
+  const fill = paddingValue(cfg.normalization);
+  const varList = [...params.values()];
+  emit({ type: 'start', runDir: opts.runDir, structures: cfg.layout.ids, params: countParams(params), trainCases: cfg.trainCases, valCases: cfg.valCases, startEpoch, epochs: cfg.epochs, stepsPerEpoch: cfg.stepsPerEpoch });
+  let sinceBest = 0;
+  const finish = (reason: DoneReason, epoch: number, message: string) => {
+    const e = { type: 'done' as const, reason, epoch, bestEpoch, bestMeanDice, message };
+    // Everything is on disk before 'done' goes out: a host may end the worker on that event.
+    writeJsonAtomic(join(opts.runDir, 'status.json'), { reason, epoch, bestEpoch, bestMeanDice, message, finished: new Date().toISOString() });
+    disposeParams(params);
+    optimizer.dispose();
+    emit(e);
+    return e;
+  };
+  const t0 = Date.now();
+  let stepsDone = 0;
+  for (let epoch = startEpoch; epoch <= cfg.epochs; epoch++) {
+    const rng = new Rng(cfg.seed * 7919 + epoch);
+    const epochStart = Date.now();
+    const losses: LossValues[] = [];
+    for (let step = 1; step <= cfg.stepsPerEpoch; step++) {
+      if (control.isPaused) { emit({ type: 'paused' }); await control.waitWhilePaused(); if (!control.isCancelled) emit({ type: 'resumed' }); }
+      if (control.isCancelled) return finish('cancelled', epoch - 1, `cancelled during epoch ${epoch}; the last checkpoint is from epoch ${epoch - 1}`);
+      const b = sampleBatch(trainCases, cfg.sampling, { head: cfg.head.kind, fill }, rng, cfg.batchSize);
+      const { x, target } = batchTensors(b, cfg.head);
+      let comps: Record<string, tf.Scalar> = {};
+      const total = optimizer.minimize(() => {
+        const r = loss(forward(params, cfg.model, x), target as never);
+        comps = Object.fromEntries(Object.entries(r.components).map(([k, v]) => [k, tf.keep(v as tf.Scalar)]));
+        return r.total;
+      }, true, varList);
+      const lv: LossValues = { total: total ? (await total.data())[0] : NaN };
+      for (const [k, v] of Object.entries(comps)) { lv[k as 'bce'] = (await v.data())[0]; v.dispose(); }
+      total?.dispose();
+      x.dispose();
+      disposeTarget(target);
+      if (!Number.isFinite(lv.total)) {
+        return finish('non-finite-loss', epoch - 1, `loss became ${lv.total} at epoch ${epoch}, step ${step}; training stopped. The last good checkpoint (epoch ${epoch - 1}) is kept. Try a lower learning rate.`);
+      }
+      losses.push(lv);
+      stepsDone++;
+      const elapsed = (Date.now() - t0) / 1000;
+      const remaining = (cfg.epochs - epoch) * cfg.stepsPerEpoch + (cfg.stepsPerEpoch - step);
+      emit({ type: 'step', epoch, step, stepsPerEpoch: cfg.stepsPerEpoch, loss: lv, samplesPerSec: (stepsDone * cfg.batchSize) / elapsed, etaSec: (elapsed / stepsDone) * remaining });
+      await new Promise((r) => setImmediate(r));
+    }
+    const epochLoss: LossValues = { total: mean(losses.map((l) => l.total)) };
+    for (const k of ['bce', 'ce', 'dice'] as const) if (losses[0]?.[k] !== undefined) epochLoss[k] = mean(losses.map((l) => l[k] ?? NaN));
+    let validation: Validation | undefined;
+    if (valCases.length && (epoch % cfg.validateEvery === 0 || epoch === cfg.epochs)) {
+      const v = validate(params, cfg, valCases);
+      validation = v.validation;
+      if (v.collapse) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse });
+    }
+    emit({ type: 'epoch', epoch, loss: epochLoss, seconds: (Date.now() - epochStart) / 1000, validation });
+    const lastPath = join(ckDir, 'last.ckpt');
+    if (validation && Number.isFinite(validation.meanDice) && (bestMeanDice === null || validation.meanDice > bestMeanDice)) {
+      bestMeanDice = validation.meanDice;
+      bestEpoch = epoch;
+      sinceBest = 0;
+      const bestPath = join(ckDir, 'best.ckpt');
+      await saveCheckpoint(bestPath, epoch, params, null, { meanDice: validation.meanDice, dice: validation.dice });
+      emit({ type: 'checkpoint', kind: 'best', epoch, path: bestPath, meanDice: validation.meanDice });
+    } else if (validation) sinceBest++;
+    await saveCheckpoint(lastPath, epoch, params, optimizer, { bestMeanDice, bestEpoch });
+    emit({ type: 'checkpoint', kind: 'last', epoch, path: lastPath });
+    if (cfg.earlyStoppingPatience > 0 && sinceBest >= cfg.earlyStoppingPatience) {
+      await decidePostprocessing(cfg, valCases, opts.runDir, emit);
+      return finish('early-stopped', epoch, `no improvement of mean validation Dice for ${sinceBest} validations; best ${bestMeanDice?.toFixed(4)} at epoch ${bestEpoch}`);
+    }
+  }
+  await decidePostprocessing(cfg, valCases, opts.runDir, emit);
+  return finish('completed', cfg.epochs, `completed ${cfg.epochs} epochs${bestMeanDice !== null ? `; best mean validation Dice ${bestMeanDice.toFixed(4)} at epoch ${bestEpoch}` : ''}`);
+}
+
+/**
+ * nnU-Net's rule for keeping the largest component: decided per structure on the validation
+ * cases with the best checkpoint, written to postprocessing.json for inference to apply.
+ */
+async function decidePostprocessing(cfg: TrainConfig, valCases: readonly TrainingCase[], runDir: string, emit: (e: TrainEvent) => void): Promise<void> {
+  const best = join(runDir, 'checkpoints', 'best.ckpt');
+  if (!valCases.length || !existsSync(best)) return;
+  const params = createParams(cfg.model);
+  try {
+    loadParams(readCheckpoint(best), params, best);
+    const { preds } = validate(params, cfg, valCases);
+    const plan = decidePlan(cfg.layout.ids, valCases.map((c, i) => ({ pred: preds[i], gt: c.masks, dims: c.geometry.dims as Vec3 })));
+    writeJsonAtomic(join(runDir, 'postprocessing.json'), plan);
+    emit({ type: 'postprocessing', plan });
+  } finally {
+    disposeParams(params);
+  }
+}
+
+export function hasCheckpoint(runDir: string, kind: 'last' | 'best'): boolean {
+  return existsSync(join(runDir, 'checkpoints', `${kind}.ckpt`));
+}

@@ -1,0 +1,102 @@
+/**
+ * Bench suite `unet`: the reference U-Nets of the engine issue on the active tfjs backend, and
+ * the same models in PyTorch on the same CPU in the same run (bench/reference/unet_ref.py, Debian
+ * python3-torch, 2 threads), with the ratio (Osteon ÷ PyTorch: below 1 is faster).
+ *   2D: input [4,128,128,1], filters 16-32-64-128, joint loss (pos_weight 3), Adam: ms per step,
+ *       and inference of the same batch (slices/s in the detail).
+ *   3D: input [1,64,64,64,1], filters 8-16-32-64: the same.
+ *   Whole volume: 2D inference of a 512×512×300 CT (OSTEON_BENCH_FULL=1 only: minutes on a CPU).
+ */
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as tf from '@tensorflow/tfjs';
+import type { BenchRecord, BenchSuite } from '../app/cli/bench-types.ts';
+import { timeStats } from '../app/cli/bench-types.ts';
+import { initBackend } from '../app/learning/backend.ts';
+import { lossFor } from '../app/learning/heads.ts';
+import { createParams, disposeParams, forward, type UNetConfig } from '../app/learning/model/unet.ts';
+import { predictVolume } from '../app/learning/predict.ts';
+import { IDENTITY3 } from '../app/imaging/volume.ts';
+
+const REF = join(dirname(fileURLToPath(import.meta.url)), 'reference', 'unet_ref.py');
+
+interface RefResult { torch: string; train_ms: number; infer_ms: number }
+
+function reference(dims: 2 | 3, batch: number, size: number, filters: number[], steps: number): RefResult | null {
+  const r = spawnSync('/usr/bin/python3', [REF, '--dims', String(dims), '--batch', String(batch), '--size', String(size), '--filters', filters.join(','), '--steps', String(steps)], { encoding: 'utf8', timeout: 900_000 });
+  if (r.status !== 0) return null;
+  return JSON.parse(r.stdout.trim().split('\n').pop()!) as RefResult;
+}
+
+async function timeModel(dims: 2 | 3, batch: number, size: number, filters: number[], repeats: number) {
+  const cfg: UNetConfig = { spatialDims: dims, inChannels: 1, outChannels: 5, filters, normalization: 'none', seed: 0 };
+  const params = createParams(cfg);
+  const spatial = Array(dims).fill(size);
+  const x = tf.randomNormal([batch, ...spatial, 1], 0, 1, 'float32', 1);
+  const labels = tf.randomUniform([batch, ...spatial], 0, 4, 'int32', 2);
+  const whole = tf.cast(tf.greater(labels, 0), 'float32');
+  const loss = lossFor({ kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 });
+  const opt = tf.train.adam(1e-3);
+  const varList = [...params.values()];
+  const step = async () => {
+    const cost = opt.minimize(() => loss(forward(params, cfg, x), { whole, labels }).total, true, varList);
+    await cost!.data();
+    cost!.dispose();
+  };
+  const train: number[] = [], infer: number[] = [];
+  for (let i = 0; i < repeats + 2; i++) {
+    const t = performance.now();
+    await step();
+    if (i >= 2) train.push(performance.now() - t);
+  }
+  for (let i = 0; i < repeats + 2; i++) {
+    const t = performance.now();
+    const y = tf.tidy(() => forward(params, cfg, x));
+    await y.data();
+    y.dispose();
+    if (i >= 2) infer.push(performance.now() - t);
+  }
+  tf.dispose([x, labels, whole]);
+  opt.dispose();
+  disposeParams(params);
+  return { train: timeStats(train), infer: timeStats(infer) };
+}
+
+export const suite: BenchSuite = {
+  name: 'unet',
+  description: 'reference 2D/3D U-Net training step and inference vs PyTorch on the same CPU',
+  async run(ctx) {
+    const backend = await initBackend();
+    const out: BenchRecord[] = [];
+    const cases: Array<[2 | 3, number, number, number[], string]> = [
+      [2, 4, 128, [16, 32, 64, 128], '2D [4,128,128,1] 16-32-64-128'],
+      [3, 1, 64, [8, 16, 32, 64], '3D [1,64,64,64,1] 8-16-32-64'],
+    ];
+    for (const [dims, batch, size, filters, label] of cases) {
+      const repeats = dims === 3 ? Math.min(ctx.repeats, 3) : ctx.repeats;
+      const ours = await timeModel(dims, batch, size, filters, repeats);
+      const ref = reference(dims, batch, size, filters, repeats);
+      if (!ref) ctx.notice('python3 with torch not available: Osteon timed alone');
+      const slices = batch * (dims === 3 ? size : 1);
+      const rec = (what: 'train' | 'infer', s: typeof ours.train, refMs: number | undefined): BenchRecord => ({
+        name: `${label} ${what === 'train' ? 'training step' : 'inference'} (${backend.name})`, unit: 'ms', ...s,
+        ...(refMs !== undefined ? { reference: { name: `PyTorch ${ref!.torch}`, median: refMs }, ratio: s.median / refMs } : {}),
+        detail: what === 'train' ? `${((batch * 1000) / s.median).toFixed(1)} samples/s` : `${((slices * 1000) / s.median).toFixed(1)} slices/s`,
+      });
+      out.push(rec('train', ours.train, ref?.train_ms), rec('infer', ours.infer, ref?.infer_ms));
+    }
+    if (process.env.OSTEON_BENCH_FULL === '1') {
+      const cfg: UNetConfig = { spatialDims: 2, inChannels: 1, outChannels: 5, filters: [16, 32, 64, 128], normalization: 'none', seed: 0 };
+      const params = createParams(cfg);
+      const dims: [number, number, number] = [512, 512, 300];
+      const image = new Float32Array(dims[0] * dims[1] * dims[2]).map((_, i) => Math.sin(i));
+      const t = performance.now();
+      predictVolume(params, cfg, { kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 }, image, { dims, spacing: [0.8, 0.8, 1.5], origin: [0, 0, 0], direction: [...IDENTITY3] }, { context: 0, fill: -1, hasWhole: true });
+      const s = (performance.now() - t) / 1000;
+      disposeParams(params);
+      out.push({ name: `whole-volume 2D inference 512×512×300 (${backend.name})`, unit: 's', median: s, min: s, max: s, n: 1, detail: `${(300 / s).toFixed(1)} slices/s` });
+    } else ctx.notice('whole-volume 512×512×300 inference skipped (set OSTEON_BENCH_FULL=1)');
+    return out;
+  },
+};
