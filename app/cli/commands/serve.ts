@@ -1,0 +1,100 @@
+import { existsSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Command } from '../command.ts';
+import { startBrowserHost } from '../../services/browser-host.ts';
+import { osteonHome } from '../../store/recent.ts';
+import { runJob } from '../../contract/client.ts';
+import { ContractError } from '../../contract/result.ts';
+import { OsteonError, usageError, type ErrorCode } from '../../util/errors.ts';
+
+const cliCodes: readonly string[] = ['usage', 'bad-input', 'unsupported', 'mismatch', 'not-found', 'internal', 'cancelled', 'io', 'numeric', 'backend'];
+
+/** A contract error as the CLI's own (so bad input exits 2 with the message, not a stack). */
+function asCliError(e: unknown): unknown {
+  if (!(e instanceof ContractError)) return e;
+  const code = (cliCodes.includes(e.code) ? e.code : e.code === 'bad-request' ? 'usage' : 'internal') as ErrorCode;
+  return new OsteonError({ code, message: e.message, file: e.file, field: e.field, detail: e.detail });
+}
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const sampleStudy = {
+  ct: join(repoRoot, 'resources', 'sample', 'pelvis', 'ct.nii.gz'),
+  labels: join(repoRoot, 'resources', 'sample', 'pelvis', 'labels.nii.gz'),
+  schema: join(repoRoot, 'resources', 'presets', 'pelvis.json'),
+};
+
+export const command: Command = {
+  name: 'serve',
+  summary: 'Serve the workstation to a browser on this machine (127.0.0.1, token-protected).',
+  usage: '[--port N] [--project DIR] [--sample] [--renderer DIR] [--json]',
+  help: [
+    'Runs Osteon\'s services in plain Node and serves the built renderer on 127.0.0.1 only, with a',
+    'random token in the URL; the page talks to the services over a WebSocket. Requests without the',
+    'token, or from another origin, are refused. Stop it with Ctrl-C.',
+    '',
+    '  --port N        port to listen on (default: a free one)',
+    '  --project DIR   open this project; a missing or empty folder becomes a new project',
+    '  --sample        import the bundled sample study (pelvis CT + labels) when the project has no cases',
+    '  --renderer DIR  the built renderer to serve (default: out/renderer; build it with `npm run build`)',
+    '  --json          print {url, port, token, project} as one JSON line instead of text',
+    '',
+    'Example: osteon serve --project ~/osteon/demo --sample',
+  ].join('\n'),
+  options: {
+    port: { type: 'string' },
+    project: { type: 'string' },
+    sample: { type: 'boolean' },
+    renderer: { type: 'string' },
+    json: { type: 'boolean' },
+  },
+  allowPositionals: false,
+  async run({ values, io }) {
+    let port = 0;
+    if (typeof values.port === 'string') {
+      port = Number(values.port);
+      if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port ${values.port}: expected an integer 0..65535`);
+    }
+    if (values.sample && typeof values.project !== 'string') throw usageError('--sample needs --project DIR');
+    const rendererDir = typeof values.renderer === 'string' ? resolve(values.renderer) : join(repoRoot, 'out', 'renderer');
+    if (!existsSync(join(rendererDir, 'index.html'))) {
+      io.err(`osteon serve: warning: ${join(rendererDir, 'index.html')} is missing; run \`npm run build\` (the page answers 503 until then).`);
+    }
+    const host = await startBrowserHost({ port, rendererDir, home: osteonHome() });
+    const client = host.client;
+    let project = null;
+    try {
+      if (typeof values.project === 'string') {
+        const dir = resolve(values.project);
+        project = existsSync(join(dir, 'project.json'))
+          ? await client.call('project.open', { dir })
+          : await client.call('project.create', { dir, name: basename(dir) || 'project' });
+        if (values.sample && project.caseCount === 0) {
+          io.err('osteon serve: importing the sample study…');
+          await runJob(client, 'case.import', () => client.call('case.import', { ...sampleStudy, name: 'pelvis-sample' }));
+          project = (await client.call('project.get')).project;
+        }
+      }
+    } catch (e) {
+      await host.close();
+      throw asCliError(e);
+    }
+    if (values.json) io.out(JSON.stringify({ url: host.url, port: host.port, token: host.token, project }));
+    else {
+      io.out(`Osteon browser host: ${host.url}`);
+      if (project) io.out(`project: ${project.name} (${project.dir}), ${project.caseCount} case(s)`);
+      io.out('Open the URL in a browser on this machine. Ctrl-C stops the host.');
+    }
+    await new Promise<void>((done) => {
+      const stop = () => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        io.err('osteon serve: stopping');
+        void host.close().then(done);
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+    });
+    return 0;
+  },
+};

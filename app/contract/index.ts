@@ -1,0 +1,7 @@
+// The contract shared by main, the browser host and the renderer (docs: /work/notes/contract-status.md).
+export * from './result.ts';
+export * from './schemas.ts';
+export * from './contract.ts';
+export * from './rpc.ts';
+export * from './memory.ts';
+export * from './client.ts';

@@ -1,0 +1,123 @@
+/**
+ * The payloads that cross the contract. Requests are strict objects with bounded strings and
+ * arrays, so a wrong type, an extra field or a huge string comes back as a schema error
+ * (`bad-request`) instead of reaching a handler.
+ */
+import { z } from 'zod';
+
+/** A file-system path as the user gave it (absolute on the host machine). */
+export const Path = z.string().min(1).max(4096);
+/** Case and job ids: short, lower-case, safe in a URL and a file name. */
+export const Id = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'expected a lower-case id (a-z, 0-9, -)');
+export const Name = z.string().min(1).max(200);
+export const IsoTime = z.string().max(64);
+
+export const Empty = z.strictObject({});
+
+export const Vec3 = z.tuple([z.number(), z.number(), z.number()]);
+export const Mat3 = z.array(z.number()).length(9);
+
+export const BackendReport = z.strictObject({
+  name: z.string().max(200),
+  detail: z.string().max(4096),
+});
+
+export const AppInfo = z.strictObject({
+  name: z.string(),
+  version: z.string(),
+  host: z.enum(['electron', 'browser', 'test']),
+  versions: z.record(z.string(), z.string()),
+  /** The ML backend in use, or null while app/learning has none to report. */
+  backend: BackendReport.nullable(),
+});
+export type AppInfo = z.infer<typeof AppInfo>;
+export type BackendReport = z.infer<typeof BackendReport>;
+
+export const ProjectSummary = z.strictObject({
+  dir: Path,
+  name: Name,
+  schemaVersion: z.number().int(),
+  created: IsoTime,
+  caseCount: z.number().int().nonnegative(),
+  runCount: z.number().int().nonnegative(),
+});
+export type ProjectSummary = z.infer<typeof ProjectSummary>;
+
+export const RecentProject = z.strictObject({ dir: Path, name: Name, openedAt: IsoTime });
+export type RecentProject = z.infer<typeof RecentProject>;
+
+export const CaseStatus = z.enum(['imported', 'approved']);
+
+export const CaseSummary = z.strictObject({
+  id: Id,
+  name: Name,
+  importedAt: IsoTime,
+  status: CaseStatus,
+  approvedAt: IsoTime.optional(),
+  /** File names inside the case folder (cases/<id>/). */
+  files: z.strictObject({
+    ct: z.string().max(255),
+    labels: z.string().max(255).optional(),
+    schema: z.string().max(255).optional(),
+    analysis: z.string().max(255).optional(),
+  }),
+  /** Where the files were imported from (they are copied, never modified). */
+  sources: z.strictObject({ ct: Path, labels: Path.optional(), schema: Path.optional() }),
+});
+export type CaseSummary = z.infer<typeof CaseSummary>;
+
+export const CaseDetail = z.strictObject({
+  summary: CaseSummary,
+  /** The label analysis written at import (app/labels), as JSON; null when none was computed. */
+  analysis: z.unknown().nullable(),
+  /** Why there is no analysis, when there is none. */
+  analysisNote: z.string().max(4096).optional(),
+});
+export type CaseDetail = z.infer<typeof CaseDetail>;
+
+export const VolumeKind = z.enum(['ct', 'labels']);
+export type VolumeKind = z.infer<typeof VolumeKind>;
+
+export const DType = z.enum(['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64']);
+export type DType = z.infer<typeof DType>;
+
+/**
+ * A volume's geometry and where to fetch its voxels. The voxels do not travel inside the
+ * contract: `url` serves them as raw little-endian bytes in the volume layout of
+ * app/imaging/volume.ts (i fastest, then j, k, channel), `byteLength` long. The browser host
+ * serves it over HTTP (the token cookie applies); Electron over its `osteon:` scheme.
+ */
+export const VolumeMeta = z.strictObject({
+  caseId: Id,
+  kind: VolumeKind,
+  dims: Vec3,
+  spacing: Vec3,
+  origin: Vec3,
+  /** Row-major 3×3, column c = world (LPS) direction of index axis c. */
+  direction: Mat3,
+  channels: z.number().int().positive(),
+  dtype: DType,
+  byteLength: z.number().int().nonnegative(),
+  url: z.string().max(8192),
+});
+export type VolumeMeta = z.infer<typeof VolumeMeta>;
+
+export const JobKind = z.enum(['case.import', 'demo.sleep']);
+export type JobKind = z.infer<typeof JobKind>;
+export const JobState = z.enum(['running', 'done', 'failed', 'cancelled']);
+
+export const JobStarted = z.strictObject({ jobId: Id, kind: JobKind });
+
+export const JobInfo = z.strictObject({
+  jobId: Id,
+  kind: JobKind,
+  state: JobState,
+  /** 0..1 */
+  progress: z.number().min(0).max(1),
+  message: z.string().max(4096),
+  startedAt: IsoTime,
+  endedAt: IsoTime.optional(),
+});
+export type JobInfo = z.infer<typeof JobInfo>;
+
+export const DialogPurpose = z.enum(['project-open', 'project-create', 'import-ct', 'import-labels', 'import-schema', 'export']);

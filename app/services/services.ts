@@ -1,0 +1,144 @@
+/**
+ * The main-side services: one handler per contract call, over the project store and the core.
+ * Hosts (Electron main, the browser host, tests) differ only in the options they pass: how to
+ * reach them for events, where voxel URLs point, and whether a native dialog exists.
+ */
+import type { Contract, EventName, EventPayload } from '../contract/contract.ts';
+import { ContractError } from '../contract/result.ts';
+import type { Handlers } from '../contract/rpc.ts';
+import type { AppInfo, VolumeKind } from '../contract/schemas.ts';
+import { approveCase, exportCase, importCase, rawVolume, readAnalysis, getCase, type RawVolume } from '../store/cases.ts';
+import { appendAudit } from '../store/audit.ts';
+import { createProject, openProject, summarize, type Project } from '../store/project.ts';
+import { readRecent, touchRecent } from '../store/recent.ts';
+import { JobManager, sleepJob, type Emit } from './jobs.ts';
+
+export const OSTEON_VERSION = '0.1.0';
+
+export interface ServiceOptions {
+  host: AppInfo['host'];
+  /** The user's Osteon folder (recent projects). */
+  home: string;
+  /** Extra versions for the About box (electron, chrome, ...). */
+  versions?: Record<string, string>;
+  /** URL the renderer fetches a volume's raw voxels from. */
+  volumeUrl(caseId: string, kind: VolumeKind): string;
+  /** A native dialog (Electron); absent in the browser host. */
+  dialog?(purpose: string, title?: string): Promise<string[]>;
+}
+
+export interface Services {
+  handlers: Handlers<Contract>;
+  jobs: JobManager;
+  /** Subscribes to every event the services emit; returns an unsubscribe function. */
+  subscribe(cb: (name: EventName, payload: unknown) => void): () => void;
+  /** The cached raw voxels of a case volume (for the hosts' data endpoint). */
+  rawVolume(caseId: string, kind: VolumeKind): RawVolume;
+  project(): Project | null;
+  dispose(): void;
+}
+
+function unavailable(what: string): ContractError {
+  return new ContractError({ code: 'unavailable', message: what });
+}
+
+export function createServices(opts: ServiceOptions): Services {
+  const listeners = new Set<(name: EventName, payload: unknown) => void>();
+  const emit: Emit = <E extends EventName>(name: E, payload: EventPayload<E>) => {
+    for (const cb of listeners) cb(name, payload);
+  };
+  const jobs = new JobManager(emit);
+  let current: Project | null = null;
+  let backend: AppInfo['backend'] = null;
+
+  const need = (): Project => {
+    if (!current) throw new ContractError({ code: 'no-project', message: 'no project is open; create or open one first' });
+    return current;
+  };
+  const opened = (p: Project) => {
+    current = p;
+    touchRecent(opts.home, p.dir, p.file.name);
+    const summary = summarize(p);
+    emit('project.changed', { project: summary });
+    return summary;
+  };
+
+  const handlers: Handlers<Contract> = {
+    'app.info': () => ({
+      name: 'Osteon', version: OSTEON_VERSION, host: opts.host,
+      versions: { osteon: OSTEON_VERSION, node: process.versions.node, v8: process.versions.v8, ...opts.versions },
+      backend,
+    }),
+    'app.backend': async () => {
+      const { initBackend } = await import('../learning/backend.ts');
+      const r = await initBackend();
+      const failed = r.attempts.filter((a) => !a.ok).map((a) => `${a.candidate}: ${a.reason ?? 'failed'}`);
+      backend = {
+        name: `${r.name} (${r.package})`,
+        detail: [`threads ${r.threads}`, `preference ${r.preference}`, ...failed.map((f) => `not used: ${f}`)].join('; ').slice(0, 4096),
+      };
+      return backend;
+    },
+    'project.create': (req) => {
+      const p = createProject(req.dir, req.name);
+      appendAudit(p.dir, 'project.create', { name: req.name });
+      return opened(p);
+    },
+    'project.open': (req) => opened(openProject(req.dir)),
+    'project.recent': () => ({ projects: readRecent(opts.home) }),
+    'project.get': () => ({ project: current ? summarize(current) : null }),
+    'case.list': () => ({ cases: need().file.cases }),
+    'case.import': (req) => {
+      const p = need();
+      return jobs.start('case.import', async (ctl) => {
+        const summary = await importCase(p, req, ctl);
+        emit('case.changed', { caseId: summary.id, summary });
+        if (current === p) emit('project.changed', { project: summarize(p) });
+        return summary;
+      });
+    },
+    'case.get': (req) => {
+      const p = need();
+      const summary = getCase(p, req.caseId);
+      const analysis = readAnalysis(p, req.caseId);
+      return analysis === null
+        ? { summary, analysis, analysisNote: summary.files.labels ? 'no analysis was computed at import' : 'the case has no labels' }
+        : { summary, analysis };
+    },
+    'case.approve': (req) => {
+      const summary = approveCase(need(), req.caseId, req.note);
+      emit('case.changed', { caseId: summary.id, summary });
+      return summary;
+    },
+    'case.export': async (req) => ({ files: await exportCase(need(), req.caseId, req.dir) }),
+    'volume.get': (req) => {
+      const raw = rawVolume(need(), req.caseId, req.kind);
+      return {
+        caseId: req.caseId, kind: req.kind, dims: raw.dims, spacing: raw.spacing, origin: raw.origin, direction: raw.direction,
+        channels: raw.channels, dtype: raw.dtype, byteLength: raw.byteLength, url: opts.volumeUrl(req.caseId, req.kind),
+      };
+    },
+    'job.list': () => ({ jobs: jobs.list() }),
+    'job.cancel': (req) => ({ cancelled: jobs.cancel(req.jobId) }),
+    'job.sleep': (req) => jobs.start('demo.sleep', (ctl) => sleepJob(req.ms, req.steps ?? 10, ctl)),
+    'dialog.open': async (req) => {
+      if (!opts.dialog) throw unavailable('native dialogs exist only in the desktop app; type a path instead');
+      return { paths: await opts.dialog(req.purpose, req.title) };
+    },
+  };
+
+  return {
+    handlers,
+    jobs,
+    subscribe(cb) {
+      listeners.add(cb);
+      return () => listeners.delete(cb);
+    },
+    rawVolume: (caseId, kind) => rawVolume(need(), caseId, kind),
+    project: () => current,
+    dispose() {
+      jobs.cancelAll();
+      listeners.clear();
+    },
+  };
+}

@@ -1,0 +1,238 @@
+/**
+ * Cases inside a project: import (copy + analyse), approve, export, and the raw voxel cache the
+ * viewer reads. Sources are only ever read. An import is staged in a hidden folder and becomes
+ * visible with one rename followed by one atomic project.json replace; any failure or a
+ * cancel removes the staging folder, so a failed import leaves nothing behind.
+ */
+import { constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { copyFile, cp } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
+import { userInfo } from 'node:os';
+import type { CaseSummary, DType, VolumeKind } from '../contract/schemas.ts';
+import { dtypeOf } from '../imaging/dtype.ts';
+import { readVolume } from '../imaging/io.ts';
+import { analyzeLabels } from '../labels/analysis.ts';
+import { loadLabels } from '../labels/load.ts';
+import { loadLabelSchema, type LabelSchema } from '../labels/schema.ts';
+import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
+import { OsteonError, badInput } from '../util/errors.ts';
+import { appendAudit } from './audit.ts';
+import { rawVolumePaths } from './paths.ts';
+import { saveProject, type Project } from './project.ts';
+
+export interface ImportSources {
+  ct: string;
+  labels?: string;
+  schema?: string;
+  name?: string;
+}
+
+/** What a long store operation is given by its job: a cancel signal and a progress sink. */
+export interface JobControl {
+  signal: AbortSignal;
+  progress(fraction: number, message: string): void;
+}
+
+const IMAGE_EXT = /\.(nii\.gz|nii|nrrd|nhdr|seg\.nrrd|mha|mhd|hdr|img|hdr\.gz|img\.gz)$/i;
+
+function extOf(file: string): string {
+  return IMAGE_EXT.exec(basename(file))?.[0].toLowerCase() ?? '';
+}
+
+function slug(s: string): string {
+  const x = s.toLowerCase().replace(IMAGE_EXT, '').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 48);
+  return x || 'case';
+}
+
+function uniqueId(p: Project, base: string): string {
+  const taken = new Set(p.file.cases.map((c) => c.id));
+  let id = base, k = 2;
+  while (taken.has(id) || existsSync(join(p.dir, 'cases', id))) id = `${base}-${k++}`;
+  return id;
+}
+
+function user(): string | undefined {
+  try { return userInfo().username; } catch { return undefined; }
+}
+
+function checkCancel(ctl: JobControl): void {
+  if (ctl.signal.aborted) throw new OsteonError({ code: 'cancelled', message: 'cancelled' });
+}
+
+/** Lets queued events (progress, cancel) through between synchronous steps. */
+const breathe = () => new Promise<void>((r) => setImmediate(r));
+
+function requireSource(path: string, field: string): string {
+  const abs = resolve(path);
+  if (!existsSync(abs)) throw badInput(abs, field, 'file not found', 'not-found');
+  return abs;
+}
+
+/** Copies a CT (+ labels, + schema) into `cases/<id>/`, writes the label analysis, records it. */
+export async function importCase(p: Project, src: ImportSources, ctl: JobControl, now = new Date()): Promise<CaseSummary> {
+  const ct = requireSource(src.ct, 'ct');
+  const labels = src.labels ? requireSource(src.labels, 'labels') : undefined;
+  const schemaPath = src.schema ? requireSource(src.schema, 'schema') : undefined;
+  ctl.progress(0.02, `reading ${basename(ct)}`);
+  await breathe();
+
+  // 1. Read and analyse from the sources (read-only): errors then name the user's files.
+  const ctVol = readVolume(ct);
+  checkCancel(ctl);
+  let analysis: unknown = null;
+  let schema: LabelSchema | null = schemaPath ? loadLabelSchema(schemaPath) : null;
+  if (labels) {
+    ctl.progress(0.3, `reading ${basename(labels)}`);
+    await breathe();
+    checkCancel(ctl);
+    const loaded = loadLabels({ files: [labels], schema, schemaPath: schemaPath ?? null, map: {} }, ctVol, ct);
+    ctl.progress(0.5, 'analysing labels');
+    await breathe();
+    checkCancel(ctl);
+    analysis = analyzeLabels(loaded.set);
+    schema = loaded.set.schema;
+  }
+
+  // 2. Stage the copies in a hidden folder.
+  const id = uniqueId(p, slug(src.name ?? basename(ct)));
+  const casesDir = join(p.dir, 'cases');
+  mkdirSync(casesDir, { recursive: true });
+  const staging = join(casesDir, `.import-${id}-${randomBytes(4).toString('hex')}`);
+  const files: CaseSummary['files'] = { ct: `ct${extOf(ct)}` };
+  try {
+    mkdirSync(staging);
+    ctl.progress(0.6, `copying ${basename(ct)}`);
+    await copySource(ct, join(staging, files.ct));
+    checkCancel(ctl);
+    if (labels) {
+      files.labels = `labels${extOf(labels)}`;
+      ctl.progress(0.8, `copying ${basename(labels)}`);
+      await copySource(labels, join(staging, files.labels));
+    }
+    if (schema) {
+      files.schema = 'schema.json';
+      writeJsonAtomic(join(staging, files.schema), schema);
+    }
+    if (analysis !== null) {
+      files.analysis = 'analysis.json';
+      writeJsonAtomic(join(staging, files.analysis), analysis);
+    }
+    checkCancel(ctl);
+
+    // 3. Commit: the folder appears whole, then project.json lists it.
+    const record: CaseSummary = {
+      id, name: src.name ?? basename(ct).replace(IMAGE_EXT, ''), importedAt: now.toISOString(), status: 'imported', files,
+      sources: { ct, ...(labels ? { labels } : {}), ...(schemaPath ? { schema: schemaPath } : {}) },
+    };
+    const finalDir = join(casesDir, id);
+    renameSync(staging, finalDir);
+    try {
+      saveProject(p, { ...p.file, cases: [...p.file.cases, record] });
+    } catch (e) {
+      rmSync(finalDir, { recursive: true, force: true });
+      throw e;
+    }
+    appendAudit(p.dir, 'case.import', { caseId: id, sources: record.sources, user: user() }, now);
+    ctl.progress(1, 'imported');
+    return record;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+async function copySource(from: string, to: string): Promise<void> {
+  // COPYFILE_EXCL: never overwrite; the source is opened read-only by copyFile/cp.
+  if (statSync(from).isDirectory()) await cp(from, to, { recursive: true, errorOnExist: true, force: false });
+  else await copyFile(from, to, constants.COPYFILE_EXCL);
+}
+
+export function getCase(p: Project, caseId: string): CaseSummary {
+  const c = p.file.cases.find((x) => x.id === caseId);
+  if (!c) throw new OsteonError({ code: 'not-found', message: `no case '${caseId}' in project '${p.file.name}'` });
+  return c;
+}
+
+export function caseDir(p: Project, caseId: string): string {
+  return join(p.dir, 'cases', getCase(p, caseId).id);
+}
+
+export function readAnalysis(p: Project, caseId: string): unknown {
+  const c = getCase(p, caseId);
+  if (!c.files.analysis) return null;
+  const path = join(caseDir(p, caseId), c.files.analysis);
+  try {
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+  } catch (e) {
+    throw badInput(path, '(json)', (e as Error).message, 'bad-input');
+  }
+}
+
+export function approveCase(p: Project, caseId: string, note: string | undefined, now = new Date()): CaseSummary {
+  const c = getCase(p, caseId);
+  if (!c.files.labels) throw new OsteonError({ code: 'usage', message: `case '${caseId}' has no labels to approve` });
+  const updated: CaseSummary = { ...c, status: 'approved', approvedAt: now.toISOString() };
+  saveProject(p, { ...p.file, cases: p.file.cases.map((x) => (x.id === caseId ? updated : x)) });
+  appendAudit(p.dir, 'case.approve', { caseId, ...(note ? { note } : {}), user: user() }, now);
+  return updated;
+}
+
+/** Copies labels, schema and analysis of a case into `dir` (never overwriting). */
+export async function exportCase(p: Project, caseId: string, dirIn: string): Promise<string[]> {
+  const c = getCase(p, caseId);
+  const dir = resolve(dirIn);
+  mkdirSync(dir, { recursive: true });
+  const out: string[] = [];
+  for (const f of [c.files.labels, c.files.schema, c.files.analysis]) {
+    if (!f) continue;
+    const to = join(dir, `${c.id}-${f}`);
+    try {
+      await copyFile(join(caseDir(p, caseId), f), to, constants.COPYFILE_EXCL);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw badInput(to, 'dir', 'a file of that name exists; export refuses to overwrite');
+      throw e;
+    }
+    out.push(to);
+  }
+  appendAudit(p.dir, 'case.export', { caseId, files: out, user: user() });
+  return out;
+}
+
+export interface RawVolume {
+  path: string;
+  dims: [number, number, number];
+  spacing: [number, number, number];
+  origin: [number, number, number];
+  direction: number[];
+  channels: number;
+  dtype: DType;
+  byteLength: number;
+}
+
+/**
+ * The viewer's copy of a case volume: raw little-endian voxels in `cases/<id>/.cache/<kind>.raw`
+ * beside a JSON of its geometry, made on first use (atomic writes) so every later read is a
+ * plain file stream in either host.
+ */
+export function rawVolume(p: Project, caseId: string, kind: VolumeKind): RawVolume {
+  const c = getCase(p, caseId);
+  const file = kind === 'ct' ? c.files.ct : c.files.labels;
+  if (!file) throw new OsteonError({ code: 'not-found', message: `case '${caseId}' has no ${kind}` });
+  const { raw: rawPath, meta: metaPath } = rawVolumePaths(p.dir, c.id, kind);
+  const dir = dirname(rawPath);
+  if (existsSync(metaPath) && existsSync(rawPath)) {
+    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as RawVolume;
+    if (statSync(rawPath).size === meta.byteLength) return { ...meta, path: rawPath };
+  }
+  const vol = readVolume(join(caseDir(p, caseId), file));
+  const bytes = new Uint8Array(vol.data.buffer, vol.data.byteOffset, vol.data.byteLength);
+  const dtype = dtypeOf(vol.data);
+  const meta: RawVolume = {
+    path: rawPath, dims: [...vol.dims], spacing: [...vol.spacing], origin: [...vol.origin], direction: [...vol.direction],
+    channels: vol.channels, dtype, byteLength: bytes.byteLength,
+  };
+  mkdirSync(dir, { recursive: true });
+  writeFileAtomic(rawPath, bytes);
+  writeJsonAtomic(metaPath, meta);
+  return meta;
+}

@@ -1,0 +1,119 @@
+/**
+ * A project is a folder:
+ *   project.json          this file's schema (validated on every open)
+ *   project.osteon        a small pointer file for the OS file association (double-click opens the folder)
+ *   audit.jsonl           append-only log of user actions (audit.ts)
+ *   cases/<id>/           copied CT, labels, label schema, analysis.json (cases.ts)
+ *   runs/<id>/            training and inference runs
+ * project.json is only ever replaced atomically (app/util/atomic.ts).
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { CaseSummary, type ProjectSummary } from '../contract/schemas.ts';
+import { writeJsonAtomic } from '../util/atomic.ts';
+import { OsteonError, badInput } from '../util/errors.ts';
+
+export const PROJECT_FILE = 'project.json';
+export const PROJECT_LINK = 'project.osteon';
+export const PROJECT_FORMAT = 'osteon-project';
+export const SCHEMA_VERSION = 1;
+
+export const RunRecord = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/),
+  kind: z.enum(['train', 'infer']),
+  created: z.string(),
+  note: z.string().max(4096).optional(),
+});
+
+/** The persisted case record is the contract's CaseSummary: one shape on disk and on the wire. */
+export const ProjectFile = z.strictObject({
+  format: z.literal(PROJECT_FORMAT),
+  schemaVersion: z.literal(SCHEMA_VERSION),
+  name: z.string().min(1).max(200),
+  created: z.string(),
+  cases: z.array(CaseSummary),
+  runs: z.array(RunRecord),
+});
+export type ProjectFile = z.infer<typeof ProjectFile>;
+
+export interface Project {
+  /** Absolute folder. */
+  dir: string;
+  file: ProjectFile;
+}
+
+export function projectFilePath(dir: string): string {
+  return join(dir, PROJECT_FILE);
+}
+
+export function summarize(p: Project): ProjectSummary {
+  return {
+    dir: p.dir, name: p.file.name, schemaVersion: p.file.schemaVersion, created: p.file.created,
+    caseCount: p.file.cases.length, runCount: p.file.runs.length,
+  };
+}
+
+/** Creates a project in `dir`, which must be absent or an empty folder. */
+export function createProject(dirIn: string, name: string, now = new Date()): Project {
+  const dir = resolve(dirIn);
+  if (existsSync(dir)) {
+    if (!statSync(dir).isDirectory()) throw badInput(dir, 'dir', 'exists and is not a folder');
+    if (readdirSync(dir).length > 0) throw badInput(dir, 'dir', 'the folder is not empty; choose an empty or new folder');
+  }
+  const file: ProjectFile = { format: PROJECT_FORMAT, schemaVersion: SCHEMA_VERSION, name, created: now.toISOString(), cases: [], runs: [] };
+  const parsed = ProjectFile.safeParse(file);
+  if (!parsed.success) throw badInput(join(dir, PROJECT_FILE), 'name', parsed.error.issues[0]?.message ?? 'invalid');
+  mkdirSync(join(dir, 'cases'), { recursive: true });
+  mkdirSync(join(dir, 'runs'), { recursive: true });
+  writeJsonAtomic(projectFilePath(dir), parsed.data);
+  writeJsonAtomic(join(dir, PROJECT_LINK), { format: 'osteon-project-link', project: PROJECT_FILE });
+  return { dir, file: parsed.data };
+}
+
+/** Opens and validates `dir/project.json`; errors name the file and the field. */
+export function openProject(dirIn: string): Project {
+  const dir = resolve(dirIn);
+  const path = projectFilePath(dir);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw badInput(path, 'path', existsSync(dir) ? 'not an Osteon project (no project.json)' : 'folder not found', 'not-found');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw badInput(path, '(json)', (e as Error).message);
+  }
+  const r = ProjectFile.safeParse(json);
+  if (!r.success) {
+    const issue = r.error.issues[0];
+    throw badInput(path, issue.path.length ? issue.path.join('.') : '(top level)', issue.message);
+  }
+  sweepStaging(dir);
+  return { dir, file: r.data };
+}
+
+/**
+ * Removes hidden `cases/.import-*` folders: what an import killed mid-way (power cut, killed
+ * host) left behind. They were never listed in project.json, so nothing refers to them. A
+ * project is open in one Osteon at a time, so no live import owns them.
+ */
+function sweepStaging(dir: string): void {
+  const cases = join(dir, 'cases');
+  if (!existsSync(cases)) return;
+  for (const name of readdirSync(cases)) {
+    if (name.startsWith('.import-')) rmSync(join(cases, name), { recursive: true, force: true });
+  }
+}
+
+/** Replaces project.json atomically with `file` (validated first). */
+export function saveProject(p: Project, file: ProjectFile): Project {
+  const r = ProjectFile.safeParse(file);
+  if (!r.success) throw new OsteonError({ code: 'internal', message: `refusing to write an invalid project.json: ${r.error.issues[0]?.message}` });
+  writeJsonAtomic(projectFilePath(p.dir), r.data);
+  p.file = r.data;
+  return p;
+}

@@ -1,0 +1,187 @@
+/**
+ * Electron main: windows, menu, dialogs and the secure wiring between the sandboxed renderer
+ * and the services process. No computation happens here (see services-process.ts).
+ */
+import { app, BrowserWindow, dialog, Menu, screen, session, utilityProcess, type OpenDialogOptions, type WebFrameMain } from 'electron';
+import { existsSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { channelOf, checkEvent, contract, eventNames, transportInvoker, type Contract, type Handlers, type Message, type Transport } from '../app/contract/index.ts';
+import { forwardingHandlers, registerIpc } from './ipc.ts';
+import { buildMenu } from './menu.ts';
+import { APP_ORIGIN, handleScheme, registerSchemePrivileges } from './protocol.ts';
+import type { ServicesProcessArgs } from './services-process.ts';
+import { loadWindowState, trackWindowState } from './window-state.ts';
+
+const here = import.meta.dirname; // out/main
+const devUrl = !app.isPackaged ? process.env.ELECTRON_RENDERER_URL : undefined;
+const devOrigin = devUrl ? new URL(devUrl).origin : null;
+
+let win: BrowserWindow | null = null;
+let projectDir: string | null = null;
+/** Paths the OS asked us to open before the services were up; then `opener` takes over. */
+const pendingOpen: string[] = [];
+let opener: ((path: string) => void) | null = null;
+
+registerSchemePrivileges();
+app.enableSandbox();
+
+/** The services process and an invoker for its calls and events. */
+function startServices() {
+  const args: ServicesProcessArgs = {
+    home: app.getPath('userData'),
+    versions: { electron: process.versions.electron, chrome: process.versions.chrome },
+    volumeBase: `${APP_ORIGIN}/api/volume`,
+  };
+  const child = utilityProcess.fork(join(here, 'services-process.js'), [JSON.stringify(args)], { serviceName: 'Osteon services', stdio: 'inherit' });
+  const transport: Transport = {
+    send: (msg: Message) => child.postMessage(msg),
+    onMessage(cb) { child.on('message', cb); return () => child.off('message', cb); },
+    onClose(cb) { child.on('exit', cb); return () => child.off('exit', cb); },
+    close: () => { child.kill(); },
+  };
+  child.on('exit', (code) => {
+    if (code !== 0 && !quitting) dialog.showErrorBox('Osteon', `The services process stopped (exit ${code}). Please restart Osteon.`);
+  });
+  return transportInvoker(transport);
+}
+
+let quitting = false;
+
+function isTrusted(frame: WebFrameMain | null): boolean {
+  if (!frame || !win || win.isDestroyed() || frame !== win.webContents.mainFrame) return false;
+  const origin = new URL(frame.url).origin;
+  return frame.url.startsWith(`${APP_ORIGIN}/`) || (devOrigin !== null && origin === devOrigin);
+}
+
+function sendEvent(name: string, payload: unknown): void {
+  if (win && !win.isDestroyed()) win.webContents.send(channelOf(name as never), checkEvent(contract, name, payload));
+}
+
+const imageFilters = [{ name: 'Images', extensions: ['nii', 'gz', 'nrrd', 'nhdr', 'mha', 'mhd'] }, { name: 'All files', extensions: ['*'] }];
+
+function dialogOptions(purpose: string, title?: string): OpenDialogOptions {
+  switch (purpose) {
+    case 'project-open': return { title: title ?? 'Open project', properties: ['openDirectory'] };
+    case 'project-create': return { title: title ?? 'New project folder', properties: ['openDirectory', 'createDirectory', 'promptToCreate'] };
+    case 'import-ct': return { title: title ?? 'Import CT (file or DICOM folder)', properties: ['openFile'], filters: imageFilters };
+    case 'import-labels': return { title: title ?? 'Import labels', properties: ['openFile', 'multiSelections'], filters: imageFilters };
+    case 'import-schema': return { title: title ?? 'Label schema', properties: ['openFile'], filters: [{ name: 'Label schema', extensions: ['json'] }] };
+    default: return { title: title ?? 'Export to folder', properties: ['openDirectory', 'createDirectory'] };
+  }
+}
+
+function hardenSessions(): void {
+  const ses = session.defaultSession;
+  ses.setPermissionRequestHandler((_wc, _permission, cb) => cb(false));
+  ses.setPermissionCheckHandler(() => false);
+  // No remote content: only our scheme, in-page data/blob URLs, devtools and, in dev, the dev server.
+  ses.webRequest.onBeforeRequest((details, cb) => {
+    const u = details.url;
+    const ok = u.startsWith(`${APP_ORIGIN}/`) || u.startsWith('data:') || u.startsWith('blob:') || u.startsWith('devtools:')
+      || (devOrigin !== null && (u.startsWith(devOrigin) || u.startsWith(devOrigin.replace(/^http/, 'ws'))));
+    cb({ cancel: !ok });
+  });
+}
+
+app.on('web-contents-created', (_e, contents) => {
+  contents.on('will-navigate', (e) => e.preventDefault());
+  contents.on('will-redirect', (e) => e.preventDefault());
+  contents.on('will-attach-webview', (e) => e.preventDefault());
+  contents.setWindowOpenHandler(() => ({ action: 'deny' }));
+});
+
+/** A path from the command line, a second instance or the OS (file association). */
+function projectPathOf(p: string): string | null {
+  if (!existsSync(p)) return null;
+  const dir = statSync(p).isDirectory() ? p : dirname(p);
+  return existsSync(join(dir, 'project.json')) ? dir : null;
+}
+
+async function main(): Promise<void> {
+  const services = startServices();
+  for (const name of eventNames) {
+    services.on(name, (payload) => {
+      if (name === 'project.changed') {
+        const p = (payload as { project: { dir: string; name: string } | null }).project;
+        projectDir = p?.dir ?? null;
+        win?.setTitle(p ? `${p.name} — Osteon` : 'Osteon');
+      }
+      sendEvent(name, payload);
+    });
+  }
+  const local: Partial<Handlers<Contract>> = {
+    'dialog.open': async (req) => {
+      const opts = dialogOptions(req.purpose, req.title);
+      const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts);
+      return { paths: r.canceled ? [] : r.filePaths };
+    },
+  };
+  registerIpc(forwardingHandlers(services, local), isTrusted);
+
+  const openPath = async (p: string) => {
+    const dir = projectPathOf(p);
+    if (dir) await services.call('project.open', { dir });
+  };
+
+  const about = async () => {
+    const info = await services.call('app.info', {});
+    const backend = await services.call('app.backend', {});
+    const versions = info.ok ? Object.entries(info.value as { versions: Record<string, string> }['versions']).map(([k, v]) => `${k} ${v}`).join('\n') : '';
+    const be = backend.ok ? (backend.value as { name: string; detail: string }) : null;
+    await dialog.showMessageBox({
+      type: 'info', title: 'About Osteon', message: `Osteon ${app.getVersion()}`,
+      detail: `${versions}\n\nML backend: ${be ? `${be.name}\n${be.detail}` : backend.ok ? '' : backend.error.message}`,
+    });
+  };
+
+  hardenSessions();
+  handleScheme(join(here, '..', 'renderer'), () => projectDir);
+
+  const state = loadWindowState(app.getPath('userData'), screen.getAllDisplays().map((d) => d.workArea));
+  win = new BrowserWindow({
+    x: state.x, y: state.y, width: state.width, height: state.height, show: false, title: 'Osteon', backgroundColor: '#101214',
+    webPreferences: {
+      preload: join(here, '..', 'preload', 'preload.cjs'),
+      contextIsolation: true, sandbox: true, nodeIntegration: false, nodeIntegrationInWorker: false, nodeIntegrationInSubFrames: false,
+      webSecurity: true, allowRunningInsecureContent: false, webviewTag: false, navigateOnDragDrop: false, spellcheck: false,
+      devTools: !app.isPackaged,
+    },
+  });
+  trackWindowState(win, app.getPath('userData'));
+  win.once('ready-to-show', () => {
+    if (state.maximized) win?.maximize();
+    win?.show();
+  });
+  win.on('closed', () => { win = null; });
+  Menu.setApplicationMenu(buildMenu({
+    send: (action) => sendEvent('menu.action', { action }),
+    about: () => void about(),
+    isMac: process.platform === 'darwin',
+    dev: !app.isPackaged,
+  }));
+  await win.loadURL(devUrl ?? `${APP_ORIGIN}/index.html`);
+
+  app.on('second-instance', (_e, argv) => {
+    if (win) { if (win.isMinimized()) win.restore(); win.focus(); }
+    for (const a of argv.slice(1)) void openPath(a);
+  });
+  opener = (p) => void openPath(p);
+  for (const p of [...pendingOpen.splice(0), ...process.argv.slice(app.isPackaged ? 1 : 2)]) opener(p);
+
+  app.on('before-quit', () => { quitting = true; services.close?.(); });
+}
+
+if (!app.requestSingleInstanceLock()) {
+  app.quit();
+} else {
+  app.on('open-file', (e, p) => {
+    e.preventDefault();
+    if (opener) opener(p);
+    else pendingOpen.push(p);
+  });
+  app.on('window-all-closed', () => app.quit());
+  app.whenReady().then(main, (e: unknown) => {
+    dialog.showErrorBox('Osteon', `Could not start: ${e instanceof Error ? e.message : String(e)}`);
+    app.quit();
+  });
+}
