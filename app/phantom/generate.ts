@@ -4,7 +4,10 @@
  * Each case: air (−1000 HU) around an elliptic body of soft tissue (~40 HU) under a thin fat
  * layer (−100 HU); inside it a horseshoe-shaped bone (a tube of elliptic cross-section bent along
  * a 250° arc that opens anteriorly, a little like a pelvic ring), with a cortical shell
- * (~1200 HU) around trabecular bone (~300 HU). The image is blurred by one [1,4,1]/6 pass per
+ * (~1200 HU) around trabecular bone (~300 HU). Where two parts meet, a thin joint cleft of
+ * cartilage density (~100 HU, about one voxel wide) crosses the whole bone, cortex included,
+ * as the sacroiliac joints cross a pelvis: the parts touch (their labels are adjacent) and the
+ * image, as in a real CT, gives a faint cue of where one ends. The image is blurred by one [1,4,1]/6 pass per
  * axis (partial volume) and gets Gaussian noise. Pose (three rotations, a translation) and size
  * vary per case.
  *
@@ -23,7 +26,7 @@ import { mulberry32 } from './prng.ts';
 
 export const LABEL = { left: 1, centre: 2, right: 3, rim: 4 } as const;
 
-export const HU = { air: -1000, fat: -100, soft: 40, trabecular: 300, cortical: 1200 } as const;
+export const HU = { air: -1000, fat: -100, soft: 40, cartilage: 100, trabecular: 300, cortical: 1200 } as const;
 
 export interface PhantomOptions {
   dims: [number, number, number];
@@ -93,6 +96,8 @@ interface BonePoint {
   label: number;
   /** Approximate depth below the bone surface, mm (≤ 0 outside). */
   depth: number;
+  /** Arc distance to the nearest interface between two parts, mm. */
+  jointMm: number;
 }
 
 /** Classifies a point given in the bone's frame (mm). */
@@ -105,14 +110,15 @@ function bonePoint(x: number, y: number, z: number, R: number, ra: number, rz: n
   const dr = dx * er[0] + dy * er[1];
   const dt = -dx * er[1] + dy * er[0];
   const q = Math.sqrt((dr / ra) ** 2 + (dt / ra) ** 2 + (z / rz) ** 2);
-  if (q > 1) return { label: 0, depth: 0 };
+  if (q > 1) return { label: 0, depth: 0, jointMm: Infinity };
   const len = Math.sqrt(dr * dr + dt * dt + z * z);
   const depth = q === 0 ? Infinity : len / q - len;
   // Outward normal of the ellipsoidal tube ∝ (dr/ra², dt/ra², z/rz²): superior where its z share is large.
   const nz = z / (rz * rz), nn = Math.hypot(dr / (ra * ra), dt / (ra * ra), nz);
-  if (depth < rimMm && nz > 0.5 * nn) return { label: LABEL.rim, depth };
+  const jointMm = R * Math.min(Math.abs(delta + CENTRE_HALF), Math.abs(delta - CENTRE_HALF)) * DEG;
+  if (depth < rimMm && nz > 0.5 * nn) return { label: LABEL.rim, depth, jointMm };
   const label = delta < -CENTRE_HALF ? LABEL.left : delta > CENTRE_HALF ? LABEL.right : LABEL.centre;
-  return { label, depth };
+  return { label, depth, jointMm };
 }
 
 /** One [1,4,1]/6 pass along each axis (edges clamped): a cheap partial-volume blur. */
@@ -155,7 +161,7 @@ export function generatePhantom(seed: number, o: PhantomOptions = DEFAULT_PHANTO
   const pose = drawPose(rng, unit);
   const Rm = rotation(pose);
   const R = 26 * unit * pose.scale, ra = 7 * unit * pose.scale, rz = 12 * unit * pose.scale;
-  const rimMm = s, cortexMm = Math.max(3 * unit, s), fatMm = 6 * unit;
+  const rimMm = s, cortexMm = Math.max(3 * unit, s), fatMm = 6 * unit, jointHalfMm = 0.6 * s;
   const [bx, by] = pose.bodyAxesMm;
   const t = pose.translationMm;
   const n = nx * ny * nz;
@@ -176,7 +182,7 @@ export function generatePhantom(seed: number, o: PhantomOptions = DEFAULT_PHANTO
     const b = bonePoint(x, y, z, R, ra, rz, rimMm);
     if (!b.label) continue;
     lab[v] = b.label;
-    hu[v] = b.depth < cortexMm ? HU.cortical : HU.trabecular;
+    hu[v] = b.jointMm < jointHalfMm ? HU.cartilage : b.depth < cortexMm ? HU.cortical : HU.trabecular;
     if (b.label === LABEL.left) counts.left++;
     else if (b.label === LABEL.centre) counts.centre++;
     else if (b.label === LABEL.right) counts.right++;
