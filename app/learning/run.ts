@@ -42,6 +42,10 @@ export interface RunOptions {
   split: { kind: 'cases'; ids: string[] } | { kind: 'fraction'; fraction: number } | { kind: 'slab'; trainFraction: number };
   flipAxes: number[];
   windowHu?: [number, number];
+  /** 2D spatial augmentation; defaults 15°, 1.15, 0.5. */
+  rotationDeg?: number;
+  scaleMax?: number;
+  spatialProbability?: number;
 }
 
 export interface PreparedRun {
@@ -135,6 +139,8 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
   const sampling: SamplingConfig = {
     spatialDims: o.spatialDims, patch, context: o.spatialDims === 2 ? o.context : 0, foregroundFraction: 1 / 3,
     flipAxes: o.flipAxes, jitterScale: 0.1, jitterShift: 0.1,
+    rotationDeg: o.spatialDims === 2 ? o.rotationDeg ?? 15 : 0, scaleMax: o.spatialDims === 2 ? o.scaleMax ?? 1.15 : 1,
+    spatialProbability: o.spatialDims === 2 ? o.spatialProbability ?? 0.5 : 0,
   };
   const posWeight = o.posWeight === 'auto' ? sampledPosWeight(train, sampling, o.seed) : o.posWeight;
   const S = layout.ids.length;

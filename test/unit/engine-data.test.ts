@@ -3,6 +3,7 @@
 // reference model and 350,493 for the 3D one (oracle README, "Measured" table).
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { extractTransformed } from '../../app/learning/data/affine2d.ts';
 import { accumulateBlock, extractBlock } from '../../app/learning/data/block.ts';
 import { makeTrainingCase, splitSlab, type TrainingCase } from '../../app/learning/data/case.ts';
 import { Rng } from '../../app/learning/data/rng.ts';
@@ -61,7 +62,7 @@ describe('extractBlock', () => {
 });
 
 describe('sampleBatch', () => {
-  const cfg: SamplingConfig = { spatialDims: 2, patch: [8, 8], context: 1, foregroundFraction: 1 / 3, flipAxes: [], jitterScale: 0, jitterShift: 0 };
+  const cfg: SamplingConfig = { spatialDims: 2, patch: [8, 8], context: 1, foregroundFraction: 1 / 3, flipAxes: [], jitterScale: 0, jitterShift: 0, rotationDeg: 0, scaleMax: 1, spatialProbability: 0 };
 
   it('is deterministic per seed and lays targets out channels-last', () => {
     const c = tinyCase();
@@ -82,6 +83,24 @@ describe('sampleBatch', () => {
     expect(b.labels).toBeInstanceOf(Int32Array);
     expect(new Set(b.labels)).toEqual(new Set([0, 1, 2]));
     // Every labelled part voxel is inside the whole.
+    for (let v = 0; v < b.labels!.length; v++) if (b.labels![v] > 0) expect(b.whole![v]).toBe(1);
+  });
+
+  it('samples exactly the block when the rotation is 0 and the scale 1', () => {
+    const c = tinyCase();
+    const a = new Float32Array(4 * 3 * 2), b = new Float32Array(4 * 3 * 2);
+    extractBlock(c.image, c.geometry.dims, { axes: [1, 0, 2], start: [1, 2, 1], size: [4, 3, 2] }, -5, a);
+    // Block centre (1.5, 1) maps to volume (row 2.5, col 3).
+    extractTransformed(c.image, c.geometry.dims, { axes: [1, 0, 2], centre: [2.5, 3], angleRad: 0, scale: 1, flip: [false, false] }, [1, 2], [4, 3], -5, true, b, 0);
+    expect(Array.from(b)).toEqual(Array.from(a));
+  });
+
+  it('rotates image and labels together and keeps labels integer', () => {
+    const c = tinyCase();
+    const b = sampleBatch([c], { ...cfg, context: 0, rotationDeg: 40, scaleMax: 1.2, spatialProbability: 1 }, { head: 'joint', fill: -1 }, new Rng(2), 8);
+    for (const v of b.labels!) expect([0, 1, 2]).toContain(v);
+    for (const v of b.whole!) expect([0, 1]).toContain(v);
+    // Labelled part voxels stay inside the whole after the transform.
     for (let v = 0; v < b.labels!.length; v++) if (b.labels![v] > 0) expect(b.whole![v]).toBe(1);
   });
 

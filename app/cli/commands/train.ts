@@ -46,7 +46,8 @@ export const command: Command = {
     'Model:    --dims 2|3 (2)  --filters 16,32,64,128  --norm none|instance (none)',
     '          --patch H,W | D,H,W (default: the plane, padded)  --context N (2.5D, 0)',
     'Training: --epochs 20 --steps 50 --batch 4 --lr 0.001 --seed 0 --validate-every 1',
-    '          --early-stop N (0 = off)  --flip-axes 0,1 (volume index axes; none by default,',
+    '          --early-stop N (0 = off)  --rotation 15 --scale-max 1.15 --spatial-prob 0.5 (2D in-plane',
+    '          augmentation)  --flip-axes 0,1 (volume index axes; none by default,',
     '          since mirroring left-right would swap left and right structures)',
     'Loss:     --loss-weights a,b,c (1,1,0: a·BCE + b·CE + c·Dice)',
     '          --pos-weight auto | v1,v2,...  (auto = negatives/positives of the sampled targets)',
@@ -62,7 +63,7 @@ export const command: Command = {
     batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, 'validate-every': { type: 'string' },
     'early-stop': { type: 'string' }, 'flip-axes': { type: 'string' }, 'loss-weights': { type: 'string' },
     'pos-weight': { type: 'string' }, 'val-fraction': { type: 'string' }, 'val-cases': { type: 'string' },
-    'split-slab': { type: 'string' }, window: { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
+    'split-slab': { type: 'string' }, window: { type: 'string' }, rotation: { type: 'string' }, 'scale-max': { type: 'string' }, 'spatial-prob': { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
   },
   allowPositionals: false,
   async run({ values: v, io }) {
@@ -92,6 +93,8 @@ export const command: Command = {
         validateEvery: intOpt(v['validate-every'], 'validate-every', 1, 1, 100000), earlyStoppingPatience: intOpt(v['early-stop'], 'early-stop', 0, 0, 100000),
         seed: intOpt(v.seed, 'seed', 0, 0, 2 ** 31 - 1), posWeight: pw, lossWeights: { a: lw[0], b: lw[1], c: lw[2] }, split,
         flipAxes: numListOpt(v['flip-axes'], 'flip-axes', { min: 0, max: 2, integer: true }) ?? [], windowHu,
+        rotationDeg: numOpt(v.rotation, 'rotation', 15, 0, 180), scaleMax: numOpt(v['scale-max'], 'scale-max', 1.15, 1, 2),
+        spatialProbability: numOpt(v['spatial-prob'], 'spatial-prob', 0.5, 0, 1),
       };
       start = { run: { kind: 'new', options }, backend };
     }

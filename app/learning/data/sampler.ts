@@ -11,6 +11,7 @@
  */
 import type { Vec3 } from '../../imaging/volume.ts';
 import type { HeadKind } from '../heads.ts';
+import { extractTransformed } from './affine2d.ts';
 import { extractBlock, type BlockSpec } from './block.ts';
 import { axialAxis, unflatten, type TrainingCase } from './case.ts';
 import type { Rng } from './rng.ts';
@@ -27,6 +28,13 @@ export interface SamplingConfig {
   /** Multiplicative and additive jitter of the normalised intensities, uniform ±. */
   jitterScale: number;
   jitterShift: number;
+  /**
+   * 2D only: in-plane rotation up to ±rotationDeg and scaling in [1/scaleMax, scaleMax], each
+   * sample with probability spatialProbability (0 turns spatial augmentation off).
+   */
+  rotationDeg: number;
+  scaleMax: number;
+  spatialProbability: number;
 }
 
 export interface Batch {
@@ -97,26 +105,51 @@ export function sampleBatch(cases: readonly TrainingCase[], cfg: SamplingConfig,
     if (cfg.spatialDims === 2) start[2] = centre[axes[2]] - cfg.context;
     const flip: [boolean, boolean, boolean] = [false, false, false];
     for (let b = 0; b < 3; b++) if (cfg.flipAxes.includes(axes[b]) && !(cfg.spatialDims === 2 && b === 2) && rng.next() < 0.5) flip[b] = true;
-    extractBlock(c.image, c.geometry.dims, { axes, start, size: imgSize, flip }, opts.fill, batch.x, s * spatial * cin);
-    if (cfg.jitterScale > 0 || cfg.jitterShift > 0) {
-      const a = 1 + rng.uniform(-cfg.jitterScale, cfg.jitterScale), b = rng.uniform(-cfg.jitterShift, cfg.jitterShift);
-      for (let q = s * spatial * cin; q < (s + 1) * spatial * cin; q++) batch.x[q] = batch.x[q] * a + b;
+    const spatialAug = cfg.spatialDims === 2 && cfg.spatialProbability > 0 && rng.next() < cfg.spatialProbability;
+    if (spatialAug) {
+      // Rotated/scaled sample around the same centre; targets follow by nearest neighbour.
+      const t = {
+        axes, centre: [start[0] + (cfg.patch[0] - 1) / 2, start[1] + (cfg.patch[1] - 1) / 2] as [number, number],
+        angleRad: rng.uniform(-cfg.rotationDeg, cfg.rotationDeg) * (Math.PI / 180),
+        scale: Math.exp(rng.uniform(-Math.log(cfg.scaleMax), Math.log(cfg.scaleMax))), flip: [flip[0], flip[1]] as [boolean, boolean],
+      };
+      const size: [number, number] = [cfg.patch[0], cfg.patch[1]];
+      const mid = centre[axes[2]];
+      extractTransformed(c.image, c.geometry.dims, t, Array.from({ length: cin }, (_, k) => mid - cfg.context + k), size, opts.fill, true, batch.x, s * spatial * cin);
+      jitter(batch.x, s * spatial * cin, (s + 1) * spatial * cin, cfg, rng);
+      const tgt = (src: ArrayLike<number>, out: Float32Array | Int32Array, off: number) => extractTransformed(src, c.geometry.dims, t, [mid], size, 0, false, out, off);
+      fillTargets(batch, c, opts.head, s, spatial, S, tmp, tgt);
+      continue;
     }
+    extractBlock(c.image, c.geometry.dims, { axes, start, size: imgSize, flip }, opts.fill, batch.x, s * spatial * cin);
+    jitter(batch.x, s * spatial * cin, (s + 1) * spatial * cin, cfg, rng);
     const tSpec: BlockSpec = cfg.spatialDims === 2
       ? { axes, start: [start[0], start[1], centre[axes[2]]], size: [cfg.patch[0], cfg.patch[1], 1], flip }
       : { axes, start, size: imgSize, flip };
     const tgt = (src: ArrayLike<number>, out: Float32Array | Int32Array, off: number) => extractBlock(src, c.geometry.dims, tSpec, 0, out, off);
-    if (batch.whole) tgt(c.masks[0], batch.whole, s * spatial);
-    if (batch.labels) {
-      if (!c.classMap) throw new Error(`case ${c.id}: parts overlap, so the ${opts.head} head cannot train on it (use the sigmoid head)`);
-      tgt(c.classMap, batch.labels, s * spatial);
-    }
-    if (batch.multiHot) {
-      for (let k = 0; k < S; k++) {
-        tgt(c.masks[k], tmp, 0);
-        for (let v = 0; v < spatial; v++) batch.multiHot[(s * spatial + v) * S + k] = tmp[v];
-      }
-    }
+    fillTargets(batch, c, opts.head, s, spatial, S, tmp, tgt);
   }
   return batch;
+}
+
+function jitter(x: Float32Array, from: number, to: number, cfg: SamplingConfig, rng: Rng): void {
+  if (cfg.jitterScale <= 0 && cfg.jitterShift <= 0) return;
+  const a = 1 + rng.uniform(-cfg.jitterScale, cfg.jitterScale), b = rng.uniform(-cfg.jitterShift, cfg.jitterShift);
+  for (let q = from; q < to; q++) x[q] = x[q] * a + b;
+}
+
+type TargetReader = (src: ArrayLike<number>, out: Float32Array | Int32Array, off: number) => void;
+
+function fillTargets(batch: Batch, c: TrainingCase, head: HeadKind, s: number, spatial: number, S: number, tmp: Float32Array, tgt: TargetReader): void {
+  if (batch.whole) tgt(c.masks[0], batch.whole, s * spatial);
+  if (batch.labels) {
+    if (!c.classMap) throw new Error(`case ${c.id}: parts overlap, so the ${head} head cannot train on it (use the sigmoid head)`);
+    tgt(c.classMap, batch.labels, s * spatial);
+  }
+  if (batch.multiHot) {
+    for (let k = 0; k < S; k++) {
+      tgt(c.masks[k], tmp, 0);
+      for (let v = 0; v < spatial; v++) batch.multiHot[(s * spatial + v) * S + k] = tmp[v];
+    }
+  }
 }
