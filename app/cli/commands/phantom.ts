@@ -8,20 +8,7 @@ import { DEFAULT_PHANTOM } from '../../phantom/generate.ts';
 import { writePhantomSet } from '../../phantom/write.ts';
 import { table } from '../../labels/report.ts';
 import { usageError } from '../../util/errors.ts';
-
-function intOpt(v: unknown, name: string, def: number, lo: number, hi: number): number {
-  if (v === undefined) return def;
-  const s = String(v);
-  if (!/^\d+$/.test(s) || Number(s) < lo || Number(s) > hi) throw usageError(`--${name} ${s}: expected an integer in ${lo}..${hi}`);
-  return Number(s);
-}
-
-function numOpt(v: unknown, name: string, def: number, lo: number, hi: number): number {
-  if (v === undefined) return def;
-  const x = Number(v);
-  if (!Number.isFinite(x) || x < lo || x > hi) throw usageError(`--${name} ${String(v)}: expected a number in ${lo}..${hi}`);
-  return x;
-}
+import { intOpt, numOpt } from '../options.ts';
 
 function sizeOpt(v: unknown): [number, number, number] {
   if (v === undefined) return [...DEFAULT_PHANTOM.dims];
