@@ -23,13 +23,13 @@ const REF = join(dirname(fileURLToPath(import.meta.url)), 'reference', 'unet_ref
 
 interface RefResult { torch: string; train_ms: number; infer_ms: number }
 
-function reference(dims: 2 | 3, batch: number, size: number, filters: number[], steps: number): RefResult | null {
+export function reference(dims: 2 | 3, batch: number, size: number, filters: number[], steps: number): RefResult | null {
   const r = spawnSync('/usr/bin/python3', [REF, '--dims', String(dims), '--batch', String(batch), '--size', String(size), '--filters', filters.join(','), '--steps', String(steps)], { encoding: 'utf8', timeout: 900_000 });
   if (r.status !== 0) return null;
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as RefResult;
 }
 
-async function timeModel(dims: 2 | 3, batch: number, size: number, filters: number[], repeats: number) {
+export async function timeModel(dims: 2 | 3, batch: number, size: number, filters: number[], repeats: number) {
   const cfg: UNetConfig = { spatialDims: dims, inChannels: 1, outChannels: 5, filters, normalization: 'none', seed: 0 };
   const params = createParams(cfg);
   const spatial = Array(dims).fill(size);

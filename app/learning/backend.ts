@@ -12,10 +12,13 @@ import { cpus } from 'node:os';
 import { dirname } from 'node:path';
 import { OsteonError } from '../util/errors.ts';
 import { registerCustomKernels } from './kernels/index.ts';
+import { loadNative } from './native/addon.ts';
+import { registerNativeKernels } from './native/register.ts';
 
 export { tf };
 
-export type BackendCandidate = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
+/** 'wasm+dnnl': the wasm backend with the optional oneDNN kernels (native/dnnl, app/learning/native). */
+export type BackendCandidate = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm+dnnl' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendCandidate;
 
 export interface BackendAttempt {
@@ -49,10 +52,11 @@ export interface InitBackendOptions {
   threads?: number;
 }
 
-const ladder: readonly BackendCandidate[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+const ladder: readonly BackendCandidate[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm+dnnl', 'wasm', 'cpu'];
 const packages: Record<BackendCandidate, string> = {
   'tfjs-node-gpu': '@tensorflow/tfjs-node-gpu',
   'tfjs-node': '@tensorflow/tfjs-node',
+  'wasm+dnnl': '@tensorflow/tfjs-backend-wasm + @osteon/dnnl-kernels',
   wasm: '@tensorflow/tfjs-backend-wasm',
   cpu: '@tensorflow/tfjs-backend-cpu',
 };
@@ -108,10 +112,17 @@ async function choose(opts: InitBackendOptions): Promise<BackendReport> {
       attempts.push({ candidate, ok: false, reason });
       continue;
     }
-    const note = candidate === 'tfjs-node-gpu' && !usingGpu() ? 'loaded, but TensorFlow found no usable CUDA GPU: running on the CPU' : undefined;
+    let note = candidate === 'tfjs-node-gpu' && !usingGpu() ? 'loaded, but TensorFlow found no usable CUDA GPU: running on the CPU' : undefined;
     attempts.push(note ? { candidate, ok: true, note } : { candidate, ok: true });
     const name = tf.getBackend() as BackendReport['name'];
-    return { name, package: packages[candidate], attempts, kernels: registerCustomKernels(name), threads: threadsOf(name, opts.threads), preference };
+    let kernels = registerCustomKernels(name);
+    if (candidate === 'wasm+dnnl') {
+      const native = registerNativeKernels(opts.threads);
+      kernels = [...kernels, ...native.kernels];
+      note = `oneDNN ${native.status.version ?? '?'}, ${native.status.threads} OpenMP thread(s) (OSTEON_THREADS; OSTEON_NATIVE=0 disables)`;
+      attempts[attempts.length - 1] = { candidate, ok: true, note };
+    }
+    return { name, package: packages[candidate], attempts, kernels, threads: threadsOf(name, opts.threads), preference };
   }
   throw new BackendInitError(attempts);
 }
@@ -134,6 +145,10 @@ async function tryCandidate(candidate: BackendCandidate, threads: number | undef
       case 'tfjs-node-gpu':
       case 'tfjs-node':
         return await tryNative(candidate, threads);
+      case 'wasm+dnnl': {
+        const native = loadNative(threads);
+        return native.addon ? await tryWasm(threads) : native.reason;
+      }
       case 'wasm':
         return await tryWasm(threads);
       case 'cpu':

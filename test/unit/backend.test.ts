@@ -50,7 +50,7 @@ describe('osteon doctor', () => {
     const out = JSON.parse(r.stdout) as { ok: boolean; backend: { name: string; attempts: Array<{ candidate: string; ok: boolean; reason?: string }>; kernels: string[] }; selfTest: Array<{ pass: boolean }> };
     expect(out.ok).toBe(true);
     expect(['tensorflow', 'wasm']).toContain(out.backend.name);
-    const order = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+    const order = ['tfjs-node-gpu', 'tfjs-node', 'wasm+dnnl', 'wasm', 'cpu'];
     expect(out.backend.attempts.map((a) => a.candidate)).toEqual(order.slice(0, out.backend.attempts.length));
     expect(out.backend.attempts.at(-1)?.ok).toBe(true);
     for (const a of out.backend.attempts.slice(0, -1)) expect(a.reason).toBeTruthy();

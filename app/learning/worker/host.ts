@@ -7,6 +7,7 @@ import { OsteonError, type ErrorData } from '../../util/errors.ts';
 import type { BackendReport } from '../backend.ts';
 import type { TrainEvent } from '../train.ts';
 import type { FromWorker, ToWorker, WorkerStart } from './protocol.ts';
+import { prepareNativeEnv } from '../native/addon.ts';
 
 export interface TrainingJob {
   pause(): void;
@@ -22,6 +23,7 @@ export interface TrainingHandlers {
 }
 
 export function startTraining(start: WorkerStart, handlers: TrainingHandlers): TrainingJob {
+  prepareNativeEnv(); // OpenMP settings of the optional oneDNN kernels, which load in the worker
   const worker = new Worker(new URL('./train-worker.mjs', import.meta.url), { workerData: start });
   const send = (m: ToWorker) => worker.postMessage(m);
   const done = new Promise<TrainEvent & { type: 'done' }>((resolve, reject) => {

@@ -1,0 +1,109 @@
+/**
+ * Loads the optional oneDNN addon (native/dnnl, npm package @osteon/dnnl-kernels) and sets its
+ * threads. Never throws: `loadNative()` returns the addon or the reason it is unavailable, which
+ * the backend ladder and `osteon doctor` show ("OSTEON_NATIVE=0", "addon not built: libdnnl-dev
+ * headers not found ...", "libdnnl not found: ...", "package not installed").
+ *
+ * Threads: oneDNN and the kernels in native/dnnl/src/memops.cc run on OpenMP, by default one
+ * thread per CPU (the wasm backend is single-threaded in Node, so they do not compete), with
+ * OMP_WAIT_POLICY=passive so idle OpenMP threads sleep instead of spinning between kernels
+ * (measured ~8% faster U-Net steps on 2 vCPUs, notes/native-cpu-kernels-onednn-measured.md).
+ * OSTEON_THREADS (or initBackend's `threads`) overrides the count.
+ */
+import { createRequire } from 'node:module';
+import { cpus } from 'node:os';
+
+/** The addon's functions (native/dnnl/src/addon.cc). Buffers are Float32Array views. */
+export interface DnnlAddon {
+  /** 0 forward (a=x, b=filter, out=y, bias read), 1 backward data (a=dy, b=filter, out=dx), 2 backward weights (a=x, b=dy, out=dfilter, bias=dbias written). */
+  conv(op: 0 | 1 | 2, geometry: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array, bias: Float32Array | null): void;
+  convImpl(op: 0 | 1 | 2, geometry: Int32Array): string;
+  maxPoolGrad(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  concatRows(outer: number, pieces: Float32Array[], widths: number[], dst: Float32Array): void;
+  splitRows(outer: number, src: Float32Array, widths: number[], pieces: Float32Array[]): void;
+  sumRows(rows: number, cols: number, x: Float32Array, out: Float32Array): void;
+  /** op 0: out = a + b, 1: out = a * b, b being `cols` values repeated over `rows` rows of a. */
+  binaryRows(op: 0 | 1, rows: number, cols: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
+  slice(inShape: number[], begin: number[], size: number[], src: Float32Array, dst: Float32Array): void;
+  setNumThreads(n: number): void;
+  numThreads(): number;
+  version(): string;
+}
+
+export interface NativeStatus {
+  addon: DnnlAddon | null;
+  /** Why `addon` is null. */
+  reason: string | null;
+  /** OpenMP threads the addon uses (0 when unavailable). */
+  threads: number;
+  /** e.g. "2.6.3 (N/A, cpu runtime OpenMP)". */
+  version: string | null;
+}
+
+interface LoaderModule {
+  addon: DnnlAddon | null;
+  loadError: string | null;
+}
+
+const PACKAGE = '@osteon/dnnl-kernels';
+let status: NativeStatus | null = null;
+
+/** Threads requested by OSTEON_THREADS or the caller, else one per CPU. */
+export function nativeThreads(requested?: number): number {
+  const env = Number(process.env.OSTEON_THREADS);
+  if (Number.isInteger(env) && env > 0) return env;
+  if (requested && requested > 0) return requested;
+  return Math.max(1, cpus().length);
+}
+
+function loader(): LoaderModule | string {
+  const require = createRequire(import.meta.url);
+  try {
+    return require(PACKAGE) as LoaderModule;
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'MODULE_NOT_FOUND') return `${PACKAGE} failed to load: ${String((e as Error).message ?? e).split('\n')[0]}`;
+  }
+  // A checkout whose node_modules lacks the optional package: use the sources beside it.
+  try {
+    return require('../../../native/dnnl/index.cjs') as LoaderModule;
+  } catch {
+    return 'package not installed (npm skipped the optional dependency @osteon/dnnl-kernels)';
+  }
+}
+
+/**
+ * Sets OMP_WAIT_POLICY=passive (unless the user set it) in the real process environment, where
+ * libgomp reads it when the addon loads. Call it on the main thread before starting a worker
+ * that will load the addon: a worker's process.env is a private copy that native code never sees.
+ */
+export function prepareNativeEnv(): void {
+  process.env.OMP_WAIT_POLICY ??= 'passive';
+}
+
+/** Loads the addon once (later calls return the same status; `threads` applies the first time). */
+export function loadNative(threads?: number): NativeStatus {
+  if (status) return status;
+  if (process.env.OSTEON_NATIVE === '0') return (status = { addon: null, reason: 'OSTEON_NATIVE=0', threads: 0, version: null });
+  const n = nativeThreads(threads);
+  // libgomp reads these when the addon loads (on the main thread; see prepareNativeEnv); the
+  // user's own settings win. setNumThreads below applies the count in workers too.
+  prepareNativeEnv();
+  process.env.OMP_NUM_THREADS ??= String(n);
+  const mod = loader();
+  if (typeof mod === 'string') return (status = { addon: null, reason: mod, threads: 0, version: null });
+  if (!mod.addon) return (status = { addon: null, reason: mod.loadError ?? 'addon not built', threads: 0, version: null });
+  try {
+    mod.addon.setNumThreads(n);
+    return (status = { addon: mod.addon, reason: null, threads: mod.addon.numThreads(), version: mod.addon.version() });
+  } catch (e) {
+    return (status = { addon: null, reason: `addon failed: ${e instanceof Error ? e.message : String(e)}`, threads: 0, version: null });
+  }
+}
+
+/** The loaded addon; throws when unavailable (kernels call it only after registration). */
+export function dnnl(): DnnlAddon {
+  const a = status?.addon;
+  if (!a) throw new Error('oneDNN addon is not loaded');
+  return a;
+}

@@ -1,0 +1,63 @@
+import * as tf from '@tensorflow/tfjs';
+import { loadNative, type NativeStatus } from './addon.ts';
+import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, conv3d, conv3dBackpropFilter, conv3dBackpropInput, fusedConv2d } from './conv.ts';
+import { binary, concat, identity, maxPool3dGrad, maxPoolGrad, slice, splitV, sum } from './memops.ts';
+
+/**
+ * Registers the oneDNN kernels on the wasm backend over whatever is registered there now
+ * (Osteon's pure-wasm kernels from ../kernels, else tfjs's built-ins), which each native kernel
+ * keeps as its fallback. Call after the wasm backend is set and registerCustomKernels('wasm').
+ * `unregisterNativeKernels` restores the previous kernels (tests compare both paths in one process).
+ */
+
+const factories: Array<[string, (fallback: tf.KernelFunc) => tf.KernelFunc]> = [
+  ['Conv2D', conv2d],
+  ['FusedConv2D', fusedConv2d],
+  ['Conv2DBackpropInput', conv2dBackpropInput],
+  ['Conv2DBackpropFilter', conv2dBackpropFilter],
+  ['Conv3D', conv3d],
+  ['Conv3DBackpropInputV2', conv3dBackpropInput],
+  ['Conv3DBackpropFilterV2', conv3dBackpropFilter],
+  ['MaxPoolGrad', maxPoolGrad],
+  ['MaxPool3DGrad', maxPool3dGrad],
+  ['Concat', concat],
+  ['SplitV', splitV],
+  ['Sum', sum],
+  ['Slice', slice],
+  ['Identity', identity],
+  ['Add', binary(0)],
+  ['Multiply', binary(1)],
+];
+
+const previous = new Map<string, tf.KernelFunc>();
+
+/** Kernel names as reported in BackendReport.kernels. */
+export const nativeKernelNames = factories.map(([k]) => `wasm+dnnl:${k}`);
+
+/** Registers the native kernels when the addon loads; returns their names, or [] and the reason. */
+export function registerNativeKernels(threads?: number): { kernels: string[]; status: NativeStatus } {
+  const status = loadNative(threads);
+  if (!status.addon) return { kernels: [], status };
+  if (previous.size > 0) return { kernels: nativeKernelNames, status };
+  for (const [name, make] of factories) {
+    const old = tf.getKernel(name, 'wasm') as tf.KernelConfig | undefined;
+    if (!old) continue;
+    previous.set(name, old.kernelFunc);
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(old.kernelFunc) });
+  }
+  return { kernels: [...previous.keys()].map((k) => `wasm+dnnl:${k}`), status };
+}
+
+/** Puts back the kernels the native ones replaced. */
+export function unregisterNativeKernels(): void {
+  for (const [name, fn] of previous) {
+    tf.unregisterKernel(name, 'wasm');
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn });
+  }
+  previous.clear();
+}
+
+export function nativeKernelsActive(): boolean {
+  return previous.size > 0;
+}

@@ -1,0 +1,288 @@
+// N-API entry points (plain node_api.h: ABI-stable across Node and Electron, no extra package).
+// Every buffer is a Float32Array (in practice a view of the tfjs wasm heap); lengths are checked
+// against the geometry before any pointer is used.
+#include <node_api.h>
+#include <omp.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "conv.h"
+#include "memops.h"
+
+namespace {
+
+struct JsError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+void check(napi_env env, napi_status s) {
+  if (s != napi_ok) throw JsError("N-API call failed");
+}
+
+std::vector<napi_value> argsOf(napi_env env, napi_callback_info info, size_t want) {
+  std::vector<napi_value> argv(want);
+  size_t argc = want;
+  check(env, napi_get_cb_info(env, info, &argc, argv.data(), nullptr, nullptr));
+  if (argc < want) throw JsError("expected " + std::to_string(want) + " arguments");
+  return argv;
+}
+
+template <typename T>
+T* typed(napi_env env, napi_value v, napi_typedarray_type want, int64_t minLen, const char* what) {
+  bool is = false;
+  check(env, napi_is_typedarray(env, v, &is));
+  if (!is) throw JsError(std::string(what) + ": expected a typed array");
+  napi_typedarray_type type;
+  size_t len;
+  void* data;
+  check(env, napi_get_typedarray_info(env, v, &type, &len, &data, nullptr, nullptr));
+  if (type != want) throw JsError(std::string(what) + ": wrong typed array type");
+  if (int64_t(len) < minLen) throw JsError(std::string(what) + ": " + std::to_string(len) + " elements, need " + std::to_string(minLen));
+  return static_cast<T*>(data);
+}
+
+float* f32(napi_env env, napi_value v, int64_t minLen, const char* what) {
+  return typed<float>(env, v, napi_float32_array, minLen, what);
+}
+
+int64_t num(napi_env env, napi_value v) {
+  int64_t out;
+  check(env, napi_get_value_int64(env, v, &out));
+  return out;
+}
+
+napi_value undefinedValue(napi_env env) {
+  napi_value u;
+  napi_get_undefined(env, &u);
+  return u;
+}
+
+napi_value str(napi_env env, const std::string& s) {
+  napi_value v;
+  napi_create_string_utf8(env, s.c_str(), s.size(), &v);
+  return v;
+}
+
+// Wraps a body so C++ and oneDNN errors become JS exceptions.
+template <typename F>
+napi_value guarded(napi_env env, F body) {
+  try {
+    return body();
+  } catch (const dnnl::error& e) {
+    napi_throw_error(env, "OSTEON_DNNL", (std::string("oneDNN: ") + e.what()).c_str());
+  } catch (const std::exception& e) {
+    napi_throw_error(env, "OSTEON_DNNL", e.what());
+  }
+  return nullptr;
+}
+
+osteon::ConvGeom convGeom(napi_env env, napi_value v) {
+  const int32_t* raw = typed<int32_t>(env, v, napi_int32_array, osteon::kGeomLen, "geometry");
+  osteon::ConvGeom g;
+  std::copy(raw, raw + osteon::kGeomLen, &g.nd);
+  const int* all = &g.nd;
+  for (int i = 1; i < osteon::kGeomLen - 1; i++) {
+    const bool pad = i >= 19;
+    if (pad ? all[i] < 0 : all[i] < 1) throw JsError("geometry value " + std::to_string(i) + " out of range");
+  }
+  if (g.nd != 2 && g.nd != 3) throw JsError("geometry: nd must be 2 or 3");
+  return g;
+}
+
+// conv(op, geometry, a, b, out, bias | null)
+napi_value Conv(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 6);
+    const int op = int(num(env, argv[0]));
+    const osteon::ConvGeom g = convGeom(env, argv[1]);
+    const int64_t xs = int64_t(g.n) * g.d * g.h * g.w * g.c;
+    const int64_t ws = int64_t(g.kd) * g.kh * g.kw * g.c * g.co;
+    const int64_t ys = int64_t(g.n) * g.od * g.oh * g.ow * g.co;
+    int64_t la, lb, lo;
+    switch (op) {
+      case osteon::kForward: la = xs, lb = ws, lo = ys; break;
+      case osteon::kBackwardData: la = ys, lb = ws, lo = xs; break;
+      case osteon::kBackwardWeights: la = xs, lb = ys, lo = ws; break;
+      default: throw JsError("conv: op must be 0, 1 or 2");
+    }
+    const bool bias = (g.flags & osteon::kBias) != 0;
+    if (bias && op == osteon::kBackwardData) throw JsError("conv: no bias in backward data");
+    if ((g.flags & osteon::kRelu) && op != osteon::kForward) throw JsError("conv: relu only in forward");
+    osteon::ConvBuffers b{f32(env, argv[2], la, "a"), f32(env, argv[3], lb, "b"), f32(env, argv[4], lo, "out"),
+                          bias ? f32(env, argv[5], g.co, "bias") : nullptr};
+    osteon::runConv(op, g, b);
+    return undefinedValue(env);
+  });
+}
+
+// convImpl(op, geometry): the oneDNN implementation chosen, e.g. "brgconv:avx512_core".
+napi_value ConvImpl(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 2);
+    return str(env, osteon::implOf(int(num(env, argv[0])), convGeom(env, argv[1])));
+  });
+}
+
+// maxPoolGrad(geometry, x, dy, dx)
+napi_value MaxPoolGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 4);
+    const int32_t* raw = typed<int32_t>(env, argv[0], napi_int32_array, osteon::kPoolGeomLen, "geometry");
+    osteon::PoolGeom g;
+    std::copy(raw, raw + osteon::kPoolGeomLen, &g.n);
+    const int* all = &g.n;
+    for (int i = 0; i < osteon::kPoolGeomLen; i++) {
+      if (i < 14 ? all[i] < 1 : all[i] < 0) throw JsError("pool geometry value " + std::to_string(i) + " out of range");
+    }
+    const int64_t xs = int64_t(g.n) * g.d * g.h * g.w * g.c, ys = int64_t(g.n) * g.od * g.oh * g.ow * g.c;
+    osteon::maxPoolGrad(g, f32(env, argv[1], xs, "x"), f32(env, argv[2], ys, "dy"), f32(env, argv[3], xs, "dx"));
+    return undefinedValue(env);
+  });
+}
+
+std::vector<int64_t> widthsOf(napi_env env, napi_value arr) {
+  uint32_t n;
+  check(env, napi_get_array_length(env, arr, &n));
+  std::vector<int64_t> w(n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    check(env, napi_get_element(env, arr, i, &v));
+    w[i] = num(env, v);
+    if (w[i] < 0) throw JsError("negative width");
+  }
+  return w;
+}
+
+std::vector<float*> piecesOf(napi_env env, napi_value arr, int64_t outer, const std::vector<int64_t>& widths) {
+  uint32_t n;
+  check(env, napi_get_array_length(env, arr, &n));
+  if (n != widths.size()) throw JsError("pieces and widths differ in length");
+  std::vector<float*> p(n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    check(env, napi_get_element(env, arr, i, &v));
+    p[i] = f32(env, v, outer * widths[i], "piece");
+  }
+  return p;
+}
+
+int64_t sum(const std::vector<int64_t>& v) {
+  int64_t s = 0;
+  for (auto x : v) s += x;
+  return s;
+}
+
+// concatRows(outer, pieces[], widths[], dst)
+napi_value ConcatRows(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 4);
+    const int64_t outer = num(env, argv[0]);
+    auto widths = widthsOf(env, argv[2]);
+    auto pieces = piecesOf(env, argv[1], outer, widths);
+    float* dst = f32(env, argv[3], outer * sum(widths), "dst");
+    osteon::concatRows(outer, int(pieces.size()), pieces.data(), widths.data(), dst);
+    return undefinedValue(env);
+  });
+}
+
+// splitRows(outer, src, widths[], pieces[])
+napi_value SplitRows(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 4);
+    const int64_t outer = num(env, argv[0]);
+    auto widths = widthsOf(env, argv[2]);
+    const float* src = f32(env, argv[1], outer * sum(widths), "src");
+    auto pieces = piecesOf(env, argv[3], outer, widths);
+    osteon::splitRows(outer, int(pieces.size()), src, widths.data(), pieces.data());
+    return undefinedValue(env);
+  });
+}
+
+// sumRows(rows, cols, x, out)
+napi_value SumRows(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 4);
+    const int64_t rows = num(env, argv[0]), cols = num(env, argv[1]);
+    if (rows < 0 || cols < 1) throw JsError("sumRows: bad size");
+    osteon::sumRows(rows, cols, f32(env, argv[2], rows * cols, "x"), f32(env, argv[3], cols, "out"));
+    return undefinedValue(env);
+  });
+}
+
+// slice(inShape[], begin[], size[], src, dst)
+napi_value Slice(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 5);
+    auto shape = widthsOf(env, argv[0]), begin = widthsOf(env, argv[1]), size = widthsOf(env, argv[2]);
+    const size_t rank = shape.size();
+    if (rank < 1 || begin.size() != rank || size.size() != rank) throw JsError("slice: shape, begin and size differ in rank");
+    int64_t in = 1, out = 1;
+    for (size_t d = 0; d < rank; d++) {
+      if (size[d] < 1 || begin[d] + size[d] > shape[d]) throw JsError("slice: out of bounds");
+      in *= shape[d];
+      out *= size[d];
+    }
+    osteon::sliceNd(int(rank), shape.data(), begin.data(), size.data(), f32(env, argv[3], in, "src"), f32(env, argv[4], out, "dst"));
+    return undefinedValue(env);
+  });
+}
+
+// binaryRows(op, rows, cols, a, b, out)
+napi_value BinaryRows(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 6);
+    const int64_t op = num(env, argv[0]), rows = num(env, argv[1]), cols = num(env, argv[2]);
+    if ((op != 0 && op != 1) || rows < 1 || cols < 1) throw JsError("binaryRows: bad arguments");
+    osteon::binaryRows(int(op), rows, cols, f32(env, argv[3], rows * cols, "a"), f32(env, argv[4], cols, "b"), f32(env, argv[5], rows * cols, "out"));
+    return undefinedValue(env);
+  });
+}
+
+napi_value SetNumThreads(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 1);
+    const int64_t n = num(env, argv[0]);
+    if (n < 1 || n > 1024) throw JsError("setNumThreads: expected 1..1024");
+    omp_set_num_threads(int(n));
+    return undefinedValue(env);
+  });
+}
+
+napi_value NumThreads(napi_env env, napi_callback_info) {
+  napi_value v;
+  napi_create_int32(env, omp_get_max_threads(), &v);
+  return v;
+}
+
+napi_value Version(napi_env env, napi_callback_info) {
+  return guarded(env, [&] {
+    const dnnl_version_t* v = dnnl_version();
+    return str(env, std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch) + " (" + v->hash + ", cpu runtime " +
+                        (v->cpu_runtime == DNNL_RUNTIME_OMP ? "OpenMP" : "other") + ")");
+  });
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  const napi_property_descriptor props[] = {
+      {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"convImpl", nullptr, ConvImpl, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"maxPoolGrad", nullptr, MaxPoolGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"concatRows", nullptr, ConcatRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"splitRows", nullptr, SplitRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"slice", nullptr, Slice, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"binaryRows", nullptr, BinaryRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"sumRows", nullptr, SumRows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"numThreads", nullptr, NumThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
