@@ -45,7 +45,7 @@ export const command: Command = {
       hierarchy: enumOpt<HierarchyMode>(v.hierarchy, 'hierarchy', ['none', 'parts-in-whole', 'whole-covers-parts', 'both'], 'none'),
       probabilities: Boolean(v.probabilities),
     };
-    const backend = await initBackend({ prefer: enumOpt<BackendPreference>(v.backend, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'], 'auto') });
+    const backend = await initBackend({ prefer: enumOpt<BackendPreference>(v.backend, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm+dnnl', 'wasm', 'cpu'], 'auto') });
     const model = loadModel(runDir, enumOpt(v.checkpoint, 'checkpoint', ['best', 'last'] as const, 'best'));
     if (opts.thresholds && opts.thresholds.length !== model.config.layout.ids.length) {
       throw badInput(runDir, 'thresholds', `${opts.thresholds.length} values for ${model.config.layout.ids.length} structures (${model.config.layout.ids.join(', ')})`, 'usage');

@@ -53,7 +53,7 @@ export const command: Command = {
     '          --pos-weight auto | v1,v2,...  (auto = negatives/positives of the sampled targets)',
     'Split:    --val-fraction 0.34 | --val-cases id,id | --split-slab 0.7 (one case: first 70% of',
     '          axial slices train, the rest validate)',
-    'Backend:  --backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu (auto)',
+    'Backend:  --backend auto|tfjs-node-gpu|tfjs-node|wasm+dnnl|wasm|cpu (auto)',
     '--json prints one JSON event per line.',
   ].join('\n'),
   options: {
@@ -67,7 +67,7 @@ export const command: Command = {
   },
   allowPositionals: false,
   async run({ values: v, io }) {
-    const backend = enumOpt<BackendPreference>(v.backend, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'], 'auto');
+    const backend = enumOpt<BackendPreference>(v.backend, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm+dnnl', 'wasm', 'cpu'], 'auto');
     let start: Parameters<typeof startTraining>[0];
     if (typeof v.resume === 'string') {
       start = { run: { kind: 'resume', runDir: resolve(v.resume), epochs: v.epochs === undefined ? undefined : intOpt(v.epochs, 'epochs', 1, 1, 100000) }, backend };
