@@ -8,7 +8,7 @@ import { badInput } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { checkConfig, type TrainConfig } from './config.ts';
 import { findCases, loadCase, resolveSchema } from './dataset.ts';
-import { axialAxis, makeTrainingCase, splitSlab, type TrainingCase } from './data/case.ts';
+import { axialAxis, makeTrainingCase, splitSlabAt, type TrainingCase } from './data/case.ts';
 import { normalize } from './data/normalize.ts';
 
 export function readRunConfig(runDir: string): TrainConfig {
@@ -36,7 +36,7 @@ export function resumeRun(runDir: string, epochs?: number): { config: TrainConfi
     if (!slab) return base;
     const axis = axialAxis(base.geometry);
     const cut = Number(slab[2]) === 0 ? Number(slab[3]) : Number(slab[2]);
-    const [a, b] = splitSlab(base, axis, cut / base.geometry.dims[axis]);
+    const [a, b] = splitSlabAt(base, axis, cut);
     return Number(slab[2]) === 0 ? a : b;
   };
   if (epochs !== undefined && epochs !== config.epochs) {

@@ -65,12 +65,22 @@ export function unflatten(v: number, dims: Vec3): Vec3 {
 }
 
 /**
- * Splits one case into two slabs along `axis` (the first `fraction` of slices and the rest):
- * how a single study trains and validates on disjoint anatomy.
+ * Splits one case into two slabs along `axis`: how a single study trains and validates on
+ * disjoint anatomy. The cut falls at `fraction` of the structures' extent along the axis (not of
+ * the whole scan), so both slabs hold some of every structure that spans the cut.
  */
 export function splitSlab(c: TrainingCase, axis: number, fraction: number): [TrainingCase, TrainingCase] {
   const d = c.geometry.dims;
-  const cut = Math.max(1, Math.min(d[axis] - 1, Math.round(d[axis] * fraction)));
+  let lo = d[axis], hi = -1;
+  for (const v of c.foreground) { const p = unflatten(v, d)[axis]; if (p < lo) lo = p; if (p > hi) hi = p; }
+  if (hi < 0) { lo = 0; hi = d[axis] - 1; }
+  return splitSlabAt(c, axis, Math.round(lo + (hi + 1 - lo) * fraction));
+}
+
+/** Splits at slice index `at` along `axis`: slices [0, at) and [at, n). */
+export function splitSlabAt(c: TrainingCase, axis: number, at: number): [TrainingCase, TrainingCase] {
+  const d = c.geometry.dims;
+  const cut = Math.max(1, Math.min(d[axis] - 1, at));
   const part = (from: number, to: number, suffix: string): TrainingCase => {
     const dims: Vec3 = [...d];
     dims[axis] = to - from;
