@@ -10,9 +10,10 @@
 import { z } from 'zod';
 import { ErrorData } from './result.ts';
 import {
-  AppInfo, BackendReport, CaseDetail, CaseSummary, DialogPurpose, Empty, Id, JobInfo, JobKind, JobStarted, Name, Path,
-  ProjectSummary, RecentProject, VolumeKind, VolumeMeta,
+  AppInfo, BackendReport, CaseDetail, CaseSummary, DialogPurpose, Empty, Id, JobInfo, JobKind, JobStarted, LabelSchemaShape, Name, Path,
+  ProjectSummary, RecentProject, Vec3, VolumeKind, VolumeMeta,
 } from './schemas.ts';
+import { ConfigDifference, RunDetail, RunEvaluation, RunSummary, RunThresholds, TrainEventData, TrainPlan, TrainRequest } from './training.ts';
 
 export interface CallSpec {
   readonly request: z.ZodType;
@@ -37,7 +38,11 @@ export const calls = {
 
   'case.list': call(Empty, z.strictObject({ cases: z.array(CaseSummary) }), 'Cases of the open project.'),
   'case.import': call(
-    z.strictObject({ ct: Path, labels: Path.optional(), schema: Path.optional(), name: Name.optional() }),
+    z.strictObject({
+      ct: Path, labels: Path.optional(), schema: Path.optional(), name: Name.optional(),
+      /** Instead of `schema`: a schema sent inline (the wizard's edited label ids), written as the case's schema.json. */
+      schemaInline: LabelSchemaShape.optional(),
+    }),
     JobStarted,
     'Job: copy a CT (+ labels, + label schema) into the project and compute the label analysis.'),
   'case.get': call(z.strictObject({ caseId: Id }), CaseDetail, 'One case with its label analysis.'),
@@ -46,6 +51,8 @@ export const calls = {
   'case.export': call(z.strictObject({ caseId: Id, dir: Path }), z.strictObject({ files: z.array(Path).max(64) }),
     'Copy a case\'s labels, schema and analysis into a folder.'),
 
+  'case.attachPrediction': call(z.strictObject({ caseId: Id, labels: Path }), z.strictObject({ caseId: Id, file: z.string().max(255) }),
+    'Copies a predicted label map (same grid as the CT) into the case as prediction.*; volume.get kind prediction then serves it (compare mode).'),
   'volume.get': call(z.strictObject({ caseId: Id, kind: VolumeKind }), VolumeMeta,
     'A volume\'s geometry and the URL its raw voxels are served from.'),
 
@@ -59,11 +66,57 @@ export const calls = {
   'dialog.open': call(z.strictObject({ purpose: DialogPurpose, title: z.string().max(200).optional() }),
     z.strictObject({ paths: z.array(Path).max(1000) }),
     'A native file/folder dialog (Electron only; the browser host answers unavailable). Empty when cancelled.'),
+
+  // The import wizard's look before importing (app/services/import-help.ts); nothing is written.
+  'schema.presets': call(Empty, z.strictObject({ presets: z.array(z.strictObject({ path: Path, schema: z.unknown() })).max(256) }),
+    'The bundled label schemas (resources/presets), each parsed.'),
+  'labels.scan': call(z.strictObject({ labels: Path }), z.strictObject({
+    dims: Vec3,
+    channels: z.number().int().positive(),
+    values: z.array(z.strictObject({
+      value: z.number().int().nonnegative(), voxels: z.number().int().nonnegative(), name: z.string().max(200).optional(),
+    })).max(4096),
+  }), 'The label ids (or channels) of a label file with their voxel counts, and names from a labels.json beside it.'),
+  'files.list': call(z.strictObject({ dir: Path.optional() }), z.strictObject({
+    /** The folder listed, or null for the list of roots. */
+    dir: Path.nullable(),
+    /** The folder above, or null at a root. */
+    parent: Path.nullable(),
+    entries: z.array(z.strictObject({
+      name: z.string().max(255), path: Path, kind: z.enum(['file', 'dir']), size: z.number().int().nonnegative(),
+    })).max(2000),
+  }), 'Folders and files under the allowed roots (bundled samples and presets, the open project), for the browser host\'s file picker.'),
+  'labels.preview': call(
+    z.strictObject({ ct: Path, labels: Path, schema: LabelSchemaShape }),
+    z.strictObject({ analysis: z.unknown() }),
+    'The label analysis of a label file under an inline schema (e.g. with edited ids), without importing.'),
+
+  // Training, runs and their evaluation (app/services/training*.ts; schemas in ./training.ts).
+  'train.plan': call(z.strictObject({ caseIds: z.array(Id).max(4096).optional() }), TrainPlan,
+    'What the training form needs: labelled cases, structures, the analysis\' recommended head and pos_weight, a time basis.'),
+  'train.start': call(TrainRequest, JobStarted.extend({ runId: Id }),
+    'Job: train a model on project cases in a worker; train.event streams its events; the run lands in runs/<id>/.'),
+  'train.control': call(z.strictObject({ jobId: Id, action: z.enum(['pause', 'resume']) }), z.strictObject({ ok: z.boolean() }),
+    'Pause or resume a running training job (cancel with job.cancel).'),
+  'run.list': call(Empty, z.strictObject({ runs: z.array(RunSummary).max(10_000) }), 'Training runs of the open project, newest first.'),
+  'run.get': call(z.strictObject({ runId: Id }), RunDetail, 'A run\'s config, per-epoch history, warnings and status.'),
+  'run.evaluate': call(z.strictObject({ runId: Id, checkpoint: z.enum(['best', 'last']).default('best') }), JobStarted,
+    'Job: per validation case × structure Dice, HD95, NSD, boundary Dice, precision/recall, consistency, worst slice.'),
+  'run.thresholds': call(z.strictObject({ runId: Id }), JobStarted,
+    'Job: validation probabilities → per-channel precision, recall and Dice against threshold, best threshold.'),
+  'run.keepThresholds': call(z.strictObject({ runId: Id, thresholds: z.array(z.number().min(0).max(1)).min(1).max(64) }),
+    z.strictObject({ file: Path }), 'Keep per-structure thresholds for inference with this run (RUN/inference.json; osteon infer uses them).'),
+  'run.compare': call(z.strictObject({ runIds: z.array(Id).min(2).max(16) }),
+    z.strictObject({ runs: z.array(RunDetail).max(16), differences: z.array(ConfigDifference).max(1000) }),
+    'Several runs with their histories and the config keys that differ.'),
 } as const satisfies Record<string, CallSpec>;
 
 export const jobResults = {
   'case.import': CaseSummary,
   'demo.sleep': z.strictObject({ sleptMs: z.number() }),
+  'train': z.strictObject({ runId: Id, reason: z.string().max(64), epoch: z.number().int(), bestMeanDice: z.number().nullable(), message: z.string().max(8192) }),
+  'run.evaluate': RunEvaluation,
+  'run.thresholds': RunThresholds,
 } as const satisfies Record<JobKind, z.ZodType>;
 
 export const MenuAction = z.enum(['project-new', 'project-open', 'case-import', 'case-export', 'about']);
@@ -77,6 +130,8 @@ export const events = {
   'case.changed': z.strictObject({ caseId: Id, summary: CaseSummary }),
   /** A menu item the renderer should act on (Electron only). */
   'menu.action': z.strictObject({ action: MenuAction }),
+  /** One event of a training job (app/learning/train.ts TrainEvent). */
+  'train.event': z.strictObject({ jobId: Id, runId: Id, event: TrainEventData }),
 } as const satisfies Record<string, z.ZodType>;
 
 export const contract = { calls, events } as const;

@@ -72,10 +72,13 @@ export const CaseDetail = z.strictObject({
   analysis: z.unknown().nullable(),
   /** Why there is no analysis, when there is none. */
   analysisNote: z.string().max(4096).optional(),
+  /** The case's label schema (osteon-labels/1 JSON, with colours and label ids), when it has one. */
+  schema: z.unknown().optional(),
 });
 export type CaseDetail = z.infer<typeof CaseDetail>;
 
-export const VolumeKind = z.enum(['ct', 'labels']);
+/** 'prediction': a predicted label map attached with case.attachPrediction (compare mode). */
+export const VolumeKind = z.enum(['ct', 'labels', 'prediction']);
 export type VolumeKind = z.infer<typeof VolumeKind>;
 
 export const DType = z.enum(['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64']);
@@ -102,7 +105,7 @@ export const VolumeMeta = z.strictObject({
 });
 export type VolumeMeta = z.infer<typeof VolumeMeta>;
 
-export const JobKind = z.enum(['case.import', 'demo.sleep']);
+export const JobKind = z.enum(['case.import', 'demo.sleep', 'train', 'run.evaluate', 'run.thresholds']);
 export type JobKind = z.infer<typeof JobKind>;
 export const JobState = z.enum(['running', 'done', 'failed', 'cancelled']);
 
@@ -121,3 +124,13 @@ export const JobInfo = z.strictObject({
 export type JobInfo = z.infer<typeof JobInfo>;
 
 export const DialogPurpose = z.enum(['project-open', 'project-create', 'import-ct', 'import-labels', 'import-schema', 'export']);
+
+/**
+ * An osteon-labels/1 schema sent inline (the import wizard's edited mapping). Only its outline is
+ * checked here; the services validate it fully (app/labels/schema.ts) and name the bad field.
+ */
+export const LabelSchemaShape = z.looseObject({
+  schema: z.string().max(64),
+  name: z.string().max(200),
+  structures: z.array(z.record(z.string(), z.unknown())).min(1).max(256),
+});

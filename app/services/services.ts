@@ -7,11 +7,14 @@ import type { Contract, EventName, EventPayload } from '../contract/contract.ts'
 import { ContractError } from '../contract/result.ts';
 import type { Handlers } from '../contract/rpc.ts';
 import type { AppInfo, VolumeKind } from '../contract/schemas.ts';
-import { approveCase, exportCase, importCase, rawVolume, readAnalysis, getCase, type RawVolume } from '../store/cases.ts';
+import { approveCase, attachPrediction, caseDir, exportCase, importCase, rawVolume, readAnalysis, getCase, type RawVolume } from '../store/cases.ts';
 import { appendAudit } from '../store/audit.ts';
 import { createProject, openProject, summarize, type Project } from '../store/project.ts';
 import { readRecent, touchRecent } from '../store/recent.ts';
 import { JobManager, sleepJob, type Emit } from './jobs.ts';
+import { TrainingJobs } from './training.ts';
+import { configDifferences, keepThresholds, runDetail, trainPlan } from './training-runs.ts';
+import { defaultPresetsDir, defaultSampleDir, listFiles, listPresets, previewLabels, readCaseSchema, scanLabels } from './import-help.ts';
 
 export const OSTEON_VERSION = '0.1.0';
 
@@ -25,6 +28,10 @@ export interface ServiceOptions {
   volumeUrl(caseId: string, kind: VolumeKind): string;
   /** A native dialog (Electron); absent in the browser host. */
   dialog?(purpose: string, title?: string): Promise<string[]>;
+  /** The label schema presets (default: resources/presets of the source tree). */
+  presetsDir?: string;
+  /** The bundled sample studies (default: resources/sample of the source tree), listed by files.list. */
+  sampleDir?: string;
 }
 
 export interface Services {
@@ -48,6 +55,7 @@ export function createServices(opts: ServiceOptions): Services {
     for (const cb of listeners) cb(name, payload);
   };
   const jobs = new JobManager(emit);
+  const training = new TrainingJobs(emit);
   let current: Project | null = null;
   let backend: AppInfo['backend'] = null;
 
@@ -101,9 +109,11 @@ export function createServices(opts: ServiceOptions): Services {
       const p = need();
       const summary = getCase(p, req.caseId);
       const analysis = readAnalysis(p, req.caseId);
+      const schema = summary.files.schema ? readCaseSchema(caseDir(p, req.caseId), summary.files.schema) : undefined;
+      const withSchema = schema === undefined ? {} : { schema };
       return analysis === null
-        ? { summary, analysis, analysisNote: summary.files.labels ? 'no analysis was computed at import' : 'the case has no labels' }
-        : { summary, analysis };
+        ? { summary, analysis, analysisNote: summary.files.labels ? 'no analysis was computed at import' : 'the case has no labels', ...withSchema }
+        : { summary, analysis, ...withSchema };
     },
     'case.approve': (req) => {
       const summary = approveCase(need(), req.caseId, req.note);
@@ -111,6 +121,7 @@ export function createServices(opts: ServiceOptions): Services {
       return summary;
     },
     'case.export': async (req) => ({ files: await exportCase(need(), req.caseId, req.dir) }),
+    'case.attachPrediction': (req) => ({ caseId: req.caseId, file: attachPrediction(need(), req.caseId, req.labels) }),
     'volume.get': (req) => {
       const raw = rawVolume(need(), req.caseId, req.kind);
       return {
@@ -125,6 +136,46 @@ export function createServices(opts: ServiceOptions): Services {
       if (!opts.dialog) throw unavailable('native dialogs exist only in the desktop app; type a path instead');
       return { paths: await opts.dialog(req.purpose, req.title) };
     },
+    'schema.presets': () => ({ presets: listPresets(opts.presetsDir ?? defaultPresetsDir) }),
+    'labels.scan': (req) => scanLabels(req.labels),
+    'files.list': (req) => listFiles(
+      [opts.sampleDir ?? defaultSampleDir, opts.presetsDir ?? defaultPresetsDir, ...(current ? [current.dir] : [])], req.dir),
+    'labels.preview': (req) => ({ analysis: previewLabels(req.ct, req.labels, req.schema) }),
+    'train.plan': (req) => {
+      const p = need();
+      const runs = p.file.runs.filter((r) => r.kind === 'train').map((r) => runDetail(p, r.id, training.isRunning(r.id)));
+      return trainPlan(p, req.caseIds, runs);
+    },
+    'train.start': async (req) => {
+      const p = need();
+      const { newRunId } = await import('./training.ts');
+      const runId = newRunId();
+      let jobId = '';
+      const started = jobs.start('train', (ctl) => training.run(p, req, runId, () => jobId, ctl));
+      jobId = started.jobId;
+      return { ...started, runId };
+    },
+    'train.control': (req) => ({ ok: training.control(req.jobId, req.action) }),
+    'run.list': () => {
+      const p = need();
+      const runs = p.file.runs.filter((r) => r.kind === 'train').map((r) => runDetail(p, r.id, training.isRunning(r.id)).summary);
+      return { runs: runs.reverse() };
+    },
+    'run.get': (req) => runDetail(need(), req.runId, training.isRunning(req.runId)),
+    'run.evaluate': (req) => {
+      const p = need();
+      return jobs.start('run.evaluate', async (ctl) => (await import('./training-eval.ts')).evaluateRun(p, req.runId, req.checkpoint, ctl));
+    },
+    'run.thresholds': (req) => {
+      const p = need();
+      return jobs.start('run.thresholds', async (ctl) => (await import('./training-eval.ts')).runThresholds(p, req.runId, ctl));
+    },
+    'run.keepThresholds': (req) => ({ file: keepThresholds(need(), req.runId, req.thresholds) }),
+    'run.compare': (req) => {
+      const p = need();
+      const runs = req.runIds.map((id) => runDetail(p, id, training.isRunning(id)));
+      return { runs, differences: configDifferences(runs.map((r) => r.config)) };
+    },
   };
 
   return {
@@ -138,6 +189,7 @@ export function createServices(opts: ServiceOptions): Services {
     project: () => current,
     dispose() {
       jobs.cancelAll();
+      training.cancelAll();
       listeners.clear();
     },
   };

@@ -14,7 +14,7 @@ import { dtypeOf } from '../imaging/dtype.ts';
 import { readVolume } from '../imaging/io.ts';
 import { analyzeLabels } from '../labels/analysis.ts';
 import { loadLabels } from '../labels/load.ts';
-import { loadLabelSchema, type LabelSchema } from '../labels/schema.ts';
+import { loadLabelSchema, validateLabelSchema, type LabelSchema } from '../labels/schema.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { OsteonError, badInput } from '../util/errors.ts';
 import { appendAudit } from './audit.ts';
@@ -25,6 +25,8 @@ export interface ImportSources {
   ct: string;
   labels?: string;
   schema?: string;
+  /** A schema given inline instead of a file (the import wizard's edited label ids); validated here. */
+  schemaInline?: unknown;
   name?: string;
 }
 
@@ -81,7 +83,10 @@ export async function importCase(p: Project, src: ImportSources, ctl: JobControl
   const ctVol = readVolume(ct);
   checkCancel(ctl);
   let analysis: unknown = null;
-  let schema: LabelSchema | null = schemaPath ? loadLabelSchema(schemaPath) : null;
+  if (schemaPath && src.schemaInline !== undefined) throw badInput('case.import', 'schemaInline', 'give a schema file or an inline schema, not both', 'usage');
+  let schema: LabelSchema | null = src.schemaInline !== undefined
+    ? validateLabelSchema(src.schemaInline, 'inline schema')
+    : schemaPath ? loadLabelSchema(schemaPath) : null;
   if (labels) {
     ctl.progress(0.3, `reading ${basename(labels)}`);
     await breathe();
@@ -216,7 +221,7 @@ export interface RawVolume {
  */
 export function rawVolume(p: Project, caseId: string, kind: VolumeKind): RawVolume {
   const c = getCase(p, caseId);
-  const file = kind === 'ct' ? c.files.ct : c.files.labels;
+  const file = kind === 'ct' ? c.files.ct : kind === 'labels' ? c.files.labels : predictionFile(p, caseId);
   if (!file) throw new OsteonError({ code: 'not-found', message: `case '${caseId}' has no ${kind}` });
   const { raw: rawPath, meta: metaPath } = rawVolumePaths(p.dir, c.id, kind);
   const dir = dirname(rawPath);
@@ -235,4 +240,39 @@ export function rawVolume(p: Project, caseId: string, kind: VolumeKind): RawVolu
   writeFileAtomic(rawPath, bytes);
   writeJsonAtomic(metaPath, meta);
   return meta;
+}
+
+/** The case's attached prediction (prediction.<ext> in its folder), if any. */
+function predictionFile(p: Project, caseId: string): string | undefined {
+  const dir = caseDir(p, caseId);
+  return ['nii.gz', 'nii', 'nrrd', 'seg.nrrd', 'mha'].map((e) => `prediction.${e}`).find((f) => existsSync(join(dir, f)));
+}
+
+/**
+ * Copies a predicted label map into the case for compare mode, after checking it lies on the
+ * CT's grid (dims, spacing, origin, direction within 1e-3). Replaces an earlier prediction and
+ * its raw cache. Returns the file name inside the case folder.
+ */
+export function attachPrediction(p: Project, caseId: string, source: string): string {
+  const c = getCase(p, caseId);
+  const ext = /\.(nii\.gz|nii|seg\.nrrd|nrrd|mha)$/i.exec(source)?.[1]?.toLowerCase();
+  if (!ext) throw badInput(source, 'labels', 'a prediction must be .nii.gz, .nii, .nrrd, .seg.nrrd or .mha');
+  if (!existsSync(source)) throw new OsteonError({ code: 'not-found', message: `no such file: ${source}`, file: source });
+  const pred = readVolume(source);
+  const ct = readVolume(join(caseDir(p, caseId), c.files.ct));
+  const near = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((v, i) => Math.abs(v - b[i]) <= 1e-3 * Math.max(1, Math.abs(b[i])));
+  if (!near(pred.dims, ct.dims)) throw badInput(source, 'dims', `prediction grid ${pred.dims.join('×')} differs from the CT's ${ct.dims.join('×')}`);
+  if (!near(pred.spacing, ct.spacing) || !near(pred.origin, ct.origin) || !near(pred.direction, ct.direction)) {
+    throw badInput(source, 'geometry', 'prediction spacing, origin or direction differs from the CT\'s');
+  }
+  const dir = caseDir(p, caseId);
+  const old = predictionFile(p, caseId);
+  const name = `prediction.${ext}`;
+  if (old && old !== name) rmSync(join(dir, old), { force: true });
+  writeFileAtomic(join(dir, name), readFileSync(source));
+  const cache = rawVolumePaths(p.dir, caseId, 'prediction');
+  rmSync(cache.raw, { force: true });
+  rmSync(cache.meta, { force: true });
+  appendAudit(p.dir, 'case.attachPrediction', { caseId, source: resolve(source), file: name });
+  return name;
 }

@@ -21,11 +21,28 @@ const valid: Record<CallName, Record<string, unknown>> = {
   'case.get': { caseId: 'c1' },
   'case.approve': { caseId: 'c1', note: 'ok' },
   'case.export': { caseId: 'c1', dir: '/tmp/out' },
+  'case.attachPrediction': { caseId: 'c1', labels: '/data/pred.nii.gz' },
   'volume.get': { caseId: 'c1', kind: 'ct' },
   'job.list': {},
   'job.cancel': { jobId: 'job-1' },
   'job.sleep': { ms: 10, steps: 2 },
   'dialog.open': { purpose: 'project-open', title: 't' },
+  'schema.presets': {},
+  'files.list': { dir: '/tmp' },
+  'labels.scan': { labels: '/tmp/l.nii.gz' },
+  'labels.preview': { ct: '/tmp/ct.nii.gz', labels: '/tmp/l.nii.gz', schema: { schema: 'osteon-labels/1', name: 'p', structures: [{ id: 'a' }] } },
+  'train.plan': { caseIds: ['c1'] },
+  'train.start': {
+    caseIds: ['c1', 'c2'], valCaseIds: ['c2'], valFraction: 0.25, head: 'joint', lossWeights: { a: 1, b: 1, c: 1 }, posWeight: [3],
+    epochs: 2, stepsPerEpoch: 3, batchSize: 2, filters: [4, 8], spatialDims: 2, learningRate: 0.001, seed: 1, note: 'n', sweep: { id: 's1', value: 3 },
+  },
+  'train.control': { jobId: 'job-1', action: 'pause' },
+  'run.list': {},
+  'run.get': { runId: 'run-1' },
+  'run.evaluate': { runId: 'run-1', checkpoint: 'best' },
+  'run.thresholds': { runId: 'run-1' },
+  'run.compare': { runIds: ['run-1', 'run-2'] },
+  'run.keepThresholds': { runId: 'run-1', thresholds: [0.5, 0.4] },
 };
 
 const HUGE = 'x'.repeat(1_000_000);

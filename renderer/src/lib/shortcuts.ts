@@ -1,0 +1,64 @@
+/**
+ * The workstation's keyboard shortcuts, as data: the key handler and the help overlay both read
+ * this table, so the overlay can never list a shortcut that does not exist.
+ */
+export type ShortcutId =
+  | 'openProject'
+  | 'importStudy'
+  | 'toggleJobs'
+  | 'help'
+  | 'nextCase'
+  | 'previousCase'
+  | 'maximiseViewport'
+  | 'restoreViewports'
+  | 'sliceUp'
+  | 'sliceDown';
+
+export interface Shortcut {
+  id: ShortcutId;
+  /** What the help overlay shows, e.g. "Ctrl+O". */
+  keys: string;
+  description: string;
+  /** Ctrl (or ⌘ on macOS) must be held. */
+  ctrl: boolean;
+  /** `KeyboardEvent.key` values that trigger it (case-insensitive for letters). */
+  key: readonly string[];
+  /** Single-key shortcuts stay quiet while the user types in a field. */
+  allowInFields: boolean;
+}
+
+export const shortcuts: readonly Shortcut[] = [
+  { id: 'openProject', keys: 'Ctrl+O', description: 'Open or create a project', ctrl: true, key: ['o'], allowInFields: true },
+  { id: 'importStudy', keys: 'Ctrl+I', description: 'Import a study (CT + labels)', ctrl: true, key: ['i'], allowInFields: true },
+  { id: 'toggleJobs', keys: 'J', description: 'Show or hide the jobs drawer', ctrl: false, key: ['j'], allowInFields: false },
+  { id: 'help', keys: '?', description: 'Show this list of shortcuts', ctrl: false, key: ['?'], allowInFields: false },
+  { id: 'nextCase', keys: 'N', description: 'Next case', ctrl: false, key: ['n'], allowInFields: false },
+  { id: 'previousCase', keys: 'P', description: 'Previous case', ctrl: false, key: ['p'], allowInFields: false },
+  { id: 'maximiseViewport', keys: '1 – 4', description: 'Maximise axial / coronal / sagittal / 3D viewport', ctrl: false, key: ['1', '2', '3', '4'], allowInFields: false },
+  { id: 'restoreViewports', keys: '0', description: 'Back to the 2×2 viewport grid', ctrl: false, key: ['0'], allowInFields: false },
+  { id: 'sliceUp', keys: '↑ / PgUp', description: 'Next slice in the focused viewport', ctrl: false, key: ['ArrowUp', 'PageUp'], allowInFields: false },
+  { id: 'sliceDown', keys: '↓ / PgDn', description: 'Previous slice in the focused viewport', ctrl: false, key: ['ArrowDown', 'PageDown'], allowInFields: false },
+];
+
+/** Esc is not in the table: native modal dialogs close on it by themselves. */
+export const escapeHint = { keys: 'Esc', description: 'Close the open dialog, then the jobs drawer, then a maximised viewport' };
+
+export interface KeyLike {
+  key: string;
+  ctrlKey: boolean;
+  metaKey: boolean;
+  altKey: boolean;
+}
+
+/** The shortcut a key event triggers, or null. `inField`: focus is in a text input. */
+export function matchShortcut(e: KeyLike, inField: boolean, table: readonly Shortcut[] = shortcuts): Shortcut | null {
+  if (e.altKey) return null;
+  const ctrl = e.ctrlKey || e.metaKey;
+  const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+  for (const s of table) {
+    if (s.ctrl !== ctrl) continue;
+    if (inField && !s.allowInFields) continue;
+    if (s.key.includes(key)) return s;
+  }
+  return null;
+}
