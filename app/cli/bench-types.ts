@@ -14,7 +14,7 @@ export interface BenchContext {
 export interface BenchRecord {
   /** What was timed, e.g. "dice+hd95+msd, 4 channels, 512×512×300". */
   name: string;
-  unit: 'ms' | 's';
+  unit: 'ms' | 's' | 'MiB';
   median: number;
   min: number;
   max: number;
