@@ -38,6 +38,20 @@ export function loadModel(runDir: string, which: 'best' | 'last' = 'best'): Load
   return { runDir, config, params, checkpoint, plan };
 }
 
+/**
+ * Thresholds kept for inference by threshold tuning (the app writes RUN/inference.json:
+ * {format: 'osteon-inference/1', thresholds: one per structure}); null when none were kept.
+ */
+export function keptThresholds(runDir: string): number[] | null {
+  const f = join(runDir, 'inference.json');
+  if (!existsSync(f)) return null;
+  let raw: unknown;
+  try { raw = JSON.parse(readFileSync(f, 'utf8')); } catch (e) { throw badInput(f, 'json', (e as Error).message); }
+  const t = (raw as { thresholds?: unknown }).thresholds;
+  if (!Array.isArray(t) || !t.every((x) => typeof x === 'number' && x >= 0 && x <= 1)) throw badInput(f, 'thresholds', 'expected numbers in [0, 1], one per structure');
+  return t as number[];
+}
+
 export function releaseModel(m: LoadedModel): void {
   disposeParams(m.params);
 }

@@ -9,7 +9,7 @@ import { writeJsonAtomic } from '../util/atomic.ts';
 import { badInput, usageError } from '../util/errors.ts';
 import type { BackendReport } from './backend.ts';
 import { checkConfig, type TrainConfig } from './config.ts';
-import { findCases, loadCase, resolveSchema, type LoadedCase } from './dataset.ts';
+import { findCases, loadCase, resolveSchema, type CaseFiles, type LoadedCase } from './dataset.ts';
 import { axialAxis, makeTrainingCase, splitSlab, structureLayout, type TrainingCase } from './data/case.ts';
 import { DEFAULT_WINDOW_HU, accumulate, finishStats, normalize, type RunningStats } from './data/normalize.ts';
 import { Rng } from './data/rng.ts';
@@ -19,6 +19,8 @@ import { sizeMultiple } from './model/unet.ts';
 
 export interface RunOptions {
   dataDir: string;
+  /** These cases instead of the case folders found in dataDir (the app trains on a project's chosen cases). */
+  cases?: CaseFiles[];
   schemaPath?: string;
   runDir: string;
   head: HeadKind;
@@ -112,7 +114,7 @@ function defaultPatch(cases: TrainingCase[], dims: 2 | 3, multiple: number): num
 
 export function prepareRun(o: RunOptions, backend: BackendReport | null): PreparedRun {
   if (existsSync(o.runDir) && readdirSync(o.runDir).length > 0) throw badInput(o.runDir, 'path', 'the run folder exists and is not empty; choose a new --out, or --resume it');
-  const found = findCases(o.dataDir);
+  const found = o.cases ?? findCases(o.dataDir);
   const { schema, path: schemaPath } = resolveSchema(o.dataDir, o.schemaPath);
   const loaded = found.map((c) => loadCase(c, schema, schemaPath));
   const [trainLoaded, valLoaded] = splitCases(loaded, o.split, o.seed);

@@ -10,7 +10,7 @@ import { enumOpt, numListOpt, requiredString } from '../options.ts';
 import { progressBar } from '../progress.ts';
 import { badInput } from '../../util/errors.ts';
 import { initBackend, type BackendPreference } from '../../learning/backend.ts';
-import { inferFile, loadModel, releaseModel } from '../../learning/infer.ts';
+import { inferFile, loadModel, releaseModel, keptThresholds } from '../../learning/infer.ts';
 import type { HierarchyMode } from '../../learning/postprocess.ts';
 
 export const command: Command = {
@@ -47,6 +47,8 @@ export const command: Command = {
     };
     const backend = await initBackend({ prefer: enumOpt<BackendPreference>(v.backend, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm+dnnl', 'wasm', 'cpu'], 'auto') });
     const model = loadModel(runDir, enumOpt(v.checkpoint, 'checkpoint', ['best', 'last'] as const, 'best'));
+    // Thresholds kept by the app's threshold tuning apply unless --thresholds is given.
+    opts.thresholds ??= keptThresholds(runDir) ?? undefined;
     if (opts.thresholds && opts.thresholds.length !== model.config.layout.ids.length) {
       throw badInput(runDir, 'thresholds', `${opts.thresholds.length} values for ${model.config.layout.ids.length} structures (${model.config.layout.ids.join(', ')})`, 'usage');
     }

@@ -1,0 +1,138 @@
+/**
+ * Scoring a run on its validation cases, in the services process: the best checkpoint predicts
+ * each validation case (app/learning/infer.ts predictCt, the run's post-processing plan applied),
+ * then per case × structure Dice, HD95, NSD, boundary Dice, precision, recall, the whole-vs-parts
+ * consistency and the worst axial slice; and the validation probabilities' threshold curves
+ * (app/metrics/thresholds.ts). Cases are small in the app's tests; a long evaluation yields
+ * between cases so other calls still get through.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { RunEvaluation, RunThresholds, ThresholdCurve } from '../contract/training.ts';
+import { ContractError } from '../contract/result.ts';
+import type { Vec3 } from '../imaging/volume.ts';
+import { boundaryDiceAll } from '../metrics/boundary.ts';
+import { nanMean } from '../metrics/dice.ts';
+import { evaluateCase } from '../metrics/evaluate.ts';
+import { hierarchyStats } from '../metrics/hierarchy.ts';
+import { thresholdCurve, thresholdGrid } from '../metrics/thresholds.ts';
+import type { JobControl } from '../store/cases.ts';
+import type { Project } from '../store/project.ts';
+import { writeJsonAtomic } from '../util/atomic.ts';
+import { projectCaseFiles, runFolder, wireSafe } from './training-runs.ts';
+
+const TOLERANCE_MM = 2;
+const BOUNDARY_RADIUS_MM = 2;
+const breathe = () => new Promise<void>((r) => setImmediate(r));
+
+/** The index along `axis` of the slice with the most voxels where pred and gt disagree; null when they agree everywhere. */
+export function worstSlice(pred: ArrayLike<number>, gt: ArrayLike<number>, dims: Vec3, axis: number): number | null {
+  const counts = new Float64Array(dims[axis]);
+  const [nx, ny] = dims;
+  for (let v = 0; v < pred.length; v++) {
+    if ((pred[v] ? 1 : 0) === (gt[v] ? 1 : 0)) continue;
+    const idx = axis === 0 ? v % nx : axis === 1 ? Math.floor(v / nx) % ny : Math.floor(v / (nx * ny));
+    counts[idx]++;
+  }
+  let best = -1, bestN = 0;
+  counts.forEach((n, i) => { if (n > bestN) { bestN = n; best = i; } });
+  return best < 0 ? null : best;
+}
+
+interface ValidationPrediction {
+  caseId: string;
+  dims: Vec3;
+  spacing: Vec3;
+  axis: number;
+  probs: Float32Array[];
+  masks: Uint8Array[];
+  gt: Uint8Array[];
+}
+
+async function predictValidation(p: Project, runId: string, checkpoint: 'best' | 'last', ctl: JobControl): Promise<{ preds: ValidationPrediction[]; ids: string[]; names: string[]; head: string; hasWhole: boolean; posWeight: number[] }> {
+  const dir = runFolder(p, runId);
+  if (!p.file.runs.some((r) => r.id === runId)) throw new ContractError({ code: 'not-found', message: `no run '${runId}' in this project` });
+  const { initBackend } = await import('../learning/backend.ts');
+  await initBackend();
+  const { loadModel, predictCt, releaseModel } = await import('../learning/infer.ts');
+  const { loadCase } = await import('../learning/dataset.ts');
+  const { axialAxis, structureLayout } = await import('../learning/data/case.ts');
+  const model = loadModel(dir, checkpoint);
+  try {
+    const cfg = model.config;
+    const valIds = [...new Set(cfg.valCases.map((id) => id.replace(/:slab.*$/, '')))];
+    if (!valIds.length) throw new ContractError({ code: 'bad-input', message: `run ${runId} has no validation cases to evaluate` });
+    const { cases, schemaPath } = projectCaseFiles(p, valIds);
+    const { loadLabelSchema } = await import('../labels/schema.ts');
+    const schema = loadLabelSchema(schemaPath);
+    const preds: ValidationPrediction[] = [];
+    for (const [i, c] of cases.entries()) {
+      if (ctl.signal.aborted) throw new ContractError({ code: 'cancelled', message: 'cancelled' });
+      ctl.progress(i / cases.length, `predicting ${c.id}`);
+      await breathe();
+      const loaded = loadCase(c, schema, schemaPath);
+      const layout = structureLayout(loaded.labels);
+      const gt = layout.ids.map((id) => loaded.labels.masks[loaded.labels.schema.structures.findIndex((s) => s.id === id)]);
+      const pr = predictCt(model, loaded.hu, loaded.geometry, { postprocess: 'auto', hierarchy: 'none' });
+      preds.push({ caseId: c.id, dims: loaded.geometry.dims as Vec3, spacing: loaded.geometry.spacing as Vec3, axis: axialAxis(loaded.geometry), probs: pr.probs, masks: pr.masks, gt });
+    }
+    const head = cfg.head;
+    const posWeight = head.kind === 'sigmoid' ? head.posWeight ?? [] : head.kind === 'joint' ? [head.posWeight] : [];
+    return { preds, ids: cfg.layout.ids, names: cfg.layout.names, head: head.kind, hasWhole: cfg.layout.hasWhole, posWeight };
+  } finally {
+    releaseModel(model);
+  }
+}
+
+export async function evaluateRun(p: Project, runId: string, checkpoint: 'best' | 'last', ctl: JobControl): Promise<RunEvaluation> {
+  const { preds, ids, names, hasWhole } = await predictValidation(p, runId, checkpoint, ctl);
+  const first = hasWhole ? 1 : 0;
+  const cases: RunEvaluation['cases'] = [];
+  for (const [i, c] of preds.entries()) {
+    ctl.progress(0.5 + (0.5 * i) / preds.length, `scoring ${c.caseId}`);
+    await breathe();
+    const grid = { dims: c.dims, spacing: c.spacing };
+    const metrics = evaluateCase(c.masks, c.gt, grid, { nsdToleranceMm: [TOLERANCE_MM] });
+    const boundary = c.masks.length - first > 1 ? boundaryDiceAll(c.masks.slice(first), c.gt.slice(first), grid, BOUNDARY_RADIUS_MM) : [];
+    const consistency = hasWhole && c.masks.length > 1 ? hierarchyStats(c.masks[0], c.masks.slice(1)).wholeVsUnionDice : NaN;
+    cases.push({
+      caseId: c.caseId,
+      consistency,
+      metrics: metrics.map((m, k) => {
+        const bd = boundary.flatMap((b) => b.parts.map((q, j) => (q + first === k ? b.dice[j] : NaN)));
+        return {
+          dice: m.dice, hd95: m.hd95 ?? NaN, nsd: m.nsd?.[0] ?? NaN, boundaryDice: nanMean(bd).mean,
+          precision: m.predCount > 0 ? m.intersection / m.predCount : NaN,
+          recall: m.gtCount > 0 ? m.intersection / m.gtCount : NaN,
+          worstSlice: worstSlice(c.masks[k], c.gt[k], c.dims, c.axis),
+        };
+      }),
+    });
+  }
+  const result = wireSafe({ runId, structures: ids, names, axialAxis: preds[0]?.axis ?? 2, toleranceMm: TOLERANCE_MM, cases }) as RunEvaluation;
+  writeJsonAtomic(join(runFolder(p, runId), `evaluation-${checkpoint}.json`), result);
+  return result;
+}
+
+/** The cached evaluation of a run, if one was computed. */
+export function readEvaluation(p: Project, runId: string, checkpoint: 'best' | 'last' = 'best'): RunEvaluation | null {
+  const f = join(runFolder(p, runId), `evaluation-${checkpoint}.json`);
+  return existsSync(f) ? (JSON.parse(readFileSync(f, 'utf8')) as RunEvaluation) : null;
+}
+
+export async function runThresholds(p: Project, runId: string, ctl: JobControl): Promise<RunThresholds> {
+  const { preds, ids, head, hasWhole, posWeight } = await predictValidation(p, runId, 'best', ctl);
+  ctl.progress(0.9, 'threshold curves');
+  await breathe();
+  const grid = thresholdGrid(0.02);
+  const curves: ThresholdCurve[] = ids.map((id, k) => {
+    // Sigmoid channels have a threshold; softmax parts are an arg-max (shown, not tuned).
+    const tunable = head === 'sigmoid' || (head === 'joint' && hasWhole && k === 0);
+    const c = thresholdCurve(preds.map((x) => x.probs[k]), preds.map((x) => x.gt[k]), grid);
+    const pw = head === 'sigmoid' ? posWeight[k] ?? null : tunable ? posWeight[0] ?? null : null;
+    return wireSafe({ structure: id, tunable, ...c, posWeight: pw }) as ThresholdCurve;
+  });
+  const result: RunThresholds = { runId, curves };
+  writeJsonAtomic(join(runFolder(p, runId), 'thresholds.json'), result);
+  return result;
+}

@@ -1,0 +1,100 @@
+/**
+ * Training as a services job: a train.start request becomes RunOptions over the project's cases
+ * (projectCaseFiles), the run is recorded in project.json's runs[] and trained in a worker thread
+ * (app/learning/worker/host.ts); every TrainEvent goes out as a `train.event` and as job progress.
+ * Cancel (job.cancel) stops the worker between steps; pause/resume go through train.control.
+ */
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import type { EventName, EventPayload, JobResult } from '../contract/contract.ts';
+import { TrainEventData, TrainRequest } from '../contract/training.ts';
+import type { z } from 'zod';
+import type { RunOptions } from '../learning/run.ts';
+import type { TrainingJob } from '../learning/worker/host.ts';
+import { appendAudit } from '../store/audit.ts';
+import type { JobControl } from '../store/cases.ts';
+import { saveProject, type Project } from '../store/project.ts';
+import { writeJsonAtomic } from '../util/atomic.ts';
+import { projectCaseFiles, runFolder, wireSafe } from './training-runs.ts';
+
+type Emit = <E extends EventName>(name: E, payload: EventPayload<E>) => void;
+type ParsedTrainRequest = z.output<typeof TrainRequest>;
+
+export function newRunId(now = new Date()): string {
+  const t = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  return `run-${t}-${randomBytes(2).toString('hex')}`;
+}
+
+/** The engine's options for a request; pos_weight goes to the sigmoid channels only (the joint head's whole). */
+export function runOptionsFor(p: Project, req: ParsedTrainRequest, runId: string): RunOptions {
+  const { cases, schemaPath } = projectCaseFiles(p, req.caseIds);
+  const val = req.valCaseIds.filter((id) => req.caseIds.includes(id));
+  return {
+    dataDir: join(p.dir, 'cases'), cases, schemaPath, runDir: runFolder(p, runId),
+    head: req.head, spatialDims: req.spatialDims, filters: req.filters, normalization: 'instance', context: 1,
+    epochs: req.epochs, stepsPerEpoch: req.stepsPerEpoch, batchSize: req.batchSize, learningRate: req.learningRate,
+    validateEvery: 1, earlyStoppingPatience: 0, seed: req.seed,
+    posWeight: req.posWeight === 'auto' ? 'auto' : req.head === 'joint' ? req.posWeight.slice(0, 1) : req.posWeight,
+    lossWeights: req.lossWeights,
+    split: val.length ? { kind: 'cases', ids: val } : cases.length > 1 ? { kind: 'fraction', fraction: req.valFraction } : { kind: 'slab', trainFraction: 0.75 },
+    flipAxes: [],
+  };
+}
+
+export class TrainingJobs {
+  readonly #running = new Map<string, { job: TrainingJob; runId: string }>();
+  readonly #emit: Emit;
+
+  constructor(emit: Emit) {
+    this.#emit = emit;
+  }
+
+  isRunning(runId: string): boolean {
+    return [...this.#running.values()].some((r) => r.runId === runId);
+  }
+
+  control(jobId: string, action: 'pause' | 'resume'): boolean {
+    const r = this.#running.get(jobId);
+    if (!r) return false;
+    if (action === 'pause') r.job.pause();
+    else r.job.resume();
+    return true;
+  }
+
+  /** Records the run in project.json, starts the worker and returns the job body's result when it ends. */
+  async run(p: Project, req: ParsedTrainRequest, runId: string, jobId: () => string, ctl: JobControl): Promise<JobResult<'train'>> {
+    const options = runOptionsFor(p, req, runId);
+    const { startTraining } = await import('../learning/worker/host.ts');
+    saveProject(p, { ...p.file, runs: [...p.file.runs, { id: runId, kind: 'train', created: new Date().toISOString(), ...(req.note ? { note: req.note } : {}) }] });
+    appendAudit(p.dir, 'train', { runId, head: req.head, cases: req.caseIds, epochs: req.epochs, posWeight: req.posWeight });
+    let totalSteps = 1, doneSteps = 0;
+    const job = startTraining({ run: { kind: 'new', options }, backend: 'auto' }, {
+      onEvent: (e) => {
+        // The run folder must be empty for prepareRun; the request joins it once training starts.
+        if (e.type === 'start') writeJsonAtomic(join(options.runDir, 'request.json'), req);
+        if (e.type === 'start') totalSteps = Math.max(1, (e.epochs - e.startEpoch + 1) * e.stepsPerEpoch);
+        if (e.type === 'step') doneSteps++;
+        const parsed = TrainEventData.safeParse(wireSafe(e));
+        if (parsed.success) this.#emit('train.event', { jobId: jobId(), runId, event: parsed.data });
+        if (e.type === 'step') ctl.progress(Math.min(0.99, doneSteps / totalSteps), `epoch ${e.epoch}, step ${e.step}/${e.stepsPerEpoch}, loss ${e.loss.total.toFixed(4)}`);
+      },
+    });
+    this.#running.set(jobId(), { job, runId });
+    const onAbort = () => job.cancel();
+    ctl.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const done = await job.done;
+      return { runId, reason: done.reason, epoch: done.epoch, bestMeanDice: done.bestMeanDice, message: done.message };
+    } catch (e) {
+      writeJsonAtomic(join(options.runDir, 'failed.json'), { message: (e as Error).message, at: new Date().toISOString() });
+      throw e;
+    } finally {
+      ctl.signal.removeEventListener('abort', onAbort);
+      this.#running.delete(jobId());
+    }
+  }
+
+  cancelAll(): void {
+    for (const r of this.#running.values()) r.job.cancel();
+  }
+}

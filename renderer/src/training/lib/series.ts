@@ -1,0 +1,39 @@
+// Chart series from a run's per-epoch history: loss components and per-structure validation Dice.
+import type { EpochRecord } from '../contract.ts';
+
+export const lossKeys = ['total', 'bce', 'ce', 'dice'] as const;
+export type LossKey = (typeof lossKeys)[number];
+export const lossLabels: Record<LossKey, string> = { total: 'total', bce: 'BCE', ce: 'CE', dice: 'Dice loss' };
+
+export function epochs(history: readonly EpochRecord[]): number[] {
+  return history.map((h) => h.epoch);
+}
+
+/** The loss components present in a history (a softmax run has no BCE, a sigmoid run no CE). */
+export function presentLosses(history: readonly EpochRecord[]): LossKey[] {
+  return lossKeys.filter((k) => history.some((h) => typeof h.loss[k] === 'number'));
+}
+
+export function lossSeries(history: readonly EpochRecord[], key: LossKey): (number | null)[] {
+  return history.map((h) => h.loss[key] ?? null);
+}
+
+/** Validation Dice of structure k per epoch; null where the epoch was not validated. */
+export function diceSeries(history: readonly EpochRecord[], k: number): (number | null)[] {
+  return history.map((h) => h.validation?.dice[k] ?? null);
+}
+
+export function meanDiceSeries(history: readonly EpochRecord[]): (number | null)[] {
+  return history.map((h) => h.validation?.meanDice ?? null);
+}
+
+/** The collapse finding's causes, as sentences (the finding is app/metrics/collapse.ts CollapseFinding). */
+export function collapseCauses(finding: unknown): { text: string; evidence?: string }[] {
+  const f = finding as { likelyCauses?: { text?: unknown; evidence?: unknown }[] } | null;
+  return (f?.likelyCauses ?? []).filter((c) => typeof c.text === 'string').map((c) => ({ text: c.text as string, ...(typeof c.evidence === 'string' ? { evidence: c.evidence } : {}) }));
+}
+
+export function recommendedPosWeight(finding: unknown): number[] | null {
+  const r = (finding as { recommendedPosWeight?: unknown } | null)?.recommendedPosWeight;
+  return Array.isArray(r) && r.every((x) => typeof x === 'number') ? (r as number[]) : null;
+}

@@ -1,0 +1,224 @@
+// The training workflow's state: the plan for the form, the runs of the project, the live run
+// (its train.event stream folded into per-epoch history), evaluations, threshold curves, the
+// pos_weight sweep queue and the run comparison. Components read getters and call methods.
+import type {
+  EpochRecord, EventPayload, OsteonClient, RunDetail, RunEvaluation, RunSummary, RunThresholds, TrainPlan, TrainRequest, ConfigDifference,
+} from './contract.ts';
+import { runJob } from './contract.ts';
+
+export interface LiveRun {
+  jobId: string;
+  runId: string;
+  structures: string[];
+  epochs: number;
+  stepsPerEpoch: number;
+  epoch: number;
+  step: number;
+  samplesPerSec: number | null;
+  etaSec: number | null;
+  paused: boolean;
+  history: EpochRecord[];
+  warnings: { epoch: number; message: string; finding: unknown }[];
+  done: { reason: string; message: string } | null;
+}
+
+export interface SweepPoint {
+  posWeight: number[];
+  value: number;
+  runId: string | null;
+  state: 'queued' | 'running' | 'done' | 'failed';
+  evaluation: RunEvaluation | null;
+  error?: string;
+}
+
+export interface Sweep {
+  id: string;
+  channel: string;
+  points: SweepPoint[];
+}
+
+export type TrainingTab = 'new' | 'live' | 'results' | 'compare' | 'sweep' | 'thresholds';
+
+export class TrainingState {
+  #client: () => OsteonClient | null;
+  #tab = $state<TrainingTab>('new');
+  #plan = $state.raw<TrainPlan | null>(null);
+  #runs = $state.raw<RunSummary[]>([]);
+  #live = $state.raw<LiveRun | null>(null);
+  #selected = $state<string | null>(null);
+  #detail = $state.raw<RunDetail | null>(null);
+  #evaluation = $state.raw<RunEvaluation | null>(null);
+  #evaluating = $state(false);
+  #thresholds = $state.raw<RunThresholds | null>(null);
+  #tuning = $state(false);
+  #compare = $state.raw<{ runs: RunDetail[]; differences: ConfigDifference[] } | null>(null);
+  #sweep = $state.raw<Sweep | null>(null);
+  #error = $state<string | null>(null);
+  #off: (() => void) | null = null;
+
+  constructor(client: () => OsteonClient | null) {
+    this.#client = client;
+  }
+
+  get tab(): TrainingTab { return this.#tab; }
+  set tab(t: TrainingTab) { this.#tab = t; }
+  get plan(): TrainPlan | null { return this.#plan; }
+  get runs(): readonly RunSummary[] { return this.#runs; }
+  get live(): LiveRun | null { return this.#live; }
+  get selected(): string | null { return this.#selected; }
+  get detail(): RunDetail | null { return this.#detail; }
+  get evaluation(): RunEvaluation | null { return this.#evaluation; }
+  get evaluating(): boolean { return this.#evaluating; }
+  get thresholds(): RunThresholds | null { return this.#thresholds; }
+  get tuning(): boolean { return this.#tuning; }
+  get comparison(): { runs: RunDetail[]; differences: ConfigDifference[] } | null { return this.#compare; }
+  get sweep(): Sweep | null { return this.#sweep; }
+  get error(): string | null { return this.#error; }
+
+  #need(): OsteonClient {
+    const c = this.#client();
+    if (!c) throw new Error('not connected to the Osteon host');
+    return c;
+  }
+
+  /** Loads the plan and the runs, and follows training events (once). */
+  async load(): Promise<void> {
+    const c = this.#need();
+    if (!this.#off) this.#off = c.on('train.event', (e) => this.#onEvent(e));
+    try {
+      this.#plan = await c.call('train.plan', {});
+      await this.refreshRuns();
+      this.#error = null;
+    } catch (e) {
+      this.#error = (e as Error).message;
+    }
+  }
+
+  async refreshRuns(): Promise<void> {
+    this.#runs = (await this.#need().call('run.list')).runs;
+  }
+
+  #onEvent(p: EventPayload<'train.event'>): void {
+    const live = this.#live;
+    const e = p.event;
+    if (!live || live.jobId !== p.jobId) return;
+    const next: LiveRun = { ...live };
+    switch (e.type) {
+      case 'start':
+        Object.assign(next, { structures: e.structures, epochs: e.epochs, stepsPerEpoch: e.stepsPerEpoch });
+        void this.refreshRuns(); // the run is in project.json now
+        break;
+      case 'step': Object.assign(next, { epoch: e.epoch, step: e.step, samplesPerSec: e.samplesPerSec, etaSec: e.etaSec }); break;
+      case 'epoch':
+        next.history = [...live.history, { epoch: e.epoch, loss: e.loss, seconds: e.seconds, ...(e.validation ? { validation: e.validation } : {}), samplesPerSec: live.samplesPerSec }];
+        break;
+      case 'warning': next.warnings = [...live.warnings, { epoch: e.epoch, message: e.message, finding: e.finding }]; break;
+      case 'paused': next.paused = true; break;
+      case 'resumed': next.paused = false; break;
+      case 'done': next.done = { reason: e.reason, message: e.message }; break;
+      case 'checkpoint': case 'postprocessing': return;
+      default: { const never: never = e; throw new Error(`unknown event ${JSON.stringify(never)}`); }
+    }
+    this.#live = next;
+  }
+
+  /** Starts a run and shows it live; resolves with the run id when the job ends. */
+  async start(req: TrainRequest, opts: { show?: boolean } = {}): Promise<string> {
+    const c = this.#need();
+    let runId = '';
+    const show = opts.show ?? true;
+    const result = runJob(c, 'train', async () => {
+      const started = await c.call('train.start', req);
+      runId = started.runId;
+      if (show) {
+        this.#live = {
+          jobId: started.jobId, runId, structures: [], epochs: req.epochs, stepsPerEpoch: req.stepsPerEpoch, epoch: 0, step: 0,
+          samplesPerSec: null, etaSec: null, paused: false, history: [], warnings: [], done: null,
+        };
+        this.#tab = 'live';
+      }
+      void this.refreshRuns();
+      return started;
+    });
+    try {
+      const r = await result;
+      return r.runId;
+    } finally {
+      void this.refreshRuns();
+      if (this.#plan) void c.call('train.plan', {}).then((p) => { this.#plan = p; });
+    }
+  }
+
+  async control(action: 'pause' | 'resume' | 'cancel'): Promise<void> {
+    const live = this.#live;
+    if (!live) return;
+    const c = this.#need();
+    if (action === 'cancel') await c.call('job.cancel', { jobId: live.jobId });
+    else await c.call('train.control', { jobId: live.jobId, action });
+  }
+
+  async select(runId: string): Promise<void> {
+    this.#selected = runId;
+    this.#evaluation = null;
+    this.#thresholds = null;
+    this.#detail = await this.#need().call('run.get', { runId });
+  }
+
+  async evaluate(runId: string): Promise<RunEvaluation> {
+    const c = this.#need();
+    this.#evaluating = true;
+    try {
+      const ev = await runJob(c, 'run.evaluate', () => c.call('run.evaluate', { runId }));
+      if (this.#selected === runId) this.#evaluation = ev;
+      return ev;
+    } finally {
+      this.#evaluating = false;
+    }
+  }
+
+  async tuneThresholds(runId: string): Promise<void> {
+    const c = this.#need();
+    this.#tuning = true;
+    try {
+      const th = await runJob(c, 'run.thresholds', () => c.call('run.thresholds', { runId }));
+      if (this.#selected === runId) this.#thresholds = th;
+    } finally {
+      this.#tuning = false;
+    }
+  }
+
+  async keepThresholds(runId: string, thresholds: number[]): Promise<string> {
+    return (await this.#need().call('run.keepThresholds', { runId, thresholds })).file;
+  }
+
+  async compare(runIds: string[]): Promise<void> {
+    this.#compare = await this.#need().call('run.compare', { runIds });
+  }
+
+  /** Runs the sweep's points one after another (queued short jobs), evaluating each. */
+  async runSweep(base: TrainRequest, points: number[][], values: number[], channel: string): Promise<void> {
+    const id = `sweep-${Date.now().toString(36)}`;
+    let sweep: Sweep = { id, channel, points: points.map((pw, i) => ({ posWeight: pw, value: values[i], runId: null, state: 'queued', evaluation: null })) };
+    this.#sweep = sweep;
+    const update = (i: number, patch: Partial<SweepPoint>) => {
+      sweep = { ...sweep, points: sweep.points.map((p, j) => (j === i ? { ...p, ...patch } : p)) };
+      if (this.#sweep?.id === id) this.#sweep = sweep;
+    };
+    for (const [i, pw] of points.entries()) {
+      update(i, { state: 'running' });
+      try {
+        const runId = await this.start({ ...base, posWeight: pw, sweep: { id, value: values[i] }, note: `pos_weight sweep ${id}: ${pw.join(', ')}` }, { show: false });
+        update(i, { runId });
+        const evaluation = await runJob(this.#need(), 'run.evaluate', () => this.#need().call('run.evaluate', { runId }));
+        update(i, { state: 'done', evaluation });
+      } catch (e) {
+        update(i, { state: 'failed', error: (e as Error).message });
+      }
+    }
+  }
+
+  dispose(): void {
+    this.#off?.();
+    this.#off = null;
+  }
+}
