@@ -30,7 +30,15 @@ export interface Checkpoint {
 export async function saveCheckpoint(path: string, epoch: number, params: Params, optimizer: tf.Optimizer | null, meta: Record<string, unknown>): Promise<void> {
   const named: Array<{ name: string; tensor: tf.Tensor }> = [];
   for (const [name, v] of params) named.push({ name: `param:${name}`, tensor: v });
-  if (optimizer) for (const w of await optimizer.getWeights()) named.push({ name: `opt:${w.name}`, tensor: w.tensor });
+  // getWeights() returns Adam's moments as its own variables, and the step counter as a new
+  // scalar that is ours to dispose (else one tensor leaks per checkpoint).
+  const owned: tf.Tensor[] = [];
+  if (optimizer) {
+    for (const w of await optimizer.getWeights()) {
+      named.push({ name: `opt:${w.name}`, tensor: w.tensor });
+      if (!(w.tensor instanceof tf.Variable)) owned.push(w.tensor);
+    }
+  }
   const entries: Entry[] = [];
   const chunks: Float32Array[] = [];
   let offset = 0;
@@ -41,6 +49,7 @@ export async function saveCheckpoint(path: string, epoch: number, params: Params
     chunks.push(data);
     offset += data.length * 4;
   }
+  for (const t of owned) t.dispose();
   const header = Buffer.from(JSON.stringify({ format: FORMAT, epoch, meta, tensors: entries } satisfies Header), 'utf8');
   const buf = Buffer.alloc(12 + header.length + offset);
   buf.write(MAGIC, 0, 'latin1');
