@@ -19,6 +19,7 @@ export const Validation = z.strictObject({
   dice: z.array(Num).max(64),
   meanDice: Num,
   perCase: z.array(z.strictObject({ caseId: z.string().max(200), dice: z.array(Num).max(64) })).max(4096),
+  loss: LossValues.optional(),
 });
 
 const Ids = z.array(z.string().max(200)).max(4096);

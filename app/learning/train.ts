@@ -33,6 +33,8 @@ export interface Validation {
   meanDice: number;
   /** Dice per case (rows) per structure. */
   perCase: Array<{ caseId: string; dice: number[] }>;
+  /** The head's loss on fixed, unaugmented validation batches (see validationLoss). */
+  loss?: LossValues;
 }
 
 export type DoneReason = 'completed' | 'cancelled' | 'early-stopped' | 'non-finite-loss';
@@ -107,6 +109,37 @@ export function validate(params: Params, cfg: TrainConfig, cases: readonly Train
   const meanDice = nanMean(per).mean;
   const collapse = S > 1 ? detectChannelCollapse(preds, gts, { channelNames: cfg.layout.names }) : null;
   return { validation: { dice: per, meanDice, perCase }, collapse, preds };
+}
+
+/** Validation batches per loss estimate: the same ones every validation (a fixed seed). */
+const VAL_LOSS_BATCHES = 4;
+
+/**
+ * The head's loss (total and components) on validation cases: VAL_LOSS_BATCHES batches of
+ * cfg.batchSize cut by the training sampler with a fixed seed and no augmentation, forward only.
+ */
+export function validationLoss(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): LossValues {
+  const sampling = { ...cfg.sampling, flipAxes: [], jitterScale: 0, jitterShift: 0, spatialProbability: 0 };
+  const rng = new Rng(cfg.seed * 104729 + 17);
+  const loss = lossFor(cfg.head);
+  const fill = paddingValue(cfg.normalization);
+  const sums: Record<string, number[]> = {};
+  for (let i = 0; i < VAL_LOSS_BATCHES; i++) {
+    const b = sampleBatch(cases, sampling, { head: cfg.head.kind, fill }, rng, cfg.batchSize);
+    const { x, target } = batchTensors(b, cfg.head);
+    const values = tf.tidy(() => {
+      const r = loss(forward(params, cfg.model, x), target as never);
+      const out: Record<string, number> = { total: r.total.dataSync()[0] };
+      for (const [k, v] of Object.entries(r.components)) if (v) out[k] = (v as tf.Scalar).dataSync()[0];
+      return out;
+    });
+    x.dispose();
+    disposeTarget(target);
+    for (const [k, v] of Object.entries(values)) (sums[k] ??= []).push(v);
+  }
+  const lv: LossValues = { total: mean(sums.total ?? []) };
+  for (const k of ['bce', 'ce', 'dice'] as const) if (sums[k]) lv[k] = mean(sums[k]);
+  return lv;
 }
 
 function mean(xs: number[]): number {
@@ -185,7 +218,7 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
     let validation: Validation | undefined;
     if (valCases.length && (epoch % cfg.validateEvery === 0 || epoch === cfg.epochs)) {
       const v = validate(params, cfg, valCases);
-      validation = v.validation;
+      validation = { ...v.validation, loss: validationLoss(params, cfg, valCases) };
       if (v.collapse) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse });
     }
     emit({ type: 'epoch', epoch, loss: epochLoss, seconds: (Date.now() - epochStart) / 1000, validation });

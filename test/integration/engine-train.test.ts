@@ -3,6 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { initBackend } from '../../app/learning/backend.ts';
 import { readCheckpoint } from '../../app/learning/checkpoint.ts';
@@ -62,6 +63,31 @@ describe('training', () => {
       t.data.forEach((v, i) => { worst = Math.max(worst, Math.abs(v - other[i]) / (1e-3 + Math.abs(v))); });
     }
     expect(worst).toBeLessThan(1e-4);
+  });
+
+  it('reports the head\'s loss components on validation, without leaking tensors', async () => {
+    const events: TrainEvent[] = [];
+    const tensors: number[] = [];
+    const a = prepareRun(options(join(root, 'val-loss'), { epochs: 3 }), null);
+    await train(a.config, a.train, a.val, {
+      runDir: join(root, 'val-loss'),
+      onEvent: (e) => { events.push(e); if (e.type === 'epoch') tensors.push(tf.memory().numTensors); },
+    });
+    const epochs = events.flatMap((e) => (e.type === 'epoch' ? [e] : []));
+    expect(epochs).toHaveLength(3);
+    for (const e of epochs) {
+      const vl = e.validation?.loss;
+      expect(vl, `epoch ${e.epoch}`).toBeDefined();
+      expect(Number.isFinite(vl!.total)).toBe(true);
+      // The same components as the training loss of the joint head (BCE on the whole, CE and Dice on the parts).
+      expect(Object.keys(vl!).sort()).toEqual(Object.keys(e.loss).sort());
+      for (const v of Object.values(vl!)) expect(Number.isFinite(v)).toBe(true);
+    }
+    // Validation after validation, the tensor count stays put (params and Adam's moments only).
+    expect(tensors, JSON.stringify(tensors)).toEqual([tensors[0], tensors[0], tensors[0]]);
+    // metrics.jsonl carries it too.
+    const line = readFileSync(join(root, 'val-loss', 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; validation?: { loss?: { total: number } } }).find((l) => l.type === 'epoch');
+    expect(typeof line?.validation?.loss?.total).toBe('number');
   });
 
   it('stops on a non-finite loss and keeps no checkpoint of the bad epoch', async () => {

@@ -8,7 +8,7 @@ import { worstSlice } from '../../app/services/training-eval.ts';
 import { estimateSeconds, formatDuration, parseFilters } from '../../renderer/src/training/lib/estimate.ts';
 import { parseFactors, sigmoidChannels, sweepGrid } from '../../renderer/src/training/lib/sweep.ts';
 import { fiveNumbers, sortRows, toCsv } from '../../renderer/src/training/lib/table.ts';
-import { collapseCauses, recommendedPosWeight } from '../../renderer/src/training/lib/series.ts';
+import { collapseCauses, lossCurves, recommendedPosWeight } from '../../renderer/src/training/lib/series.ts';
 import { detectChannelCollapse } from '../../app/metrics/collapse.ts';
 
 describe('thresholdCurve', () => {
@@ -125,5 +125,21 @@ describe('collapse warning text', () => {
     expect(collapseCauses(finding)[0].text).toMatch(/\w/);
     expect(recommendedPosWeight(finding)).toEqual([3, 3]);
     expect(collapseCauses(null)).toEqual([]);
+  });
+});
+
+describe('loss chart series', () => {
+  it('gives train and validation curves per component, validation null where not validated', () => {
+    const v = (loss: { total: number; ce: number; dice: number }) => ({ dice: [0.5], meanDice: 0.5, perCase: [], loss });
+    const history = [
+      { epoch: 1, loss: { total: 3, ce: 2, dice: 1 }, seconds: 1, samplesPerSec: 10 },
+      { epoch: 2, loss: { total: 2, ce: 1.5, dice: 0.5 }, seconds: 1, samplesPerSec: 10, validation: v({ total: 2.5, ce: 1.8, dice: 0.7 }) },
+    ];
+    const curves = lossCurves(history);
+    expect(curves.map((c) => c.label)).toEqual(['train total', 'train CE', 'train Dice loss', 'val total', 'val CE', 'val Dice loss']);
+    expect(curves.find((c) => c.label === 'val CE')?.values).toEqual([null, 1.8]);
+    expect(curves.find((c) => c.label === 'train total')?.values).toEqual([3, 2]);
+    // A run recorded before validation loss existed: training curves only.
+    expect(lossCurves(history.slice(0, 1)).every((c) => c.split === 'train')).toBe(true);
   });
 });

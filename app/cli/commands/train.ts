@@ -20,6 +20,8 @@ function describe(e: TrainEvent, ids: string[]): string | null {
     case 'epoch': {
       const l = e.loss;
       const parts = [`epoch ${e.epoch}: loss ${fmt(l.total)}`, l.bce !== undefined ? `bce ${fmt(l.bce)}` : '', l.ce !== undefined ? `ce ${fmt(l.ce)}` : '', l.dice !== undefined ? `dice-loss ${fmt(l.dice)}` : '', `${e.seconds.toFixed(1)} s`].filter(Boolean);
+      const vl = e.validation?.loss;
+      if (vl) parts.push(['val loss ' + fmt(vl.total), vl.bce !== undefined ? `bce ${fmt(vl.bce)}` : '', vl.ce !== undefined ? `ce ${fmt(vl.ce)}` : '', vl.dice !== undefined ? `dice-loss ${fmt(vl.dice)}` : ''].filter(Boolean).join(' '));
       if (e.validation) parts.push(`val Dice ${e.validation.dice.map((d, k) => `${ids[k] ?? k} ${fmt(d)}`).join(', ')} (mean ${fmt(e.validation.meanDice)})`);
       return parts.join('  ');
     }

@@ -18,6 +18,27 @@ export function lossSeries(history: readonly EpochRecord[], key: LossKey): (numb
   return history.map((h) => h.loss[key] ?? null);
 }
 
+/** Train and validation loss curves: one colour per component, validation dashed. */
+export interface LossCurve { label: string; component: LossKey; split: 'train' | 'val'; values: (number | null)[] }
+
+/** The loss components present in the validation losses of a history. */
+export function presentValLosses(history: readonly EpochRecord[]): LossKey[] {
+  return lossKeys.filter((k) => history.some((h) => typeof h.validation?.loss?.[k] === 'number'));
+}
+
+/** Validation loss component per epoch; null where the epoch was not validated. */
+export function valLossSeries(history: readonly EpochRecord[], key: LossKey): (number | null)[] {
+  return history.map((h) => h.validation?.loss?.[key] ?? null);
+}
+
+/** Every train loss component, then every validation loss component, in lossKeys order. */
+export function lossCurves(history: readonly EpochRecord[]): LossCurve[] {
+  return [
+    ...presentLosses(history).map((k) => ({ label: `train ${lossLabels[k]}`, component: k, split: 'train' as const, values: lossSeries(history, k) })),
+    ...presentValLosses(history).map((k) => ({ label: `val ${lossLabels[k]}`, component: k, split: 'val' as const, values: valLossSeries(history, k) })),
+  ];
+}
+
 /** Validation Dice of structure k per epoch; null where the epoch was not validated. */
 export function diceSeries(history: readonly EpochRecord[], k: number): (number | null)[] {
   return history.map((h) => h.validation?.dice[k] ?? null);
