@@ -106,6 +106,8 @@ export const calls = {
     'Job: validation probabilities → per-channel precision, recall and Dice against threshold, best threshold.'),
   'run.keepThresholds': call(z.strictObject({ runId: Id, thresholds: z.array(z.number().min(0).max(1)).min(1).max(64) }),
     z.strictObject({ file: Path }), 'Keep per-structure thresholds for inference with this run (RUN/inference.json; osteon infer uses them).'),
+  'run.showPrediction': call(z.strictObject({ runId: Id, caseId: Id, checkpoint: z.enum(['best', 'last']).default('best') }), z.strictObject({ caseId: Id, file: z.string().max(255) }),
+    'Attach the run\'s prediction of a validation case (written by run.evaluate) to the case for compare mode.'),
   'run.compare': call(z.strictObject({ runIds: z.array(Id).min(2).max(16) }),
     z.strictObject({ runs: z.array(RunDetail).max(16), differences: z.array(ConfigDifference).max(1000) }),
     'Several runs with their histories and the config keys that differ.'),

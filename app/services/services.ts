@@ -13,6 +13,7 @@ import { createProject, openProject, summarize, type Project } from '../store/pr
 import { readRecent, touchRecent } from '../store/recent.ts';
 import { JobManager, sleepJob, type Emit } from './jobs.ts';
 import { TrainingJobs } from './training.ts';
+import { showPrediction } from './training-prediction.ts';
 import { configDifferences, keepThresholds, runDetail, trainPlan } from './training-runs.ts';
 import { defaultPresetsDir, defaultSampleDir, listFiles, listPresets, previewLabels, readCaseSchema, scanLabels } from './import-help.ts';
 
@@ -171,6 +172,7 @@ export function createServices(opts: ServiceOptions): Services {
       return jobs.start('run.thresholds', async (ctl) => (await import('./training-eval.ts')).runThresholds(p, req.runId, ctl));
     },
     'run.keepThresholds': (req) => ({ file: keepThresholds(need(), req.runId, req.thresholds) }),
+    'run.showPrediction': (req) => ({ caseId: req.caseId, ...showPrediction(need(), req.runId, req.caseId, req.checkpoint) }),
     'run.compare': (req) => {
       const p = need();
       const runs = req.runIds.map((id) => runDetail(p, id, training.isRunning(id)));

@@ -10,7 +10,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunEvaluation, RunThresholds, ThresholdCurve } from '../contract/training.ts';
 import { ContractError } from '../contract/result.ts';
-import type { Vec3 } from '../imaging/volume.ts';
+import { readVolume } from '../imaging/io.ts';
+import type { Geometry, Vec3 } from '../imaging/volume.ts';
+import type { LabelSchema } from '../labels/schema.ts';
 import { boundaryDiceAll } from '../metrics/boundary.ts';
 import { nanMean } from '../metrics/dice.ts';
 import { evaluateCase } from '../metrics/evaluate.ts';
@@ -19,6 +21,7 @@ import { thresholdCurve, thresholdGrid } from '../metrics/thresholds.ts';
 import type { JobControl } from '../store/cases.ts';
 import type { Project } from '../store/project.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
+import { encodePrediction, writePrediction } from './training-prediction.ts';
 import { projectCaseFiles, runFolder, wireSafe } from './training-runs.ts';
 
 const TOLERANCE_MM = 2;
@@ -47,6 +50,10 @@ interface ValidationPrediction {
   probs: Float32Array[];
   masks: Uint8Array[];
   gt: Uint8Array[];
+  /** For writing the prediction in the labels file's encoding (training-prediction.ts). */
+  geometry: Geometry;
+  schema: LabelSchema;
+  labelChannels: number;
 }
 
 async function predictValidation(p: Project, runId: string, checkpoint: 'best' | 'last', ctl: JobControl): Promise<{ preds: ValidationPrediction[]; ids: string[]; names: string[]; head: string; hasWhole: boolean; posWeight: number[] }> {
@@ -74,7 +81,11 @@ async function predictValidation(p: Project, runId: string, checkpoint: 'best' |
       const layout = structureLayout(loaded.labels);
       const gt = layout.ids.map((id) => loaded.labels.masks[loaded.labels.schema.structures.findIndex((s) => s.id === id)]);
       const pr = predictCt(model, loaded.hu, loaded.geometry, { postprocess: 'auto', hierarchy: 'none' });
-      preds.push({ caseId: c.id, dims: loaded.geometry.dims as Vec3, spacing: loaded.geometry.spacing as Vec3, axis: axialAxis(loaded.geometry), probs: pr.probs, masks: pr.masks, gt });
+      const labelChannels = loaded.labels.schema.structures[0].source.kind === 'channel' ? readVolume(c.labels[0]).channels : 1;
+      preds.push({
+        caseId: c.id, dims: loaded.geometry.dims as Vec3, spacing: loaded.geometry.spacing as Vec3, axis: axialAxis(loaded.geometry), probs: pr.probs, masks: pr.masks, gt,
+        geometry: loaded.geometry, schema: loaded.labels.schema, labelChannels,
+      });
     }
     const head = cfg.head;
     const posWeight = head.kind === 'sigmoid' ? head.posWeight ?? [] : head.kind === 'joint' ? [head.posWeight] : [];
@@ -91,6 +102,9 @@ export async function evaluateRun(p: Project, runId: string, checkpoint: 'best' 
   for (const [i, c] of preds.entries()) {
     ctl.progress(0.5 + (0.5 * i) / preds.length, `scoring ${c.caseId}`);
     await breathe();
+    // The prediction, for compare mode from the results table (run.showPrediction).
+    const byId = new Map(ids.map((id, k) => [id, c.masks[k]]));
+    writePrediction(p, runId, checkpoint, c.caseId, c.geometry, encodePrediction(c.schema, byId, c.masks[0]?.length ?? 0, c.labelChannels));
     const grid = { dims: c.dims, spacing: c.spacing };
     const metrics = evaluateCase(c.masks, c.gt, grid, { nsdToleranceMm: [TOLERANCE_MM] });
     const boundary = c.masks.length - first > 1 ? boundaryDiceAll(c.masks.slice(first), c.gt.slice(first), grid, BOUNDARY_RADIUS_MM) : [];

@@ -10,12 +10,29 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
 import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJob } from '../../app/contract/index.ts';
 import { startBrowserHost, type BrowserHost } from '../../app/services/browser-host.ts';
 import { launchBrowser, type BrowserSession } from '../helpers/browser.ts';
 import { hasChromium, repoRoot, skipNotice } from '../helpers/env.ts';
+
+/** TP (green), FP (red) and FN (blue) pixels of the axial slice canvas (as in viewer.test.ts). */
+function axialConfusion(page: Page): Promise<{ tp: number; fp: number; fn: number }> {
+  return page.locator('[data-view=axial] canvas').evaluate((el) => {
+    const c = el as unknown as { width: number; height: number; getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null };
+    const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
+    let tp = 0, fp = 0, fn = 0;
+    for (let i = 0; d && i < d.length; i += 4) {
+      const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+      if (r - Math.max(g, b) > 40) fp++;
+      else if (b - Math.max(r, g) > 40) fn++;
+      else if (g - Math.max(r, b) > 30) tp++;
+    }
+    return { tp, fp, fn };
+  });
+}
 
 if (!hasChromium()) skipNotice('training e2e', '/usr/bin/chromium');
 
@@ -95,6 +112,18 @@ describe.skipIf(!hasChromium())('training workflow in Chromium', () => {
     if (slice) await expect.poll(() => page.locator('[data-view=axial]').getAttribute('aria-label'), { timeout: 30_000 }).toMatch(new RegExp(`slice ${Number(slice) + 1} of`));
     await expect.poll(() => page.getByTestId('case-item').filter({ hasText: caseId ?? '' }).getAttribute('aria-selected'), { timeout: 10_000 }).toBe('true');
     await browser.screenshot('training-05-open-case');
+
+    // The click showed the run's prediction in compare mode: the Compare box is on and the axial
+    // slice draws TP (green) / FP (red) / FN (blue) instead of the labels' colours; turning compare
+    // off brings the labels back (a different picture).
+    const compareBox = page.getByRole('checkbox', { name: 'Compare' });
+    expect(await compareBox.isChecked()).toBe(true);
+    await expect.poll(async () => { const c = await axialConfusion(page); return c.tp + c.fp + c.fn; }, { timeout: 30_000 }).toBeGreaterThan(10);
+    const on = await axialConfusion(page);
+    await browser.screenshot('training-05b-open-case-compare');
+    await compareBox.uncheck();
+    await expect.poll(async () => JSON.stringify(await axialConfusion(page))).not.toBe(JSON.stringify(on));
+    await compareBox.check();
   }, 300_000);
 
   it('runs a three-point pos_weight sweep and charts Dice, precision and recall', async () => {

@@ -10,6 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contract, createClient, memoryPair, runJob, serve, type EventPayload, type OsteonClient } from '../../app/contract/index.ts';
 import { createServices, type Services } from '../../app/services/services.ts';
 import { keptThresholds } from '../../app/learning/infer.ts';
+import { readVolume } from '../../app/imaging/io.ts';
+import { fromLabelMap } from '../../app/labels/labelset.ts';
+import { loadLabelSchema } from '../../app/labels/schema.ts';
+import { dice } from '../../app/metrics/dice.ts';
 import { repoRoot } from '../helpers/env.ts';
 
 let tmp: string;
@@ -91,6 +95,25 @@ describe('training through the contract', () => {
     const cell = ev.cases[0].metrics[0];
     expect(cell.dice === null || (cell.dice >= 0 && cell.dice <= 1)).toBe(true);
     expect(cell.worstSlice === null || (cell.worstSlice >= 0 && cell.worstSlice < 32)).toBe(true);
+
+    // The prediction, for compare mode from the table: attached to the case in the labels' encoding
+    // (the phantom's label map). The joint head's parts are exclusive, so each part decodes exactly:
+    // its Dice against the truth is the table's.
+    const shown = await client.call('run.showPrediction', { runId, caseId: caseIds[2] });
+    expect(shown.file).toBe('prediction.nii.gz');
+    const dir = join(tmp, 'project', 'cases', caseIds[2]);
+    const schema = loadLabelSchema(join(dir, 'schema.json'));
+    const decode = (f: string) => { const v = readVolume(join(dir, f)); return fromLabelMap(schema, v, v.data, f).masks; };
+    const pred = decode(shown.file), truth = decode('labels.nii.gz');
+    for (const k of [1, 2, 3]) {
+      const d = dice(pred[k], truth[k]).dice;
+      const want = ev.cases[0].metrics[k].dice;
+      if (want === null) expect(Number.isNaN(d)).toBe(true);
+      else expect(d).toBeCloseTo(want, 10);
+    }
+    const meta = await client.call('volume.get', { caseId: caseIds[2], kind: 'prediction' });
+    expect(meta.dims).toEqual(readVolume(join(dir, 'labels.nii.gz')).dims);
+    await expect(client.call('run.showPrediction', { runId, caseId: caseIds[0] })).rejects.toThrow(/evaluate the run/);
   }, 60_000);
 
   it('tunes thresholds: only the joint head\'s whole channel is tunable, with its pos_weight', async () => {

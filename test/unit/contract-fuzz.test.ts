@@ -43,6 +43,7 @@ const valid: Record<CallName, Record<string, unknown>> = {
   'run.thresholds': { runId: 'run-1' },
   'run.compare': { runIds: ['run-1', 'run-2'] },
   'run.keepThresholds': { runId: 'run-1', thresholds: [0.5, 0.4] },
+  'run.showPrediction': { runId: 'run-1', caseId: 'c1' },
 };
 
 const HUGE = 'x'.repeat(1_000_000);
