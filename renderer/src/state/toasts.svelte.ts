@@ -7,6 +7,8 @@ export interface Toast {
   kind: ToastKind;
   text: string;
   error?: ShownError;
+  /** How many identical messages arrived in a row (a sweep's jobs finishing one after another). */
+  count: number;
 }
 
 /** Visible feedback for every action: a short-lived toast plus the status bar's last line. */
@@ -45,9 +47,13 @@ export class Toasts {
     this.#items = this.#items.filter((t) => t.id !== id);
   }
 
-  #push(t: Omit<Toast, 'id'>): void {
+  #push(t: Omit<Toast, 'id' | 'count'>): void {
     const id = this.#nextId++;
-    this.#items = [...this.#items.slice(-4), { ...t, id }];
+    const prev = this.#items.at(-1);
+    // The same message again replaces the last toast with a count, instead of stacking copies.
+    const count = prev && !t.error && !prev.error && prev.kind === t.kind && prev.text === t.text ? prev.count + 1 : 1;
+    const kept = count > 1 ? this.#items.slice(0, -1) : this.#items;
+    this.#items = [...kept.slice(-4), { ...t, id, count }];
     this.#last = t.error ? `${t.text}: [${t.error.code}] ${t.error.message}` : t.text;
     setTimeout(() => this.dismiss(id), t.kind === 'error' ? 20_000 : 4000);
   }
