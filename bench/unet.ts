@@ -68,6 +68,8 @@ export const suite: BenchSuite = {
   description: 'reference 2D/3D U-Net training step and inference vs PyTorch on the same CPU',
   async run(ctx) {
     const backend = await initBackend();
+    // The ladder rung that loaded, e.g. 'wasm+dnnl' (the report's name is the tfjs backend, 'wasm').
+    const path = backend.attempts.find((a) => a.ok)?.candidate ?? backend.name;
     const out: BenchRecord[] = [];
     const cases: Array<[2 | 3, number, number, number[], string]> = [
       [2, 4, 128, [16, 32, 64, 128], '2D [4,128,128,1] 16-32-64-128'],
@@ -80,7 +82,7 @@ export const suite: BenchSuite = {
       if (!ref) ctx.notice('python3 with torch not available: Osteon timed alone');
       const slices = batch * (dims === 3 ? size : 1);
       const rec = (what: 'train' | 'infer', s: typeof ours.train, refMs: number | undefined): BenchRecord => ({
-        name: `${label} ${what === 'train' ? 'training step' : 'inference'} (${backend.name})`, unit: 'ms', ...s,
+        name: `${label} ${what === 'train' ? 'training step' : 'inference'} (${path})`, unit: 'ms', ...s,
         ...(refMs !== undefined ? { reference: { name: `PyTorch ${ref!.torch}`, median: refMs }, ratio: s.median / refMs } : {}),
         detail: what === 'train' ? `${((batch * 1000) / s.median).toFixed(1)} samples/s` : `${((slices * 1000) / s.median).toFixed(1)} slices/s`,
       });
@@ -95,7 +97,7 @@ export const suite: BenchSuite = {
       predictVolume(params, cfg, { kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 }, image, { dims, spacing: [0.8, 0.8, 1.5], origin: [0, 0, 0], direction: [...IDENTITY3] }, { context: 0, fill: -1, hasWhole: true });
       const s = (performance.now() - t) / 1000;
       disposeParams(params);
-      out.push({ name: `whole-volume 2D inference 512×512×300 (${backend.name})`, unit: 's', median: s, min: s, max: s, n: 1, detail: `${(300 / s).toFixed(1)} slices/s` });
+      out.push({ name: `whole-volume 2D inference 512×512×300 (${path})`, unit: 's', median: s, min: s, max: s, n: 1, detail: `${(300 / s).toFixed(1)} slices/s` });
     } else ctx.notice('whole-volume 512×512×300 inference skipped (set OSTEON_BENCH_FULL=1)');
     return out;
   },
