@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJob } from '../../app/contract/index.ts';
 import { readVolume, writeVolume } from '../../app/imaging/io.ts';
 import { startBrowserHost, type BrowserHost } from '../../app/services/browser-host.ts';
-import { artifactsDir, launchBrowser, type BrowserSession } from '../helpers/browser.ts';
+import { artifactsDir, axialConfusion, type BrowserSession, launchBrowser } from '../helpers/browser.ts';
 import { hasChromium, repoRoot, skipNotice } from '../helpers/env.ts';
 
 type Rgb = [number, number, number];
@@ -45,22 +45,6 @@ const names = Object.keys(colours);
 async function counts(page: Page): Promise<Record<string, ColourCount>> {
   const list = await page.evaluate((t) => (globalThis as unknown as Win).__osteonViewer?.count(t) ?? [], Object.values(colours));
   return Object.fromEntries(names.map((n, i) => [n, list[i]]));
-}
-
-/** TP (green), FP (red) and FN (blue) pixels of the axial slice canvas (overlay blended on grey CT). */
-function axialConfusion(page: Page): Promise<{ tp: number; fp: number; fn: number }> {
-  return page.locator('[data-view=axial] canvas').evaluate((el) => {
-    const c = el as unknown as { width: number; height: number; getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null };
-    const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
-    let tp = 0, fp = 0, fn = 0;
-    for (let i = 0; d && i < d.length; i += 4) {
-      const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
-      if (r - Math.max(g, b) > 40) fp++;
-      else if (b - Math.max(r, g) > 40) fn++;
-      else if (g - Math.max(r, b) > 30) tp++;
-    }
-    return { tp, fp, fn };
-  });
 }
 
 async function saveCanvas(page: Page, name: string): Promise<string> {

@@ -78,3 +78,19 @@ export async function launchBrowser(opts: { width?: number; height?: number } = 
     },
   };
 }
+
+/** TP (green), FP (red) and FN (blue) pixels of the axial slice canvas (compare overlay blended on grey CT). */
+export function axialConfusion(page: Page): Promise<{ tp: number; fp: number; fn: number }> {
+  return page.locator('[data-view=axial] canvas').evaluate((el) => {
+    const c = el as unknown as { width: number; height: number; getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null };
+    const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
+    let tp = 0, fp = 0, fn = 0;
+    for (let i = 0; d && i < d.length; i += 4) {
+      const [r, g, b] = [d[i], d[i + 1], d[i + 2]];
+      if (r - Math.max(g, b) > 40) fp++;
+      else if (b - Math.max(r, g) > 40) fn++;
+      else if (g - Math.max(r, b) > 30) tp++;
+    }
+    return { tp, fp, fn };
+  });
+}
