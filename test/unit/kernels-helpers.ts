@@ -67,3 +67,20 @@ export function printWorst(file: string): void {
   const rows = [...worst.entries()].map(([k, v]) => `  ${k}: ${v.toExponential(2)}`);
   process.stderr.write(`\n${file} worst max|diff|/max|ref| per check:\n${rows.join('\n')}\n`);
 }
+
+/**
+ * One conv family (forward, dx, dW, transposed conv and its two gradients) on wasm against cpu,
+ * then the adjoint identity on wasm: <y,dy> = <x,gx> = <w,gw>, relative to Σ|y·dy|.
+ * `run` returns [y, gx, gw, …] computed from `inputs` (the same data it builds its tensors from).
+ */
+export async function compareConvFamily(
+  tag: string, labels: string[], run: () => tf.Tensor[], inputs: { x: Float32Array; w: Float32Array; dy: Float32Array },
+): Promise<void> {
+  const got = await on('wasm', run);
+  const ref = await on('cpu', run);
+  got.forEach((g, i) => expectClose(`${tag}${labels[i]}`, [g], [ref[i]]));
+  const [y, gx, gw] = got;
+  const scale = dot(y.map(Math.abs), inputs.dy.map(Math.abs));
+  expect(Math.abs(dot(inputs.x, gx) - dot(y, inputs.dy)) / scale).toBeLessThan(1e-5);
+  expect(Math.abs(dot(inputs.w, gw) - dot(y, inputs.dy)) / scale).toBeLessThan(1e-5);
+}

@@ -7,7 +7,7 @@ import { initBackend, tf } from '../../app/learning/backend.ts';
 import { conv2dBackpropFilter } from '../../app/learning/kernels/conv2d_backprop_filter.ts';
 import { setChunkBudget } from '../../app/learning/kernels/im2col.ts';
 import { setFilterGradByTaps } from '../../app/learning/kernels/lowered.ts';
-import { dot, expectClose, on, printWorst, rand, size, type Backend } from './kernels-helpers.ts';
+import { compareConvFamily, printWorst, rand, size } from './kernels-helpers.ts';
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 interface Case { name: string; x: [number, number, number, number]; f: [number, number, number, number]; s: [number, number]; pad: Pad }
@@ -48,17 +48,7 @@ const labels = ['forward', 'dx (BPI)', 'dW (BPF)', 'conv2dTranspose', 'd conv2dT
 
 async function compare(c: Case, tag: string): Promise<void> {
   const yShape = outShape(c);
-  const got = await on('wasm', () => run(c, yShape));
-  const ref = await on('cpu' as Backend, () => run(c, yShape));
-  got.forEach((g, i) => expectClose(`${tag}${labels[i]}`, [g], [ref[i]]));
-  // Adjoint on wasm: <y,dy> = <x,gx> = <w,gw>, relative to the sum of |terms|.
-  const x = rand(size(c.x), 1);
-  const w = rand(size(c.f), 2);
-  const dy = rand(size(yShape), 3);
-  const [y, gx, gw] = got;
-  const scale = dot(y.map(Math.abs), dy.map(Math.abs));
-  expect(Math.abs(dot(x, gx) - dot(y, dy)) / scale).toBeLessThan(1e-5);
-  expect(Math.abs(dot(w, gw) - dot(y, dy)) / scale).toBeLessThan(1e-5);
+  await compareConvFamily(tag, labels, () => run(c, yShape), { x: rand(size(c.x), 1), w: rand(size(c.f), 2), dy: rand(size(yShape), 3) });
 }
 
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { conv3dBackpropFilter } from '../../app/learning/kernels/conv3d_backprop
 import { conv3dBackpropInput } from '../../app/learning/kernels/conv3d_backprop_input.ts';
 import { setChunkBudget } from '../../app/learning/kernels/im2col.ts';
 import { setFilterGradByTaps } from '../../app/learning/kernels/lowered.ts';
-import { dot, expectClose, on, printWorst, rand, size, type Backend } from './kernels-helpers.ts';
+import { compareConvFamily, expectClose, on, printWorst, rand, size } from './kernels-helpers.ts';
 
 type Shape5 = [number, number, number, number, number];
 type Strides = [number, number, number];
@@ -47,16 +47,7 @@ const labels = ['forward', 'dx (BPI)', 'dW (BPF)', 'conv3dTranspose', 'd conv3dT
 
 async function compare(c: Case, tag: string): Promise<void> {
   const yShape = outShape(c);
-  const got = await on('wasm', () => run(c, yShape));
-  const ref = await on('cpu' as Backend, () => run(c, yShape));
-  got.forEach((g, i) => expectClose(`${tag}${labels[i]}`, [g], [ref[i]]));
-  const x = rand(size(c.x), 11);
-  const w = rand(size(c.f), 12);
-  const dy = rand(size(yShape), 13);
-  const [y, gx, gw] = got;
-  const scale = dot(y.map(Math.abs), dy.map(Math.abs));
-  expect(Math.abs(dot(x, gx) - dot(y, dy)) / scale).toBeLessThan(1e-5);
-  expect(Math.abs(dot(w, gw) - dot(y, dy)) / scale).toBeLessThan(1e-5);
+  await compareConvFamily(tag, labels, () => run(c, yShape), { x: rand(size(c.x), 11), w: rand(size(c.f), 12), dy: rand(size(yShape), 13) });
 }
 
 beforeAll(async () => {
