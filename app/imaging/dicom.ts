@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import { badInput } from '../util/errors.ts';
 import { isDicom, nums, parseDicom, str, tag, us, type DicomFile } from './dicom-parse.ts';
 import { checkPayload } from './text-header.ts';
-import { DEFAULT_MAX_BYTES, type LoadedVolume, type ReadOptions } from './types.ts';
+import { defaultMaxBytes, type LoadedVolume, type ReadOptions } from './types.ts';
 import type { Mat3, Vec3 } from './volume.ts';
 
 const T = {
@@ -58,13 +58,15 @@ export function readDicomSeries(folder: string, opts: DicomReadOptions = {}): Lo
   const series = pickSeries(folder, images, opts.seriesUid);
   const slices = sortSlices(folder, series, warnings);
   const first = slices[0].f;
-  const rows = us(first, T.rows)!, cols = us(first, T.columns)!;
+  const rows = us(first, T.rows), cols = us(first, T.columns);
+  if (rows === undefined || rows < 1) throw badInput(first.path, 'Rows', `${rows ?? 'missing'}, expected >= 1`);
+  if (cols === undefined || cols < 1) throw badInput(first.path, 'Columns', `${cols ?? 'missing'}, expected >= 1`);
   const iop = nums(first, T.iop)!;
   const ps = nums(first, T.pixelSpacing);
   if (!ps || ps.length !== 2 || !ps.every((x) => x > 0)) throw badInput(first.path, 'PixelSpacing', `${str(first, T.pixelSpacing) ?? 'missing'}, expected two positive numbers`);
   const dz = sliceSpacing(slices, first, warnings);
   const count = rows * cols * slices.length;
-  checkPayload(folder, 'Rows×Columns×slices', count, 4, opts.maxBytes ?? DEFAULT_MAX_BYTES);
+  checkPayload(folder, 'Rows×Columns×slices', count, 4, opts.maxBytes ?? defaultMaxBytes());
   const data = huVoxels(slices, rows, cols);
   const n = normal(iop);
   const direction: Mat3 = [iop[0], iop[3], n[0], iop[1], iop[4], n[1], iop[2], iop[5], n[2]];
@@ -89,7 +91,11 @@ function listFiles(folder: string): string[] {
     throw e;
   }
   const files = names.filter((n) => !n.startsWith('.') && n.toUpperCase() !== 'DICOMDIR' && !/\.(txt|json|md|xml|html?|csv|nii|gz|nrrd|mha|mhd|png|jpe?g)$/i.test(n))
-    .map((n) => join(folder, n)).filter((p) => statSync(p).isFile() && statSync(p).size > 0).sort();
+    .map((n) => join(folder, n)).filter((p) => {
+      // A dangling symlink or an unreadable entry is skipped, not fatal; devices and FIFOs too.
+      const st = statSync(p, { throwIfNoEntry: false });
+      return st !== undefined && st.isFile() && st.size > 0;
+    }).sort();
   if (files.length === 0) throw badInput(folder, 'files', 'the folder holds no DICOM files');
   return files;
 }

@@ -3,8 +3,12 @@
  * small prefix first, so a header claiming 10^12 voxels is rejected before anything big is
  * allocated, and the full inflate is capped at the size the header promises.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import { constants, gunzipSync } from 'node:zlib';
 import { OsteonError, badInput } from '../util/errors.ts';
+
+/** The largest Buffer this Node can allocate. */
+const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 
 export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
@@ -41,6 +45,7 @@ export function gzipSizeHint(gz: Uint8Array): number {
  * `need` up front (one allocation instead of 16 KiB chunks: about 2× faster on big volumes).
  */
 export function gunzipExpected(file: string, gz: Uint8Array, need: number, slack = 16 * 1024 * 1024): Buffer {
+  if (need > MAX_LENGTH) throw badInput(file, 'data', `the header describes ${need} bytes, more than one buffer can hold here (${MAX_LENGTH})`, 'unsupported');
   const hint = gzipSizeHint(gz);
   // ISIZE agrees with the header when it equals need mod 2^32; then the output fits one chunk.
   // A chunk a little larger than the output lets zlib finish in it (an exactly full chunk makes
@@ -48,11 +53,11 @@ export function gunzipExpected(file: string, gz: Uint8Array, need: number, slack
   const chunk = hint === need % 2 ** 32 ? need + 1024 : Math.min(need + 1024, 64 * 1024 * 1024);
   let out: Buffer;
   try {
-    out = gunzipSync(gz, { chunkSize: Math.max(chunk, 64 * 1024), maxOutputLength: need + slack });
+    out = gunzipSync(gz, { chunkSize: Math.max(chunk, 64 * 1024), maxOutputLength: Math.min(need + slack, MAX_LENGTH) });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ERR_BUFFER_TOO_LARGE' || e instanceof RangeError) {
-      throw badInput(file, 'gzip', `decompresses to more than the ${need} bytes the header describes`);
+      throw badInput(file, 'gzip', `decompresses to more than the ${need} bytes the header describes (inflating stopped there)`);
     }
     if (err.code === 'Z_BUF_ERROR') throw badInput(file, 'gzip', 'truncated compressed data (unexpected end of file)');
     throw badInput(file, 'gzip', `corrupt compressed data (${err.message})`);

@@ -4,22 +4,21 @@
  * direction of index axis 0, then axis 1, then axis 2 (ITK MetaImageIO), i.e. column-major.
  * CompressedData = True is a zlib stream.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { badInput, usageError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { affineOf, splitAffine } from './affine.ts';
 import { allocate, bytesOf, dtypeOf, voxelBytes, voxelsFromBytes, type DType } from './dtype.ts';
-import { readWhole, requireFile } from './files.ts';
+import { maxCompressedSize, readExactly, readHead, requireFile, resolveDataFile, sizeText } from './files.ts';
 import { MAX_TEXT_HEADER, channelsLast, checkPayload, parseNumbers, parseSizes } from './text-header.ts';
-import { DEFAULT_MAX_BYTES, type LoadedVolume, type ReadOptions } from './types.ts';
+import { defaultMaxBytes, type LoadedVolume, type ReadOptions } from './types.ts';
 import type { Volume, VoxelArray } from './volume.ts';
 
-const TYPES: Record<string, DType> = {
+/** ElementType → dtype. A Map, so `ElementType = constructor` finds nothing. */
+const TYPES = new Map<string, DType>(Object.entries({
   MET_CHAR: 'int8', MET_UCHAR: 'uint8', MET_SHORT: 'int16', MET_USHORT: 'uint16',
   MET_INT: 'int32', MET_UINT: 'uint32', MET_LONG: 'int32', MET_ULONG: 'uint32', MET_FLOAT: 'float32', MET_DOUBLE: 'float64',
-};
+} satisfies Record<string, DType>));
 const WRITE_TYPES: Record<DType, string> = {
   int8: 'MET_CHAR', uint8: 'MET_UCHAR', int16: 'MET_SHORT', uint16: 'MET_USHORT',
   int32: 'MET_INT', uint32: 'MET_UINT', float32: 'MET_FLOAT', float64: 'MET_DOUBLE',
@@ -45,9 +44,8 @@ function parseHeader(file: string, buf: Buffer): { f: Map<string, string>; dataS
 }
 
 export function readMetaImage(path: string, opts: ReadOptions = {}): LoadedVolume {
-  requireFile(path);
-  const buf = readWhole(path);
-  const { f, dataStart } = parseHeader(path, buf);
+  const fileSize = requireFile(path);
+  const { f, dataStart } = parseHeader(path, readHead(path, Math.min(fileSize, MAX_TEXT_HEADER)));
   const get = (k: string) => {
     const v = f.get(k);
     if (v === undefined) throw badInput(path, k, 'required field is missing');
@@ -56,13 +54,13 @@ export function readMetaImage(path: string, opts: ReadOptions = {}): LoadedVolum
   const ndims = parseNumbers(path, 'NDims', get('NDims'), 1)[0];
   if (ndims !== 2 && ndims !== 3) throw badInput(path, 'NDims', `${ndims}, expected 2 or 3`, 'unsupported');
   const size = parseSizes(path, 'DimSize', get('DimSize'), ndims);
-  const dtype = TYPES[get('ElementType')];
-  if (!dtype) throw badInput(path, 'ElementType', `"${f.get('ElementType')}" is not supported`, 'unsupported');
+  const dtype = TYPES.get(get('ElementType'));
+  if (!dtype) throw badInput(path, 'ElementType', `"${f.get('ElementType')?.slice(0, 40)}" is not supported (${[...TYPES.keys()].join(', ')})`, 'unsupported');
   const channels = Number(f.get('ElementNumberOfChannels') ?? 1);
   if (!Number.isInteger(channels) || channels < 1) throw badInput(path, 'ElementNumberOfChannels', `${f.get('ElementNumberOfChannels')}, expected an integer >= 1`);
   const dims = [size[0], size[1], size[2] ?? 1] as [number, number, number];
   const count = dims[0] * dims[1] * dims[2] * channels;
-  const payload = checkPayload(path, 'DimSize', count, bytesOf(dtype), opts.maxBytes ?? DEFAULT_MAX_BYTES);
+  const payload = checkPayload(path, 'DimSize', count, bytesOf(dtype), opts.maxBytes ?? defaultMaxBytes());
   const spacing = f.has('ElementSpacing') ? parseNumbers(path, 'ElementSpacing', f.get('ElementSpacing')!, ndims) : new Array<number>(ndims).fill(1);
   const originText = f.get('Offset') ?? f.get('Position') ?? f.get('Origin');
   const origin = originText ? parseNumbers(path, 'Offset', originText, ndims) : new Array<number>(ndims).fill(0);
@@ -75,7 +73,7 @@ export function readMetaImage(path: string, opts: ReadOptions = {}): LoadedVolum
   const warnings: string[] = [];
   const geom = splitAffine(affine, path, 'TransformMatrix', warnings);
   const msb = /^true$/i.test(f.get('BinaryDataByteOrderMSB') ?? f.get('ElementByteOrderMSB') ?? 'False');
-  const bytes = metaBytes(path, f, buf, dataStart, payload);
+  const bytes = metaBytes(path, fileSize, f, dataStart, payload);
   const raw = voxelsFromBytes(dtype, bytes, bytes.length - payload, count, !msb);
   // MetaImage interleaves channels (channel fastest); Osteon keeps them slowest.
   const data: VoxelArray = channels > 1 ? channelsLast(raw, allocate(dtype, count), [channels, dims[0], dims[1], dims[2]], 0) : raw;
@@ -84,30 +82,49 @@ export function readMetaImage(path: string, opts: ReadOptions = {}): LoadedVolum
   return { ...geom, dims, channels, data, format: 'metaimage', warnings, meta };
 }
 
-function metaBytes(file: string, f: Map<string, string>, buf: Buffer, dataStart: number, payload: number): Buffer {
+/** HeaderSize: bytes to skip before the data; -1 means "the data is at the end of the file". */
+function headerSize(file: string, f: Map<string, string>): number {
+  const text = f.get('HeaderSize');
+  if (text === undefined) return 0;
+  const n = Number(text);
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(n) || n < -1) throw badInput(file, 'HeaderSize', `"${text.slice(0, 40)}", expected an integer >= -1`);
+  return n;
+}
+
+/**
+ * The payload bytes, read only after the data file is known to hold exactly the claim (raw) or
+ * at most what an honest zlib stream of it can take (compressed, inflated with a cap).
+ */
+function metaBytes(file: string, fileSize: number, f: Map<string, string>, dataStart: number, payload: number): Buffer {
   const where = f.get('ElementDataFile')!;
-  let bytes: Buffer;
   let dataFile = file;
-  if (where === 'LOCAL') {
-    bytes = buf.subarray(dataStart);
-  } else {
-    if (/^LIST|%/.test(where)) throw badInput(file, 'ElementDataFile', `"${where}": multi-file data is not supported`, 'unsupported');
-    dataFile = join(dirname(file), where);
-    if (!existsSync(dataFile)) throw badInput(file, 'ElementDataFile', `"${where}" not found`, 'not-found');
-    bytes = readWhole(dataFile);
+  let start = dataStart;
+  let size = fileSize;
+  if (where !== 'LOCAL') {
+    if (/^LIST|%/.test(where)) throw badInput(file, 'ElementDataFile', `"${where.slice(0, 200)}": multi-file data is not supported`, 'unsupported');
+    dataFile = resolveDataFile(file, where, 'ElementDataFile');
+    start = 0;
+    size = requireFile(dataFile, 'ElementDataFile');
   }
+  const avail = Math.max(0, size - start);
   if (/^true$/i.test(f.get('CompressedData') ?? 'False')) {
+    const bound = maxCompressedSize(payload);
+    if (avail > bound) throw badInput(dataFile, 'CompressedData', `${sizeText(avail)} of zlib data, more than any compression of the ${sizeText(payload)} DimSize describes`);
+    const packed = readExactly(dataFile, avail, start);
+    let bytes: Buffer;
     try {
-      bytes = inflateSync(bytes, { maxOutputLength: payload + 1024 * 1024, chunkSize: Math.max(64 * 1024, payload + 1024) });
+      bytes = inflateSync(packed, { maxOutputLength: payload + 1024 * 1024, chunkSize: Math.max(64 * 1024, payload + 1024) });
     } catch (e) {
-      throw badInput(dataFile, 'CompressedData', `zlib data is corrupt or larger than DimSize says (${(e as Error).message})`);
+      throw badInput(dataFile, 'CompressedData', `zlib data is corrupt or larger than the ${sizeText(payload)} DimSize describes (${(e as Error).message})`);
     }
-  } else {
-    const headerSize = Number(f.get('HeaderSize') ?? 0);
-    if (headerSize > 0) bytes = bytes.subarray(headerSize);
+    if (bytes.length < payload) throw badInput(dataFile, 'data', `truncated: ${bytes.length} bytes after decompression, ${payload} needed`);
+    return bytes.subarray(0, payload);
   }
-  if (bytes.length < payload) throw badInput(dataFile, 'data', `truncated: ${bytes.length} bytes, ${payload} needed`);
-  return bytes.subarray(0, payload);
+  const skip = where === 'LOCAL' ? 0 : headerSize(file, f);
+  const offset = skip === -1 ? avail - payload : skip;
+  if (offset < 0 || avail < offset + payload) throw badInput(dataFile, 'data', `truncated: ${avail} bytes, ${skip === -1 ? payload : offset + payload} needed`);
+  if (skip !== -1 && avail > offset + payload) throw badInput(dataFile, 'data', `${avail} data bytes, but the header describes ${offset + payload} (DimSize × ElementType${offset ? ' + HeaderSize' : ''})`);
+  return readExactly(dataFile, payload, start + offset);
 }
 
 export interface MetaImageWriteOptions {

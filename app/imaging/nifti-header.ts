@@ -3,6 +3,8 @@
  * nifti1.h and nifti2.h field layouts). Byte order is detected from sizeof_hdr (348 or 540).
  */
 import { badInput } from '../util/errors.ts';
+import { sizeText } from './files.ts';
+import { MAX_BYTES_ENV } from './types.ts';
 import { NIFTI_CODE_NAMES, bytesOf, dtypeFromNiftiCode, type DType } from './dtype.ts';
 
 export interface NiftiHeader {
@@ -83,7 +85,7 @@ export function parseNiftiHeader(file: string, b: Uint8Array): NiftiHeader {
   }
   const dtype = dtypeFromNiftiCode(h.datatype);
   if (!dtype) {
-    const name = NIFTI_CODE_NAMES[h.datatype] ?? 'unknown';
+    const name = Object.hasOwn(NIFTI_CODE_NAMES, h.datatype) ? NIFTI_CODE_NAMES[h.datatype] : 'unknown';
     throw badInput(file, 'datatype', `${h.datatype} (${name}) is not supported; Osteon reads uint8, int8, int16, uint16, int32, uint32, float32 and float64`, 'unsupported');
   }
   const minOffset = h.magic.startsWith('n+') ? need : 0;
@@ -108,7 +110,7 @@ export function niftiPayloadBytes(file: string, h: NiftiHeader, maxBytes: number
   const count = dims[0] * dims[1] * dims[2] * channels;
   const bytes = count * bytesOf(h.dtype);
   if (!Number.isSafeInteger(bytes) || bytes > maxBytes) {
-    throw badInput(file, 'dim', `${h.dim.slice(1, h.dim[0] + 1).join('×')} ${h.dtype} voxels = ${bytes.toExponential(3)} bytes exceeds the limit of ${maxBytes} bytes`);
+    throw badInput(file, 'dim', `${h.dim.slice(1, h.dim[0] + 1).join('×')} ${h.dtype} voxels = ${sizeText(bytes)} exceeds the limit of ${sizeText(maxBytes)} (set ${MAX_BYTES_ENV} to change it)`);
   }
   return bytes;
 }

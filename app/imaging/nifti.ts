@@ -12,29 +12,32 @@ import { badInput, usageError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { affineOf, flipRasLps, polarOrthonormal, quaternToRotation, rotationToQuatern, splitAffine, type Affine34, type SplitAffine } from './affine.ts';
 import { NIFTI_CODES, bytesOf, dtypeOf, voxelBytes, voxelsFromBytes } from './dtype.ts';
-import { readExactly, readHead, readWhole, requireFile } from './files.ts';
+import { maxCompressedSize, readExactly, readHead, readWhole, requireFile, sizeText } from './files.ts';
 import { gunzipExpected, gunzipHead, isGzip } from './gzip.ts';
 import { NIFTI2_SIZE, niftiPayloadBytes, niftiShape, parseNiftiHeader, type NiftiHeader } from './nifti-header.ts';
-import { DEFAULT_MAX_BYTES, type LoadedVolume, type ReadOptions } from './types.ts';
+import { defaultMaxBytes, type LoadedVolume, type ReadOptions } from './types.ts';
 import type { Volume, VoxelArray } from './volume.ts';
 
 export function readNifti(path: string, opts: ReadOptions = {}): LoadedVolume {
-  const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-  requireFile(path);
+  const maxBytes = opts.maxBytes ?? defaultMaxBytes();
+  const fileSize = requireFile(path);
   const head = readHead(path, NIFTI2_SIZE);
-  const gzFile = isGzip(head) ? readWhole(path) : null;
-  const h = parseNiftiHeader(path, gzFile ? gunzipHead(path, gzFile, NIFTI2_SIZE) : head);
+  const gz = isGzip(head);
+  // A gzip header is inflated from a 64 KiB prefix: the claim is checked before the file is read.
+  const h = parseNiftiHeader(path, gz ? gunzipHead(path, readHead(path, 64 * 1024), NIFTI2_SIZE) : head);
   const payload = niftiPayloadBytes(path, h, maxBytes);
   const warnings: string[] = [];
   const { geom, xform } = niftiGeometry(path, h, warnings); // before decoding: fail fast
   let bytes: Uint8Array;
   if (h.singleFile) {
-    bytes = gzFile ? gunzipExpected(path, gzFile, h.voxOffset + payload) : readExactly(path, h.voxOffset + payload);
+    const need = h.voxOffset + payload;
+    bytes = gz ? gunzipExpected(path, readBounded(path, fileSize, need), need) : readExactly(path, need);
   } else {
     const img = path.replace(/\.hdr(\.gz)?$/i, '.img$1');
     if (img === path || !existsSync(img)) throw badInput(path, 'magic', `"${h.magic}" is a .hdr/.img pair but ${img === path ? 'the file is not a .hdr' : 'the .img is missing'}`);
+    const imgSize = requireFile(img, 'img');
     const need = h.voxOffset + payload;
-    bytes = isGzip(readHead(img, NIFTI2_SIZE)) ? gunzipExpected(img, readWhole(img), need) : readExactly(img, need);
+    bytes = isGzip(readHead(img, NIFTI2_SIZE)) ? gunzipExpected(img, readBounded(img, imgSize, need), need) : readExactly(img, need);
   }
   const offset = h.voxOffset;
   const { dims, channels } = niftiShape(h);
@@ -44,6 +47,13 @@ export function readNifti(path: string, opts: ReadOptions = {}): LoadedVolume {
     ...geom, dims, channels, data, format: h.version === 1 ? 'nifti1' : 'nifti2', warnings,
     meta: { descrip: h.descrip, qform_code: String(h.qformCode), sform_code: String(h.sformCode), xform },
   };
+}
+
+/** A gzip file whose size an honest compression of `need` bytes can have; read whole. */
+function readBounded(path: string, size: number, need: number): Buffer {
+  const bound = maxCompressedSize(need);
+  if (size > bound) throw badInput(path, 'gzip', `${sizeText(size)} of gzip data, more than any compression of the ${sizeText(need)} the header describes`);
+  return readWhole(path);
 }
 
 /** scl_slope/scl_inter: slope 0 or non-finite means "no scaling" (nifti1.h). */

@@ -4,26 +4,25 @@
  * `none` (non-spatial) axis becoming channels — Slicer's .seg.nrrd layers — and the
  * Segment{N}_* key/values exposed as `segments`.
  */
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { badInput, usageError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { affineOf, splitAffine, type Affine34 } from './affine.ts';
 import { allocate, bytesOf, dtypeOf, isFloat, voxelBytes, voxelsFromBytes, type DType } from './dtype.ts';
-import { readWhole, requireFile } from './files.ts';
+import { maxCompressedSize, readExactly, readHead, requireFile, resolveDataFile, sizeText } from './files.ts';
 import { gunzipExpected } from './gzip.ts';
 import { MAX_TEXT_HEADER, channelsLast, checkPayload, parseNumbers, parseSizes, parseVector, splitVectors } from './text-header.ts';
-import { DEFAULT_MAX_BYTES, type LoadedVolume, type ReadOptions, type SegmentInfo } from './types.ts';
+import { defaultMaxBytes, type LoadedVolume, type ReadOptions, type SegmentInfo } from './types.ts';
 import type { Volume, VoxelArray } from './volume.ts';
 
-const TYPES: Record<string, DType> = {};
+/** Type names → dtype. A Map, so a header's `type: constructor` finds nothing. */
+const TYPES = new Map<string, DType>();
 for (const [t, names] of Object.entries({
   int8: 'signed char,int8,int8_t', uint8: 'uchar,unsigned char,uint8,uint8_t',
   int16: 'short,short int,signed short,signed short int,int16,int16_t',
   uint16: 'ushort,unsigned short,unsigned short int,uint16,uint16_t',
   int32: 'int,signed int,int32,int32_t', uint32: 'uint,unsigned int,uint32,uint32_t', float32: 'float', float64: 'double',
-})) for (const n of names.split(',')) TYPES[n] = t as DType;
+})) for (const n of names.split(',')) TYPES.set(n, t as DType);
 
 const WRITE_TYPES: Record<DType, string> = {
   int8: 'signed char', uint8: 'unsigned char', int16: 'short', uint16: 'unsigned short',
@@ -31,11 +30,11 @@ const WRITE_TYPES: Record<DType, string> = {
 };
 
 /** World sign flips from a NRRD `space` to LPS. */
-const SPACES: Record<string, [number, number, number]> = {
-  'left-posterior-superior': [1, 1, 1], lps: [1, 1, 1],
-  'right-anterior-superior': [-1, -1, 1], ras: [-1, -1, 1],
-  'left-anterior-superior': [1, -1, 1], las: [1, -1, 1],
-};
+const SPACES = new Map<string, [number, number, number]>([
+  ['left-posterior-superior', [1, 1, 1]], ['lps', [1, 1, 1]],
+  ['right-anterior-superior', [-1, -1, 1]], ['ras', [-1, -1, 1]],
+  ['left-anterior-superior', [1, -1, 1]], ['las', [1, -1, 1]],
+]);
 
 interface NrrdHeader {
   fields: Map<string, string>;
@@ -43,21 +42,21 @@ interface NrrdHeader {
   dataStart: number;
 }
 
-function parseHeader(file: string, buf: Buffer): NrrdHeader {
+function parseHeader(file: string, buf: Buffer, fileSize: number): NrrdHeader {
   if (!/^NRRD000[1-5]$/.test(buf.toString('latin1', 0, 8))) throw badInput(file, 'magic', 'not a NRRD file (expected NRRD0001..NRRD0005 on the first line)');
   const limit = Math.min(buf.length, MAX_TEXT_HEADER);
   const text = buf.toString('latin1', 0, limit);
   let end = text.search(/\r?\n\r?\n/);
   let dataStart: number;
   if (end < 0) {
-    if (buf.length > MAX_TEXT_HEADER) throw badInput(file, 'header', `no blank line ending the header in the first ${MAX_TEXT_HEADER} bytes`);
+    if (fileSize > buf.length) throw badInput(file, 'header', `no blank line ending the header in the first ${MAX_TEXT_HEADER} bytes`);
     end = text.length;
     dataStart = text.length;
   } else {
     dataStart = end + (/^\r?\n\r?\n/.exec(text.slice(end)) as RegExpExecArray)[0].length;
   }
   const fields = new Map<string, string>();
-  const keys: Record<string, string> = {};
+  const keys: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const line of text.slice(0, end).split(/\r?\n/).slice(1)) {
     if (line.startsWith('#') || line.trim() === '') continue;
     const kv = line.indexOf(':=');
@@ -76,11 +75,10 @@ function need(file: string, h: NrrdHeader, field: string): string {
 }
 
 export function readNrrd(path: string, opts: ReadOptions = {}): LoadedVolume {
-  requireFile(path);
-  const buf = readWhole(path);
-  const h = parseHeader(path, buf);
+  const size = requireFile(path);
+  const h = parseHeader(path, readHead(path, Math.min(size, MAX_TEXT_HEADER)), size);
   const typeName = need(path, h, 'type');
-  const dtype = TYPES[typeName];
+  const dtype = TYPES.get(typeName);
   if (!dtype) throw badInput(path, 'type', `"${typeName}" is not supported (8-64 bit integers up to 32 bits, float, double)`, 'unsupported');
   const dim = parseNumbers(path, 'dimension', need(path, h, 'dimension'), 1)[0];
   if (!(dim >= 2 && dim <= 4)) throw badInput(path, 'dimension', `${dim}, expected 2, 3 or 4`);
@@ -88,8 +86,8 @@ export function readNrrd(path: string, opts: ReadOptions = {}): LoadedVolume {
   const warnings: string[] = [];
   const { spatial, channelAxis, affine } = nrrdAxes(path, h, dim, sizes, warnings);
   const count = sizes.reduce((a, b) => a * b, 1);
-  const payload = checkPayload(path, 'sizes', count, bytesOf(dtype), opts.maxBytes ?? DEFAULT_MAX_BYTES);
-  const raw = nrrdVoxels(path, h, buf, dtype, count, payload);
+  const payload = checkPayload(path, 'sizes', count, bytesOf(dtype), opts.maxBytes ?? defaultMaxBytes());
+  const raw = nrrdVoxels(path, size, h, dtype, count, payload);
   let data: VoxelArray = raw;
   const channels = channelAxis < 0 ? 1 : sizes[channelAxis];
   if (channelAxis >= 0 && channelAxis !== dim - 1) data = channelsLast(raw, allocate(dtype, count), sizes, channelAxis);
@@ -106,7 +104,7 @@ function nrrdAxes(file: string, h: NrrdHeader, dim: number, sizes: number[], war
   const space = h.fields.get('space');
   let flip: [number, number, number] = [1, 1, 1];
   if (space !== undefined) {
-    const f = SPACES[space.toLowerCase()];
+    const f = SPACES.get(space.toLowerCase());
     if (!f) throw badInput(file, 'space', `"${space}" is not supported (LPS, RAS or LAS, 3D)`, 'unsupported');
     flip = f;
   }
@@ -151,64 +149,92 @@ function cross(a: number[], b: number[]): number[] {
   return c.map((x) => x / n);
 }
 
-function nrrdVoxels(file: string, h: NrrdHeader, buf: Buffer, dtype: DType, count: number, payload: number): VoxelArray {
-  let bytes: Buffer = buf.subarray(h.dataStart);
+/** An integer header field (`byte skip`, `line skip`) within [min, max]; `abc` is refused. */
+function intField(file: string, h: NrrdHeader, field: string, min: number, max: number): number {
+  const text = h.fields.get(field);
+  if (text === undefined) return 0;
+  const n = Number(text);
+  if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(n) || n < min || n > max) throw badInput(file, field, `"${text.slice(0, 40)}", expected an integer from ${min} to ${max}`);
+  return n;
+}
+
+/**
+ * The voxels, read only after every size is known: the data file (attached or detached) must
+ * hold exactly the bytes the header describes (raw), or at most what an honest compression of
+ * them can take (gzip, inflated with a cap at the claim), before anything of that size is read.
+ */
+function nrrdVoxels(file: string, fileSize: number, h: NrrdHeader, dtype: DType, count: number, payload: number): VoxelArray {
   let dataFile = file;
+  let start = h.dataStart;
+  let size = fileSize;
   const detached = h.fields.get('data file') ?? h.fields.get('datafile');
+  const dataField = h.fields.has('data file') ? 'data file' : 'datafile';
   if (detached !== undefined) {
-    if (/^LIST|\s/.test(detached)) throw badInput(file, 'data file', `"${detached}": multi-file data is not supported`, 'unsupported');
-    dataFile = join(dirname(file), detached);
-    if (!existsSync(dataFile)) throw badInput(file, 'data file', `"${detached}" not found`, 'not-found');
-    bytes = readWhole(dataFile);
-  }
-  const lineSkip = Number(h.fields.get('line skip') ?? 0);
-  for (let i = 0; i < lineSkip; i++) {
-    const nl = bytes.indexOf(10);
-    if (nl < 0) throw badInput(file, 'line skip', `${lineSkip} lines, the data has fewer`);
-    bytes = bytes.subarray(nl + 1);
+    if (/^LIST|\s/.test(detached)) throw badInput(file, dataField, `"${detached.slice(0, 200)}": multi-file data is not supported`, 'unsupported');
+    dataFile = resolveDataFile(file, detached, dataField);
+    start = 0;
+    size = requireFile(dataFile, dataField);
   }
   const encoding = need(file, h, 'encoding').toLowerCase();
   const endian = h.fields.get('endian') ?? 'little';
-  if (endian !== 'little' && endian !== 'big') throw badInput(file, 'endian', `"${endian}", expected little or big`);
-  const byteSkip = Number(h.fields.get('byte skip') ?? 0);
+  if (endian !== 'little' && endian !== 'big') throw badInput(file, 'endian', `"${endian.slice(0, 40)}", expected little or big`);
+  const byteSkip = intField(file, h, 'byte skip', -1, 2 ** 40);
+  const lineSkip = intField(file, h, 'line skip', 0, 1_000_000);
+  if (lineSkip > 0) {
+    const head = readExactly(dataFile, Math.min(size - start, MAX_TEXT_HEADER), start);
+    let pos = 0;
+    for (let i = 0; i < lineSkip; i++) {
+      const nl = head.indexOf(10, pos);
+      if (nl < 0) throw badInput(file, 'line skip', `${lineSkip} lines, the data has fewer in its first ${head.length} bytes`);
+      pos = nl + 1;
+    }
+    start += pos;
+  }
+  const avail = size - start;
   switch (encoding) {
     case 'raw': {
-      const skip = byteSkip === -1 ? bytes.length - payload : byteSkip;
-      if (!(skip >= 0) || bytes.length < skip + payload) throw badInput(dataFile, 'data', `truncated: ${bytes.length} data bytes, ${skip + payload} needed`);
-      return voxelsFromBytes(dtype, bytes, skip, count, endian === 'little');
+      const skip = byteSkip === -1 ? avail - payload : byteSkip;
+      if (skip < 0 || avail < skip + payload) throw badInput(dataFile, 'data', `truncated: ${avail} data bytes, the header needs ${byteSkip === -1 ? payload : skip + payload}`);
+      if (byteSkip !== -1 && avail > skip + payload) throw badInput(dataFile, 'data', `${avail} data bytes, but the header describes ${skip + payload} (sizes × type${skip ? ' + byte skip' : ''})`);
+      const bytes = readExactly(dataFile, payload, start + skip);
+      return voxelsFromBytes(dtype, bytes, 0, count, endian === 'little');
     }
     case 'gzip':
     case 'gz': {
       if (byteSkip < 0) throw badInput(file, 'byte skip', 'must be >= 0 for gzip data');
-      const out = gunzipExpected(dataFile, bytes, byteSkip + payload);
-      return voxelsFromBytes(dtype, out, Math.max(0, byteSkip), count, endian === 'little');
+      const bound = maxCompressedSize(byteSkip + payload);
+      if (avail > bound) throw badInput(dataFile, 'data', `${sizeText(avail)} of gzip data, more than any compression of the ${sizeText(byteSkip + payload)} the header describes`);
+      const out = gunzipExpected(dataFile, readExactly(dataFile, avail, start), byteSkip + payload);
+      return voxelsFromBytes(dtype, out, byteSkip, count, endian === 'little');
     }
     case 'ascii':
     case 'text':
     case 'txt': {
-      const nums = bytes.toString('latin1').trim().split(/[\s,]+/).map(Number);
+      // A value takes at most ~32 characters (a double with its separator).
+      if (avail > count * 32 + 1024) throw badInput(dataFile, 'data', `${sizeText(avail)} of ascii data, far more than ${count} values need`);
+      const nums = readExactly(dataFile, avail, start).toString('latin1').trim().split(/[\s,]+/).map(Number);
       if (nums.length < count || nums.slice(0, count).some((x) => Number.isNaN(x) && !isFloat(dtype))) throw badInput(dataFile, 'data', `${nums.length} ascii values, ${count} needed`);
       const a = allocate(dtype, count);
       for (let i = 0; i < count; i++) a[i] = nums[i];
       return a;
     }
     default:
-      throw badInput(file, 'encoding', `"${encoding}" is not supported (raw, gzip, ascii)`, 'unsupported');
+      throw badInput(file, 'encoding', `"${encoding.slice(0, 40)}" is not supported (raw, gzip, ascii)`, 'unsupported');
   }
 }
 
 function segmentsOf(keys: Record<string, string>): SegmentInfo[] {
-  const byIndex = new Map<number, Record<string, string>>();
+  const byIndex = new Map<number, Map<string, string>>();
   for (const [k, v] of Object.entries(keys)) {
-    const m = /^Segment(\d+)_(\w+)$/.exec(k);
+    const m = /^Segment(\d{1,6})_(\w+)$/.exec(k);
     if (!m) continue;
     const i = Number(m[1]);
-    if (!byIndex.has(i)) byIndex.set(i, {});
-    byIndex.get(i)![m[2]] = v;
+    if (!byIndex.has(i)) byIndex.set(i, new Map());
+    byIndex.get(i)!.set(m[2], v);
   }
   return [...byIndex.entries()].sort((a, b) => a[0] - b[0]).map(([index, f]) => ({
-    index, id: f.ID ?? `Segment_${index}`, name: f.Name ?? f.ID ?? `Segment ${index}`,
-    labelValue: Number(f.LabelValue ?? index + 1), layer: Number(f.Layer ?? 0),
+    index, id: f.get('ID') ?? `Segment_${index}`, name: f.get('Name') ?? f.get('ID') ?? `Segment ${index}`,
+    labelValue: Number(f.get('LabelValue') ?? index + 1), layer: Number(f.get('Layer') ?? 0),
   }));
 }
 

@@ -1,5 +1,7 @@
 /** Helpers for the text-header formats (NRRD, MetaImage): vectors, header/data split. */
 import { badInput } from '../util/errors.ts';
+import { sizeText } from './files.ts';
+import { MAX_BYTES_ENV } from './types.ts';
 
 /** Largest text header accepted before the first blank line (NRRD) or data (MetaImage). */
 export const MAX_TEXT_HEADER = 1024 * 1024;
@@ -36,7 +38,7 @@ export function splitVectors(text: string): string[] {
 export function checkPayload(file: string, field: string, count: number, bytesPerVoxel: number, maxBytes: number): number {
   const bytes = count * bytesPerVoxel;
   if (!Number.isSafeInteger(bytes) || bytes > maxBytes) {
-    throw badInput(file, field, `${count.toExponential(3)} voxels × ${bytesPerVoxel} bytes exceeds the limit of ${maxBytes} bytes`);
+    throw badInput(file, field, `${count} voxels × ${bytesPerVoxel} bytes = ${sizeText(bytes)} exceeds the limit of ${sizeText(maxBytes)} (set ${MAX_BYTES_ENV} to change it)`);
   }
   return bytes;
 }

@@ -10,7 +10,7 @@
  * - no schema: one label map → one part per label value present (no whole); one multi-channel
  *   file → one part per channel; several files → one part per mask file.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { readVolume } from '../imaging/io.ts';
 import type { LoadedVolume } from '../imaging/io.ts';
@@ -22,7 +22,8 @@ import { badInput, usageError } from '../util/errors.ts';
 import type { LabelSet } from './labelset.ts';
 import { fromChannels, fromLabelMap, fromMasks } from './labelset.ts';
 import type { LabelSchema, StructureDef } from './schema.ts';
-import { sourceKind, validateLabelSchema } from './schema.ts';
+import { resolveDataFile } from '../imaging/files.ts';
+import { MAX_SCHEMA_BYTES, sourceKind, stripBom, validateLabelSchema } from './schema.ts';
 
 export interface LabelInputs {
   /** Positional label files. */
@@ -75,7 +76,8 @@ function siblingNames(file: string, warnings: string[]): Map<number, string> {
   const names = new Map<number, string>();
   if (!existsSync(p)) return names;
   try {
-    const doc = JSON.parse(readFileSync(p, 'utf8')) as { labels?: unknown };
+    if (statSync(p).size > MAX_SCHEMA_BYTES) throw new Error(`over ${MAX_SCHEMA_BYTES} bytes`);
+    const doc = JSON.parse(stripBom(readFileSync(p, 'utf8'))) as { labels?: unknown };
     if (doc.labels && typeof doc.labels === 'object') {
       for (const [k, v] of Object.entries(doc.labels)) if (/^\d+$/.test(k) && typeof v === 'string') names.set(Number(k), v);
     }
@@ -114,10 +116,15 @@ function maskFiles(schema: LabelSchema, inputs: LabelInputs): string[] {
   for (const id of Object.keys(inputs.map)) {
     if (!ids.has(id)) throw usageError(`--map ${id}=...: no structure "${id}" in schema "${schema.name}" (has ${[...ids].join(', ')})`);
   }
-  const base = inputs.schemaPath ? dirname(inputs.schemaPath) : process.cwd();
-  const schemaFile = (s: StructureDef): string | null =>
-    s.source.kind === 'mask' && s.source.file ? (isAbsolute(s.source.file) ? s.source.file : resolve(base, s.source.file)) : null;
-  const unmapped = schema.structures.filter((s) => !(s.id in inputs.map));
+  const schemaPath = inputs.schemaPath;
+  // A schema file names its masks relative to its own folder, and they must stay inside it.
+  const schemaFile = (s: StructureDef): string | null => {
+    if (s.source.kind !== 'mask' || !s.source.file) return null;
+    if (schemaPath) return resolveDataFile(schemaPath, s.source.file, `structures[${schema.structures.indexOf(s)}].source.file`);
+    return isAbsolute(s.source.file) ? s.source.file : resolve(process.cwd(), s.source.file);
+  };
+  const mapped = (id: string) => (Object.hasOwn(inputs.map, id) ? inputs.map[id] : undefined);
+  const unmapped = schema.structures.filter((s) => mapped(s.id) === undefined);
   const withoutFile = unmapped.filter((s) => !schemaFile(s));
   const n = inputs.files.length;
   // Positional files fill, in schema order, either every structure not given by --map, or only
@@ -129,7 +136,7 @@ function maskFiles(schema: LabelSchema, inputs: LabelInputs): string[] {
   }
   const positional = new Map(targets.map((s, i) => [s.id, inputs.files[i]]));
   return schema.structures.map((s) => {
-    const file = inputs.map[s.id] ?? positional.get(s.id) ?? schemaFile(s);
+    const file = mapped(s.id) ?? positional.get(s.id) ?? schemaFile(s);
     if (!file) throw usageError(`no mask file for structure "${s.id}": give it as a positional file, as --map ${s.id}=FILE, or as source.file in the schema`);
     return file;
   });

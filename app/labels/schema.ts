@@ -13,9 +13,9 @@
  *   (`channel`).
  * - ids are unique; channel indices are unique.
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
-import { badInput } from '../util/errors.ts';
+import { OsteonError, badInput } from '../util/errors.ts';
 
 export const SCHEMA_TAG = 'osteon-labels/1';
 
@@ -50,7 +50,7 @@ const structure = z.object({
 const labelSchema = z.object({
   schema: z.literal(SCHEMA_TAG),
   name: z.string().min(1).max(80),
-  description: z.string().default(''),
+  description: z.string().max(10_000).default(''),
   structures: z.array(structure).min(1).max(256),
 }).strict();
 
@@ -95,7 +95,9 @@ function checkRules(s: LabelSchema, file: string): void {
 }
 
 /** Parses schema JSON text; `file` names the source in error messages. */
-export function parseLabelSchema(text: string, file: string): LabelSchema {
+export function parseLabelSchema(textIn: string, file: string): LabelSchema {
+  if (textIn.length > MAX_SCHEMA_BYTES) throw badInput(file, '(file)', `${textIn.length} characters; a label schema is at most ${MAX_SCHEMA_BYTES}`);
+  const text = stripBom(textIn);
   let raw: unknown;
   try {
     raw = JSON.parse(text);
@@ -117,11 +119,23 @@ export function validateLabelSchema(value: unknown, what = 'schema'): LabelSchem
   return parseLabelSchema(JSON.stringify(value), what);
 }
 
+/** Largest schema (or label-name JSON) file read: 1 MiB; a real one is a few KiB. */
+export const MAX_SCHEMA_BYTES = 1024 * 1024;
+
+/** JSON text without a leading UTF-8 byte-order mark (Windows editors write one). */
+export function stripBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
 export function loadLabelSchema(path: string): LabelSchema {
   let text: string;
   try {
+    const st = statSync(path);
+    if (!st.isFile()) throw badInput(path, '(file)', 'is not a regular file');
+    if (st.size > MAX_SCHEMA_BYTES) throw badInput(path, '(file)', `${st.size} bytes; a label schema is at most ${MAX_SCHEMA_BYTES}`);
     text = readFileSync(path, 'utf8');
   } catch (e) {
+    if (e instanceof OsteonError) throw e;
     throw badInput(path, '(file)', `cannot read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, 'not-found');
   }
   return parseLabelSchema(text, path);

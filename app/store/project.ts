@@ -18,6 +18,8 @@ export const PROJECT_FILE = 'project.json';
 export const PROJECT_LINK = 'project.osteon';
 export const PROJECT_FORMAT = 'osteon-project';
 export const SCHEMA_VERSION = 1;
+/** Largest project.json read (a project with thousands of cases is a few MiB). */
+export const MAX_PROJECT_BYTES = 64 * 1024 * 1024;
 
 export const RunRecord = z.strictObject({
   id: z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/),
@@ -77,8 +79,10 @@ export function openProject(dirIn: string): Project {
   const path = projectFilePath(dir);
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
-  } catch {
+    if (statSync(path).size > MAX_PROJECT_BYTES) throw badInput(path, '(file)', `over ${MAX_PROJECT_BYTES} bytes; not an Osteon project.json`);
+    text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  } catch (e) {
+    if (e instanceof OsteonError) throw e;
     throw badInput(path, 'path', existsSync(dir) ? 'not an Osteon project (no project.json)' : 'folder not found', 'not-found');
   }
   let json: unknown;
