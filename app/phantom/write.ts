@@ -7,12 +7,12 @@
  * only after the new set is complete. Deterministic: the manifest holds no time stamps and the
  * gzip stream has none, so the same arguments give byte-identical files.
  */
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writeVolume } from '../imaging/io.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { badInput } from '../util/errors.ts';
+import { pidAlive, sweepDeadTemps, tempTag } from '../util/temp.ts';
 import type { PhantomOptions, PhantomPose } from './generate.ts';
 import { HU, generatePhantom } from './generate.ts';
 import { caseSeed } from './prng.ts';
@@ -80,12 +80,28 @@ function checkOut(out: string, force: boolean): boolean {
   return true;
 }
 
+function restoreMovedAside(out: string): void {
+  if (existsSync(out) || !existsSync(dirname(out))) return;
+  const re = new RegExp(`^\\.${basename(out).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\.(\\d+)-[0-9a-f]{12}\\.old$`);
+  for (const name of readdirSync(dirname(out))) {
+    const m = re.exec(name);
+    if (m && !pidAlive(Number(m[1]))) {
+      renameSync(join(dirname(out), name), out);
+      return;
+    }
+  }
+}
+
 /** Generates and writes the set; returns its manifest. */
 export function writePhantomSet(outDir: string, o: PhantomSetOptions, force = false, onCase?: (i: number) => void): PhantomManifest {
   const out = resolve(outDir);
   const exists = checkOut(out, force);
   mkdirSync(dirname(out), { recursive: true });
-  const tag = randomBytes(6).toString('hex');
+  // What a killed earlier run left beside DIR (its owner is dead) goes first; a set moved aside
+  // by a run killed between its two renames is put back before that.
+  restoreMovedAside(out);
+  sweepDeadTemps(dirname(out), basename(out));
+  const tag = tempTag();
   const tmp = join(dirname(out), `.${basename(out)}.${tag}.tmp`);
   mkdirSync(tmp);
   try {

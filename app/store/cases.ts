@@ -5,7 +5,7 @@
  * cancel removes the staging folder, so a failed import leaves nothing behind.
  */
 import { constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
-import { copyFile, cp } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
@@ -15,11 +15,12 @@ import { readVolume } from '../imaging/io.ts';
 import { analyzeLabels } from '../labels/analysis.ts';
 import { loadLabels } from '../labels/load.ts';
 import { loadLabelSchema, validateLabelSchema, type LabelSchema } from '../labels/schema.ts';
-import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
+import { fsyncDir, writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { OsteonError, badInput } from '../util/errors.ts';
 import { appendAudit } from './audit.ts';
 import { rawVolumePaths } from './paths.ts';
-import { saveProject, type Project } from './project.ts';
+import { copyImage } from './copy-image.ts';
+import { journalPath, saveProject, type Project } from './project.ts';
 
 export interface ImportSources {
   ct: string;
@@ -108,13 +109,19 @@ export async function importCase(p: Project, src: ImportSources, ctl: JobControl
   try {
     mkdirSync(staging);
     ctl.progress(0.6, `copying ${basename(ct)}`);
-    await copySource(ct, join(staging, files.ct));
+    await copyImage(ct, staging, 'ct', extOf(ct));
     checkCancel(ctl);
     if (labels) {
       files.labels = `labels${extOf(labels)}`;
       ctl.progress(0.8, `copying ${basename(labels)}`);
-      await copySource(labels, join(staging, files.labels));
+      await copyImage(labels, staging, 'labels', extOf(labels));
     }
+    // The copies must open on their own (data files came along, paths were rewritten) before
+    // the case is listed.
+    ctl.progress(0.85, 'checking the copies open');
+    await breathe();
+    checkCopy(join(staging, files.ct), ctVol.dims, ct);
+    if (labels && files.labels) checkCopy(join(staging, files.labels), null, labels);
     if (schema) {
       files.schema = 'schema.json';
       writeJsonAtomic(join(staging, files.schema), schema);
@@ -130,14 +137,22 @@ export async function importCase(p: Project, src: ImportSources, ctl: JobControl
       id, name: src.name ?? basename(ct).replace(IMAGE_EXT, ''), importedAt: now.toISOString(), status: 'imported', files,
       sources: { ct, ...(labels ? { labels } : {}), ...(schemaPath ? { schema: schemaPath } : {}) },
     };
+    // Journaled: the journal names the case before its folder appears; a kill before the
+    // project lists it makes the next open remove the folder (recoverImports), a kill after
+    // leaves the listed case. Either way: the listed case or nothing.
     const finalDir = join(casesDir, id);
-    renameSync(staging, finalDir);
+    const journal = journalPath(p.dir, id);
+    writeJsonAtomic(journal, { format: 'osteon-import-journal', id, started: now.toISOString() });
     try {
+      renameSync(staging, finalDir);
+      fsyncDir(casesDir);
       saveProject(p, { ...p.file, cases: [...p.file.cases, record] });
     } catch (e) {
       rmSync(finalDir, { recursive: true, force: true });
+      rmSync(journal, { force: true });
       throw e;
     }
+    rmSync(journal, { force: true });
     appendAudit(p.dir, 'case.import', { caseId: id, sources: record.sources, user: user() }, now);
     ctl.progress(1, 'imported');
     return record;
@@ -146,10 +161,16 @@ export async function importCase(p: Project, src: ImportSources, ctl: JobControl
   }
 }
 
-async function copySource(from: string, to: string): Promise<void> {
-  // COPYFILE_EXCL: never overwrite; the source is opened read-only by copyFile/cp.
-  if (statSync(from).isDirectory()) await cp(from, to, { recursive: true, errorOnExist: true, force: false });
-  else await copyFile(from, to, constants.COPYFILE_EXCL);
+function checkCopy(path: string, dims: readonly number[] | null, source: string): void {
+  let v;
+  try {
+    v = readVolume(path);
+  } catch (e) {
+    throw new OsteonError({ code: 'io', file: source, field: 'copy', message: `${basename(source)}: copy: the copy in the project does not open (${(e as Error).message})` }, { cause: e });
+  }
+  if (dims && v.dims.some((d, i) => d !== dims[i])) {
+    throw new OsteonError({ code: 'io', file: source, field: 'copy', message: `${basename(source)}: copy: the copy reads as ${v.dims.join('×')}, the source as ${dims.join('×')}` });
+  }
 }
 
 export function getCase(p: Project, caseId: string): CaseSummary {

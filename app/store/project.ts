@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } fr
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { CaseSummary, type ProjectSummary } from '../contract/schemas.ts';
-import { writeJsonAtomic } from '../util/atomic.ts';
+import { isAtomicTemp, writeJsonAtomic } from '../util/atomic.ts';
 import { OsteonError, badInput } from '../util/errors.ts';
 
 export const PROJECT_FILE = 'project.json';
@@ -96,8 +96,37 @@ export function openProject(dirIn: string): Project {
     const issue = r.error.issues[0];
     throw badInput(path, issue.path.length ? issue.path.join('.') : '(top level)', issue.message);
   }
+  const p = { dir, file: r.data };
+  recoverImports(p);
   sweepStaging(dir);
-  return { dir, file: r.data };
+  return p;
+}
+
+/** An import's journal: present from just before its case folder appears until it is listed. */
+export function journalPath(dir: string, caseId: string): string {
+  return join(dir, 'cases', `.journal-${caseId}.json`);
+}
+
+/**
+ * Finishes what a killed import left: a journal whose case is listed is just removed; one whose
+ * case is not listed removes that case folder (it never became part of the project).
+ * Returns the case ids removed.
+ */
+export function recoverImports(p: Project): string[] {
+  const cases = join(p.dir, 'cases');
+  if (!existsSync(cases)) return [];
+  const removed: string[] = [];
+  const listed = new Set(p.file.cases.map((c) => c.id));
+  for (const name of readdirSync(cases)) {
+    const m = /^\.journal-([a-z0-9][a-z0-9-]*)\.json$/.exec(name);
+    if (!m) continue;
+    if (!listed.has(m[1])) {
+      rmSync(join(cases, m[1]), { recursive: true, force: true });
+      removed.push(m[1]);
+    }
+    rmSync(join(cases, name), { force: true });
+  }
+  return removed;
 }
 
 /**
@@ -109,8 +138,9 @@ function sweepStaging(dir: string): void {
   const cases = join(dir, 'cases');
   if (!existsSync(cases)) return;
   for (const name of readdirSync(cases)) {
-    if (name.startsWith('.import-')) rmSync(join(cases, name), { recursive: true, force: true });
+    if (name.startsWith('.import-') || isAtomicTemp(name)) rmSync(join(cases, name), { recursive: true, force: true });
   }
+  for (const name of readdirSync(dir)) if (isAtomicTemp(name)) rmSync(join(dir, name), { force: true });
 }
 
 /** Replaces project.json atomically with `file` (validated first). */

@@ -1,28 +1,81 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync, writeFileSync, openSync, fsyncSync, closeSync } from 'node:fs';
-import { dirname, basename, join } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { OsteonError } from './errors.ts';
+
+/** Errors that mean "the disk cannot take this write", reported as data, never as a stack. */
+const DISK_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EFBIG', 'EIO']);
+
+/** An OsteonError (`io`) naming the file for a failed write; other errors pass through. */
+export function writeError(path: string, e: unknown): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (e instanceof OsteonError || !code || !DISK_CODES.has(code)) return e;
+  const why = code === 'ENOSPC' || code === 'EDQUOT' ? 'the disk is full' : code === 'EROFS' ? 'the disk is read-only' : code === 'EIO' ? 'an I/O error' : 'permission denied';
+  return new OsteonError({ code: 'io', file: path, field: 'write', message: `${basename(path)}: write: ${why} (${code}); nothing was changed` }, { cause: e });
+}
 
 /**
- * Writes a file atomically: the bytes go to a temporary sibling, are flushed, and the
- * temporary file is renamed over the target. A crash leaves either the old file or the new
- * one, never half of one. The temporary name starts with '.' so listings skip it.
+ * Flushes a folder's entry table, so a rename inside it survives a power cut. Folders cannot be
+ * opened for fsync on Windows (EISDIR/EPERM); there NTFS journals the rename itself.
+ */
+export function fsyncDir(dir: string): void {
+  if (process.platform === 'win32') return;
+  let fd: number;
+  try {
+    fd = openSync(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    fsyncSync(fd);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EINVAL' && code !== 'EISDIR' && code !== 'EPERM' && code !== 'EBADF') throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Writes all of `data` to an open file descriptor (writeSync may write less than asked). */
+export function writeAll(fd: number, data: Uint8Array): void {
+  for (let pos = 0; pos < data.length;) pos += writeSync(fd, data, pos, Math.min(data.length - pos, 2 ** 30));
+}
+
+/**
+ * Writes a file atomically: the bytes go to a temporary sibling opened for writing, are flushed
+ * with fsync on that same (writable) handle — Windows refuses FlushFileBuffers on a read-only one —
+ * the temporary file is renamed over the target, and the folder is fsynced so the rename itself
+ * is durable. A crash leaves either the old file or the new one, never half of one; a full disk
+ * leaves the old file and no temporary, and is reported as an `io` OsteonError naming the file.
+ * The temporary name starts with '.' and ends in '.tmp' so listings skip it and
+ * `sweepTemporaries` can remove what a kill left behind.
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const dir = dirname(path);
-  mkdirSync(dir, { recursive: true });
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
-    writeFileSync(tmp, data);
-    const fd = openSync(tmp, 'r');
-    try { fsyncSync(fd); } finally { closeSync(fd); }
+    mkdirSync(dir, { recursive: true });
+    const fd = openSync(tmp, 'wx', 0o644);
+    try {
+      writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, path);
+    fsyncDir(dir);
   } catch (e) {
     rmSync(tmp, { force: true });
-    throw e;
+    throw writeError(path, e);
   }
 }
 
 /** Writes JSON atomically, pretty-printed with a trailing newline. */
 export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Whether a file name is one of writeFileAtomic's temporaries. */
+export function isAtomicTemp(name: string): boolean {
+  return /^\..+\.[0-9a-f]{12}\.tmp$/.test(name);
 }
