@@ -132,7 +132,7 @@ export function parseDicom(path: string, bytes: Uint8Array): DicomFile {
   } else if (!(bytes.length >= 8 && bytes[0] === 0x08 && bytes[1] === 0x00)) {
     throw badInput(path, 'preamble', "not a DICOM file (no 'DICM' at byte 128)");
   }
-  if (COMPRESSED_TS[ts]) {
+  if (Object.hasOwn(COMPRESSED_TS, ts)) {
     throw badInput(path, 'TransferSyntaxUID', `${ts} (${COMPRESSED_TS[ts]}) is compressed; Osteon reads uncompressed DICOM only (implicit/explicit VR little endian, explicit big endian). Decompress first, e.g. with dcmdjpeg/gdcmconv --raw`, 'unsupported');
   }
   if (ts !== TS.implicitLE && ts !== TS.explicitLE && ts !== TS.explicitBE) {

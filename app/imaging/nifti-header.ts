@@ -89,7 +89,7 @@ export function parseNiftiHeader(file: string, b: Uint8Array): NiftiHeader {
     throw badInput(file, 'datatype', `${h.datatype} (${name}) is not supported; Osteon reads uint8, int8, int16, uint16, int32, uint32, float32 and float64`, 'unsupported');
   }
   const minOffset = h.magic.startsWith('n+') ? need : 0;
-  if (!(h.voxOffset >= minOffset) || !Number.isFinite(h.voxOffset)) throw badInput(file, 'vox_offset', `${h.voxOffset}, expected >= ${minOffset}`);
+  if (!(h.voxOffset >= minOffset) || !Number.isSafeInteger(Math.floor(h.voxOffset))) throw badInput(file, 'vox_offset', `${h.voxOffset}, expected >= ${minOffset}`);
   return {
     version: sn.version, littleEndian: le, dim: h.dim, datatype: h.datatype, dtype, pixdim: h.pixdim,
     voxOffset: Math.floor(h.voxOffset), sclSlope: h.sclSlope, sclInter: h.sclInter, qformCode: h.qformCode, sformCode: h.sformCode,

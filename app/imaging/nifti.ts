@@ -7,12 +7,13 @@
  * world is RAS; Osteon's is LPS (volume.ts), so the first two world rows are negated.
  */
 import { existsSync } from 'node:fs';
+import { basename } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { badInput, usageError } from '../util/errors.ts';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { affineOf, flipRasLps, polarOrthonormal, quaternToRotation, rotationToQuatern, splitAffine, type Affine34, type SplitAffine } from './affine.ts';
 import { NIFTI_CODES, bytesOf, dtypeOf, voxelBytes, voxelsFromBytes } from './dtype.ts';
-import { maxCompressedSize, readExactly, readHead, readWhole, requireFile, sizeText } from './files.ts';
+import { maxCompressedSize, readExactly, readHead, readWhole, requireFile, resolveDataFile, sizeText } from './files.ts';
 import { gunzipExpected, gunzipHead, isGzip } from './gzip.ts';
 import { NIFTI2_SIZE, niftiPayloadBytes, niftiShape, parseNiftiHeader, type NiftiHeader } from './nifti-header.ts';
 import { defaultMaxBytes, type LoadedVolume, type ReadOptions } from './types.ts';
@@ -35,9 +36,11 @@ export function readNifti(path: string, opts: ReadOptions = {}): LoadedVolume {
   } else {
     const img = path.replace(/\.hdr(\.gz)?$/i, '.img$1');
     if (img === path || !existsSync(img)) throw badInput(path, 'magic', `"${h.magic}" is a .hdr/.img pair but ${img === path ? 'the file is not a .hdr' : 'the .img is missing'}`);
-    const imgSize = requireFile(img, 'img');
+    // The .img must be a regular file in the header's folder (a link leading out is refused).
+    const imgReal = resolveDataFile(path, basename(img), 'img');
+    const imgSize = requireFile(imgReal, 'img');
     const need = h.voxOffset + payload;
-    bytes = isGzip(readHead(img, NIFTI2_SIZE)) ? gunzipExpected(img, readBounded(img, imgSize, need), need) : readExactly(img, need);
+    bytes = isGzip(readHead(imgReal, NIFTI2_SIZE)) ? gunzipExpected(img, readBounded(imgReal, imgSize, need), need) : readExactly(imgReal, need);
   }
   const offset = h.voxOffset;
   const { dims, channels } = niftiShape(h);

@@ -9,7 +9,8 @@
  *
  * Tensors are the model parameters (`param:<name>`) and the optimizer's state (`opt:<name>`).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { z } from 'zod';
 import * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic } from '../util/atomic.ts';
 import { badInput } from '../util/errors.ts';
@@ -63,15 +64,42 @@ export async function saveCheckpoint(path: string, epoch: number, params: Params
   writeFileAtomic(path, buf);
 }
 
+const EntrySchema = z.strictObject({
+  name: z.string().max(512).regex(/^(param|opt):\S+$/, 'a tensor name starts with param: or opt:'),
+  shape: z.array(z.number().int().nonnegative().max(2 ** 31)).max(8),
+  dtype: z.enum(['float32', 'int32']),
+  offset: z.number().int().nonnegative().multipleOf(4),
+  length: z.number().int().nonnegative(),
+});
+const HeaderSchema = z.strictObject({
+  format: z.string().max(64),
+  epoch: z.number().int().nonnegative(),
+  meta: z.record(z.string(), z.unknown()),
+  tensors: z.array(EntrySchema).max(100_000),
+});
+
+/** Largest checkpoint read (a 3D U-Net with Adam state is a few hundred MB). */
+export const MAX_CHECKPOINT_BYTES = 2 ** 31 - 1;
+
 export function readCheckpoint(path: string): Checkpoint {
+  let size: number;
+  try { size = statSync(path).size; } catch (e) { throw badInput(path, 'file', (e as Error).message, 'not-found'); }
+  if (!statSync(path).isFile()) throw badInput(path, 'file', 'is not a regular file');
+  if (size > MAX_CHECKPOINT_BYTES) throw badInput(path, 'file', `${size} bytes: larger than any Osteon checkpoint (${MAX_CHECKPOINT_BYTES})`);
   let buf: Buffer;
   try { buf = readFileSync(path); } catch (e) { throw badInput(path, 'file', (e as Error).message, 'not-found'); }
   if (buf.length < 12 || buf.toString('latin1', 0, 8) !== MAGIC) throw badInput(path, 'magic', 'not an Osteon checkpoint');
   const len = buf.readUInt32LE(8);
   if (12 + len > buf.length) throw badInput(path, 'header', `claims ${len} bytes, file has ${buf.length - 12}`);
-  let header: Header;
-  try { header = JSON.parse(buf.toString('utf8', 12, 12 + len)) as Header; } catch (e) { throw badInput(path, 'header', `invalid JSON: ${(e as Error).message}`); }
-  if (header.format !== FORMAT) throw badInput(path, 'format', `"${header.format}", expected "${FORMAT}"`);
+  let raw: unknown;
+  try { raw = JSON.parse(buf.toString('utf8', 12, 12 + len)); } catch (e) { throw badInput(path, 'header', `invalid JSON: ${(e as Error).message}`); }
+  if (raw && typeof raw === 'object' && (raw as { format?: unknown }).format !== FORMAT) throw badInput(path, 'format', `"${String((raw as { format?: unknown }).format).slice(0, 64)}", expected "${FORMAT}"`);
+  const parsed = HeaderSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw badInput(path, issue.path.length ? issue.path.join('.') : 'header', issue.message);
+  }
+  const header: Header = parsed.data;
   const base = 12 + len;
   const tensors = new Map<string, { shape: number[]; dtype: 'float32' | 'int32'; data: Float32Array }>();
   for (const t of header.tensors) {
@@ -79,7 +107,7 @@ export function readCheckpoint(path: string): Checkpoint {
     if (n !== t.length || base + t.offset + 4 * n > buf.length) throw badInput(path, `tensors.${t.name}`, 'truncated or inconsistent');
     const data = new Float32Array(n);
     Buffer.from(data.buffer).set(buf.subarray(base + t.offset, base + t.offset + 4 * n));
-    tensors.set(t.name, { shape: t.shape, dtype: t.dtype === 'int32' ? 'int32' : 'float32', data });
+    tensors.set(t.name, { shape: t.shape, dtype: t.dtype, data });
   }
   return { epoch: header.epoch, meta: header.meta, tensors };
 }

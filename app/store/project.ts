@@ -29,13 +29,23 @@ export const RunRecord = z.strictObject({
 });
 
 /** The persisted case record is the contract's CaseSummary: one shape on disk and on the wire. */
+/** A file named in project.json: a plain name inside its case folder, never a path. */
+const PLAIN_NAME = /^[A-Za-z0-9_][A-Za-z0-9._-]{0,254}$/;
+
 export const ProjectFile = z.strictObject({
   format: z.literal(PROJECT_FORMAT),
   schemaVersion: z.literal(SCHEMA_VERSION),
   name: z.string().min(1).max(200),
   created: z.string(),
-  cases: z.array(CaseSummary),
-  runs: z.array(RunRecord),
+  cases: z.array(CaseSummary).max(100_000),
+  runs: z.array(RunRecord).max(100_000),
+}).superRefine((p, ctx) => {
+  p.cases.forEach((c, i) => {
+    if (!PLAIN_NAME.test(c.id) || c.id.includes('..')) ctx.addIssue({ code: 'custom', path: ['cases', i, 'id'], message: `"${c.id.slice(0, 80)}" is not a plain case id` });
+    for (const [k, f] of Object.entries(c.files)) {
+      if (typeof f === 'string' && (!PLAIN_NAME.test(f) || f.includes('..'))) ctx.addIssue({ code: 'custom', path: ['cases', i, 'files', k], message: `"${f.slice(0, 80)}" must be a plain file name inside the case folder` });
+    }
+  });
 });
 export type ProjectFile = z.infer<typeof ProjectFile>;
 
