@@ -4,7 +4,7 @@
  * visible with one rename followed by one atomic project.json replace; any failure or a
  * cancel removes the staging folder, so a failed import leaves nothing behind.
  */
-import { constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { closeSync, constants, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
@@ -15,7 +15,8 @@ import { readVolume } from '../imaging/io.ts';
 import { analyzeLabels } from '../labels/analysis.ts';
 import { loadLabels } from '../labels/load.ts';
 import { loadLabelSchema, validateLabelSchema, type LabelSchema } from '../labels/schema.ts';
-import { fsyncDir, writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
+import { fsyncDir, writeError, writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
+import { sweepDeadTemps, tempTag } from '../util/temp.ts';
 import { OsteonError, badInput } from '../util/errors.ts';
 import { appendAudit } from './audit.ts';
 import { rawVolumePaths } from './paths.ts';
@@ -156,6 +157,8 @@ export async function importCase(p: Project, src: ImportSources, ctl: JobControl
     appendAudit(p.dir, 'case.import', { caseId: id, sources: record.sources, user: user() }, now);
     ctl.progress(1, 'imported');
     return record;
+  } catch (e) {
+    throw writeError(join(casesDir, id), e);
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
@@ -203,22 +206,42 @@ export function approveCase(p: Project, caseId: string, note: string | undefined
   return updated;
 }
 
-/** Copies labels, schema and analysis of a case into `dir` (never overwriting). */
+/**
+ * Copies labels, schema and analysis of a case into `dir` (never overwriting). Each file is
+ * copied to a temporary sibling and linked into place (link fails if the name exists), so a
+ * kill leaves whole files or none; what a killed export left is removed by the next one.
+ */
 export async function exportCase(p: Project, caseId: string, dirIn: string): Promise<string[]> {
   const c = getCase(p, caseId);
   const dir = resolve(dirIn);
-  mkdirSync(dir, { recursive: true });
   const out: string[] = [];
-  for (const f of [c.files.labels, c.files.schema, c.files.analysis]) {
-    if (!f) continue;
-    const to = join(dir, `${c.id}-${f}`);
-    try {
-      await copyFile(join(caseDir(p, caseId), f), to, constants.COPYFILE_EXCL);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw badInput(to, 'dir', 'a file of that name exists; export refuses to overwrite');
-      throw e;
+  try {
+    mkdirSync(dir, { recursive: true });
+    sweepDeadTemps(dir);
+    for (const f of [c.files.labels, c.files.schema, c.files.analysis]) {
+      if (!f) continue;
+      const name = `${c.id}-${f}`;
+      const to = join(dir, name);
+      if (existsSync(to)) throw badInput(to, 'dir', 'a file of that name exists; export refuses to overwrite');
+      const tmp = join(dir, `.${name}.${tempTag()}.tmp`);
+      try {
+        await copyFile(join(caseDir(p, caseId), f), tmp, constants.COPYFILE_EXCL);
+        const fd = openSync(tmp, 'r+');
+        try { fsyncSync(fd); } finally { closeSync(fd); }
+        try {
+          linkSync(tmp, to);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code === 'EEXIST') throw badInput(to, 'dir', 'a file of that name exists; export refuses to overwrite');
+          throw e;
+        }
+      } finally {
+        rmSync(tmp, { force: true });
+      }
+      out.push(to);
     }
-    out.push(to);
+    fsyncDir(dir);
+  } catch (e) {
+    throw writeError(dir, e);
   }
   appendAudit(p.dir, 'case.export', { caseId, files: out, user: user() });
   return out;

@@ -147,8 +147,15 @@ export function recoverImports(p: Project): string[] {
 function sweepStaging(dir: string): void {
   const cases = join(dir, 'cases');
   if (!existsSync(cases)) return;
-  for (const name of readdirSync(cases)) {
-    if (name.startsWith('.import-') || isAtomicTemp(name)) rmSync(join(cases, name), { recursive: true, force: true });
+  for (const name of readdirSync(cases, { withFileTypes: true })) {
+    const full = join(cases, name.name);
+    if (name.name.startsWith('.import-') || isAtomicTemp(name.name)) rmSync(full, { recursive: true, force: true });
+    else if (name.isDirectory()) {
+      for (const sub of [full, join(full, '.cache')]) {
+        if (!existsSync(sub)) continue;
+        for (const f of readdirSync(sub)) if (isAtomicTemp(f)) rmSync(join(sub, f), { force: true });
+      }
+    }
   }
   for (const name of readdirSync(dir)) if (isAtomicTemp(name)) rmSync(join(dir, name), { force: true });
 }

@@ -25,9 +25,9 @@ export function pidAlive(pid: number): boolean {
  * Removes `.<base>.<pid>-<hex>.(tmp|old)` entries in `dir` whose owning process is gone.
  * Returns the names removed.
  */
-export function sweepDeadTemps(dir: string, base: string): string[] {
+export function sweepDeadTemps(dir: string, base?: string): string[] {
   if (!existsSync(dir)) return [];
-  const esc = base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const esc = base === undefined ? '.+' : base.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const re = new RegExp(`^\\.${esc}\\.(\\d+)-[0-9a-f]{12}\\.(tmp|old)$`);
   const removed: string[] = [];
   for (const name of readdirSync(dir)) {
