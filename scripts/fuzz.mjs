@@ -30,10 +30,11 @@ function batch(name, start, count, dir) {
     const counts = { ok: 0, refused: 0, crash: 0 };
     let crashes = [];
     let timer;
+    // The watchdog starts once the worker has loaded (loading tsx and the readers is not a hang).
     const arm = () => { clearTimeout(timer); timer = setTimeout(() => { void w.terminate(); resolve({ counts, crashes, hungAt: last + 1 }); }, hangMs); };
-    arm();
     w.on('message', (m) => {
-      if (m.type === 'each') { counts[m.o]++; last = m.i; arm(); }
+      if (m.type === 'ready') arm();
+      else if (m.type === 'each') { counts[m.o]++; last = m.i; arm(); }
       else { clearTimeout(timer); crashes = m.crashes; }
     });
     w.on('error', (e) => { clearTimeout(timer); crashes.push(`${name} #${last + 1}: worker died: ${e.message}`); counts.crash++; resolve({ counts, crashes, next: last + 2 }); });
