@@ -96,6 +96,8 @@ export const calls = {
     'What the training form needs: labelled cases, structures, the analysis\' recommended head and pos_weight, a time basis.'),
   'train.start': call(TrainRequest, JobStarted.extend({ runId: Id }),
     'Job: train a model on project cases in a worker; train.event streams its events; the run lands in runs/<id>/.'),
+  'train.resume': call(z.strictObject({ runId: Id }), JobStarted.extend({ runId: Id }),
+    'Job: continue an interrupted (or cancelled) run from its last checkpoint (weights, optimizer, early-stopping counter; the sampler is seeded per epoch).'),
   'train.control': call(z.strictObject({ jobId: Id, action: z.enum(['pause', 'resume']) }), z.strictObject({ ok: z.boolean() }),
     'Pause or resume a running training job (cancel with job.cancel).'),
   'run.list': call(Empty, z.strictObject({ runs: z.array(RunSummary).max(10_000) }), 'Training runs of the open project, newest first.'),

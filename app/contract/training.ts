@@ -73,7 +73,7 @@ export const TrainRequest = z.strictObject({
 });
 export type TrainRequest = z.input<typeof TrainRequest>;
 
-export const RunStatus = z.enum(['running', 'completed', 'cancelled', 'early-stopped', 'non-finite-loss', 'failed', 'unknown']);
+export const RunStatus = z.enum(['running', 'completed', 'cancelled', 'early-stopped', 'non-finite-loss', 'failed', 'interrupted', 'unknown']);
 
 export const RunSummary = z.strictObject({
   id: Id,

@@ -159,6 +159,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
   const optimizer = tf.train.adam(cfg.learningRate);
   const loss = lossFor(cfg.head);
   let startEpoch = 1, bestMeanDice: number | null = null, bestEpoch: number | null = null;
+  // Validations since the best one (early stopping); checkpointed so a resume keeps counting.
+  let sinceBest = 0;
   if (opts.resumeFrom) {
     const ck = readCheckpoint(opts.resumeFrom);
     loadParams(ck, params, opts.resumeFrom);
@@ -167,11 +169,17 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
     startEpoch = ck.epoch + 1;
     bestMeanDice = typeof ck.meta.bestMeanDice === 'number' ? ck.meta.bestMeanDice : null;
     bestEpoch = typeof ck.meta.bestEpoch === 'number' ? ck.meta.bestEpoch : null;
+    sinceBest = typeof ck.meta.sinceBest === 'number' && Number.isInteger(ck.meta.sinceBest) && ck.meta.sinceBest >= 0 ? ck.meta.sinceBest : 0;
   }
   const fill = paddingValue(cfg.normalization);
   const varList = [...params.values()];
   emit({ type: 'start', runDir: opts.runDir, structures: cfg.layout.ids, params: countParams(params), trainCases: cfg.trainCases, valCases: cfg.valCases, startEpoch, epochs: cfg.epochs, stepsPerEpoch: cfg.stepsPerEpoch });
-  let sinceBest = 0;
+  const lastPath = join(ckDir, 'last.ckpt');
+  if (!opts.resumeFrom) {
+    // An epoch-0 checkpoint: a kill during epoch 1 leaves a run that resumes (losing < 1 epoch).
+    // The sampler needs no state: each epoch's batches come from Rng(seed, epoch).
+    await saveCheckpoint(lastPath, 0, params, optimizer, { bestMeanDice, bestEpoch, sinceBest });
+  }
   const finish = (reason: DoneReason, epoch: number, message: string) => {
     const e = { type: 'done' as const, reason, epoch, bestEpoch, bestMeanDice, message };
     // Everything is on disk before 'done' goes out: a host may end the worker on that event.
@@ -222,7 +230,6 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
       if (v.collapse) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse });
     }
     emit({ type: 'epoch', epoch, loss: epochLoss, seconds: (Date.now() - epochStart) / 1000, validation });
-    const lastPath = join(ckDir, 'last.ckpt');
     if (validation && Number.isFinite(validation.meanDice) && (bestMeanDice === null || validation.meanDice > bestMeanDice)) {
       bestMeanDice = validation.meanDice;
       bestEpoch = epoch;
@@ -231,7 +238,7 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
       await saveCheckpoint(bestPath, epoch, params, null, { meanDice: validation.meanDice, dice: validation.dice });
       emit({ type: 'checkpoint', kind: 'best', epoch, path: bestPath, meanDice: validation.meanDice });
     } else if (validation) sinceBest++;
-    await saveCheckpoint(lastPath, epoch, params, optimizer, { bestMeanDice, bestEpoch });
+    await saveCheckpoint(lastPath, epoch, params, optimizer, { bestMeanDice, bestEpoch, sinceBest });
     emit({ type: 'checkpoint', kind: 'last', epoch, path: lastPath });
     if (cfg.earlyStoppingPatience > 0 && sinceBest >= cfg.earlyStoppingPatience) {
       await decidePostprocessing(cfg, valCases, opts.runDir, emit);

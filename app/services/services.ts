@@ -156,6 +156,15 @@ export function createServices(opts: ServiceOptions): Services {
       jobId = started.jobId;
       return { ...started, runId };
     },
+    'train.resume': (req) => {
+      const p = need();
+      if (!p.file.runs.some((r) => r.id === req.runId && r.kind === 'train')) throw new ContractError({ code: 'not-found', message: `no training run '${req.runId}' in this project` });
+      if (training.isRunning(req.runId)) throw new ContractError({ code: 'usage', message: `run '${req.runId}' is already running` });
+      let jobId = '';
+      const started = jobs.start('train', (ctl) => training.resume(p, req.runId, () => jobId, ctl));
+      jobId = started.jobId;
+      return { ...started, runId: req.runId };
+    },
     'train.control': (req) => ({ ok: training.control(req.jobId, req.action) }),
     'run.list': () => {
       const p = need();

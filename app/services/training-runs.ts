@@ -106,7 +106,9 @@ function statusOf(status: Record<string, unknown> | null, dir: string): RunSumma
     const r = status.reason;
     if (r === 'completed' || r === 'cancelled' || r === 'early-stopped' || r === 'non-finite-loss') return r;
   }
-  return existsSync(join(dir, 'failed.json')) ? 'failed' : 'unknown';
+  if (existsSync(join(dir, 'failed.json'))) return 'failed';
+  // No status.json, not running, a checkpoint on disk: the host was killed mid-run. Resumable.
+  return existsSync(join(dir, 'checkpoints', 'last.ckpt')) ? 'interrupted' : 'unknown';
 }
 
 function flatten(v: unknown, prefix: string, out: Map<string, string>): void {

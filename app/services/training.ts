@@ -5,6 +5,7 @@
  * Cancel (job.cancel) stops the worker between steps; pause/resume go through train.control.
  */
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { EventName, EventPayload, JobResult } from '../contract/contract.ts';
 import { TrainEventData, TrainRequest } from '../contract/training.ts';
@@ -87,6 +88,43 @@ export class TrainingJobs {
       return { runId, reason: done.reason, epoch: done.epoch, bestMeanDice: done.bestMeanDice, message: done.message };
     } catch (e) {
       writeJsonAtomic(join(options.runDir, 'failed.json'), { message: (e as Error).message, at: new Date().toISOString() });
+      throw e;
+    } finally {
+      ctl.signal.removeEventListener('abort', onAbort);
+      this.#running.delete(jobId());
+    }
+  }
+
+  /**
+   * Continues a run from checkpoints/last.ckpt: weights, Adam state, best Dice and the
+   * early-stopping counter come from the checkpoint, the sampler is seeded per epoch, and the
+   * charts' history is metrics.jsonl (the last record of each epoch wins). status.json and
+   * failed.json of the interrupted attempt are cleared first.
+   */
+  async resume(p: Project, runId: string, jobId: () => string, ctl: JobControl): Promise<JobResult<'train'>> {
+    const runDir = runFolder(p, runId);
+    const { startTraining } = await import('../learning/worker/host.ts');
+    rmSync(join(runDir, 'status.json'), { force: true });
+    rmSync(join(runDir, 'failed.json'), { force: true });
+    appendAudit(p.dir, 'train', { runId, resume: true });
+    let totalSteps = 1, doneSteps = 0;
+    const job = startTraining({ run: { kind: 'resume', runDir }, backend: 'auto' }, {
+      onEvent: (e) => {
+        if (e.type === 'start') totalSteps = Math.max(1, (e.epochs - e.startEpoch + 1) * e.stepsPerEpoch);
+        if (e.type === 'step') doneSteps++;
+        const parsed = TrainEventData.safeParse(wireSafe(e));
+        if (parsed.success) this.#emit('train.event', { jobId: jobId(), runId, event: parsed.data });
+        if (e.type === 'step') ctl.progress(Math.min(0.99, doneSteps / totalSteps), `epoch ${e.epoch}, step ${e.step}/${e.stepsPerEpoch}, loss ${e.loss.total.toFixed(4)}`);
+      },
+    });
+    this.#running.set(jobId(), { job, runId });
+    const onAbort = () => job.cancel();
+    ctl.signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      const done = await job.done;
+      return { runId, reason: done.reason, epoch: done.epoch, bestMeanDice: done.bestMeanDice, message: done.message };
+    } catch (e) {
+      writeJsonAtomic(join(runDir, 'failed.json'), { message: (e as Error).message, at: new Date().toISOString() });
       throw e;
     } finally {
       ctl.signal.removeEventListener('abort', onAbort);

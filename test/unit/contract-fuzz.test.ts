@@ -36,6 +36,7 @@ const valid: Record<CallName, Record<string, unknown>> = {
     caseIds: ['c1', 'c2'], valCaseIds: ['c2'], valFraction: 0.25, head: 'joint', lossWeights: { a: 1, b: 1, c: 1 }, posWeight: [3],
     epochs: 2, stepsPerEpoch: 3, batchSize: 2, filters: [4, 8], spatialDims: 2, learningRate: 0.001, seed: 1, note: 'n', sweep: { id: 's1', value: 3 },
   },
+  'train.resume': { runId: 'run-1' },
   'train.control': { jobId: 'job-1', action: 'pause' },
   'run.list': {},
   'run.get': { runId: 'run-1' },

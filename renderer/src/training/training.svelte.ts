@@ -149,6 +149,31 @@ export class TrainingState {
     }
   }
 
+  /**
+   * Resumes an interrupted run from its last checkpoint and shows it live; the charts start
+   * from the run's recorded history (run.get), so nothing already trained disappears.
+   */
+  async resumeRun(runId: string): Promise<void> {
+    const c = this.#need();
+    const detail = await c.call('run.get', { runId });
+    const result = runJob(c, 'train', async () => {
+      const started = await c.call('train.resume', { runId });
+      this.#live = {
+        jobId: started.jobId, runId, structures: detail.summary.structures, epochs: detail.summary.epochs ?? 0,
+        stepsPerEpoch: 0, epoch: detail.history.at(-1)?.epoch ?? 0, step: 0, samplesPerSec: null, etaSec: null, paused: false,
+        history: detail.history, warnings: detail.warnings, done: null,
+      };
+      this.#tab = 'live';
+      void this.refreshRuns();
+      return started;
+    });
+    try {
+      await result;
+    } finally {
+      void this.refreshRuns();
+    }
+  }
+
   async control(action: 'pause' | 'resume' | 'cancel'): Promise<void> {
     const live = this.#live;
     if (!live) return;
