@@ -6,7 +6,8 @@ import { app, BrowserWindow, dialog, Menu, screen, session, utilityProcess, type
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { channelOf, checkEvent, contract, eventNames, transportInvoker, type Contract, type Handlers, type Message, type Transport } from '../app/contract/index.ts';
-import { forwardingHandlers, registerIpc } from './ipc.ts';
+import { PathGuard } from '../app/services/path-guard.ts';
+import { forwardingHandlers, guardPaths, registerIpc } from './ipc.ts';
 import { buildMenu } from './menu.ts';
 import { APP_ORIGIN, handleScheme, registerSchemePrivileges } from './protocol.ts';
 import type { ServicesProcessArgs } from './services-process.ts';
@@ -109,14 +110,19 @@ async function main(): Promise<void> {
       sendEvent(name, payload);
     });
   }
+  // Paths are granted, not sent: the renderer may name only what a dialog here returned, or a
+  // path inside the open project.
+  const guard = new PathGuard([], 'the desktop app accepts only paths chosen in its own dialogs, or inside the open project');
   const local: Partial<Handlers<Contract>> = {
     'dialog.open': async (req) => {
       const opts = dialogOptions(req.purpose, req.title);
       const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts);
-      return { paths: r.canceled ? [] : r.filePaths };
+      const paths = r.canceled ? [] : r.filePaths;
+      guard.grant(paths);
+      return { paths };
     },
   };
-  registerIpc(forwardingHandlers(services, local), isTrusted);
+  registerIpc(guardPaths(forwardingHandlers(services, local), guard, () => projectDir), isTrusted);
 
   const openPath = async (p: string) => {
     const dir = projectPathOf(p);

@@ -37,6 +37,12 @@ export interface BrowserHostOptions {
   token?: string;
   /** Largest WebSocket message accepted, bytes (default 1 MiB). */
   maxMessageBytes?: number;
+  /**
+   * The folders requests may name (path-guard.ts; the open project is always allowed).
+   * `osteon serve` gives the project folder, the sample and every --root. Absent: unrestricted
+   * (tests that drive the host with temporary folders).
+   */
+  roots?: string[];
 }
 
 export interface BrowserHost {
@@ -129,6 +135,7 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
   // The services run in a worker thread; this thread only moves bytes.
   const workerData: ServicesWorkerData = {
     entry: new URL('./services-worker.ts', import.meta.url).href, host: 'browser', home: opts.home, volumeBase: '/api/volume',
+    ...(opts.roots ? { roots: opts.roots } : {}),
   };
   const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData });
   let workerGone = false;

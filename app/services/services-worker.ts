@@ -7,6 +7,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { contract } from '../contract/contract.ts';
 import { serve, type Message, type Transport } from '../contract/rpc.ts';
+import { PathGuard } from './path-guard.ts';
 import { createServices } from './services.ts';
 
 export interface ServicesWorkerData {
@@ -15,6 +16,8 @@ export interface ServicesWorkerData {
   home: string;
   /** Prefix of voxel URLs, e.g. '/api/volume'. */
   volumeBase: string;
+  /** Folders requests may name (browser host); absent: unrestricted. */
+  roots?: string[];
 }
 
 const port = parentPort;
@@ -25,6 +28,7 @@ const services = createServices({
   host: data.host,
   home: data.home,
   volumeUrl: (caseId, kind) => `${data.volumeBase}/${caseId}/${kind}`,
+  ...(data.roots ? { pathGuard: new PathGuard(data.roots, `roots given on the command line: ${data.roots.join(', ')}; add one with --root DIR`) } : {}),
 });
 const transport: Transport = {
   send: (msg: Message) => port.postMessage(msg),

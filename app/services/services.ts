@@ -12,6 +12,7 @@ import { appendAudit } from '../store/audit.ts';
 import { createProject, openProject, summarize, type Project } from '../store/project.ts';
 import { readRecent, touchRecent } from '../store/recent.ts';
 import { JobManager, sleepJob, type Emit } from './jobs.ts';
+import { PATH_FIELDS, type PathGuard } from './path-guard.ts';
 import { TrainingJobs } from './training.ts';
 import { showPrediction } from './training-prediction.ts';
 import { configDifferences, keepThresholds, runDetail, trainPlan } from './training-runs.ts';
@@ -33,6 +34,11 @@ export interface ServiceOptions {
   presetsDir?: string;
   /** The bundled sample studies (default: resources/sample of the source tree), listed by files.list. */
   sampleDir?: string;
+  /**
+   * Which paths requests may name (path-guard.ts); the open project is always allowed. Absent:
+   * no restriction (in-process tests and hosts that check before forwarding, like Electron main).
+   */
+  pathGuard?: PathGuard;
 }
 
 export interface Services {
@@ -188,6 +194,18 @@ export function createServices(opts: ServiceOptions): Services {
       return { runs, differences: configDifferences(runs.map((r) => r.config)) };
     },
   };
+
+  // Paths are granted, not sent: every path field is checked before its handler runs.
+  const guard = opts.pathGuard;
+  if (guard) {
+    for (const name of Object.keys(PATH_FIELDS) as Array<keyof typeof PATH_FIELDS>) {
+      const h = handlers[name] as (req: unknown, ctx: unknown) => unknown;
+      (handlers as Record<string, unknown>)[name] = (req: unknown, ctx: unknown) => {
+        guard.check(name, req, current?.dir ?? null);
+        return h(req, ctx);
+      };
+    }
+  }
 
   return {
     handlers,

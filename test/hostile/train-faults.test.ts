@@ -73,5 +73,5 @@ describe('kill -9 during training', () => {
       const done = JSON.parse(readFileSync(join(out, 'status.json'), 'utf8')) as { epoch: number };
       for (let e = 1; e <= done.epoch; e++) expect(epochs.has(e), `kill ${k}: epoch ${e} missing from metrics.jsonl`).toBe(true);
     }
-  });
+  }, 60_000 + POINTS * 60_000);
 });

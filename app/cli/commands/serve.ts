@@ -27,7 +27,7 @@ export const sampleStudy = {
 export const command: Command = {
   name: 'serve',
   summary: 'Serve the workstation to a browser on this machine (127.0.0.1, token-protected).',
-  usage: '[--port N] [--project DIR] [--sample] [--renderer DIR] [--json]',
+  usage: '[--port N] [--project DIR] [--sample] [--root DIR]... [--renderer DIR] [--json]',
   help: [
     'Runs Osteon\'s services in plain Node and serves the built renderer on 127.0.0.1 only, with a',
     'random token in the URL; the page talks to the services over a WebSocket. Requests without the',
@@ -37,6 +37,8 @@ export const command: Command = {
     '  --project DIR   open this project; a missing or empty folder becomes a new project',
     '  --sample        import the bundled sample study (pelvis CT + labels) when the project has no cases',
     '  --renderer DIR  the built renderer to serve (default: out/renderer; build it with `npm run build`)',
+    '  --root DIR      a folder the page may import from, export to or open projects in (repeatable);',
+    '                  the project folder, the bundled sample and the presets are always allowed',
     '  --json          print {url, port, token, project} as one JSON line instead of text',
     '',
     'Example: osteon serve --project ~/osteon/demo --sample',
@@ -47,6 +49,7 @@ export const command: Command = {
     sample: { type: 'boolean' },
     renderer: { type: 'string' },
     json: { type: 'boolean' },
+    root: { type: 'string', multiple: true },
   },
   allowPositionals: false,
   async run({ values, io }) {
@@ -60,7 +63,11 @@ export const command: Command = {
     if (!existsSync(join(rendererDir, 'index.html'))) {
       io.err(`osteon serve: warning: ${join(rendererDir, 'index.html')} is missing; run \`npm run build\` (the page answers 503 until then).`);
     }
-    const host = await startBrowserHost({ port, rendererDir, home: osteonHome() });
+    // Paths are granted, not sent: requests may name only the project folder, the bundled
+    // sample and presets, and every --root (the open project is always allowed).
+    const extra = Array.isArray(values.root) ? values.root.map((r) => resolve(String(r))) : [];
+    const roots = [...(typeof values.project === 'string' ? [resolve(values.project)] : []), dirname(dirname(sampleStudy.ct)), dirname(sampleStudy.schema), ...extra];
+    const host = await startBrowserHost({ port, rendererDir, home: osteonHome(), roots });
     const client = host.client;
     let project = null;
     try {
