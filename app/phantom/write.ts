@@ -95,12 +95,12 @@ function restoreMovedAside(out: string): void {
 /** Generates and writes the set; returns its manifest. */
 export function writePhantomSet(outDir: string, o: PhantomSetOptions, force = false, onCase?: (i: number) => void): PhantomManifest {
   const out = resolve(outDir);
-  const exists = checkOut(out, force);
-  mkdirSync(dirname(out), { recursive: true });
   // What a killed earlier run left beside DIR (its owner is dead) goes first; a set moved aside
   // by a run killed between its two renames is put back before that.
   restoreMovedAside(out);
   sweepDeadTemps(dirname(out), basename(out));
+  const exists = checkOut(out, force);
+  mkdirSync(dirname(out), { recursive: true });
   const tag = tempTag();
   const tmp = join(dirname(out), `.${basename(out)}.${tag}.tmp`);
   mkdirSync(tmp);

@@ -105,6 +105,29 @@ describe('kill -9 during import, save, export and prediction attach', () => {
   });
 });
 
+describe('temporary folders of killed runs', () => {
+  it('osteon phantom removes a dead run\'s hidden staging folder and restores a set moved aside', async () => {
+    const { writePhantomSet } = await import('../../app/phantom/write.ts');
+    const parent = join(root, 'phantom');
+    mkdirSync(parent);
+    // pid 4194305 is above Linux's pid_max: never a live process.
+    const dead = join(parent, '.set.4194305-0123456789ab.tmp');
+    mkdirSync(join(dead, 'case-000'), { recursive: true });
+    writeFileSync(join(dead, 'case-000', 'ct.nii.gz'), 'partial');
+    const live = join(parent, `.set.${process.pid}-0123456789ab.tmp`);
+    mkdirSync(live);
+    writePhantomSet(join(parent, 'set'), { cases: 1, seed: 1, dims: [8, 8, 4], spacing: 2, noiseHu: 10 });
+    expect(readdirSync(parent).sort()).toEqual([live.split('/').pop(), 'set'].sort());
+    // A kill between "move the old set aside" and "move the new one in": the old set comes back.
+    rmSync(live, { recursive: true });
+    const { renameSync } = await import('node:fs');
+    renameSync(join(parent, 'set'), join(parent, '.set.4194305-aaaaaaaaaaaa.old'));
+    writePhantomSet(join(parent, 'other'), { cases: 1, seed: 1, dims: [8, 8, 4], spacing: 2, noiseHu: 10 });
+    writePhantomSet(join(parent, 'set'), { cases: 1, seed: 2, dims: [8, 8, 4], spacing: 2, noiseHu: 10 }, true);
+    expect(readdirSync(parent).sort()).toEqual(['other', 'set']);
+  });
+});
+
 function writeCt(dir: string): string {
   mkdirSync(dir, { recursive: true });
   const f = join(dir, 'ct.nii.gz');
