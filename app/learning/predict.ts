@@ -91,7 +91,7 @@ function windowStarts(dim: number, size: number, step: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.round((i * (dim - size)) / (n - 1)));
 }
 
-export function predictVolume(params: Params, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Float32Array[] {
+export async function predictVolume(params: Params, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Promise<Float32Array[]> {
   const dims = geometry.dims as Vec3;
   const nvox = dims[0] * dims[1] * dims[2];
   const S = (head.kind === 'softmax' ? head.classes - 1 + (opts.hasWhole ? 1 : 0) : head.kind === 'joint' ? head.parts + 1 : head.channels);
@@ -140,7 +140,8 @@ export function predictVolume(params: Params, model: UNetConfig, head: HeadConfi
     batch.forEach((job, b) => extractBlock(image, dims, job.spec, opts.fill, x, b * inVol));
     const shape = model.spatialDims === 2 ? [batch.length, inSize[0], inSize[1], inSize[2]] : [batch.length, ...inSize, 1];
     const probs = tf.tidy(() => structureProbs(forward(params, model, tf.tensor(x, shape)), head, opts.hasWhole));
-    const p = probs.dataSync() as Float32Array;
+    // An async read: webgpu has no synchronous read-back in Node, and it lets the host breathe.
+    const p = (await probs.data()) as Float32Array;
     probs.dispose();
     batch.forEach((job, b) => {
       const block = flipBlock(p.subarray(b * outVol * S, (b + 1) * outVol * S), outSize, S, job.flip);

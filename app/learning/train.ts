@@ -92,11 +92,11 @@ function disposeTarget(t: TargetByKind[HeadConfig['kind']]): void {
 }
 
 /** Predicts every validation case and scores each structure (Dice), plus the collapse check. */
-export function validate(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): { validation: Validation; collapse: CollapseFinding | null; preds: Uint8Array[][] } {
+export async function validate(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): Promise<{ validation: Validation; collapse: CollapseFinding | null; preds: Uint8Array[][] }> {
   const perCase: Validation['perCase'] = [];
   const preds: Uint8Array[][] = [], gts: Uint8Array[][] = [];
   for (const c of cases) {
-    const probs = predictVolume(params, cfg.model, cfg.head, c.image, c.geometry, {
+    const probs = await predictVolume(params, cfg.model, cfg.head, c.image, c.geometry, {
       context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(cfg.normalization), hasWhole: cfg.layout.hasWhole,
     });
     const masks = binarize(probs, cfg.head, cfg.layout.hasWhole);
@@ -118,7 +118,7 @@ const VAL_LOSS_BATCHES = 4;
  * The head's loss (total and components) on validation cases: VAL_LOSS_BATCHES batches of
  * cfg.batchSize cut by the training sampler with a fixed seed and no augmentation, forward only.
  */
-export function validationLoss(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): LossValues {
+export async function validationLoss(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): Promise<LossValues> {
   const sampling = { ...cfg.sampling, flipAxes: [], jitterScale: 0, jitterShift: 0, spatialProbability: 0 };
   const rng = new Rng(cfg.seed * 104729 + 17);
   const loss = lossFor(cfg.head);
@@ -127,12 +127,15 @@ export function validationLoss(params: Params, cfg: TrainConfig, cases: readonly
   for (let i = 0; i < VAL_LOSS_BATCHES; i++) {
     const b = sampleBatch(cases, sampling, { head: cfg.head.kind, fill }, rng, cfg.batchSize);
     const { x, target } = batchTensors(b, cfg.head);
-    const values = tf.tidy(() => {
+    const scalars = tf.tidy(() => {
       const r = loss(forward(params, cfg.model, x), target as never);
-      const out: Record<string, number> = { total: r.total.dataSync()[0] };
-      for (const [k, v] of Object.entries(r.components)) if (v) out[k] = (v as tf.Scalar).dataSync()[0];
+      const out: Record<string, tf.Tensor> = { total: r.total };
+      for (const [k, v] of Object.entries(r.components)) if (v) out[k] = v as tf.Tensor;
       return out;
     });
+    const values: Record<string, number> = {};
+    for (const [k, t] of Object.entries(scalars)) values[k] = (await t.data())[0];
+    tf.dispose(Object.values(scalars));
     x.dispose();
     disposeTarget(target);
     for (const [k, v] of Object.entries(values)) (sums[k] ??= []).push(v);
@@ -217,8 +220,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
     for (const k of ['bce', 'ce', 'dice'] as const) if (losses[0]?.[k] !== undefined) epochLoss[k] = mean(losses.map((l) => l[k] ?? NaN));
     let validation: Validation | undefined;
     if (valCases.length && (epoch % cfg.validateEvery === 0 || epoch === cfg.epochs)) {
-      const v = validate(params, cfg, valCases);
-      validation = { ...v.validation, loss: validationLoss(params, cfg, valCases) };
+      const v = await validate(params, cfg, valCases);
+      validation = { ...v.validation, loss: await validationLoss(params, cfg, valCases) };
       if (v.collapse) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse });
     }
     emit({ type: 'epoch', epoch, loss: epochLoss, seconds: (Date.now() - epochStart) / 1000, validation });
@@ -252,7 +255,7 @@ async function decidePostprocessing(cfg: TrainConfig, valCases: readonly Trainin
   const params = createParams(cfg.model);
   try {
     loadParams(readCheckpoint(best), params, best);
-    const { preds } = validate(params, cfg, valCases);
+    const { preds } = await validate(params, cfg, valCases);
     const plan = decidePlan(cfg.layout.ids, valCases.map((c, i) => ({ pred: preds[i], gt: c.masks, dims: c.geometry.dims as Vec3 })));
     writeJsonAtomic(join(runDir, 'postprocessing.json'), plan);
     emit({ type: 'postprocessing', plan });

@@ -57,7 +57,7 @@ export const command: Command = {
     mkdirSync(tmp, { recursive: true });
     const t0 = Date.now();
     try {
-      const r = inferFile(model, ct, tmp, { ...opts, onProgress: (d, n) => bar.update(d / n, `predicting ${d}/${n}`) });
+      const r = await inferFile(model, ct, tmp, { ...opts, onProgress: (d, n) => bar.update(d / n, `predicting ${d}/${n}`) });
       bar.clear();
       rmSync(out, { recursive: true, force: true });
       renameSync(tmp, out);

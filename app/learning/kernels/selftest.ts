@@ -56,7 +56,7 @@ async function evaluate(backend: string, probe: Probe): Promise<Float32Array[]> 
   await tf.setBackend(backend);
   // Read outside tf.tidy: tidy walks every element of returned typed arrays.
   const outs = tf.tidy(probe);
-  const data = outs.map((t) => t.dataSync() as Float32Array);
+  const data = (await Promise.all(outs.map((t) => t.data()))) as Float32Array[];
   tf.dispose(outs);
   return data;
 }
