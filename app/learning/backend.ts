@@ -77,6 +77,9 @@ export function getBackendReport(): BackendReport | null {
   return report;
 }
 
+/** Every value --backend and OSTEON_BACKEND accept. */
+export const backendChoices: readonly BackendPreference[] = ['auto', ...ladder];
+
 export function isBackendPreference(v: string): v is BackendPreference {
   return v === 'auto' || (ladder as readonly string[]).includes(v);
 }

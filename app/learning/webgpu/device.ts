@@ -79,6 +79,7 @@ interface BackendInternals {
   device: GpuDeviceLike;
   runWebGPUProgram(program: { outputShape: number[]; constructor: { name: string } }, inputs: tf.TensorInfo[], ...rest: unknown[]): tf.TensorInfo;
   read(dataId: object): Promise<tf.backend_util.BackendValues>;
+  readSync(dataId: object): tf.backend_util.BackendValues;
 }
 
 /**
@@ -133,6 +134,19 @@ export function guardBackend(backend: tf.KernelBackend): void {
     const values = await read(dataId);
     throwPending();
     return values;
+  };
+  // In Node there is no synchronous read-back (tfjs uses an OffscreenCanvas): say so plainly.
+  const readSync = b.readSync.bind(b);
+  b.readSync = (dataId) => {
+    throwPending();
+    try {
+      return readSync(dataId);
+    } catch (e) {
+      if (e instanceof ReferenceError && e.message.includes('OffscreenCanvas')) {
+        throw gpuError('dataSync()/arraySync() of a tensor that lives on the GPU: this host has no synchronous read-back; use await tensor.data()');
+      }
+      throw e;
+    }
   };
 }
 
