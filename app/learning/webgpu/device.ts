@@ -94,20 +94,23 @@ export function guardBackend(backend: tf.KernelBackend): void {
   const b = backend as unknown as BackendInternals;
   const device = b.device;
   const maxBinding = Number(device.limits.maxStorageBufferBindingSize);
-  let pending: OsteonError | null = null;
+  // Every error since the last throw, in arrival order: a program's own scope can resolve after
+  // the uncaptured submit error it caused, and the root cause must not be lost.
+  let errors: Array<{ where: string; message: string }> = [];
   const record = (where: string, e: GpuError) => {
-    pending ??= gpuError(`${where}: ${e.message.split('\n')[0]}`, e.message);
+    if (errors.length < 8) errors.push({ where, message: e.message });
   };
   const throwPending = () => {
-    if (!pending) return;
-    const e = pending;
-    pending = null;
-    throw e;
+    if (!errors.length) return;
+    const all = errors;
+    errors = [];
+    const root = all.find((e) => !/invalid due to a previous error/.test(e.message)) ?? all[0];
+    throw gpuError(`${root.where}: ${root.message.split('\n')[0]}`, all.map((e) => `${e.where}: ${e.message}`).join('\n'));
   };
   const onError = (e: { error: GpuError }) => record('uncaptured device error', e.error);
   if (device.addEventListener) device.addEventListener('uncapturederror', onError);
   else device.onuncapturederror = onError;
-  void device.lost?.then((l) => { pending ??= gpuError(`device lost (${l.reason ?? 'unknown'}): ${l.message ?? ''}`); });
+  void device.lost?.then((l) => record('device lost', { message: `${l.reason ?? 'unknown'}: ${l.message ?? ''}` }));
 
   const run = b.runWebGPUProgram.bind(b);
   b.runWebGPUProgram = (program, inputs, ...rest) => {

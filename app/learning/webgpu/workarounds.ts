@@ -15,6 +15,10 @@
  * 3b. Rank-5 `PadV2` (the gradient of a rank-5 slice, e.g. the joint head's channel split)
  *    also indexes a `vec5` and fails to compile. Runs of unpadded axes are merged, so the pad
  *    runs at rank ≤ 4 (in two passes when every axis is padded).
+ * 3c. `Cast` int32/bool → float32 only relabels the dtype and keeps the integer buffer; a
+ *    program that copies its input as is (TransposeProgram, behind a sum over leading axes of a
+ *    one-hot) then fails to compile ("expected 'f32', got 'i32'"). The cast is done by an
+ *    elementwise program instead (x + 0.0), whose input getter converts to f32.
  * 4. Oversized bindings and other validation errors only log. `guardDevice` (guard.ts) turns
  *    them into exceptions.
  * 5. On every backend: the rank-5 `batchNorm` gradient fails (tfjs reshapes to rank 4 before a
@@ -148,6 +152,22 @@ function padAnyRank(builtin: tf.KernelFunc): tf.KernelFunc {
   };
 }
 
+/** Defect 3c: a real int32/bool → float32 conversion on the device. */
+function castToFloat(builtin: tf.KernelFunc): tf.KernelFunc {
+  return (args: KernelArgs) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const be = args.backend as unknown as { shouldExecuteOnCPU(t: tf.TensorInfo[]): boolean; makeTensorInfo(shape: number[], dtype: string, values: Float32Array): tf.TensorInfo };
+    if (args.attrs!.dtype !== 'float32' || (x.dtype !== 'int32' && x.dtype !== 'bool') || be.shouldExecuteOnCPU([x])) return builtin(args);
+    const add = tf.getKernel('Add', 'webgpu') as tf.KernelConfig;
+    const zero = be.makeTensorInfo([], 'float32', new Float32Array([0]));
+    try {
+      return add.kernelFunc({ inputs: { a: x, b: zero }, backend: args.backend, attrs: {} });
+    } finally {
+      dispose(args.backend, zero);
+    }
+  };
+}
+
 /** The storage buffers one shader may bind on this backend's device. */
 function storageBufferLimit(backend: Backend): number {
   const dev = (backend as unknown as { device?: { limits?: { maxStorageBuffersPerShaderStage?: number } } }).device;
@@ -236,6 +256,7 @@ export function installWebgpuKernelWorkarounds(): string[] {
   if (wrapKernel('Select', selectAnyRank)) names.push('Select');
   if (wrapKernel('AddN', addNChunked)) names.push('AddN');
   if (wrapKernel('PadV2', padAnyRank)) names.push('PadV2');
+  if (wrapKernel('Cast', castToFloat)) names.push('Cast');
   kernelsDone = names.map((n) => `webgpu:${n}`);
   return kernelsDone;
 }
