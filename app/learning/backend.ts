@@ -206,8 +206,7 @@ async function tryNative(candidate: 'tfjs-node-gpu' | 'tfjs-node', threads: numb
     const spec: string = pkg;
     await import(spec);
   } catch (e) {
-    const why = explainImportFailure(pkg, e);
-    return candidate === 'tfjs-node-gpu' && why.startsWith('CUDA libraries not found') ? `${why}. ${TFJS_NODE_GPU_NEEDS}` : why;
+    return explainImportFailure(pkg, e);
   }
   if (!tf.engine().registryFactory.tensorflow) {
     return `${pkg} loaded but registered its backend with another copy of @tensorflow/tfjs-core (Osteon uses ${tf.version_core}); reinstall so npm dedupes it`;
@@ -247,7 +246,10 @@ export function explainImportFailure(pkg: string, e: unknown): string {
   const msg = err.message ?? String(e);
   if ((err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND') && msg.includes(pkg)) return 'package not installed';
   const lib = /(lib[\w.-]+\.so[\w.]*)/.exec(msg);
-  if (lib && /cud|cublas|cufft|curand|cusolver|cusparse|nvinfer/i.test(lib[1])) return `CUDA libraries not found (${lib[1]}): ${firstLine(msg)}`;
+  if (lib && /cud|cublas|cufft|curand|cusolver|cusparse|nvinfer/i.test(lib[1])) {
+    const why = `CUDA libraries not found (${lib[1]}): ${firstLine(msg)}`;
+    return pkg === packages['tfjs-node-gpu'] ? `${why}. ${TFJS_NODE_GPU_NEEDS}` : why;
+  }
   if (lib) return `native library failed to load (${lib[1]}): ${firstLine(msg)}`;
   return firstLine(msg);
 }
