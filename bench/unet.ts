@@ -15,11 +15,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { BenchRecord, BenchSuite } from '../app/cli/bench-types.ts';
-import { timeStats } from '../app/cli/bench-types.ts';
 import { initBackend } from '../app/learning/backend.ts';
 import { loadNodeWebgpu } from '../app/learning/webgpu/node.ts';
-import { lossFor } from '../app/learning/heads.ts';
-import { createParams, disposeParams, forward, type UNetConfig } from '../app/learning/model/unet.ts';
+import { createParams, disposeParams, type UNetConfig } from '../app/learning/model/unet.ts';
+import { timeModel } from '../app/learning/timing.ts';
+
+export { timeModel };
 import { predictVolume } from '../app/learning/predict.ts';
 import { IDENTITY3 } from '../app/imaging/volume.ts';
 
@@ -31,44 +32,6 @@ export function reference(dims: 2 | 3, batch: number, size: number, filters: num
   const r = spawnSync('/usr/bin/python3', [REF, '--dims', String(dims), '--batch', String(batch), '--size', String(size), '--filters', filters.join(','), '--steps', String(steps)], { encoding: 'utf8', timeout: 900_000 });
   if (r.status !== 0) return null;
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as RefResult;
-}
-
-export async function timeModel(dims: 2 | 3, batch: number, size: number, filters: number[], repeats: number, warmup = 2) {
-  const cfg: UNetConfig = { spatialDims: dims, inChannels: 1, outChannels: 5, filters, normalization: 'none', seed: 0 };
-  const params = createParams(cfg);
-  const spatial = Array(dims).fill(size);
-  const x = tf.randomNormal([batch, ...spatial, 1], 0, 1, 'float32', 1);
-  // Labels from host memory, as the sampler makes them: the loss checks their range on the host
-  // (webgpu in Node cannot read a device tensor synchronously).
-  const n = batch * spatial.reduce((a, b) => a * b, 1);
-  const lab = Int32Array.from({ length: n }, (_, i) => Math.floor(Math.abs(Math.sin(i * 12.9898 + 2)) * 4) % 4);
-  const labels = tf.tensor(lab, [batch, ...spatial], 'int32');
-  const whole = tf.tensor(Float32Array.from(lab, (v) => (v > 0 ? 1 : 0)), [batch, ...spatial]);
-  const loss = lossFor({ kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 });
-  const opt = tf.train.adam(1e-3);
-  const varList = [...params.values()];
-  const step = async () => {
-    const cost = opt.minimize(() => loss(forward(params, cfg, x), { whole, labels }).total, true, varList);
-    await cost!.data();
-    cost!.dispose();
-  };
-  const train: number[] = [], infer: number[] = [];
-  for (let i = 0; i < repeats + warmup; i++) {
-    const t = performance.now();
-    await step();
-    if (i >= warmup) train.push(performance.now() - t);
-  }
-  for (let i = 0; i < repeats + warmup; i++) {
-    const t = performance.now();
-    const y = tf.tidy(() => forward(params, cfg, x));
-    await y.data();
-    y.dispose();
-    if (i >= warmup) infer.push(performance.now() - t);
-  }
-  tf.dispose([x, labels, whole]);
-  opt.dispose();
-  disposeParams(params);
-  return { train: timeStats(train), infer: timeStats(infer) };
 }
 
 export const suite: BenchSuite = {
