@@ -15,6 +15,8 @@ import type { HeadConfig } from './heads.ts';
 import { accumulateBlock, extractBlock, type BlockSpec } from './data/block.ts';
 import { axialAxis } from './data/case.ts';
 import { forward, sizeMultiple, type Params, type UNetConfig } from './model/unet.ts';
+import { activeBindingLimit } from './webgpu/device.ts';
+import { inferenceBatch } from './webgpu/memory.ts';
 
 export interface PredictOptions {
   /** Context slices each side (2.5D); 0 for plain 2D; ignored in 3D. */
@@ -91,14 +93,14 @@ function windowStarts(dim: number, size: number, step: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.round((i * (dim - size)) / (n - 1)));
 }
 
-export function predictVolume(params: Params, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Float32Array[] {
+export async function predictVolume(params: Params, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Promise<Float32Array[]> {
   const dims = geometry.dims as Vec3;
   const nvox = dims[0] * dims[1] * dims[2];
   const S = (head.kind === 'softmax' ? head.classes - 1 + (opts.hasWhole ? 1 : 0) : head.kind === 'joint' ? head.parts + 1 : head.channels);
   const acc = Array.from({ length: S }, () => new Float32Array(nvox));
   const wsum = new Float32Array(nvox);
   const m = sizeMultiple(model);
-  const batchSize = opts.batchSize ?? 4;
+  let batchSize = opts.batchSize ?? 4;
 
   // Blocks to run: image spec (with flips) + where the output goes.
   interface Job { spec: BlockSpec; out: BlockSpec; flip: boolean[] }
@@ -132,6 +134,13 @@ export function predictVolume(params: Params, model: UNetConfig, head: HeadConfi
       jobs.push({ spec: { axes, start, size: inSize, flip: f as [boolean, boolean, boolean] }, out: { axes, start, size: outSize }, flip: f });
     }
   }
+  // Windows stream through the device a batch at a time (the volume stays on the host); on
+  // webgpu the batch also shrinks until its largest tensor fits one storage binding.
+  const limit = activeBindingLimit();
+  if (limit !== null) {
+    const patch = model.spatialDims === 2 ? [inSize[0], inSize[1]] : inSize;
+    batchSize = inferenceBatch({ spatialDims: model.spatialDims, patch, filters: model.filters, inChannels: model.inChannels, outChannels: model.outChannels }, batchSize, limit);
+  }
   const inVol = inSize[0] * inSize[1] * inSize[2];
   const outVol = outSize[0] * outSize[1] * outSize[2];
   for (let j0 = 0; j0 < jobs.length; j0 += batchSize) {
@@ -140,7 +149,8 @@ export function predictVolume(params: Params, model: UNetConfig, head: HeadConfi
     batch.forEach((job, b) => extractBlock(image, dims, job.spec, opts.fill, x, b * inVol));
     const shape = model.spatialDims === 2 ? [batch.length, inSize[0], inSize[1], inSize[2]] : [batch.length, ...inSize, 1];
     const probs = tf.tidy(() => structureProbs(forward(params, model, tf.tensor(x, shape)), head, opts.hasWhole));
-    const p = probs.dataSync() as Float32Array;
+    // An async read: webgpu has no synchronous read-back in Node, and it lets the host breathe.
+    const p = (await probs.data()) as Float32Array;
     probs.dispose();
     batch.forEach((job, b) => {
       const block = flipBlock(p.subarray(b * outVol * S, (b + 1) * outVol * S), outSize, S, job.flip);

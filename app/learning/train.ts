@@ -40,7 +40,7 @@ export interface Validation {
 export type DoneReason = 'completed' | 'cancelled' | 'early-stopped' | 'non-finite-loss';
 
 export type TrainEvent =
-  | { type: 'start'; runDir: string; structures: string[]; params: number; trainCases: string[]; valCases: string[]; startEpoch: number; epochs: number; stepsPerEpoch: number }
+  | { type: 'start'; runDir: string; structures: string[]; params: number; trainCases: string[]; valCases: string[]; startEpoch: number; epochs: number; stepsPerEpoch: number; memory?: string }
   | { type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: LossValues; samplesPerSec: number; etaSec: number }
   | { type: 'epoch'; epoch: number; loss: LossValues; seconds: number; validation?: Validation }
   | { type: 'checkpoint'; kind: 'last' | 'best'; epoch: number; path: string; meanDice?: number }
@@ -73,6 +73,8 @@ export interface TrainOptions {
   resumeFrom?: string;
   control?: TrainControl;
   onEvent: (e: TrainEvent) => void;
+  /** How batch and patch were fitted to the device (webgpu/memory.ts), shown with the start event. */
+  memory?: string;
 }
 
 function batchTensors(b: Batch, head: HeadConfig): { x: tf.Tensor; target: TargetByKind[HeadConfig['kind']] } {
@@ -92,11 +94,11 @@ function disposeTarget(t: TargetByKind[HeadConfig['kind']]): void {
 }
 
 /** Predicts every validation case and scores each structure (Dice), plus the collapse check. */
-export function validate(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): { validation: Validation; collapse: CollapseFinding | null; preds: Uint8Array[][] } {
+export async function validate(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): Promise<{ validation: Validation; collapse: CollapseFinding | null; preds: Uint8Array[][] }> {
   const perCase: Validation['perCase'] = [];
   const preds: Uint8Array[][] = [], gts: Uint8Array[][] = [];
   for (const c of cases) {
-    const probs = predictVolume(params, cfg.model, cfg.head, c.image, c.geometry, {
+    const probs = await predictVolume(params, cfg.model, cfg.head, c.image, c.geometry, {
       context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(cfg.normalization), hasWhole: cfg.layout.hasWhole,
     });
     const masks = binarize(probs, cfg.head, cfg.layout.hasWhole);
@@ -118,7 +120,7 @@ const VAL_LOSS_BATCHES = 4;
  * The head's loss (total and components) on validation cases: VAL_LOSS_BATCHES batches of
  * cfg.batchSize cut by the training sampler with a fixed seed and no augmentation, forward only.
  */
-export function validationLoss(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): LossValues {
+export async function validationLoss(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): Promise<LossValues> {
   const sampling = { ...cfg.sampling, flipAxes: [], jitterScale: 0, jitterShift: 0, spatialProbability: 0 };
   const rng = new Rng(cfg.seed * 104729 + 17);
   const loss = lossFor(cfg.head);
@@ -127,12 +129,15 @@ export function validationLoss(params: Params, cfg: TrainConfig, cases: readonly
   for (let i = 0; i < VAL_LOSS_BATCHES; i++) {
     const b = sampleBatch(cases, sampling, { head: cfg.head.kind, fill }, rng, cfg.batchSize);
     const { x, target } = batchTensors(b, cfg.head);
-    const values = tf.tidy(() => {
+    const scalars = tf.tidy(() => {
       const r = loss(forward(params, cfg.model, x), target as never);
-      const out: Record<string, number> = { total: r.total.dataSync()[0] };
-      for (const [k, v] of Object.entries(r.components)) if (v) out[k] = (v as tf.Scalar).dataSync()[0];
+      const out: Record<string, tf.Tensor> = { total: r.total };
+      for (const [k, v] of Object.entries(r.components)) if (v) out[k] = v as tf.Tensor;
       return out;
     });
+    const values: Record<string, number> = {};
+    for (const [k, t] of Object.entries(scalars)) values[k] = (await t.data())[0];
+    tf.dispose(Object.values(scalars));
     x.dispose();
     disposeTarget(target);
     for (const [k, v] of Object.entries(values)) (sums[k] ??= []).push(v);
@@ -173,7 +178,7 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
   }
   const fill = paddingValue(cfg.normalization);
   const varList = [...params.values()];
-  emit({ type: 'start', runDir: opts.runDir, structures: cfg.layout.ids, params: countParams(params), trainCases: cfg.trainCases, valCases: cfg.valCases, startEpoch, epochs: cfg.epochs, stepsPerEpoch: cfg.stepsPerEpoch });
+  emit({ type: 'start', runDir: opts.runDir, structures: cfg.layout.ids, params: countParams(params), trainCases: cfg.trainCases, valCases: cfg.valCases, startEpoch, epochs: cfg.epochs, stepsPerEpoch: cfg.stepsPerEpoch, ...(opts.memory ? { memory: opts.memory } : {}) });
   const lastPath = join(ckDir, 'last.ckpt');
   if (!opts.resumeFrom) {
     // An epoch-0 checkpoint: a kill during epoch 1 leaves a run that resumes (losing < 1 epoch).
@@ -225,8 +230,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
     for (const k of ['bce', 'ce', 'dice'] as const) if (losses[0]?.[k] !== undefined) epochLoss[k] = mean(losses.map((l) => l[k] ?? NaN));
     let validation: Validation | undefined;
     if (valCases.length && (epoch % cfg.validateEvery === 0 || epoch === cfg.epochs)) {
-      const v = validate(params, cfg, valCases);
-      validation = { ...v.validation, loss: validationLoss(params, cfg, valCases) };
+      const v = await validate(params, cfg, valCases);
+      validation = { ...v.validation, loss: await validationLoss(params, cfg, valCases) };
       if (v.collapse) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse });
     }
     emit({ type: 'epoch', epoch, loss: epochLoss, seconds: (Date.now() - epochStart) / 1000, validation });
@@ -259,7 +264,7 @@ async function decidePostprocessing(cfg: TrainConfig, valCases: readonly Trainin
   const params = createParams(cfg.model);
   try {
     loadParams(readCheckpoint(best), params, best);
-    const { preds } = validate(params, cfg, valCases);
+    const { preds } = await validate(params, cfg, valCases);
     const plan = decidePlan(cfg.layout.ids, valCases.map((c, i) => ({ pred: preds[i], gt: c.masks, dims: c.geometry.dims as Vec3 })));
     writeJsonAtomic(join(runDir, 'postprocessing.json'), plan);
     emit({ type: 'postprocessing', plan });
