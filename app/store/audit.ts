@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 export const AUDIT_FILE = 'audit.jsonl';
 
-export type AuditAction = 'project.create' | 'case.import' | 'case.approve' | 'case.export' | 'case.attachPrediction' | 'train' | 'infer';
+export type AuditAction = 'project.create' | 'case.import' | 'case.approve' | 'case.export' | 'case.exportAs' | 'case.attachPrediction' | 'train' | 'infer';
 
 export interface AuditEntry {
   time: string;
