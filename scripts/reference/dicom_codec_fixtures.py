@@ -19,8 +19,12 @@ from pydicom.sequence import Sequence
 from pydicom.uid import generate_uid, ExplicitVRLittleEndian
 
 src, out = sys.argv[1], sys.argv[2]
-shutil.rmtree(out, ignore_errors=True)
-os.makedirs(out)
+# Start clean but keep the hand-written PROVENANCE.md and the licence.
+os.makedirs(out, exist_ok=True)
+for n in os.listdir(out):
+    if n not in ('PROVENANCE.md', 'LICENSE.dcmqi.txt'):
+        p = os.path.join(out, n)
+        shutil.rmtree(p) if os.path.isdir(p) else os.remove(p)
 tmp = tempfile.mkdtemp()
 Y0, X0, H, W = 200, 210, 80, 96  # crop around the spine
 
@@ -96,6 +100,24 @@ for i, d in enumerate(b12):
 os.makedirs(os.path.join(out, 'signed_12bit_jpegls'))
 for i in range(len(b12)):
     subprocess.run(['dcmcjpls', '+el', os.path.join(tmp, 'src', f's12_{i + 1:02d}.dcm'), os.path.join(out, 'signed_12bit_jpegls', f'{i + 1:02d}.dcm')], check=True)
+
+# 8-bit unsigned (a windowed display copy, as secondary captures and some exports are), JPEG baseline.
+b8 = []
+for d in base:
+    e = copy.deepcopy(d)
+    hu = d.pixel_array.astype(np.float64) * float(d.RescaleSlope) + float(d.RescaleIntercept)
+    e.BitsAllocated, e.BitsStored, e.HighBit, e.PixelRepresentation = 8, 8, 7, 0
+    e.RescaleSlope, e.RescaleIntercept = 4, -1024
+    e.PixelData = np.clip((hu + 1024) / 4, 0, 255).astype(np.uint8).tobytes()
+    b8.append(e)
+for i, d in enumerate(b8):
+    d.save_as(os.path.join(tmp, 'src', f'u8_{i + 1:02d}.dcm'), write_like_original=False)
+os.makedirs(os.path.join(out, 'jpeg_baseline_8bit'))
+os.makedirs(os.path.join(tmp, 'jpeg_baseline_8bit'))
+for i in range(len(b8)):
+    d = os.path.join(out, 'jpeg_baseline_8bit', f'{i + 1:02d}.dcm')
+    subprocess.run(['dcmcjpeg', '+eb', os.path.join(tmp, 'src', f'u8_{i + 1:02d}.dcm'), d], check=True, capture_output=True)
+    subprocess.run(['dcmdjpeg', d, os.path.join(tmp, 'jpeg_baseline_8bit', f'{i + 1:02d}.dcm')], check=True, capture_output=True)
 
 # HTJ2K (OpenJPH's ojph_compress, reversible), encapsulated with pydicom.
 os.makedirs(os.path.join(out, 'htj2k_lossless'))
@@ -174,9 +196,9 @@ def hu_volume(folder):
     return np.stack([a for _, a in sl]), sl[0][0]
 
 golden = {}
-lossy_ref = {'jpeg_extended_12bit': os.path.join(tmp, 'jpeg_extended_12bit'), 'jpegls_near': os.path.join(tmp, 'jpegls_near'),
+lossy_ref = {'jpeg_baseline_8bit': os.path.join(tmp, 'jpeg_baseline_8bit'), 'jpeg_extended_12bit': os.path.join(tmp, 'jpeg_extended_12bit'), 'jpegls_near': os.path.join(tmp, 'jpegls_near'),
              'j2k_lossy': os.path.join(tmp, 'j2k_lossy')}
-for folder in sorted(os.listdir(out)):
+for folder in sorted(n for n in os.listdir(out) if os.path.isdir(os.path.join(out, n))):
     ref_folder = lossy_ref.get(folder)
     if ref_folder is None:
         ref_folder = os.path.join(out, 'signed_12bit') if folder.startswith('signed_12bit') else os.path.join(out, 'explicit_le') if folder != 'enhanced_ct' else os.path.join(out, folder)
