@@ -78,6 +78,8 @@ export interface DataSet {
 
 export interface DicomFile extends DataSet {
   transferSyntax: string;
+  /** Parsed with `headerOnly`: `bytes` may be a prefix and the pixel data is not described. */
+  headerOnly: boolean;
   /** True when the file had no Part 10 preamble/meta (a bare implicit VR LE data set). */
   bare: boolean;
 }
@@ -142,6 +144,11 @@ class Reader {
         pos = h.off;
         continue;
       }
+      if (h.t === PIXEL_DATA && stopAtPixels) {
+        // Headers only (the buffer may be a prefix of the file): note where the pixels start.
+        elements.set(h.t, { offset: h.off, length: h.len === UNDEFINED ? 0 : h.len, vr: h.vr || 'OW', encapsulated: h.len === UNDEFINED });
+        return { ds, pos: this.b.length };
+      }
       if (h.t === PIXEL_DATA && h.len === UNDEFINED) {
         elements.set(h.t, this.encapsulated(h.off, h.vr));
         return { ds, pos: this.b.length };
@@ -161,7 +168,6 @@ class Reader {
       }
       elements.set(h.t, el);
       pos = h.off + h.len;
-      if (stopAtPixels && h.t === PIXEL_DATA) break;
     }
     if (end === undefined && depth > 0) throw badInput(this.file, 'data set', 'a sequence item has no item delimiter (truncated?)');
     return { ds, pos };
@@ -213,7 +219,8 @@ function hex(t: number): string {
 /**
  * Parses a Part 10 file (or, without the 'DICM' preamble, a bare implicit-VR-LE data set
  * starting with group 0008). Sequences are parsed into items; encapsulated pixel data into its
- * fragments; a deflated data set is inflated first. `headerOnly` stops before the pixel data.
+ * fragments; a deflated data set is inflated first. `headerOnly` stops at the pixel data
+ * element (its value is neither read nor checked), so `bytes` may be just the file's start.
  */
 export function parseDicom(path: string, bytes: Uint8Array, opts: { headerOnly?: boolean } = {}): DicomFile {
   let pos = 0;
@@ -251,7 +258,7 @@ export function parseDicom(path: string, bytes: Uint8Array, opts: { headerOnly?:
   }
   const r = new Reader(path, bytes, ts !== TS.explicitBE, ts !== TS.implicitLE);
   const { ds } = r.dataSet(pos, bytes.length, 0, opts.headerOnly === true);
-  return { ...ds, transferSyntax: ts, bare };
+  return { ...ds, transferSyntax: ts, bare, headerOnly: opts.headerOnly === true };
 }
 
 function text(b: Uint8Array, off: number, len: number): string {

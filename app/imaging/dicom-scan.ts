@@ -4,6 +4,7 @@
  * objects (SEG, RTSTRUCT, SR, presentation states) and non-DICOM files are skipped and reported.
  */
 import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readHead } from './files.ts';
 import { basename, dirname, join, relative, resolve, sep } from 'node:path';
 import { badInput } from '../util/errors.ts';
 import { isDicom, looksLikeBareDicom, parseDicom, seq, str, tag, type DicomFile } from './dicom-parse.ts';
@@ -47,13 +48,13 @@ export function scanDicom(path: string): Scan {
   if (files.length === 0) throw badInput(path, 'files', 'holds no DICOM files');
   const images: ScannedFile[] = [];
   for (const p of files) {
-    const bytes = readFileSync(p);
-    if (!isDicom(bytes) && !looksLikeBareDicom(bytes)) {
-      if (/\.dcm$/i.test(p) || files.length === 1) parseDicom(p, bytes); // throws the precise reason
+    const head = readHead(p, HEAD_BYTES);
+    if (!isDicom(head) && !looksLikeBareDicom(head)) {
+      if (/\.dcm$/i.test(p) || files.length === 1) parseDicom(p, readFileSync(p)); // throws the precise reason
       warnings.push(`${relative(path, p) || basename(p)}: skipped (not a DICOM file)`);
       continue;
     }
-    const f = parseDicom(p, bytes, { headerOnly: true });
+    const f = headerOf(p, head);
     const sop = str(f, SOP_CLASS) ?? '';
     if (!f.elements.has(PIXEL_DATA) || NON_IMAGE_SOP.test(sop)) {
       warnings.push(`${relative(path, p) || basename(p)}: skipped (not an image, SOP class ${sop || 'unknown'})`);
@@ -63,6 +64,22 @@ export function scanDicom(path: string): Scan {
   }
   if (images.length === 0) throw badInput(path, 'files', `no DICOM image among ${files.length} files`);
   return { images, warnings };
+}
+
+/** Headers are read from the first 256 KiB (enough for CT; larger headers are read whole). */
+const HEAD_BYTES = 256 * 1024;
+
+/** The file's headers, from its first bytes when they hold them all, else from the whole file. */
+function headerOf(p: string, head: Buffer): DicomFile {
+  const deflated = head.includes('1.2.840.10008.1.2.1.99', 0, 'latin1');
+  if (head.length < HEAD_BYTES || deflated) return parseDicom(p, head.length < HEAD_BYTES ? head : readFileSync(p), { headerOnly: true });
+  try {
+    const f = parseDicom(p, head, { headerOnly: true });
+    if (f.elements.has(PIXEL_DATA)) return f;
+  } catch {
+    // The headers run past the first bytes: read the whole file below.
+  }
+  return parseDicom(p, readFileSync(p), { headerOnly: true });
 }
 
 function isFile(p: string): boolean {

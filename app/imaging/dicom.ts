@@ -12,12 +12,13 @@
  *
  * Compressed pixel data is decoded off the calling thread (`dicom-decode.ts`).
  */
+import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { badInput } from '../util/errors.ts';
 import { decodeInWorkers, decodeSync, type DecodeProgress } from './dicom-decode.ts';
-import { firstItem, isEncapsulatedSyntax, nums, str, tag, transferSyntaxName, us, type DataSet, type DicomFile } from './dicom-parse.ts';
+import { firstItem, isEncapsulatedSyntax, nums, parseDicom, str, tag, transferSyntaxName, us, type DataSet, type DicomFile } from './dicom-parse.ts';
 import { frameInfo, nativeFrames } from './dicom-pixels.ts';
-import { scanDicom, type ScannedFile } from './dicom-scan.ts';
+import { scanDicom, type Scan, type ScannedFile } from './dicom-scan.ts';
 import type { Samples } from './dicom-codecs.ts';
 import { checkPayload } from './text-header.ts';
 import { DEFAULT_MAX_BYTES, type LoadedVolume, type ReadOptions } from './types.ts';
@@ -78,7 +79,7 @@ export function readDicomSeries(path: string, opts: DicomReadOptions = {}): Load
   const plan = planDicomSeries(path, opts);
   const files = filesOf(plan);
   const compressed = files.some((f) => isEncapsulatedSyntax(f.transferSyntax));
-  const frames = compressed ? decodeSync(files.map((f) => f.path), opts.threads) : files.map((f) => nativeFrames(f));
+  const frames = compressed ? decodeSync(files.map((f) => f.path), opts.threads) : files.map((f) => nativeFrames(whole(f)));
   return assemble(plan, files, frames, opts);
 }
 
@@ -93,11 +94,16 @@ export async function readDicomSeriesAsync(path: string, opts: DicomReadOptions 
   } else {
     frames = [];
     for (let i = 0; i < files.length; i++) {
-      frames.push(nativeFrames(files[i]));
+      frames.push(nativeFrames(whole(files[i])));
       opts.onProgress?.({ done: i + 1, total: files.length, file: files[i].path });
     }
   }
   return assemble(plan, files, frames, opts);
+}
+
+/** The file parsed whole (the scan kept headers only, from the file's first bytes). */
+function whole(f: DicomFile): DicomFile {
+  return f.headerOnly ? parseDicom(f.path, readFileSync(f.path)) : f;
 }
 
 function filesOf(plan: SeriesPlan): DicomFile[] {
@@ -122,7 +128,10 @@ function assemble(plan: SeriesPlan, files: DicomFile[], frames: Samples[][], opt
 
 /** Reads headers, picks the series, sorts and checks the slices; decodes no pixels. */
 export function planDicomSeries(path: string, opts: DicomReadOptions = {}): SeriesPlan {
-  const scan = scanDicom(path);
+  return planFromScan(path, scanDicom(path), opts);
+}
+
+function planFromScan(path: string, scan: Scan, opts: DicomReadOptions): SeriesPlan {
   const warnings = [...scan.warnings];
   const series = pickSeries(path, scan.images, opts.seriesUid);
   const slices = sortSlices(path, series.flatMap((s) => slicesOf(s.file)));
@@ -322,7 +331,7 @@ export function listDicomSeries(path: string): SeriesSummary[] {
     const f = group[0].file;
     let problem: string | null = null, spacing: Vec3 | null = null, slices = 0;
     try {
-      const plan = planDicomSeries(path, { seriesUid: uid });
+      const plan = planFromScan(path, scan, { seriesUid: uid });
       spacing = plan.spacing;
       slices = plan.slices.length;
     } catch (e) {
