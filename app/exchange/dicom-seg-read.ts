@@ -7,7 +7,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { badInput } from '../util/errors.ts';
-import { firstItem, nums, parseDicom, seq, str, tag, us, type DataSet } from '../imaging/dicom-parse.ts';
+import { firstItem, isDicom, nums, parseDicom, seq, str, tag, us, type DataSet } from '../imaging/dicom-parse.ts';
+import { readHead } from '../imaging/files.ts';
 import { nativeFrames } from '../imaging/dicom-pixels.ts';
 import { isEncapsulatedSyntax } from '../imaging/dicom-parse.ts';
 import type { Geometry } from '../imaging/volume.ts';
@@ -36,6 +37,18 @@ export interface ReadSeg {
   segments: SegSegment[];
   frameOfReference: string;
   referencedSeries: string[];
+}
+
+/** True when `file` is a DICOM Segmentation (by its SOP Class UID, from the file's first bytes). */
+export function isDicomSegFile(file: string): boolean {
+  let head: Buffer;
+  try { head = readHead(file, 64 * 1024); } catch { return false; }
+  if (!isDicom(head)) return false;
+  try {
+    return str(parseDicom(file, head, { headerOnly: true }), T.sopClass) === SEG_SOP;
+  } catch {
+    return head.includes(SEG_SOP, 0, 'latin1');
+  }
 }
 
 /** Reads every segment of `file` onto `grid` (the CT it was drawn on). */

@@ -64,6 +64,15 @@ describe('DICOM SEG out (BINARY, overlaps kept)', () => {
     expect(JSON.parse(readFileSync(join(out, 'prediction.json'), 'utf8')).source).toBe('dicom-seg');
   });
 
+  it('a SEG serves as the labels of inspect (and export, train): overlaps as written', () => {
+    const r = runCli(['inspect', ct, seg, '--schema', schema, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const a = JSON.parse(r.stdout).analysis as { overlap: { matrix: number[][] } } & Record<string, unknown>;
+    expect(JSON.stringify(a)).toContain(String(counts.labelled));
+    const text = runCli(['inspect', ct, seg, '--schema', schema]).stdout;
+    expect(text).toMatch(/labelled\s+119537\s+107098\s+12439/);
+  });
+
   it('--manual marks the segments MANUAL; without --run or --manual it exits 2 and writes nothing', () => {
     const m = join(work, 'manual.dcm');
     expect(runCli(['export', ct, labels, '--schema', schema, '--format', 'dicom-seg', '--out', m, '--manual']).code).toBe(0);
