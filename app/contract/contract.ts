@@ -11,7 +11,7 @@ import { z } from 'zod';
 import { ErrorData } from './result.ts';
 import {
   AppInfo, BackendReport, CaseDetail, CaseSummary, DialogPurpose, Empty, Id, JobInfo, JobKind, JobStarted, LabelSchemaShape, Name, Path,
-  ProjectSummary, RecentProject, Vec3, VolumeKind, VolumeMeta,
+  ProjectSummary, RecentProject, Vec3, VolumeKind, VolumeMeta, DicomSeries, ExportFormat,
 } from './schemas.ts';
 import { ConfigDifference, RunDetail, RunEvaluation, RunSummary, RunThresholds, TrainEventData, TrainPlan, TrainRequest } from './training.ts';
 
@@ -42,6 +42,8 @@ export const calls = {
       ct: Path, labels: Path.optional(), schema: Path.optional(), name: Name.optional(),
       /** Instead of `schema`: a schema sent inline (the wizard's edited label ids), written as the case's schema.json. */
       schemaInline: LabelSchemaShape.optional(),
+      /** For a DICOM folder holding several series: the one to import (dicom.series lists them). */
+      seriesUid: z.string().max(64).optional(),
     }),
     JobStarted,
     'Job: copy a CT (+ labels, + label schema) into the project and compute the label analysis.'),
@@ -51,6 +53,16 @@ export const calls = {
   'case.export': call(z.strictObject({ caseId: Id, dir: Path }), z.strictObject({ files: z.array(Path).max(64) }),
     'Copy a case\'s labels, schema and analysis into a folder.'),
 
+  'case.exportAs': call(
+    z.strictObject({
+      caseId: Id, source: z.enum(['labels', 'prediction']), format: ExportFormat, out: Path,
+      /** DICOM SEG: the algorithm (a run id); absent for MANUAL (edited labels). */
+      run: z.string().min(1).max(64).optional(),
+    }),
+    z.strictObject({ files: z.array(Path).max(1024), summary: z.string().max(2000) }),
+    'Export a case\'s labels or its prediction, overlaps kept: DICOM SEG, NIfTI per structure, Slicer .seg.nrrd, or an nnU-Net v2 dataset (docs/dicom.md).'),
+  'dicom.series': call(z.strictObject({ path: Path }), z.strictObject({ series: z.array(DicomSeries).max(1000) }),
+    'The image series of a DICOM folder/DICOMDIR (description, slices, spacing, transfer syntax, why one is not readable), for the import wizard.'),
   'case.attachPrediction': call(z.strictObject({ caseId: Id, labels: Path }), z.strictObject({ caseId: Id, file: z.string().max(255) }),
     'Copies a predicted label map (same grid as the CT) into the case as prediction.*; volume.get kind prediction then serves it (compare mode).'),
   'volume.get': call(z.strictObject({ caseId: Id, kind: VolumeKind }), VolumeMeta,

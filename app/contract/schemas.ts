@@ -134,3 +134,13 @@ export const LabelSchemaShape = z.looseObject({
   name: z.string().max(200),
   structures: z.array(z.record(z.string(), z.unknown())).min(1).max(256),
 });
+
+/** Formats of `case.exportAs` (app/exchange): all keep overlapping structures. */
+export const ExportFormat = z.enum(['dicom-seg', 'nifti', 'seg-nrrd', 'nnunet']);
+
+/** One image series of a DICOM folder, as the import wizard lists it. */
+export const DicomSeries = z.strictObject({
+  uid: z.string().max(64), number: z.string().max(16), description: z.string().max(200), modality: z.string().max(16),
+  files: z.number().int().nonnegative(), slices: z.number().int().nonnegative(), rows: z.number().int().nonnegative(), columns: z.number().int().nonnegative(),
+  spacing: Vec3.nullable(), transferSyntax: z.string().max(64), transferSyntaxName: z.string().max(200), problem: z.string().max(2000).nullable(),
+});

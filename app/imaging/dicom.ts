@@ -1,119 +1,184 @@
 /**
- * DICOM CT series from a folder: one series (by SeriesInstanceUID), slices sorted along the
- * normal of ImageOrientationPatient, HU = stored · RescaleSlope + RescaleIntercept (int16 when
- * every slope/intercept is an integer and the range fits, else float32). Uneven spacing, missing
- * slices and tilted stacks are reported in `warnings`, never silently accepted.
+ * DICOM CT series → Volume. The input is a folder (searched recursively; files with or without
+ * extensions), a DICOMDIR, or a single (multi-frame) file. Slices are the frames of every file
+ * in one series (classic single-frame CT, or enhanced CT with per-frame functional groups),
+ * sorted along the normal of ImageOrientationPatient. HU = stored · RescaleSlope +
+ * RescaleIntercept as pydicom's apply_modality_lut computes it (int16 when every slope and
+ * intercept is an integer and the range fits, else float32).
+ *
+ * Refused (exit 2, naming the file and the field): mixed orientations or sizes, gantry tilt
+ * (slices drifting in-plane), missing slices and spacing that varies beyond 1 % — Osteon does
+ * not resample a series behind the user's back.
+ *
+ * Compressed pixel data is decoded off the calling thread (`dicom-decode.ts`).
  */
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
 import { badInput } from '../util/errors.ts';
-import { isDicom, nums, parseDicom, str, tag, us, type DicomFile } from './dicom-parse.ts';
+import { decodeInWorkers, decodeSync, type DecodeProgress } from './dicom-decode.ts';
+import { firstItem, isEncapsulatedSyntax, nums, parseDicom, str, tag, transferSyntaxName, us, type DataSet, type DicomFile } from './dicom-parse.ts';
+import { frameInfo, nativeFrames } from './dicom-pixels.ts';
+import { scanDicom, type Scan, type ScannedFile } from './dicom-scan.ts';
+import type { Samples } from './dicom-codecs.ts';
 import { checkPayload } from './text-header.ts';
 import { defaultMaxBytes, type LoadedVolume, type ReadOptions } from './types.ts';
 import type { Mat3, Vec3 } from './volume.ts';
 
-const T = {
-  sopClass: tag(0x0008, 0x0016), modality: tag(0x0008, 0x0060), seriesDescription: tag(0x0008, 0x103e),
-  studyUid: tag(0x0020, 0x000d), seriesUid: tag(0x0020, 0x000e), seriesNumber: tag(0x0020, 0x0011),
-  ipp: tag(0x0020, 0x0032), iop: tag(0x0020, 0x0037), samples: tag(0x0028, 0x0002), frames: tag(0x0028, 0x0008),
-  rows: tag(0x0028, 0x0010), columns: tag(0x0028, 0x0011), pixelSpacing: tag(0x0028, 0x0030),
-  bitsAllocated: tag(0x0028, 0x0100), pixelRepresentation: tag(0x0028, 0x0103),
+export const T = {
+  sopClass: tag(0x0008, 0x0016), sopInstance: tag(0x0008, 0x0018), modality: tag(0x0008, 0x0060), seriesDescription: tag(0x0008, 0x103e),
+  studyUid: tag(0x0020, 0x000d), seriesUid: tag(0x0020, 0x000e), seriesNumber: tag(0x0020, 0x0011), frameOfReference: tag(0x0020, 0x0052),
+  ipp: tag(0x0020, 0x0032), iop: tag(0x0020, 0x0037), pixelSpacing: tag(0x0028, 0x0030), gantryTilt: tag(0x0018, 0x1120),
   intercept: tag(0x0028, 0x1052), slope: tag(0x0028, 0x1053), sliceThickness: tag(0x0018, 0x0050), pixelData: tag(0x7fe0, 0x0010),
+  sharedFG: tag(0x5200, 0x9229), perFrameFG: tag(0x5200, 0x9230), planePosition: tag(0x0020, 0x9113), planeOrientation: tag(0x0020, 0x9116),
+  pixelMeasures: tag(0x0028, 0x9110), pixelValueTransform: tag(0x0028, 0x9145),
 };
 
-/** Non-image objects that may share a folder with the CT (SEG, RTSTRUCT, SR, presentation states). */
-const NON_IMAGE_SOP = /^1\.2\.840\.10008\.5\.1\.4\.1\.1\.(66|481|88|11)\./;
+/** Relative spread of slice gaps accepted as "uniform" (1 %, at least 1 µm). */
+const SPACING_TOLERANCE = 0.01;
+/** In-plane drift (mm) of slice origins accepted before the stack counts as tilted. */
+const TILT_TOLERANCE_MM = 0.01;
 
 export interface DicomReadOptions extends ReadOptions {
   /** Pick this series when the folder holds several. */
   seriesUid?: string;
+  /** Progress of the pixel decode (async reader only). */
+  onProgress?: (p: DecodeProgress) => void;
+  /** Decoder threads for compressed series (default: min(4, cores)). */
+  threads?: number;
 }
 
-interface Slice {
-  f: DicomFile;
+/** One slice of the volume: a frame of a file, with its own geometry and rescale. */
+export interface Slice {
+  file: DicomFile;
+  frame: number;
   pos: Vec3;
+  iop: number[];
+  spacing: [number, number];
+  slope: number;
+  intercept: number;
   /** Position along the slice normal. */
   s: number;
 }
 
-export function readDicomSeries(folder: string, opts: DicomReadOptions = {}): LoadedVolume {
-  const warnings: string[] = [];
-  const files = listFiles(folder);
-  const images: DicomFile[] = [];
-  for (const p of files) {
-    const bytes = readFileSync(p);
-    if (!isDicom(bytes) && !/\.dcm$/i.test(p)) {
-      warnings.push(`${basename(p)}: skipped (not a DICOM file)`);
-      continue;
+/** What Osteon needs from a series before decoding any pixel. */
+export interface SeriesPlan {
+  uid: string;
+  slices: Slice[];
+  rows: number;
+  cols: number;
+  dims: Vec3;
+  spacing: Vec3;
+  origin: Vec3;
+  direction: Mat3;
+  warnings: string[];
+  meta: Record<string, string>;
+}
+
+/** Reads a series synchronously; compressed pixels are decoded in worker threads the caller waits on. */
+export function readDicomSeries(path: string, opts: DicomReadOptions = {}): LoadedVolume {
+  const plan = planDicomSeries(path, opts);
+  const files = filesOf(plan);
+  const compressed = files.some((f) => isEncapsulatedSyntax(f.transferSyntax));
+  const frames = compressed ? decodeSync(files.map((f) => f.path), opts.threads) : files.map((f) => nativeFrames(whole(f)));
+  return assemble(plan, files, frames, opts);
+}
+
+/** Reads a series with the pixel decode in worker threads, reporting progress per file. */
+export async function readDicomSeriesAsync(path: string, opts: DicomReadOptions = {}): Promise<LoadedVolume> {
+  const plan = planDicomSeries(path, opts);
+  const files = filesOf(plan);
+  const compressed = files.some((f) => isEncapsulatedSyntax(f.transferSyntax));
+  let frames: Samples[][];
+  if (compressed) {
+    frames = await decodeInWorkers(files.map((f) => f.path), { threads: opts.threads, onProgress: opts.onProgress });
+  } else {
+    frames = [];
+    for (let i = 0; i < files.length; i++) {
+      frames.push(nativeFrames(whole(files[i])));
+      opts.onProgress?.({ done: i + 1, total: files.length, file: files[i].path });
     }
-    const f = parseDicom(p, bytes);
-    const sop = str(f, T.sopClass) ?? '';
-    if (!f.elements.has(T.pixelData) || NON_IMAGE_SOP.test(sop)) {
-      warnings.push(`${basename(p)}: skipped (not an image slice, SOP class ${sop || 'unknown'})`);
-      continue;
-    }
-    images.push(f);
   }
-  if (images.length === 0) throw badInput(folder, 'files', `no DICOM image slices among ${files.length} files`);
-  const series = pickSeries(folder, images, opts.seriesUid);
-  const slices = sortSlices(folder, series, warnings);
-  const first = slices[0].f;
-  const rows = us(first, T.rows), cols = us(first, T.columns);
-  if (rows === undefined || rows < 1) throw badInput(first.path, 'Rows', `${rows ?? 'missing'}, expected >= 1`);
-  if (cols === undefined || cols < 1) throw badInput(first.path, 'Columns', `${cols ?? 'missing'}, expected >= 1`);
-  const iop = nums(first, T.iop)!;
-  const ps = nums(first, T.pixelSpacing);
-  if (!ps || ps.length !== 2 || !ps.every((x) => x > 0)) throw badInput(first.path, 'PixelSpacing', `${str(first, T.pixelSpacing) ?? 'missing'}, expected two positive numbers`);
-  const dz = sliceSpacing(slices, first, warnings);
-  const count = rows * cols * slices.length;
-  checkPayload(folder, 'Rows×Columns×slices', count, 4, opts.maxBytes ?? defaultMaxBytes());
-  const data = huVoxels(slices, rows, cols);
-  const n = normal(iop);
-  const direction: Mat3 = [iop[0], iop[3], n[0], iop[1], iop[4], n[1], iop[2], iop[5], n[2]];
+  return assemble(plan, files, frames, opts);
+}
+
+/** The file parsed whole (the scan kept headers only, from the file's first bytes). */
+function whole(f: DicomFile): DicomFile {
+  return f.headerOnly ? parseDicom(f.path, readFileSync(f.path)) : f;
+}
+
+function filesOf(plan: SeriesPlan): DicomFile[] {
+  return [...new Set(plan.slices.map((s) => s.file))];
+}
+
+function assemble(plan: SeriesPlan, files: DicomFile[], frames: Samples[][], opts: ReadOptions): LoadedVolume {
+  const index = new Map(files.map((f, i) => [f, i]));
+  const per = plan.rows * plan.cols;
+  checkPayload(plan.slices[0].file.path, 'Rows×Columns×slices', per * plan.slices.length, 4, opts.maxBytes ?? defaultMaxBytes());
+  const raws = plan.slices.map((sl) => {
+    const fr = frames[index.get(sl.file)!][sl.frame];
+    if (!fr || fr.length < per) throw badInput(sl.file.path, 'PixelData', `frame ${sl.frame + 1} is missing or short`);
+    return fr;
+  });
+  const data = huVoxels(plan.slices, raws, per);
   return {
-    dims: [cols, rows, slices.length], spacing: [ps[1], ps[0], dz], origin: slices[0].pos, direction, data, channels: 1,
-    format: 'dicom', warnings,
+    dims: plan.dims, spacing: plan.spacing, origin: plan.origin, direction: plan.direction, data, channels: 1,
+    format: 'dicom', warnings: plan.warnings, meta: plan.meta,
+  };
+}
+
+/** Reads headers, picks the series, sorts and checks the slices; decodes no pixels. */
+export function planDicomSeries(path: string, opts: DicomReadOptions = {}): SeriesPlan {
+  return planFromScan(path, scanDicom(path), opts);
+}
+
+function planFromScan(path: string, scan: Scan, opts: DicomReadOptions): SeriesPlan {
+  const warnings = [...scan.warnings];
+  const series = pickSeries(path, scan.images, opts.seriesUid);
+  const slices = sortSlices(path, series.flatMap((s) => slicesOf(s.file)));
+  const first = slices[0];
+  const info = frameInfo(first.file);
+  const dz = sliceSpacing(path, slices, warnings);
+  const n = normal(first.iop);
+  const iop = first.iop;
+  const direction: Mat3 = [iop[0], iop[3], n[0], iop[1], iop[4], n[1], iop[2], iop[5], n[2]];
+  const f = first.file;
+  if (f.transferSyntax === '1.2.840.10008.1.2.4.51' && frameInfo(f).bitsAllocated > 8) {
+    warnings.push('JPEG Extended (12-bit) pixels are decoded by cornerstone\'s jpeg.js, which shows a bias of about +15 HU against IJG (dcmtk); for quantitative work decompress first (dcmdjpeg) — see docs/dicom.md');
+  }
+  return {
+    uid: str(f, T.seriesUid) ?? '', slices, rows: info.rows, cols: info.columns,
+    dims: [info.columns, info.rows, slices.length], spacing: [first.spacing[1], first.spacing[0], dz], origin: first.pos, direction, warnings,
     meta: {
-      SeriesInstanceUID: str(first, T.seriesUid) ?? '', StudyInstanceUID: str(first, T.studyUid) ?? '',
-      Modality: str(first, T.modality) ?? '', SeriesDescription: str(first, T.seriesDescription) ?? '',
-      TransferSyntaxUID: first.transferSyntax,
+      SeriesInstanceUID: str(f, T.seriesUid) ?? '', StudyInstanceUID: str(f, T.studyUid) ?? '',
+      FrameOfReferenceUID: str(f, T.frameOfReference) ?? '', Modality: str(f, T.modality) ?? '',
+      SeriesDescription: str(f, T.seriesDescription) ?? '', TransferSyntaxUID: f.transferSyntax,
+      TransferSyntax: transferSyntaxName(f.transferSyntax),
     },
   };
 }
 
-function listFiles(folder: string): string[] {
-  let names: string[];
-  try {
-    if (!statSync(folder).isDirectory()) throw badInput(folder, 'path', 'expected a folder of DICOM files');
-    names = readdirSync(folder);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw badInput(folder, 'path', 'folder not found', 'not-found');
-    throw e;
-  }
-  const files = names.filter((n) => !n.startsWith('.') && n.toUpperCase() !== 'DICOMDIR' && !/\.(txt|json|md|xml|html?|csv|nii|gz|nrrd|mha|mhd|png|jpe?g)$/i.test(n))
-    .map((n) => join(folder, n)).filter((p) => {
-      // A dangling symlink or an unreadable entry is skipped, not fatal; devices and FIFOs too.
-      const st = statSync(p, { throwIfNoEntry: false });
-      return st !== undefined && st.isFile() && st.size > 0;
-    }).sort();
-  if (files.length === 0) throw badInput(folder, 'files', 'the folder holds no DICOM files');
-  return files;
+function seriesList(groups: Map<string, ScannedFile[]>): string {
+  return [...groups.entries()].map(([uid, fs]) => `${uid} (${fs.length} files, series ${str(fs[0].file, T.seriesNumber) ?? '?'} "${str(fs[0].file, T.seriesDescription) ?? ''}", e.g. ${basename(fs[0].file.path)})`).join('; ');
 }
 
-function pickSeries(folder: string, images: DicomFile[], want: string | undefined): DicomFile[] {
-  const bySeries = new Map<string, DicomFile[]>();
-  for (const f of images) {
-    const uid = str(f, T.seriesUid) ?? '(no SeriesInstanceUID)';
+export function groupBySeries(images: ScannedFile[]): Map<string, ScannedFile[]> {
+  const bySeries = new Map<string, ScannedFile[]>();
+  for (const s of images) {
+    const uid = str(s.file, T.seriesUid) ?? '(no SeriesInstanceUID)';
     if (!bySeries.has(uid)) bySeries.set(uid, []);
-    bySeries.get(uid)!.push(f);
+    bySeries.get(uid)!.push(s);
   }
-  const list = () => [...bySeries.entries()].map(([uid, fs]) => `${uid} (${fs.length} files, series ${str(fs[0], T.seriesNumber) ?? '?'} "${str(fs[0], T.seriesDescription) ?? ''}", e.g. ${basename(fs[0].path)})`).join('; ');
+  return bySeries;
+}
+
+function pickSeries(path: string, images: ScannedFile[], want: string | undefined): ScannedFile[] {
+  const bySeries = groupBySeries(images);
   if (want !== undefined) {
     const s = bySeries.get(want);
-    if (!s) throw badInput(folder, 'SeriesInstanceUID', `series ${want} is not in the folder; it holds: ${list()}`, 'not-found');
+    if (!s) throw badInput(path, 'SeriesInstanceUID', `series ${want} is not in ${basename(path)}; it holds: ${seriesList(bySeries)}`, 'not-found');
     return s;
   }
-  if (bySeries.size > 1) throw badInput(folder, 'SeriesInstanceUID', `the folder holds ${bySeries.size} series; choose one (seriesUid): ${list()}`);
+  if (bySeries.size > 1) throw badInput(path, 'SeriesInstanceUID', `the folder holds ${bySeries.size} series; choose one (seriesUid, --series UID): ${seriesList(bySeries)}`);
   return [...bySeries.values()][0];
 }
 
@@ -122,49 +187,85 @@ function normal(iop: number[]): Vec3 {
   return [b * f - c * e, c * d - a * f, a * e - b * d];
 }
 
-function sortSlices(folder: string, files: DicomFile[], warnings: string[]): Slice[] {
-  const first = files[0];
-  const iop = nums(first, T.iop);
-  if (!iop || iop.length !== 6 || iop.some((x) => !Number.isFinite(x))) throw badInput(first.path, 'ImageOrientationPatient', `${str(first, T.iop) ?? 'missing'}, expected 6 numbers`);
-  const rowLen = Math.hypot(iop[0], iop[1], iop[2]), colLen = Math.hypot(iop[3], iop[4], iop[5]);
-  const dot = iop[0] * iop[3] + iop[1] * iop[4] + iop[2] * iop[5];
-  if (Math.abs(rowLen - 1) > 1e-3 || Math.abs(colLen - 1) > 1e-3 || Math.abs(dot) > 1e-3) {
-    throw badInput(first.path, 'ImageOrientationPatient', `${str(first, T.iop)}: row and column directions must be orthogonal unit vectors`);
+function numbersOf(ds: DataSet | undefined, t: number): number[] | undefined {
+  return ds ? nums(ds, t) : undefined;
+}
+
+/** The slices (frames) of one file: classic images have one, enhanced CT one per frame. */
+export function slicesOf(f: DicomFile): Slice[] {
+  const info = frameInfo(f);
+  const shared = f.elements.get(T.sharedFG)?.items?.[0];
+  const perFrame = f.elements.get(T.perFrameFG)?.items ?? [];
+  if (info.frames > 1 && perFrame.length !== info.frames) {
+    throw badInput(f.path, 'PerFrameFunctionalGroupsSequence', `${perFrame.length} items for NumberOfFrames=${info.frames}: a multi-frame image needs a position per frame (enhanced CT)`, 'unsupported');
   }
-  const n = normal(iop);
-  const rows = us(first, T.rows), cols = us(first, T.columns);
-  const out: Slice[] = files.map((f) => {
-    const check = (field: string, ok: boolean) => {
-      if (!ok) throw badInput(f.path, field, `differs from ${basename(first.path)} in the same series`);
-    };
-    const o = nums(f, T.iop);
-    check('ImageOrientationPatient', !!o && o.length === 6 && o.every((x, i) => Math.abs(x - iop[i]) < 1e-4));
-    check('Rows', us(f, T.rows) === rows);
-    check('Columns', us(f, T.columns) === cols);
-    check('PixelSpacing', str(f, T.pixelSpacing) === str(first, T.pixelSpacing) || (nums(f, T.pixelSpacing) ?? []).every((x, i) => Math.abs(x - (nums(first, T.pixelSpacing) ?? [])[i]) < 1e-4));
-    const p = nums(f, T.ipp);
-    if (!p || p.length !== 3 || p.some((x) => !Number.isFinite(x))) throw badInput(f.path, 'ImagePositionPatient', `${str(f, T.ipp) ?? 'missing'}, expected 3 numbers`);
-    const frames = Number(str(f, T.frames) ?? '1');
-    if (frames > 1) throw badInput(f.path, 'NumberOfFrames', `${frames}: multi-frame (enhanced) images are not supported`, 'unsupported');
-    return { f, pos: p as Vec3, s: p[0] * n[0] + p[1] * n[1] + p[2] * n[2] };
-  });
-  out.sort((a, b) => a.s - b.s);
-  for (let i = 1; i < out.length; i++) {
-    if (Math.abs(out[i].s - out[i - 1].s) < 1e-3) {
-      throw badInput(folder, 'ImagePositionPatient', `${basename(out[i - 1].f.path)} and ${basename(out[i].f.path)} are at the same position (${out[i].s.toFixed(3)} mm along the normal): duplicate slices`);
-    }
+  const out: Slice[] = [];
+  for (let k = 0; k < info.frames; k++) {
+    const pf = perFrame[k];
+    const sets = [pf, shared];
+    const iop = numbersOf(firstItem(sets, T.planeOrientation), T.iop) ?? nums(f, T.iop);
+    if (!iop || iop.length !== 6 || iop.some((x) => !Number.isFinite(x))) throw badInput(f.path, 'ImageOrientationPatient', `${str(f, T.iop) ?? 'missing'}, expected 6 numbers`);
+    const pos = numbersOf(firstItem(sets, T.planePosition), T.ipp) ?? nums(f, T.ipp);
+    if (!pos || pos.length !== 3 || pos.some((x) => !Number.isFinite(x))) throw badInput(f.path, 'ImagePositionPatient', `${str(f, T.ipp) ?? 'missing'}${info.frames > 1 ? ` (frame ${k + 1})` : ''}, expected 3 numbers`);
+    const ps = numbersOf(firstItem(sets, T.pixelMeasures), T.pixelSpacing) ?? nums(f, T.pixelSpacing);
+    if (!ps || ps.length !== 2 || !ps.every((x) => x > 0)) throw badInput(f.path, 'PixelSpacing', `${str(f, T.pixelSpacing) ?? 'missing'}, expected two positive numbers`);
+    const pvt = firstItem(sets, T.pixelValueTransform);
+    const slope = numbersOf(pvt, T.slope)?.[0] ?? nums(f, T.slope)?.[0];
+    const intercept = numbersOf(pvt, T.intercept)?.[0] ?? nums(f, T.intercept)?.[0];
+    // pydicom rescales only when both are present.
+    const both = slope !== undefined && intercept !== undefined;
+    out.push({ file: f, frame: k, pos: pos as Vec3, iop, spacing: [ps[0], ps[1]], slope: both ? slope : 1, intercept: both ? intercept : 0, s: 0 });
   }
-  // Slices must stack along the normal; an in-plane drift means gantry tilt or a mixed series.
-  let drift = 0;
-  for (const sl of out) {
-    const d = [0, 1, 2].map((c) => sl.pos[c] - out[0].pos[c] - (sl.s - out[0].s) * n[c]);
-    drift = Math.max(drift, Math.hypot(d[0], d[1], d[2]));
-  }
-  if (drift > 1e-2) warnings.push(`ImagePositionPatient: slices drift up to ${drift.toFixed(3)} mm in-plane (gantry tilt?); the volume is not resampled and assumes a straight stack`);
   return out;
 }
 
-function sliceSpacing(slices: Slice[], first: DicomFile, warnings: string[]): number {
+function sortSlices(path: string, slices: Slice[]): Slice[] {
+  const first = slices[0];
+  const iop = first.iop;
+  const rowLen = Math.hypot(iop[0], iop[1], iop[2]), colLen = Math.hypot(iop[3], iop[4], iop[5]);
+  const dot = iop[0] * iop[3] + iop[1] * iop[4] + iop[2] * iop[5];
+  if (Math.abs(rowLen - 1) > 1e-3 || Math.abs(colLen - 1) > 1e-3 || Math.abs(dot) > 1e-3) {
+    throw badInput(first.file.path, 'ImageOrientationPatient', `${iop.join('\\')}: row and column directions must be orthogonal unit vectors`);
+  }
+  const n = normal(iop);
+  const info = frameInfo(first.file);
+  for (const sl of slices) {
+    const check = (field: string, ok: boolean, detail: string) => {
+      if (!ok) throw badInput(sl.file.path, field, `${detail} differs from ${basename(first.file.path)} in the same series (mixed series; Osteon does not resample)`);
+    };
+    check('ImageOrientationPatient', sl.iop.every((x, i) => Math.abs(x - iop[i]) < 1e-4), sl.iop.join('\\'));
+    if (sl.file !== first.file) {
+      const fi = frameInfo(sl.file);
+      check('Rows', fi.rows === info.rows, String(fi.rows));
+      check('Columns', fi.columns === info.columns, String(fi.columns));
+    }
+    check('PixelSpacing', sl.spacing.every((x, i) => Math.abs(x - first.spacing[i]) < 1e-4), sl.spacing.join('\\'));
+    sl.s = sl.pos[0] * n[0] + sl.pos[1] * n[1] + sl.pos[2] * n[2];
+  }
+  const out = [...slices].sort((a, b) => a.s - b.s);
+  const label = (sl: Slice) => `${basename(sl.file.path)}${sl.file.elements.has(T.perFrameFG) ? ` frame ${sl.frame + 1}` : ''}`;
+  for (let i = 1; i < out.length; i++) {
+    if (Math.abs(out[i].s - out[i - 1].s) < 1e-3) {
+      throw badInput(out[i].file.path, 'ImagePositionPatient', `${label(out[i - 1])} and ${label(out[i])} are at the same position (${out[i].s.toFixed(3)} mm along the normal): duplicate slices`);
+    }
+  }
+  // Slices must stack along the normal; an in-plane drift means gantry tilt.
+  let worst = out[0], drift = 0;
+  for (const sl of out) {
+    const d = [0, 1, 2].map((c) => sl.pos[c] - out[0].pos[c] - (sl.s - out[0].s) * n[c]);
+    const x = Math.hypot(d[0], d[1], d[2]);
+    if (x > drift) { drift = x; worst = sl; }
+  }
+  if (drift > TILT_TOLERANCE_MM) {
+    const tilt = str(first.file, T.gantryTilt);
+    throw badInput(worst.file.path, 'ImagePositionPatient', `slice origins drift ${drift.toFixed(3)} mm in-plane from the first slice: gantry tilt${tilt ? ` (GantryDetectorTilt ${tilt})` : ''}; Osteon does not resample tilted stacks, reconstruct without tilt first`, 'unsupported');
+  }
+  void path;
+  return out;
+}
+
+function sliceSpacing(path: string, slices: Slice[], warnings: string[]): number {
+  const first = slices[0].file;
   if (slices.length === 1) {
     const t = nums(first, T.sliceThickness)?.[0];
     warnings.push(`single slice: slice spacing taken from SliceThickness (${t ?? 'missing, using 1'})`);
@@ -173,51 +274,74 @@ function sliceSpacing(slices: Slice[], first: DicomFile, warnings: string[]): nu
   const gaps = slices.slice(1).map((sl, i) => sl.s - slices[i].s);
   const sorted = [...gaps].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)];
-  const mean = (slices[slices.length - 1].s - slices[0].s) / (slices.length - 1);
-  const tol = Math.max(1e-3, 0.01 * median);
-  if (sorted[sorted.length - 1] - sorted[0] > tol) {
+  const tol = Math.max(1e-3, SPACING_TOLERANCE * median);
+  const bad = gaps.findIndex((g) => Math.abs(g - median) > tol);
+  if (bad >= 0) {
     const missing = gaps.reduce((m, g) => m + Math.max(0, Math.round(g / median) - 1), 0);
-    warnings.push(`uneven slice spacing: gaps from ${sorted[0].toFixed(3)} to ${sorted[sorted.length - 1].toFixed(3)} mm (median ${median.toFixed(3)})` +
-      (missing > 0 ? `; about ${missing} slice(s) appear to be missing` : '') + `; using the mean spacing ${mean.toFixed(4)} mm, positions may be off`);
+    const a = slices[bad], b = slices[bad + 1];
+    const why = missing > 0 ? `about ${missing} slice(s) missing` : `slice spacing not uniform (gaps ${sorted[0].toFixed(3)} to ${sorted[sorted.length - 1].toFixed(3)} mm, tolerance ${(SPACING_TOLERANCE * 100).toFixed(0)} %)`;
+    throw badInput(b.file.path, 'ImagePositionPatient', `${why}: ${gaps[bad].toFixed(3)} mm between ${basename(a.file.path)} and ${basename(b.file.path)}, median gap ${median.toFixed(3)} mm; Osteon does not resample`);
   }
-  return mean;
+  void path;
+  void warnings;
+  return (slices[slices.length - 1].s - slices[0].s) / (slices.length - 1);
 }
 
-function huVoxels(slices: Slice[], rows: number, cols: number): Int16Array | Float32Array {
-  const per = rows * cols;
-  const raws = slices.map(({ f }) => rawPixels(f, per));
-  const scales = slices.map(({ f }) => ({ slope: nums(f, T.slope)?.[0] ?? 1, inter: nums(f, T.intercept)?.[0] ?? 0 }));
+/** HU as pydicom's apply_modality_lut computes it (float64 there; int16 here when exact, else float32). */
+function huVoxels(slices: Slice[], raws: Samples[], per: number): Int16Array | Float32Array {
   let integral = true, lo = Infinity, hi = -Infinity;
   raws.forEach((r, k) => {
-    const { slope, inter } = scales[k];
-    if (!Number.isInteger(slope) || !Number.isInteger(inter)) integral = false;
+    const { slope, intercept } = slices[k];
+    if (!Number.isInteger(slope) || !Number.isInteger(intercept)) integral = false;
     let mn = Infinity, mx = -Infinity;
-    for (let i = 0; i < r.length; i++) { const x = r[i]; if (x < mn) mn = x; if (x > mx) mx = x; }
-    for (const x of [mn * slope + inter, mx * slope + inter]) { lo = Math.min(lo, x); hi = Math.max(hi, x); }
+    for (let i = 0; i < per; i++) { const x = r[i]; if (x < mn) mn = x; if (x > mx) mx = x; }
+    for (const x of [mn * slope + intercept, mx * slope + intercept]) { lo = Math.min(lo, x); hi = Math.max(hi, x); }
   });
   const out = integral && lo >= -32768 && hi <= 32767 ? new Int16Array(per * slices.length) : new Float32Array(per * slices.length);
   raws.forEach((r, k) => {
-    const { slope, inter } = scales[k];
+    const { slope, intercept } = slices[k];
     const base = k * per;
-    for (let i = 0; i < per; i++) out[base + i] = r[i] * slope + inter;
+    for (let i = 0; i < per; i++) out[base + i] = r[i] * slope + intercept;
   });
   return out;
 }
 
-function rawPixels(f: DicomFile, per: number): Int16Array | Uint16Array | Int8Array | Uint8Array | Int32Array | Uint32Array {
-  const e = f.elements.get(T.pixelData)!;
-  if (e.encapsulated) throw badInput(f.path, 'PixelData', 'encapsulated (compressed) pixel data in an uncompressed transfer syntax', 'unsupported');
-  const samples = us(f, T.samples) ?? 1;
-  if (samples !== 1) throw badInput(f.path, 'SamplesPerPixel', `${samples}: only grayscale (1) is supported`, 'unsupported');
-  const bits = us(f, T.bitsAllocated);
-  const signed = us(f, T.pixelRepresentation) === 1;
-  if (bits !== 8 && bits !== 16 && bits !== 32) throw badInput(f.path, 'BitsAllocated', `${bits}, expected 8, 16 or 32`, 'unsupported');
-  const bytes = bits / 8;
-  if (e.length < per * bytes) throw badInput(f.path, 'PixelData', `${e.length} bytes, Rows×Columns needs ${per * bytes}`);
-  const src = f.bytes.subarray(e.offset, e.offset + per * bytes);
-  const copy = new Uint8Array(src);
-  if (!f.littleEndian && bytes > 1) for (let i = 0; i < copy.length; i += bytes) copy.subarray(i, i + bytes).reverse();
-  if (bits === 8) return signed ? new Int8Array(copy.buffer) : copy;
-  if (bits === 16) return signed ? new Int16Array(copy.buffer) : new Uint16Array(copy.buffer);
-  return signed ? new Int32Array(copy.buffer) : new Uint32Array(copy.buffer);
+/** A series as the import wizard and `osteon inspect` list it. */
+export interface SeriesSummary {
+  uid: string;
+  number: string;
+  description: string;
+  modality: string;
+  files: number;
+  slices: number;
+  rows: number;
+  columns: number;
+  /** Pixel spacing (row, column) and slice spacing in mm, or null when the series is refused. */
+  spacing: Vec3 | null;
+  transferSyntax: string;
+  transferSyntaxName: string;
+  /** Why the series cannot be read (field and reason), or null when it can. */
+  problem: string | null;
+}
+
+/** Every image series under a folder / DICOMDIR, with what it would read as (headers only). */
+export function listDicomSeries(path: string): SeriesSummary[] {
+  const scan = scanDicom(path);
+  return [...groupBySeries(scan.images).entries()].map(([uid, group]) => {
+    const f = group[0].file;
+    let problem: string | null = null, spacing: Vec3 | null = null, slices = 0;
+    try {
+      const plan = planFromScan(path, scan, { seriesUid: uid });
+      spacing = plan.spacing;
+      slices = plan.slices.length;
+    } catch (e) {
+      problem = (e as Error).message;
+      slices = group.reduce((n, g) => n + (Number(str(g.file, tag(0x0028, 0x0008)) ?? '1') || 1), 0);
+    }
+    return {
+      uid, number: str(f, T.seriesNumber) ?? '', description: str(f, T.seriesDescription) ?? '', modality: str(f, T.modality) ?? '',
+      files: group.length, slices, rows: us(f, tag(0x0028, 0x0010)) ?? 0, columns: us(f, tag(0x0028, 0x0011)) ?? 0, spacing,
+      transferSyntax: f.transferSyntax, transferSyntaxName: transferSyntaxName(f.transferSyntax), problem,
+    };
+  });
 }

@@ -13,6 +13,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { readVolume } from '../imaging/io.ts';
+import { isDicomSegFile, readDicomSeg, segToLabelSet } from '../exchange/dicom-seg-read.ts';
 import type { LoadedVolume } from '../imaging/io.ts';
 import type { Geometry } from '../imaging/volume.ts';
 import { geometryOf, voxelCount } from '../imaging/volume.ts';
@@ -168,10 +169,28 @@ function requireSomeLabels(set: LabelSet, file: string, data: ArrayLike<number> 
   throw badInput(file, 'data', `none of the structures of schema "${set.schema.name}" occur in ${what}${values}. Wrong schema?`);
 }
 
+/**
+ * A DICOM SEG as the labels: its segments placed on the CT grid (overlaps kept) and matched to
+ * the schema's structures by label / description; without a schema, one part per segment.
+ */
+function loadSeg(file: string, schema: LabelSchema | null, ref: Geometry): LoadedLabels {
+  const grid = geometryOf(ref);
+  const seg = readDicomSeg(file, grid);
+  const used = new Set<string>();
+  const s = schema ?? autoSchema(seg.segments.map((x, i) => {
+    let id = x.label.toLowerCase().replace(/[^a-z0-9_-]+/g, '_').replace(/^[^a-z]+/, '').slice(0, 40) || 'segment';
+    while (used.has(id)) id = `${id}_${i + 1}`;
+    used.add(id);
+    return { id, name: x.label.slice(0, 80) || `Segment ${x.number}`, colour: PALETTE[i % PALETTE.length], role: 'part' as const, source: { kind: 'mask' as const, file: null } };
+  }), `one part per segment of ${basename(file)}`);
+  return { set: segToLabelSet(file, seg, s, grid), files: s.structures.map(() => file), warnings: [] };
+}
+
 /** Loads the label files against the CT grid `ref` (read from `refFile`). */
 export function loadLabels(inputs: LabelInputs, ref: Geometry, refFile: string): LoadedLabels {
   const warnings: string[] = [];
   const { schema } = inputs;
+  if (inputs.files.length === 1 && isDicomSegFile(inputs.files[0])) return loadSeg(inputs.files[0], schema, ref);
   if (!schema) {
     if (inputs.files.length === 0) throw usageError('no label files given');
     if (Object.keys(inputs.map).length > 0) throw usageError('--map needs a --schema with mask sources');

@@ -45,6 +45,8 @@ const structure = z.object({
   colour: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like "#4FC3F7"'),
   role: z.enum(['whole', 'part']),
   source,
+  /** Coded anatomy for DICOM SEG (e.g. SNOMED CT: scheme "SCT", value "12921003", meaning "Pelvis"). */
+  code: z.object({ scheme: z.string().min(1).max(16), value: z.string().min(1).max(64), meaning: z.string().min(1).max(64) }).strict().optional(),
 }).strict();
 
 const labelSchema = z.object({

@@ -9,6 +9,8 @@ import type { Handlers } from '../contract/rpc.ts';
 import type { AppInfo, VolumeKind } from '../contract/schemas.ts';
 import { approveCase, attachPrediction, caseDir, exportCase, importCase, rawVolume, readAnalysis, getCase, type RawVolume } from '../store/cases.ts';
 import { appendAudit } from '../store/audit.ts';
+import { exportCaseAs } from '../store/case-export.ts';
+import { listDicomSeries } from '../imaging/dicom.ts';
 import { createProject, openProject, summarize, type Project } from '../store/project.ts';
 import { readRecent, touchRecent } from '../store/recent.ts';
 import { JobManager, sleepJob, type Emit } from './jobs.ts';
@@ -131,6 +133,8 @@ export function createServices(opts: ServiceOptions): Services {
       return summary;
     },
     'case.export': async (req) => ({ files: await exportCase(need(), req.caseId, req.dir) }),
+    'case.exportAs': (req) => exportCaseAs(need(), req),
+    'dicom.series': (req) => ({ series: listDicomSeries(req.path) }),
     'case.attachPrediction': (req) => ({ caseId: req.caseId, file: attachPrediction(need(), req.caseId, req.labels) }),
     'volume.get': (req) => {
       const raw = rawVolume(need(), req.caseId, req.kind);

@@ -11,7 +11,8 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import type { CaseSummary, DType, VolumeKind } from '../contract/schemas.ts';
 import { dtypeOf } from '../imaging/dtype.ts';
-import { readVolume } from '../imaging/io.ts';
+import { readVolume, readVolumeAsync } from '../imaging/io.ts';
+import { planDicomSeries } from '../imaging/dicom.ts';
 import { analyzeLabels } from '../labels/analysis.ts';
 import { loadLabels } from '../labels/load.ts';
 import { loadLabelSchema, validateLabelSchema, type LabelSchema } from '../labels/schema.ts';
@@ -30,6 +31,8 @@ export interface ImportSources {
   /** A schema given inline instead of a file (the import wizard's edited label ids); validated here. */
   schemaInline?: unknown;
   name?: string;
+  /** A DICOM folder with several series: the one to import (only its files are copied). */
+  seriesUid?: string;
 }
 
 /** What a long store operation is given by its job: a cancel signal and a progress sink. */
@@ -82,7 +85,11 @@ export async function importCase(p: Project, src: ImportSources, ctl: JobControl
   await breathe();
 
   // 1. Read and analyse from the sources (read-only): errors then name the user's files.
-  const ctVol = readVolume(ct);
+  //    A DICOM series is decoded in worker threads, with progress per file.
+  const ctVol = await readVolumeAsync(ct, {
+    seriesUid: src.seriesUid,
+    onProgress: (d) => ctl.progress(0.02 + 0.26 * (d.done / d.total), `decoding ${basename(ct)}: ${d.done}/${d.total} files`),
+  });
   checkCancel(ctl);
   let analysis: unknown = null;
   if (schemaPath && src.schemaInline !== undefined) throw badInput('case.import', 'schemaInline', 'give a schema file or an inline schema, not both', 'usage');
@@ -110,7 +117,8 @@ export async function importCase(p: Project, src: ImportSources, ctl: JobControl
   try {
     mkdirSync(staging);
     ctl.progress(0.6, `copying ${basename(ct)}`);
-    await copyImage(ct, staging, 'ct', extOf(ct));
+    if (src.seriesUid !== undefined) await copySeries(ct, src.seriesUid, join(staging, files.ct));
+    else await copyImage(ct, staging, 'ct', extOf(ct));
     checkCancel(ctl);
     if (labels) {
       files.labels = `labels${extOf(labels)}`;
@@ -174,6 +182,14 @@ function checkCopy(path: string, dims: readonly number[] | null, source: string)
   if (dims && v.dims.some((d, i) => d !== dims[i])) {
     throw new OsteonError({ code: 'io', file: source, field: 'copy', message: `${basename(source)}: copy: the copy reads as ${v.dims.join('×')}, the source as ${dims.join('×')}` });
   }
+}
+
+/** Copies only the files of one DICOM series (numbered, as the folder may mix names). */
+async function copySeries(from: string, seriesUid: string, to: string): Promise<void> {
+  const plan = planDicomSeries(from, { seriesUid });
+  mkdirSync(to, { recursive: true });
+  const files = [...new Set(plan.slices.map((s) => s.file.path))];
+  for (let i = 0; i < files.length; i++) await copyFile(files[i], join(to, `IM${String(i + 1).padStart(5, '0')}.dcm`), constants.COPYFILE_EXCL);
 }
 
 export function getCase(p: Project, caseId: string): CaseSummary {

@@ -188,7 +188,7 @@ describe('osteon inspect with mask files and bad input', () => {
     ['a schema none of whose structures occur (wrong schema)', () => [f('ct.nii.gz'), f('map.nii.gz'), '--schema', join(presets, 'pelvis.json')],
       [/map\.nii\.gz: data: none of the structures of schema "pelvis" occur in this file; label values present: 1, 2, 3\. Wrong schema\?/]],
     ['a missing label file', () => [f('ct.nii.gz'), f('nope.nii.gz')], [/nope\.nii\.gz: path: file not found/]],
-    ['no label file', () => [f('ct.nii.gz')], [/expected CT LABELS/]],
+    ['no file at all', () => [], [/expected IMAGE, or CT LABELS/]],
   ];
   // In-process through the real dispatcher (same exit-code mapping as the binary, without a
   // process start per case); the binary itself is exercised by the cases above and below.

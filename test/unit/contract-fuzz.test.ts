@@ -21,6 +21,8 @@ const valid: Record<CallName, Record<string, unknown>> = {
   'case.get': { caseId: 'c1' },
   'case.approve': { caseId: 'c1', note: 'ok' },
   'case.export': { caseId: 'c1', dir: '/tmp/out' },
+  'case.exportAs': { caseId: 'c1', source: 'labels', format: 'seg-nrrd', out: '/tmp/out.seg.nrrd', run: 'run-1' },
+  'dicom.series': { path: '/tmp/dicom' },
   'case.attachPrediction': { caseId: 'c1', labels: '/data/pred.nii.gz' },
   'volume.get': { caseId: 'c1', kind: 'ct' },
   'job.list': {},

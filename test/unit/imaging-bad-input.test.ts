@@ -175,9 +175,10 @@ describe('bad input: content checks', () => {
 });
 
 describe('bad input: paths', () => {
-  it('a single DICOM file instead of its folder says to pass the folder', () => {
-    const f = join(fixtures, 'imaging', 'dcmqi', 'dicom', '01.dcm');
-    expectInputError(() => readVolume(f), f, 'path', 'usage', /single DICOM file; pass the folder/);
+  it('a single DICOM file reads as one slice, saying where the spacing came from', () => {
+    const v = readVolume(join(fixtures, 'imaging', 'dcmqi', 'dicom', '01.dcm'));
+    expect(v.dims).toEqual([512, 512, 1]);
+    expect(v.warnings[0]).toMatch(/single slice: slice spacing taken from SliceThickness/);
   });
 });
 

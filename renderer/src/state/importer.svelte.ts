@@ -8,6 +8,22 @@ export interface ImportRequest {
   labels: string;
   schema: string;
   name: string;
+  /** A DICOM folder with several series: the chosen one ('' = the only one). */
+  seriesUid?: string;
+}
+
+/** One image series of a DICOM folder (dicom.series). */
+export interface SeriesChoice {
+  uid: string;
+  number: string;
+  description: string;
+  modality: string;
+  slices: number;
+  rows: number;
+  columns: number;
+  spacing: [number, number, number] | null;
+  transferSyntaxName: string;
+  problem: string | null;
 }
 
 /** A folder listing from the host (files.list). */
@@ -35,6 +51,8 @@ export interface ImportHelpers {
   preview?: (r: { ct: string; labels: string; schema: SchemaLite }) => Promise<unknown>;
   /** Whether case.import takes an edited schema inline. */
   importInline?: boolean;
+  /** The image series of a DICOM folder, to pick one when it holds several. */
+  series?: (path: string) => Promise<SeriesChoice[]>;
   /** The host's folder listing, for hosts without a native file dialog (the browser host). */
   list?: (dir?: string) => Promise<Listing>;
 }
@@ -61,7 +79,8 @@ export class Importer {
     this.#jobId = null;
     const opt = (s: string): string | undefined => (s.trim() ? s.trim() : undefined);
     const schema = inline ? { schemaInline: inline } : { schema: opt(r.schema) };
-    const { jobId } = await client.call('case.import', { ct: r.ct.trim(), labels: opt(r.labels), name: opt(r.name), ...schema });
+    const series = r.seriesUid ? { seriesUid: r.seriesUid } : {};
+    const { jobId } = await client.call('case.import', { ct: r.ct.trim(), labels: opt(r.labels), name: opt(r.name), ...schema, ...series });
     this.#jobs.track(jobId, 'case.import');
     this.#jobId = jobId;
   }

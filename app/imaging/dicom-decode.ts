@@ -1,0 +1,78 @@
+/**
+ * Decoding DICOM pixel data off the calling thread: a pool of worker threads, each with its own
+ * codec instances, decodes whole files and returns the stored values per frame. The async form
+ * reports progress per file (the import job shows it); the sync form blocks the caller until
+ * a helper worker has run the pool, so `readVolume` stays synchronous for the CLI and the engine.
+ */
+import { availableParallelism } from 'node:os';
+import { MessageChannel, Worker, receiveMessageOnPort } from 'node:worker_threads';
+import { OsteonError, type ErrorData } from '../util/errors.ts';
+import type { Samples } from './dicom-codecs.ts';
+
+export interface DecodeProgress {
+  done: number;
+  total: number;
+  file: string;
+}
+
+const WORKER = new URL('./dicom-decode-worker.mjs', import.meta.url);
+
+export function defaultThreads(n: number): number {
+  return Math.max(1, Math.min(4, availableParallelism(), n));
+}
+
+/** Distinct buffers of the arrays, for a zero-copy postMessage. */
+export function transferables(arrays: Samples[]): ArrayBuffer[] {
+  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
+}
+
+type Reply = { i: number; frames: Samples[] } | { i: number; error: ErrorData };
+
+/** Decodes every file (all frames) in `threads` workers; results in input order. */
+export async function decodeInWorkers(paths: string[], opts: { threads?: number; onProgress?: (p: DecodeProgress) => void } = {}): Promise<Samples[][]> {
+  const threads = opts.threads ?? defaultThreads(paths.length);
+  const out: Samples[][] = new Array<Samples[]>(paths.length);
+  const workers = Array.from({ length: Math.min(threads, paths.length) }, () => new Worker(WORKER, { workerData: { role: 'member' } }));
+  let next = 0, done = 0;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      if (paths.length === 0) { resolve(); return; }
+      const feed = (w: Worker) => {
+        if (next < paths.length) { const i = next++; w.postMessage({ i, path: paths[i] }); }
+      };
+      for (const w of workers) {
+        w.on('message', (m: Reply) => {
+          if ('error' in m) { reject(new OsteonError(m.error)); return; }
+          out[m.i] = m.frames;
+          done++;
+          opts.onProgress?.({ done, total: paths.length, file: paths[m.i] });
+          if (done === paths.length) resolve();
+          else feed(w);
+        });
+        w.on('error', reject);
+        w.on('exit', (code) => { if (done < paths.length) reject(new OsteonError({ code: 'internal', message: `DICOM decode worker exited with code ${code}` })); });
+        feed(w);
+      }
+    });
+  } finally {
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+  return out;
+}
+
+/** Same as `decodeInWorkers`, blocking the calling thread until the pool is done. */
+export function decodeSync(paths: string[], threads?: number): Samples[][] {
+  const flag = new Int32Array(new SharedArrayBuffer(4));
+  const { port1, port2 } = new MessageChannel();
+  const helper = new Worker(WORKER, { workerData: { role: 'sync', paths, threads, port: port2, flag }, transferList: [port2] });
+  try {
+    while (Atomics.load(flag, 0) === 0) Atomics.wait(flag, 0, 0, 1000);
+    const msg = receiveMessageOnPort(port1)?.message as { frames: Samples[][] } | { error: ErrorData } | undefined;
+    if (!msg) throw new OsteonError({ code: 'internal', message: 'DICOM decode helper sent no result' });
+    if ('error' in msg) throw new OsteonError(msg.error);
+    return msg.frames;
+  } finally {
+    port1.close();
+    void helper.terminate();
+  }
+}
