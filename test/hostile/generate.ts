@@ -439,14 +439,14 @@ export function generateHostile(dir: string): HostileSet {
   dicom('bits-12', (d) => series(d, 3, { bits: 12 }), 'BitsAllocated');
   dicom('bits-64', (d) => series(d, 3, { bits: 64 }), 'BitsAllocated');
   dicom('rgb', (d) => series(d, 3, { samples: 3 }), 'SamplesPerPixel');
-  dicom('multiframe', (d) => series(d, 3, { frames: '5' }), 'NumberOfFrames');
+  dicom('multiframe', (d) => series(d, 3, { frames: '5' }), 'PerFrameFunctionalGroupsSequence');
   dicom('iop-text', (d) => series(d, 3, { iop: 'a\\b\\c\\d\\e\\f' }), 'ImageOrientationPatient');
   dicom('iop-not-orthogonal', (d) => series(d, 3, { iop: '1\\0\\0\\1\\0\\0' }), 'ImageOrientationPatient');
   dicom('ipp-missing', (d) => series(d, 3, { omit: ['ipp'] }), 'ImagePositionPatient');
   dicom('duplicate-slices', (d) => series(d, 3, { ipp: '0\\0\\0' }), 'ImagePositionPatient');
   dicom('spacing-zero', (d) => series(d, 3, { spacing: '0\\0' }), 'PixelSpacing');
   dicom('mixed-rows', (d) => series(d, 3, (k) => ({ rows: k === 1 ? 4 : 8 })), 'Rows');
-  dicom('compressed-ts', (d) => series(d, 2, { ts: '1.2.840.10008.1.2.4.50' }), 'TransferSyntaxUID');
+  dicom('compressed-ts', (d) => series(d, 2, { ts: '1.2.840.10008.1.2.4.50' }), 'PixelData');
   dicom('ts-proto', (d) => series(d, 2, { ts: 'constructor' }), 'TransferSyntaxUID');
   dicom('ts-unknown', (d) => series(d, 2, { ts: '1.2.3.999' }), 'TransferSyntaxUID');
   dicom('no-pixels', (d) => series(d, 2, { omit: ['pixels'] }), 'files');
