@@ -13,6 +13,7 @@ import { createProject, openProject, summarize, type Project } from '../store/pr
 import { readRecent, touchRecent } from '../store/recent.ts';
 import { JobManager, sleepJob, type Emit } from './jobs.ts';
 import { TrainingJobs } from './training.ts';
+import { createReviewServices } from './review.ts';
 import { showPrediction } from './training-prediction.ts';
 import { configDifferences, keepThresholds, runDetail, trainPlan } from './training-runs.ts';
 import { defaultPresetsDir, defaultSampleDir, listFiles, listPresets, previewLabels, readCaseSchema, scanLabels } from './import-help.ts';
@@ -72,7 +73,10 @@ export function createServices(opts: ServiceOptions): Services {
     return summary;
   };
 
+  const review = createReviewServices({ need, jobs, emit });
+
   const handlers: Handlers<Contract> = {
+    ...review.handlers,
     'app.info': () => ({
       name: 'Osteon', version: OSTEON_VERSION, host: opts.host,
       versions: { osteon: OSTEON_VERSION, node: process.versions.node, v8: process.versions.v8, ...opts.versions },
@@ -192,6 +196,7 @@ export function createServices(opts: ServiceOptions): Services {
     dispose() {
       jobs.cancelAll();
       training.cancelAll();
+      review.dispose();
       listeners.clear();
     },
   };

@@ -7,7 +7,7 @@
 import { constants, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { copyFile, cp } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import type { CaseSummary, DType, VolumeKind } from '../contract/schemas.ts';
 import { dtypeOf } from '../imaging/dtype.ts';
@@ -19,6 +19,7 @@ import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { OsteonError, badInput } from '../util/errors.ts';
 import { appendAudit } from './audit.ts';
 import { rawVolumePaths } from './paths.ts';
+import { versionMasksPath } from './versions.ts';
 import { saveProject, type Project } from './project.ts';
 
 export interface ImportSources {
@@ -221,7 +222,7 @@ export interface RawVolume {
  */
 export function rawVolume(p: Project, caseId: string, kind: VolumeKind): RawVolume {
   const c = getCase(p, caseId);
-  const file = kind === 'ct' ? c.files.ct : kind === 'labels' ? c.files.labels : predictionFile(p, caseId);
+  const file = kind === 'ct' ? c.files.ct : kind === 'labels' ? c.files.labels : kind === 'prediction' ? predictionFile(p, caseId) : versionFile(p, caseId, kind);
   if (!file) throw new OsteonError({ code: 'not-found', message: `case '${caseId}' has no ${kind}` });
   const { raw: rawPath, meta: metaPath } = rawVolumePaths(p.dir, c.id, kind);
   const dir = dirname(rawPath);
@@ -240,6 +241,12 @@ export function rawVolume(p: Project, caseId: string, kind: VolumeKind): RawVolu
   writeFileAtomic(rawPath, bytes);
   writeJsonAtomic(metaPath, meta);
   return meta;
+}
+
+/** A version's masks file (versions.ts), relative to the case folder, if that version exists. */
+function versionFile(p: Project, caseId: string, kind: `v${number}`): string | undefined {
+  const f = relative(caseDir(p, caseId), versionMasksPath(p.dir, caseId, Number(kind.slice(1))));
+  return existsSync(join(caseDir(p, caseId), f)) ? f : undefined;
 }
 
 /** The case's attached prediction (prediction.<ext> in its folder), if any. */
