@@ -138,6 +138,9 @@ export const calls = {
   'edit.save': call(z.strictObject({ caseId: Id, message: z.string().max(4096).default('') }), VersionInfo,
     'Saves the session\'s masks as a new version (source: edit of its base).'),
   'edit.end': call(z.strictObject({ caseId: Id }), z.strictObject({ ended: z.boolean() }), 'Drops the case\'s edit session (unsaved edits are lost).'),
+  'report.build': call(z.strictObject({ caseIds: z.array(Id).min(1).max(4096).optional(), pdf: z.boolean().default(true) }),
+    z.strictObject({ html: Path, pdf: Path.nullable(), cases: z.number().int().nonnegative(), url: z.string().max(8192).nullable() }),
+    'Writes the review report (HTML, and PDF by Chromium) of the cases (default: all) into the project\'s reports/ folder.'),
   'predict.batch': call(BatchPredictRequest, JobStarted,
     'Job: predicts the cases with a run, each prediction stored as a new version (never over the ground truth); predict.case streams each case.'),
 } as const satisfies Record<string, CallSpec>;

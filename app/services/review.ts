@@ -3,7 +3,7 @@
  * trail, edit sessions and batch prediction. Handlers for the contract's review calls; the store
  * does the writing (app/store/versions.ts, app/store/review.ts), app/review the voxel work.
  */
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import type { Contract } from '../contract/contract.ts';
 import { ContractError } from '../contract/result.ts';
 import type { BatchCaseEvent, BatchPredictResult, CaseReviewSummary, EditSessionInfo, VersionInfo, VersionRef } from '../contract/review.ts';
@@ -23,11 +23,11 @@ import type { Emit, JobManager } from './jobs.ts';
 
 export type ReviewCall =
   | 'version.list' | 'version.restore' | 'version.compare' | 'review.get' | 'review.set' | 'review.summary' | 'case.audit'
-  | 'edit.begin' | 'edit.apply' | 'edit.undo' | 'edit.redo' | 'edit.save' | 'edit.end' | 'predict.batch';
+  | 'edit.begin' | 'edit.apply' | 'edit.undo' | 'edit.redo' | 'edit.save' | 'edit.end' | 'predict.batch' | 'report.build';
 
 const breathe = () => new Promise<void>((r) => setImmediate(r));
 
-function caseSchema(p: Project, caseId: string): { schema: LabelSchema; path: string } {
+export function caseSchema(p: Project, caseId: string): { schema: LabelSchema; path: string } {
   const c = getCase(p, caseId);
   if (!c.files.schema) throw new ContractError({ code: 'bad-input', message: `case '${caseId}' has no label schema; import it with one to review it` });
   const path = join(caseDir(p, caseId), c.files.schema);
@@ -38,13 +38,13 @@ function structuresOf(schema: LabelSchema): SessionStructure[] {
   return schema.structures.map((s) => ({ id: s.id, name: s.name, role: s.role, colour: s.colour, ...(s.source.kind === 'labelmap' ? { values: s.source.values } : {}) }));
 }
 
-function readCt(p: Project, caseId: string): { data: VoxelArray; geometry: Geometry } {
+export function readCt(p: Project, caseId: string): { data: VoxelArray; geometry: Geometry } {
   const ct = readVolume(join(caseDir(p, caseId), getCase(p, caseId).files.ct));
   return { data: ct.data, geometry: geometryOf(ct) };
 }
 
 /** The imported labels as one mask per schema structure. */
-function groundTruth(p: Project, caseId: string): { masks: Uint8Array[]; geometry: Geometry; schema: LabelSchema } {
+export function groundTruth(p: Project, caseId: string): { masks: Uint8Array[]; geometry: Geometry; schema: LabelSchema } {
   const c = getCase(p, caseId);
   if (!c.files.labels) throw new ContractError({ code: 'not-found', message: `case '${caseId}' has no ground truth labels` });
   const { schema, path } = caseSchema(p, caseId);
@@ -55,7 +55,7 @@ function groundTruth(p: Project, caseId: string): { masks: Uint8Array[]; geometr
 }
 
 /** Masks of a version or the ground truth, reordered to the case schema's structures (missing ones empty). */
-function masksOf(p: Project, caseId: string, ref: VersionRef): { masks: Uint8Array[]; geometry: Geometry; schema: LabelSchema } {
+export function masksOf(p: Project, caseId: string, ref: VersionRef): { masks: Uint8Array[]; geometry: Geometry; schema: LabelSchema } {
   if (ref === 'gt') return groundTruth(p, caseId);
   const { schema } = caseSchema(p, caseId);
   const v = readVersionMasks(p.dir, caseId, ref);
@@ -91,7 +91,7 @@ export interface ReviewServices {
   dispose(): void;
 }
 
-export function createReviewServices(o: { need: () => Project; jobs: JobManager; emit: Emit }): ReviewServices {
+export function createReviewServices(o: { need: () => Project; jobs: JobManager; emit: Emit; reportUrl?: (relPath: string) => string }): ReviewServices {
   const { need, jobs, emit } = o;
   const sessions = new Map<string, { project: Project; session: EditSession }>();
 
@@ -265,6 +265,15 @@ export function createReviewServices(o: { need: () => Project; jobs: JobManager;
       return v;
     },
     'edit.end': (req) => ({ ended: sessions.delete(req.caseId) }),
+    'report.build': async (req) => {
+      const p = need();
+      const { writeReport } = await import('./review-report.ts');
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      const dir = join(p.dir, 'reports', stamp);
+      const r = writeReport(p, req.caseIds, { html: join(dir, 'report.html'), pdf: req.pdf ? join(dir, 'report.pdf') : null });
+      appendAudit(p.dir, 'report', { caseIds: req.caseIds ?? p.file.cases.map((c) => c.id), html: r.html, pdf: r.pdf });
+      return { ...r, url: o.reportUrl?.(relative(p.dir, r.pdf ?? r.html)) ?? null };
+    },
     'predict.batch': (req) => {
       const p = need();
       const ids = req.caseIds ?? p.file.cases.filter((c) => c.files.schema && !hasPrediction(listVersions(p.dir, c.id))).map((c) => c.id);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 export const AUDIT_FILE = 'audit.jsonl';
 
 export type AuditAction = 'project.create' | 'case.import' | 'case.approve' | 'case.export' | 'case.attachPrediction' | 'train' | 'infer'
-  | 'version.save' | 'version.restore' | 'review.set' | 'predict.batch';
+  | 'version.save' | 'version.restore' | 'review.set' | 'predict.batch' | 'report';
 
 export interface AuditEntry {
   time: string;

@@ -50,7 +50,11 @@ export function setReview(projectDir: string, caseId: string, known: readonly st
 
 /** The case's lines of the project audit log, oldest first (entries naming the case). */
 export function caseAudit(projectDir: string, caseId: string): AuditLine[] {
-  return readAudit(projectDir).filter((e) => e.caseId === caseId).map((e) => {
+  // An entry names its case as caseId, or lists it (report: caseIds; predict.batch: cases[].caseId).
+  const names = (e: Record<string, unknown>) => e.caseId === caseId
+    || (Array.isArray(e.caseIds) && e.caseIds.includes(caseId))
+    || (Array.isArray(e.cases) && e.cases.some((c: unknown) => typeof c === 'object' && c !== null && (c as { caseId?: unknown }).caseId === caseId));
+  return readAudit(projectDir).filter(names).map((e) => {
     const { time, action, user, ...rest } = e;
     return { time: String(time).slice(0, 64), action: String(action).slice(0, 64), user: typeof user === 'string' ? user.slice(0, 200) : null, detail: JSON.stringify(rest).slice(0, 8192) };
   });

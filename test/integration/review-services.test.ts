@@ -3,16 +3,16 @@
 // an overwrite), compare (Dice equal to `osteon eval` on the same masks), per-structure review
 // state (atomic file + audit log), the case audit trail, edit sessions with undo/redo, and
 // versions surviving kill -9 of a writer at a random moment.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { contract, createClient, memoryPair, runJob, serve, type OsteonClient } from '../../app/contract/index.ts';
-import { readVolume, writeVolume } from '../../app/imaging/io.ts';
 import { createServices, type Services } from '../../app/services/services.ts';
 import { listVersions, readVersionMasks, versionMasksPath } from '../../app/store/versions.ts';
+import { evalVersions } from '../helpers/review.ts';
 import { runCli } from '../helpers/cli.ts';
 import { repoRoot } from '../helpers/env.ts';
 
@@ -60,7 +60,7 @@ describe('versions and editing through the contract', () => {
     expect(v1.author.length).toBeGreaterThan(0);
     const meta = await client.call('volume.get', { caseId: id, kind: 'v1' });
     expect(meta.channels).toBe(4);
-    const [nx, ny, nz] = meta.dims;
+    const nz = meta.dims[2];
     // A stroke of the left arm in a corner of the axial middle slice (background there).
     const k = Math.floor(nz / 2);
     const p1 = await client.call('edit.apply', { caseId: id, op: { kind: 'brush', structure: 'left', axis: 2, slice: k, points: [[3, 3, k], [8, 3, k]], radiusMm: 4 } });
@@ -85,25 +85,14 @@ describe('versions and editing through the contract', () => {
     // The comparison against the ground truth equals v1 against v2 here (v1 is the ground truth).
     expect((await client.call('version.compare', { caseId: id, a: 'gt', b: 2 })).structures).toEqual(cmp.structures);
 
-    // `osteon eval` on the same masks: v1 as the ground-truth case folder, v2 as the prediction.
-    const gtDir = join(tmp, 'eval-gt', id), predDir = join(tmp, 'eval-pred', id);
-    mkdirSync(gtDir, { recursive: true });
-    mkdirSync(predDir, { recursive: true });
-    const a = readVersionMasks(project, id, 1), b = readVersionMasks(project, id, 2);
-    const lm = new Uint8Array(nx * ny * nz);
-    // v1 as a label map in the phantom schema's values: part values, then the rim (4) where the whole has no part.
-    for (let v = 0; v < lm.length; v++) lm[v] = a.masks[1][v] ? 1 : a.masks[2][v] ? 2 : a.masks[3][v] ? 3 : a.masks[0][v] ? 4 : 0;
-    writeVolume(join(gtDir, 'labels.nii.gz'), { ...a.geometry, data: lm, channels: 1 });
-    writeVolume(join(gtDir, 'ct.nii.gz'), readVolume(join(project, 'cases', id, 'ct.nii.gz')));
-    b.info.structures.forEach((sid, c) => writeVolume(join(predDir, `${sid}.nii.gz`), { ...b.geometry, data: b.masks[c], channels: 1 }));
-    const r = runCli(['eval', '--pred', join(tmp, 'eval-pred'), '--gt', join(tmp, 'eval-gt'), '--schema', join(repoRoot, 'resources', 'sample', 'phantom', 'schema.json'), '--json']);
-    expect(r.code, r.stderr).toBe(0);
-    const ev = JSON.parse(r.stdout) as { layout: { ids: string[] }; cases: Array<{ metrics: Array<{ dice: number | null; hd95: number | null }> }> };
-    ev.layout.ids.forEach((sid, c) => {
+    // `osteon eval` on the same masks: v1 as the ground truth, v2 as the prediction.
+    const ev = evalVersions(project, id, 1, 2, join(tmp, 'eval'), [
+      { id: 'bone', role: 'whole' }, { id: 'left', role: 'part' }, { id: 'centre', role: 'part' }, { id: 'right', role: 'part' }]);
+    for (const [sid, m] of Object.entries(ev)) {
       const mine = cmp.structures.find((x) => x.structure === sid)!;
-      expect(mine.dice, sid).toBeCloseTo(ev.cases[0].metrics[c].dice ?? NaN, 12);
-      expect(mine.hd95, sid).toBeCloseTo(ev.cases[0].metrics[c].hd95 ?? NaN, 9);
-    });
+      expect(mine.dice, sid).toBeCloseTo(m.dice ?? NaN, 12);
+      expect(mine.hd95, sid).toBeCloseTo(m.hd95 ?? NaN, 9);
+    }
   }, 60_000);
 
   it('restores v1 as v3 with the same bytes; nothing is overwritten', async () => {
@@ -156,7 +145,8 @@ describe('review state and the audit trail', () => {
 
 describe('versions under kill -9', () => {
   it('a writer killed at a random moment leaves only complete versions, and earlier ones untouched', async () => {
-    const id = ids[1];
+    // A folder of its own (the writer's grid is not the phantom's).
+    const id = 'kill-test';
     const script = join(tmp, 'writer.ts');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(script, [
@@ -183,5 +173,44 @@ describe('versions under kill -9', () => {
         expect(readVersionMasks(project, id, v.version).masks).toHaveLength(1);
       });
     }
+  }, 60_000);
+});
+
+describe('report', () => {
+  const poppler = spawnSync('pdfinfo', ['-v']).status === 0;
+  it.skipIf(!poppler)('writes HTML and a PDF with a summary page and one page per case, with the key images drawn', async () => {
+    const r = await client.call('report.build', { pdf: true });
+    expect(r.cases).toBe(2);
+    const html = readFileSync(r.html, 'utf8');
+    expect(html.match(/<section class="case"/g)).toHaveLength(2);
+    // Key images: 3 per non-empty structure, inline PNGs.
+    expect((html.match(/src="data:image\/png;base64,/g) ?? []).length).toBeGreaterThanOrEqual(2 * 3 * 3);
+    expect(html).toContain('leaks into the centre');
+    const info = spawnSync('pdfinfo', [r.pdf!], { encoding: 'utf8' }).stdout;
+    expect(Number(/Pages:\s+(\d+)/.exec(info)?.[1])).toBe(3);
+    // Each case page has dark key images on white paper: count non-white pixels of a 30 dpi render.
+    const out = join(tmp, 'page');
+    expect(spawnSync('pdftoppm', ['-r', '30', '-gray', r.pdf!, out]).status).toBe(0);
+    for (const page of [2, 3]) {
+      const pgm = readFileSync(`${out}-${page}.pgm`);
+      const header = /^P5\s+(\d+)\s+(\d+)\s+255\s/.exec(pgm.subarray(0, 40).toString('latin1'))!;
+      const pixels = pgm.subarray(header[0].length);
+      let dark = 0;
+      for (const v of pixels) if (v < 128) dark++;
+      expect(dark / pixels.length, `page ${page}`).toBeGreaterThan(0.02);
+    }
+    const audit = (await client.call('case.audit', { caseId: ids[0] })).entries;
+    expect(audit.at(-1)?.action).toBe('report');
+  }, 120_000);
+
+  it('osteon report writes the same report from the command line and refuses a missing project (exit 2)', () => {
+    const out = join(tmp, 'cli-report.html');
+    const r = runCli(['report', '--project', project, '--case', ids[1], '--out', out]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Report of 1 case(s)');
+    expect(readFileSync(out, 'utf8').match(/<section class="case"/g)).toHaveLength(1);
+    const bad = runCli(['report', '--project', join(tmp, 'nope'), '--out', out]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/project\.json/);
   }, 60_000);
 });

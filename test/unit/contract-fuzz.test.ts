@@ -58,6 +58,7 @@ const valid: Record<CallName, Record<string, unknown>> = {
   'edit.save': { caseId: 'c1', message: 'm' },
   'edit.end': { caseId: 'c1' },
   'predict.batch': { runId: 'run-1', caseIds: ['c1'], checkpoint: 'best' },
+  'report.build': { caseIds: ['c1'], pdf: false },
 };
 
 const HUGE = 'x'.repeat(1_000_000);

@@ -50,6 +50,7 @@ export class ReviewStore {
   /** The renderer's copy of the session's masks (channels in schema order). */
   #working: LoadedVolume & { data: Uint8Array } | null = null;
   #early: BatchCaseEvent[] = [];
+  #autoShown: string | null = null;
 
   /** The last failure of an editing call, shown in the panel (a stroke has no other place to report). */
   error = $state<string | null>(null);
@@ -130,6 +131,7 @@ export class ReviewStore {
       this.#comparison = null;
       this.#current = 0;
       this.tool = 'none';
+      this.#autoShown = null;
     }
     this.#caseId = caseId;
     this.#structures = structures;
@@ -184,18 +186,33 @@ export class ReviewStore {
     return { dims: meta.dims, spacing: meta.spacing, origin: meta.origin, direction: meta.direction, channels: meta.channels, data };
   }
 
-  #show(labels: LoadedVolume | null, overlays: readonly OverlayChannel[] | null, prediction?: LoadedVolume | null): void {
+  /** Replaces the labels on screen; false when the viewports show another case (nothing changed). */
+  #show(labels: LoadedVolume | null, overlays: readonly OverlayChannel[] | null): boolean {
     const cur = this.#images?.images;
-    if (!cur || cur.caseId !== this.#caseId) return;
+    if (!cur || cur.caseId !== this.#caseId) return false;
     this.#overlays = overlays;
-    this.#images!.replace({ ...cur, labels, ...(prediction !== undefined ? { prediction } : {}) });
+    this.#images!.replace({ ...cur, labels });
+    return true;
   }
 
   /** Shows a version's masks (read-only) in the viewports. */
-  async showVersion(version: number): Promise<void> {
+  async showVersion(version: number): Promise<boolean> {
     const vol = await this.#fetchVersion(version);
+    if (!this.#show(vol, null)) return false;
     this.#shown = { kind: 'version', version, editing: false };
-    this.#show(vol, null);
+    return true;
+  }
+
+  /**
+   * Once per case and load of its voxels: a case with versions opens on its newest one (what the
+   * reviewer signs off), not on the imported labels. Called by the frame when voxels arrive.
+   */
+  async autoShow(imagesCaseId: string | null): Promise<void> {
+    const id = this.#caseId;
+    const newest = this.#versions.at(-1);
+    if (!id || imagesCaseId !== id || !newest || this.#shown.kind !== 'labels' || this.#autoShown === id) return;
+    this.#autoShown = id;
+    if (!(await this.showVersion(newest.version))) this.#autoShown = null;
   }
 
   /** Back to the imported labels. */
@@ -203,6 +220,7 @@ export class ReviewStore {
     this.#shown = { kind: 'labels' };
     this.#overlays = null;
     this.tool = 'none';
+    this.#autoShown = this.#caseId;
     await reload();
   }
 
