@@ -6,7 +6,8 @@
  * shown equals `osteon eval` on the same masks), look at the FP/FN overlay, restore v1 (version 3,
  * the same bytes as v1) and read the audit trail. Screenshots: test-artifacts/e2e/review-*.png.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'vite';
@@ -14,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJob } from '../../app/contract/index.ts';
 import { startBrowserHost, type BrowserHost } from '../../app/services/browser-host.ts';
 import { versionMasksPath } from '../../app/store/versions.ts';
-import { axialConfusion, launchBrowser, type BrowserSession } from '../helpers/browser.ts';
+import { artifactsDir, axialConfusion, launchBrowser, type BrowserSession } from '../helpers/browser.ts';
 import { evalVersions } from '../helpers/review.ts';
 import { hasChromium, repoRoot, skipNotice } from '../helpers/env.ts';
 
@@ -46,10 +47,10 @@ describe.skipIf(!hasChromium())('review workflow in Chromium', () => {
     // A small run to predict with (seconds; bone Dice ~0.85 on the phantom; the training UI has its own e2e test).
     await runJob(c, 'train', () => c.call('train.start', {
       caseIds: ids, valCaseIds: [ids[1]], head: 'joint', lossWeights: { a: 1, b: 1, c: 1 }, posWeight: [2.5],
-      epochs: 8, stepsPerEpoch: 10, batchSize: 4, filters: [8, 16], learningRate: 0.003,
+      epochs: 6, stepsPerEpoch: 8, batchSize: 4, filters: [8, 16], learningRate: 0.003,
     }));
     browser = await launchBrowser({ width: 1440, height: 900 });
-  }, 240_000);
+  }, 540_000);
 
   afterAll(async () => {
     await browser?.close();
@@ -154,12 +155,35 @@ describe.skipIf(!hasChromium())('review workflow in Chromium', () => {
     expect(readFileSync(versionMasksPath(project, ids[0], 3))).toEqual(readFileSync(versionMasksPath(project, ids[0], 1)));
     await expect.poll(() => page.locator('tr[data-version="3"]').textContent()).toContain('restore of v1');
     await browser.screenshot('review-07-restored');
-    await page.getByRole('tab', { name: 'Audit trail' }).click();
+    await page.getByRole('tab', { name: 'Audit & report' }).click();
     const trail = page.getByTestId('audit-trail');
     await expect.poll(() => trail.textContent()).toContain('version.restore');
     const text = (await trail.textContent()) ?? '';
     for (const a of ['case.import', 'version.save', 'review.set']) expect(text).toContain(a);
     await browser.screenshot('review-08-audit');
+  });
+
+  it.skipIf(spawnSync('pdfinfo', ['-v']).status !== 0)('exports the project report as a PDF: a summary page, then one page per case with its key images', async () => {
+    const { page } = browser;
+    await page.getByRole('button', { name: 'Project report (PDF)' }).click();
+    const path = (await page.getByTestId('report-path').textContent({ timeout: 60_000 }))!.trim();
+    expect(path).toMatch(/report\.pdf$/);
+    const info = spawnSync('pdfinfo', [path], { encoding: 'utf8' }).stdout;
+    expect(Number(/Pages:\s+(\d+)/.exec(info)?.[1])).toBe(1 + ids.length);
+    const out = join(tmp, 'report-page');
+    expect(spawnSync('pdftoppm', ['-r', '40', '-png', path, out]).status).toBe(0);
+    expect(spawnSync('pdftoppm', ['-r', '30', '-gray', path, out]).status).toBe(0);
+    for (let p = 2; p <= 1 + ids.length; p++) {
+      copyFileSync(`${out}-${p}.png`, join(artifactsDir, `review-09-report-page-${p}.png`));
+      const pgm = readFileSync(`${out}-${p}.pgm`);
+      const header = /^P5\s+(\d+)\s+(\d+)\s+255\s/.exec(pgm.subarray(0, 40).toString('latin1'))!;
+      const px = pgm.subarray(header[0].length);
+      let dark = 0;
+      for (const v of px) if (v < 128) dark++;
+      // Key images are dark CT on white paper: a page without them is nearly all white.
+      expect(dark / px.length, `page ${p}`).toBeGreaterThan(0.02);
+    }
+    await browser.screenshot('review-10-report-exported');
     expect(browser.problems).toEqual([]);
   });
 });

@@ -312,6 +312,12 @@ export class ReviewStore {
     this.#show({ ...a, channels: 1, data: confusionCodes(a.data, b.data, c, n) }, confusionOverlays);
   }
 
+  /** Writes the review report (HTML + PDF) of this case, or of every case; returns the files. */
+  async report(all: boolean): Promise<{ html: string; pdf: string | null; cases: number }> {
+    const id = this.#caseId;
+    return this.#need().call('report.build', { pdf: true, ...(all || !id ? {} : { caseIds: [id] }) });
+  }
+
   async predict(runId: string, caseIds: string[] | null): Promise<string> {
     const r = await this.#need().call('predict.batch', { runId, ...(caseIds ? { caseIds } : {}) });
     const latest = new Map<string, BatchCaseEvent>();
