@@ -32,6 +32,8 @@ function call<Req extends z.ZodType, Res extends z.ZodType>(request: Req, respon
 
 export const calls = {
   'app.info': call(Empty, AppInfo, 'Versions, the host kind and the ML backend in use (null until one started).'),
+  'app.capabilities': call(Empty, z.strictObject({ ml: z.strictObject({ available: z.boolean(), reason: z.string().max(4096).nullable() }) }),
+    'What this host can do: whether the ML backend may be used (not in review-only mode, OSTEON_BACKEND=none) and why not.'),
   'app.backend': call(Empty, BackendReport, 'Start the ML backend if not yet started (loads tfjs: seconds) and report it.'),
 
   'project.create': call(z.strictObject({ dir: Path, name: Name }), ProjectSummary,

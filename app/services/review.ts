@@ -20,6 +20,7 @@ import type { Project } from '../store/project.ts';
 import { caseAudit, readReview, setReview } from '../store/review.ts';
 import { listVersions, readVersionMasks, restoreVersion, saveVersion } from '../store/versions.ts';
 import type { Emit, JobManager } from './jobs.ts';
+import { requireMl } from './capabilities.ts';
 
 export type ReviewCall =
   | 'version.list' | 'version.restore' | 'version.compare' | 'review.get' | 'review.set' | 'review.summary' | 'case.audit'
@@ -275,6 +276,7 @@ export function createReviewServices(o: { need: () => Project; jobs: JobManager;
       return { ...r, url: o.reportUrl?.(relative(p.dir, r.pdf ?? r.html)) ?? null };
     },
     'predict.batch': (req) => {
+      requireMl('Prediction');
       const p = need();
       const ids = req.caseIds ?? p.file.cases.filter((c) => c.files.schema && !hasPrediction(listVersions(p.dir, c.id))).map((c) => c.id);
       if (!ids.length) throw new ContractError({ code: 'usage', message: 'every case has a prediction already; select cases to predict them again' });

@@ -12,6 +12,7 @@ import { createServices, type Services } from '../../app/services/services.ts';
 const valid: Record<CallName, Record<string, unknown>> = {
   'app.info': {},
   'app.backend': {},
+  'app.capabilities': {},
   'project.create': { dir: '/tmp/x', name: 'x' },
   'project.open': { dir: '/tmp/x' },
   'project.recent': {},
