@@ -111,6 +111,8 @@ export class ReviewStore {
   }
 
   async refreshSummaries(): Promise<void> {
+    // Before attach (the frame is still connecting) there is nothing to ask; start() asks after.
+    if (!this.#client) return;
     const { cases } = await this.#need().call('review.summary');
     this.#summaries = new Map(cases.map((c) => [c.caseId, c]));
   }
@@ -135,7 +137,7 @@ export class ReviewStore {
     }
     this.#caseId = caseId;
     this.#structures = structures;
-    if (caseId) await this.refreshCase();
+    if (caseId && this.#client) await this.refreshCase();
     else {
       this.#review = null;
       this.#versions = [];
@@ -210,7 +212,7 @@ export class ReviewStore {
   async autoShow(imagesCaseId: string | null): Promise<void> {
     const id = this.#caseId;
     const newest = this.#versions.at(-1);
-    if (!id || imagesCaseId !== id || !newest || this.#shown.kind !== 'labels' || this.#autoShown === id) return;
+    if (!id || imagesCaseId !== id || !newest || this.#shown.kind !== 'labels' || this.#autoShown === id || this.#session) return;
     this.#autoShown = id;
     if (!(await this.showVersion(newest.version))) this.#autoShown = null;
   }
@@ -228,6 +230,8 @@ export class ReviewStore {
   async beginEdit(base?: VersionRef): Promise<void> {
     const id = this.#caseId;
     if (!id) return;
+    // The session decides what is shown from now on (not the newest-version default).
+    this.#autoShown = id;
     const s = await this.#need().call('edit.begin', { caseId: id, ...(base !== undefined ? { base } : {}) });
     this.#session = s;
     this.#counts = { undo: s.undo, redo: s.redo, dirty: s.dirty };
