@@ -13,6 +13,10 @@ import {
   AppInfo, BackendReport, CaseDetail, CaseSummary, DialogPurpose, Empty, Id, JobInfo, JobKind, JobStarted, LabelSchemaShape, Name, Path,
   ProjectSummary, RecentProject, Vec3, VolumeKind, VolumeMeta, DicomSeries, ExportFormat,
 } from './schemas.ts';
+import {
+  AuditLine, BatchCaseEvent, BatchPredictRequest, BatchPredictResult, CaseReview, CaseReviewSummary, EditOp, EditPatch, EditSessionInfo,
+  HierarchyOptions, ReviewReason, ReviewState, StructureId, VersionComparison, VersionInfo, VersionNumber, VersionRef,
+} from './review.ts';
 import { ConfigDifference, RunDetail, RunEvaluation, RunSummary, RunThresholds, TrainEventData, TrainPlan, TrainRequest } from './training.ts';
 
 export interface CallSpec {
@@ -28,6 +32,8 @@ function call<Req extends z.ZodType, Res extends z.ZodType>(request: Req, respon
 
 export const calls = {
   'app.info': call(Empty, AppInfo, 'Versions, the host kind and the ML backend in use (null until one started).'),
+  'app.capabilities': call(Empty, z.strictObject({ ml: z.strictObject({ available: z.boolean(), reason: z.string().max(4096).nullable() }) }),
+    'What this host can do: whether the ML backend may be used (not in review-only mode, OSTEON_BACKEND=none) and why not.'),
   'app.backend': call(Empty, BackendReport, 'Start the ML backend if not yet started (loads tfjs: seconds) and report it.'),
 
   'project.create': call(z.strictObject({ dir: Path, name: Name }), ProjectSummary,
@@ -125,6 +131,34 @@ export const calls = {
   'run.compare': call(z.strictObject({ runIds: z.array(Id).min(2).max(16) }),
     z.strictObject({ runs: z.array(RunDetail).max(16), differences: z.array(ConfigDifference).max(1000) }),
     'Several runs with their histories and the config keys that differ.'),
+
+  // Review (app/services/review.ts; schemas in ./review.ts; docs/review.md).
+  'version.list': call(z.strictObject({ caseId: Id }), z.strictObject({ versions: z.array(VersionInfo).max(100_000) }),
+    'The case\'s segmentation versions, oldest first.'),
+  'version.restore': call(z.strictObject({ caseId: Id, version: VersionNumber, message: z.string().max(4096).optional() }), VersionInfo,
+    'Saves an old version\'s masks, byte for byte, as a new version (nothing is overwritten).'),
+  'version.compare': call(z.strictObject({ caseId: Id, a: VersionRef, b: VersionRef }), VersionComparison,
+    'Per structure Dice, HD95, volumes and FP/FN voxel counts between two versions (or the ground truth).'),
+  'review.get': call(z.strictObject({ caseId: Id }), CaseReview, 'The per-structure review state of a case.'),
+  'review.set': call(z.strictObject({
+    caseId: Id, structure: StructureId, state: ReviewState, comment: z.string().max(4096).default(''), reason: ReviewReason.optional(),
+  }), CaseReview, 'Sets one structure\'s review state, comment and reason (atomic write, audited).'),
+  'review.summary': call(Empty, z.strictObject({ cases: z.array(CaseReviewSummary).max(100_000) }), 'Every case\'s review state at a glance.'),
+  'case.audit': call(z.strictObject({ caseId: Id }), z.strictObject({ entries: z.array(AuditLine).max(100_000) }), 'The audit trail of one case, oldest first.'),
+  'edit.begin': call(z.strictObject({ caseId: Id, base: VersionRef.optional() }), EditSessionInfo,
+    'Starts (or returns) the case\'s edit session from a version (default: the newest, else the ground truth).'),
+  'edit.apply': call(z.strictObject({ caseId: Id, op: EditOp, hierarchy: HierarchyOptions.default({}) }), EditPatch,
+    'Applies one brush, eraser, threshold-brush, fill or interpolation step; returns the changed voxels.'),
+  'edit.undo': call(z.strictObject({ caseId: Id }), EditPatch, 'Undoes the last edit step.'),
+  'edit.redo': call(z.strictObject({ caseId: Id }), EditPatch, 'Redoes the last undone step.'),
+  'edit.save': call(z.strictObject({ caseId: Id, message: z.string().max(4096).default('') }), VersionInfo,
+    'Saves the session\'s masks as a new version (source: edit of its base).'),
+  'edit.end': call(z.strictObject({ caseId: Id }), z.strictObject({ ended: z.boolean() }), 'Drops the case\'s edit session (unsaved edits are lost).'),
+  'report.build': call(z.strictObject({ caseIds: z.array(Id).min(1).max(4096).optional(), pdf: z.boolean().default(true) }),
+    z.strictObject({ html: Path, pdf: Path.nullable(), cases: z.number().int().nonnegative(), url: z.string().max(8192).nullable() }),
+    'Writes the review report (HTML, and PDF by Chromium) of the cases (default: all) into the project\'s reports/ folder.'),
+  'predict.batch': call(BatchPredictRequest, JobStarted,
+    'Job: predicts the cases with a run, each prediction stored as a new version (never over the ground truth); predict.case streams each case.'),
 } as const satisfies Record<string, CallSpec>;
 
 export const jobResults = {
@@ -133,6 +167,7 @@ export const jobResults = {
   'train': z.strictObject({ runId: Id, reason: z.string().max(64), epoch: z.number().int(), bestMeanDice: z.number().nullable(), message: z.string().max(8192) }),
   'run.evaluate': RunEvaluation,
   'run.thresholds': RunThresholds,
+  'predict.batch': BatchPredictResult,
 } as const satisfies Record<JobKind, z.ZodType>;
 
 export const MenuAction = z.enum(['project-new', 'project-open', 'case-import', 'case-export', 'about']);
@@ -148,6 +183,10 @@ export const events = {
   'menu.action': z.strictObject({ action: MenuAction }),
   /** One event of a training job (app/learning/train.ts TrainEvent). */
   'train.event': z.strictObject({ jobId: Id, runId: Id, event: TrainEventData }),
+  /** One case of a predict.batch job changed state. */
+  'predict.case': BatchCaseEvent,
+  /** A case's versions or review state changed. */
+  'review.changed': z.strictObject({ caseId: Id }),
 } as const satisfies Record<string, z.ZodType>;
 
 export const contract = { calls, events } as const;

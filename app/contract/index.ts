@@ -3,6 +3,7 @@ export * from './result.ts';
 export * from './schemas.ts';
 export * from './contract.ts';
 export * from './training.ts';
+export * from './review.ts';
 export * from './rpc.ts';
 export * from './memory.ts';
 export * from './client.ts';

@@ -77,8 +77,11 @@ export const CaseDetail = z.strictObject({
 });
 export type CaseDetail = z.infer<typeof CaseDetail>;
 
-/** 'prediction': a predicted label map attached with case.attachPrediction (compare mode). */
-export const VolumeKind = z.enum(['ct', 'labels', 'prediction']);
+/**
+ * 'prediction': a predicted label map attached with case.attachPrediction (compare mode);
+ * 'v<N>': version N of the case's segmentation (one 0/1 channel per structure, docs/review.md).
+ */
+export const VolumeKind = z.union([z.enum(['ct', 'labels', 'prediction']), z.templateLiteral(['v', z.number().int()]).refine((s) => /^v[1-9][0-9]{0,4}$/.test(s), 'expected v1 .. v99999')]);
 export type VolumeKind = z.infer<typeof VolumeKind>;
 
 export const DType = z.enum(['int8', 'uint8', 'int16', 'uint16', 'int32', 'uint32', 'float32', 'float64']);
@@ -105,7 +108,7 @@ export const VolumeMeta = z.strictObject({
 });
 export type VolumeMeta = z.infer<typeof VolumeMeta>;
 
-export const JobKind = z.enum(['case.import', 'demo.sleep', 'train', 'run.evaluate', 'run.thresholds']);
+export const JobKind = z.enum(['case.import', 'demo.sleep', 'train', 'run.evaluate', 'run.thresholds', 'predict.batch']);
 export type JobKind = z.infer<typeof JobKind>;
 export const JobState = z.enum(['running', 'done', 'failed', 'cancelled']);
 

@@ -16,6 +16,8 @@ import { readRecent, touchRecent } from '../store/recent.ts';
 import { JobManager, sleepJob, type Emit } from './jobs.ts';
 import { PATH_FIELDS, type PathGuard } from './path-guard.ts';
 import { TrainingJobs } from './training.ts';
+import { createReviewServices } from './review.ts';
+import { mlUnavailable, requireMl } from './capabilities.ts';
 import { showPrediction } from './training-prediction.ts';
 import { configDifferences, keepThresholds, runDetail, trainPlan } from './training-runs.ts';
 import { defaultPresetsDir, defaultSampleDir, listFiles, listPresets, previewLabels, readCaseSchema, scanLabels } from './import-help.ts';
@@ -82,13 +84,18 @@ export function createServices(opts: ServiceOptions): Services {
     return summary;
   };
 
+  const review = createReviewServices({ need, jobs, emit });
+
   const handlers: Handlers<Contract> = {
+    ...review.handlers,
     'app.info': () => ({
       name: 'Osteon', version: OSTEON_VERSION, host: opts.host,
       versions: { osteon: OSTEON_VERSION, node: process.versions.node, v8: process.versions.v8, ...opts.versions },
       backend,
     }),
+    'app.capabilities': () => ({ ml: { available: mlUnavailable() === null, reason: mlUnavailable() } }),
     'app.backend': async () => {
+      requireMl('Starting the ML backend');
       const { initBackend, adapterLine } = await import('../learning/backend.ts');
       const r = await initBackend();
       const failed = r.attempts.filter((a) => !a.ok).map((a) => `${a.candidate}: ${a.reason ?? 'failed'}`);
@@ -161,6 +168,7 @@ export function createServices(opts: ServiceOptions): Services {
       return trainPlan(p, req.caseIds, runs, backendName);
     },
     'train.start': async (req) => {
+      requireMl('Training');
       const p = need();
       const { newRunId } = await import('./training.ts');
       const runId = newRunId();
@@ -186,10 +194,12 @@ export function createServices(opts: ServiceOptions): Services {
     },
     'run.get': (req) => runDetail(need(), req.runId, training.isRunning(req.runId)),
     'run.evaluate': (req) => {
+      requireMl('Evaluating a run');
       const p = need();
       return jobs.start('run.evaluate', async (ctl) => (await import('./training-eval.ts')).evaluateRun(p, req.runId, req.checkpoint, ctl));
     },
     'run.thresholds': (req) => {
+      requireMl('Tuning thresholds');
       const p = need();
       return jobs.start('run.thresholds', async (ctl) => (await import('./training-eval.ts')).runThresholds(p, req.runId, ctl));
     },
@@ -226,6 +236,7 @@ export function createServices(opts: ServiceOptions): Services {
     dispose() {
       jobs.cancelAll();
       training.cancelAll();
+      review.dispose();
       listeners.clear();
     },
   };

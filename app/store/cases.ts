@@ -7,7 +7,7 @@
 import { closeSync, constants, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { userInfo } from 'node:os';
 import type { CaseSummary, DType, VolumeKind } from '../contract/schemas.ts';
 import { dtypeOf } from '../imaging/dtype.ts';
@@ -22,6 +22,7 @@ import { OsteonError, badInput } from '../util/errors.ts';
 import { appendAudit } from './audit.ts';
 import { rawVolumePaths } from './paths.ts';
 import { copyImage } from './copy-image.ts';
+import { versionMasksPath } from './versions.ts';
 import { journalPath, saveProject, type Project } from './project.ts';
 
 export interface ImportSources {
@@ -281,7 +282,7 @@ export interface RawVolume {
  */
 export function rawVolume(p: Project, caseId: string, kind: VolumeKind): RawVolume {
   const c = getCase(p, caseId);
-  const file = kind === 'ct' ? c.files.ct : kind === 'labels' ? c.files.labels : predictionFile(p, caseId);
+  const file = kind === 'ct' ? c.files.ct : kind === 'labels' ? c.files.labels : kind === 'prediction' ? predictionFile(p, caseId) : versionFile(p, caseId, kind);
   if (!file) throw new OsteonError({ code: 'not-found', message: `case '${caseId}' has no ${kind}` });
   const { raw: rawPath, meta: metaPath } = rawVolumePaths(p.dir, c.id, kind);
   const dir = dirname(rawPath);
@@ -300,6 +301,12 @@ export function rawVolume(p: Project, caseId: string, kind: VolumeKind): RawVolu
   writeFileAtomic(rawPath, bytes);
   writeJsonAtomic(metaPath, meta);
   return meta;
+}
+
+/** A version's masks file (versions.ts), relative to the case folder, if that version exists. */
+function versionFile(p: Project, caseId: string, kind: `v${number}`): string | undefined {
+  const f = relative(caseDir(p, caseId), versionMasksPath(p.dir, caseId, Number(kind.slice(1))));
+  return existsSync(join(caseDir(p, caseId), f)) ? f : undefined;
 }
 
 /** The case's attached prediction (prediction.<ext> in its folder), if any. */

@@ -12,6 +12,7 @@ import { createServices, type Services } from '../../app/services/services.ts';
 const valid: Record<CallName, Record<string, unknown>> = {
   'app.info': {},
   'app.backend': {},
+  'app.capabilities': {},
   'project.create': { dir: '/tmp/x', name: 'x' },
   'project.open': { dir: '/tmp/x' },
   'project.recent': {},
@@ -47,6 +48,21 @@ const valid: Record<CallName, Record<string, unknown>> = {
   'run.compare': { runIds: ['run-1', 'run-2'] },
   'run.keepThresholds': { runId: 'run-1', thresholds: [0.5, 0.4] },
   'run.showPrediction': { runId: 'run-1', caseId: 'c1' },
+  'version.list': { caseId: 'c1' },
+  'version.restore': { caseId: 'c1', version: 1, message: 'm' },
+  'version.compare': { caseId: 'c1', a: 1, b: 2 },
+  'review.get': { caseId: 'c1' },
+  'review.set': { caseId: 'c1', structure: 'hip_left', state: 'rejected', comment: 'c', reason: 'leak' },
+  'review.summary': {},
+  'case.audit': { caseId: 'c1' },
+  'edit.begin': { caseId: 'c1', base: 1 },
+  'edit.apply': { caseId: 'c1', op: { kind: 'brush', structure: 'hip_left', axis: 2, slice: 3, points: [[1, 2, 3]], radiusMm: 4 }, hierarchy: { paintWhole: true } },
+  'edit.undo': { caseId: 'c1' },
+  'edit.redo': { caseId: 'c1' },
+  'edit.save': { caseId: 'c1', message: 'm' },
+  'edit.end': { caseId: 'c1' },
+  'predict.batch': { runId: 'run-1', caseIds: ['c1'], checkpoint: 'best' },
+  'report.build': { caseIds: ['c1'], pdf: false },
 };
 
 const HUGE = 'x'.repeat(1_000_000);
@@ -131,7 +147,7 @@ describe('payload fuzzing', () => {
   it.each(callNames)('%s: each field with a wrong type or a huge string', async (name) => {
     for (const field of Object.keys(valid[name])) {
       for (const w of wrongFor(field, valid[name][field])) {
-        if ((field === 'note' || field === 'title') && w === '') continue; // an empty note is fine
+        if (['note', 'title', 'message', 'comment'].includes(field) && w === '') continue; // an empty note is fine
         await expectBadRequest(name, { ...valid[name], [field]: w }, field);
       }
     }

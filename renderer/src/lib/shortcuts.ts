@@ -12,7 +12,14 @@ export type ShortcutId =
   | 'maximiseViewport'
   | 'restoreViewports'
   | 'sliceUp'
-  | 'sliceDown';
+  | 'sliceDown'
+  | 'nextStructure'
+  | 'acceptStructure'
+  | 'rejectStructure'
+  | 'brushTool'
+  | 'eraserTool'
+  | 'undoEdit'
+  | 'redoEdit';
 
 export interface Shortcut {
   id: ShortcutId;
@@ -38,6 +45,14 @@ export const shortcuts: readonly Shortcut[] = [
   { id: 'restoreViewports', keys: '0', description: 'Back to the 2×2 viewport grid', ctrl: false, key: ['0'], allowInFields: false },
   { id: 'sliceUp', keys: '↑ / PgUp', description: 'Next slice in the focused viewport', ctrl: false, key: ['ArrowUp', 'PageUp'], allowInFields: false },
   { id: 'sliceDown', keys: '↓ / PgDn', description: 'Previous slice in the focused viewport', ctrl: false, key: ['ArrowDown', 'PageDown'], allowInFields: false },
+  // Review (renderer/src/review).
+  { id: 'nextStructure', keys: 'S', description: 'Review: next structure', ctrl: false, key: ['s'], allowInFields: false },
+  { id: 'acceptStructure', keys: 'A', description: 'Review: accept the structure', ctrl: false, key: ['a'], allowInFields: false },
+  { id: 'rejectStructure', keys: 'R', description: 'Review: reject the structure', ctrl: false, key: ['r'], allowInFields: false },
+  { id: 'brushTool', keys: 'B', description: 'Edit: brush', ctrl: false, key: ['b'], allowInFields: false },
+  { id: 'eraserTool', keys: 'E', description: 'Edit: eraser', ctrl: false, key: ['e'], allowInFields: false },
+  { id: 'undoEdit', keys: 'Ctrl+Z', description: 'Edit: undo the last stroke', ctrl: true, key: ['z'], allowInFields: false },
+  { id: 'redoEdit', keys: 'Ctrl+Y', description: 'Edit: redo', ctrl: true, key: ['y'], allowInFields: false },
 ];
 
 /** Esc is not in the table: native modal dialogs close on it by themselves. */

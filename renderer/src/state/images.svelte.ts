@@ -61,6 +61,14 @@ export class ImageStore {
     }
   }
 
+  /** Shows other voxels of the same case at once (the Review panel: a version, the edit's working copy, a difference). */
+  replace(imgs: CaseImages): void {
+    this.#generation++;
+    this.#images = imgs;
+    this.#loading = false;
+    this.#note = null;
+  }
+
   clear(note: string | null = null): void {
     this.#generation++;
     this.#images = null;

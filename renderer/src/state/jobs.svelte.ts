@@ -17,6 +17,7 @@ const kindLabels: Record<JobInfo['kind'], string> = {
   'train': 'Training',
   'run.evaluate': 'Evaluate run',
   'run.thresholds': 'Threshold sweep',
+  'predict.batch': 'Batch prediction',
 };
 
 export function jobLabel(kind: JobInfo['kind']): string {
