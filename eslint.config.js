@@ -54,6 +54,35 @@ const rendererLayer = {
   },
 };
 
+/** app/learning/gpu-host/: what the GPU host page bundles, so browser safe: no Node, no Electron. */
+const gpuHostCoreLayer = {
+  files: ['app/learning/gpu-host/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { group: nodeBuiltins, message: 'layer: app/learning/gpu-host/ runs in the GPU host page; no Node.' },
+        { group: ['electron', 'electron/*', 'svelte', 'svelte/*', '@kitware/*'], message: 'layer: app/learning/gpu-host/ is tfjs and zod only.' },
+      ],
+    }],
+  },
+};
+
+/** gpuhost/: the GPU host page (a hidden window or a tab). tfjs and app/learning/gpu-host only. */
+const gpuHostPageLayer = {
+  files: ['gpuhost/**/*.ts'],
+  ignores: ['gpuhost/vite.config.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { group: nodeBuiltins, message: 'layer: gpuhost/ is a browser page; no Node.' },
+        { group: ['electron', 'electron/*'], message: 'layer: gpuhost/ talks to main only through its preload bridge.' },
+        { group: ['svelte', 'svelte/*', '@kitware/*', '**/renderer/*', '**/main/*'], message: 'layer: gpuhost/ has no UI and never imports main/ or renderer/.' },
+        { regex: '(^|/)app/(?!learning/gpu-host/)', message: 'layer: gpuhost/ imports only app/learning/gpu-host from the core.' },
+      ],
+    }],
+  },
+};
+
 /** main/: Electron and Node hosts. Never the UI stack. */
 const mainLayer = {
   files: ['main/**/*.ts'],
@@ -79,4 +108,6 @@ export default tseslint.config(
   contractLayer,
   rendererLayer,
   mainLayer,
+  gpuHostCoreLayer,
+  gpuHostPageLayer,
 );

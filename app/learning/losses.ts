@@ -55,12 +55,27 @@ export function checkWeights(w: readonly number[] | null | undefined, c: number,
  * The range check reads the labels back (a small sync), because tf.oneHot would silently turn
  * an out-of-range label into an all-zero row and drop that voxel from the loss.
  */
+/** Label tensors whose range was checked on the CPU before upload (see markLabelsInRange). */
+const rangeChecked = new WeakSet<tf.Tensor>();
+
+/**
+ * Checks `values` against 0..k-1 on the CPU and marks `labels` (made from them) as checked, so the
+ * losses skip their GPU read-back: a synchronous read is slow on webgpu, and in a browser it can
+ * lose the device. The GPU host page uses it for every batch (app/learning/batch.ts).
+ */
+export function markLabelsInRange(labels: tf.Tensor, values: Int32Array, k: number, field = 'labels'): void {
+  let lo = Infinity, hi = -Infinity;
+  for (let i = 0; i < values.length; i++) { const v = values[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+  if (values.length && (lo < 0 || hi >= k)) throw lossInputError(field, `values span ${lo}..${hi}, expected 0..${k - 1} (${k} classes)`);
+  rangeChecked.add(labels);
+}
+
 export function checkLabels(labels: tf.Tensor, logits: tf.Tensor, k: number, field = 'labels', checkRange = true): void {
   requireDtype(labels, 'int32', field);
   if (!sameShape(labels.shape, logits.shape.slice(0, -1))) {
     throw lossInputError(field, `shape ${shapeText(labels.shape)}, expected ${shapeText(logits.shape.slice(0, -1))} (logits ${shapeText(logits.shape)} without the class axis)`);
   }
-  if (!checkRange || labels.size === 0) return;
+  if (!checkRange || labels.size === 0 || rangeChecked.has(labels)) return;
   const [lo, hi] = tf.tidy(() => [tf.min(labels).dataSync()[0], tf.max(labels).dataSync()[0]]);
   if (lo < 0 || hi >= k) throw lossInputError(field, `values span ${lo}..${hi}, expected 0..${k - 1} (${k} classes)`);
 }

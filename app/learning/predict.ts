@@ -91,7 +91,35 @@ function windowStarts(dim: number, size: number, step: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.round((i * (dim - size)) / (n - 1)));
 }
 
+/** A window batch to run: input x [N, ...window, Cin] in, structure probabilities [N, ...window, S] back. */
+export interface WindowBatch { x: Float32Array; shape: number[] }
+
 export function predictVolume(params: Params, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Float32Array[] {
+  const steps = predictionSteps(model, head, image, geometry, opts);
+  let r = steps.next();
+  while (!r.done) {
+    const { x, shape } = r.value;
+    const probs = tf.tidy(() => structureProbs(forward(params, model, tf.tensor(x, shape)), head, opts.hasWhole));
+    const p = probs.dataSync() as Float32Array;
+    probs.dispose();
+    r = steps.next(p);
+  }
+  return r.value;
+}
+
+/** predictVolume with the windows run elsewhere (the GPU host): `run` answers each window batch. */
+export async function predictVolumeWith(run: (b: WindowBatch) => Promise<Float32Array>, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Promise<Float32Array[]> {
+  const steps = predictionSteps(model, head, image, geometry, opts);
+  let r = steps.next();
+  while (!r.done) r = steps.next(await run(r.value));
+  return r.value;
+}
+
+/**
+ * The prediction as steps: yields each window batch, takes its probabilities back, and returns
+ * the blended structure volumes. One plan for both ways of running the windows.
+ */
+function* predictionSteps(model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Generator<WindowBatch, Float32Array[], Float32Array> {
   const dims = geometry.dims as Vec3;
   const nvox = dims[0] * dims[1] * dims[2];
   const S = (head.kind === 'softmax' ? head.classes - 1 + (opts.hasWhole ? 1 : 0) : head.kind === 'joint' ? head.parts + 1 : head.channels);
@@ -139,9 +167,7 @@ export function predictVolume(params: Params, model: UNetConfig, head: HeadConfi
     const x = new Float32Array(batch.length * inVol);
     batch.forEach((job, b) => extractBlock(image, dims, job.spec, opts.fill, x, b * inVol));
     const shape = model.spatialDims === 2 ? [batch.length, inSize[0], inSize[1], inSize[2]] : [batch.length, ...inSize, 1];
-    const probs = tf.tidy(() => structureProbs(forward(params, model, tf.tensor(x, shape)), head, opts.hasWhole));
-    const p = probs.dataSync() as Float32Array;
-    probs.dispose();
+    const p = yield { x, shape };
     batch.forEach((job, b) => {
       const block = flipBlock(p.subarray(b * outVol * S, (b + 1) * outVol * S), outSize, S, job.flip);
       for (let k = 0; k < S; k++) accumulateBlock(block, dims, job.out, acc[k], weights, k === 0 ? wsum : null, S, k);
