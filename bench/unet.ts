@@ -94,7 +94,7 @@ export const suite: BenchSuite = {
       const dims: [number, number, number] = [512, 512, 300];
       const image = new Float32Array(dims[0] * dims[1] * dims[2]).map((_, i) => Math.sin(i));
       const t = performance.now();
-      predictVolume(params, cfg, { kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 }, image, { dims, spacing: [0.8, 0.8, 1.5], origin: [0, 0, 0], direction: [...IDENTITY3] }, { context: 0, fill: -1, hasWhole: true });
+      await predictVolume(params, cfg, { kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 }, image, { dims, spacing: [0.8, 0.8, 1.5], origin: [0, 0, 0], direction: [...IDENTITY3] }, { context: 0, fill: -1, hasWhole: true });
       const s = (performance.now() - t) / 1000;
       disposeParams(params);
       out.push({ name: `whole-volume 2D inference 512×512×300 (${path})`, unit: 's', median: s, min: s, max: s, n: 1, detail: `${(300 / s).toFixed(1)} slices/s` });

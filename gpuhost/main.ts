@@ -42,7 +42,7 @@ function electronLink(bridge: NonNullable<Window['osteonGpuHost']>): HostLink {
 async function main(): Promise<void> {
   const link = window.osteonGpuHost ? electronLink(window.osteonGpuHost) : socketLink();
   const send = (m: FromHost) => link.send(m);
-  const gpu = await startWebgpu().catch((e: unknown) => ({ adapter: null, reason: `WebGPU failed to start: ${(e as Error).message}`, guard: null }));
+  const gpu = await startWebgpu().catch((e: unknown) => ({ adapter: null, reason: `WebGPU failed to start: ${(e as Error).message}`, kernels: [] }));
   const compute = new HostCompute();
   let chain: Promise<void> = Promise.resolve();
   link.onMessage((raw) => {
@@ -57,8 +57,8 @@ async function main(): Promise<void> {
     chain = chain.then(async () => {
       status(`${call.op} ${id}`);
       try {
-        if (!gpu.guard) throw new Error(gpu.reason ?? 'no WebGPU adapter');
-        const value = await gpu.guard(call.op, () => compute.run(call));
+        if (!gpu.adapter) throw new Error(gpu.reason ?? 'no WebGPU adapter');
+        const value = await compute.run(call);
         send({ t: 'result', id, ok: true, value });
       } catch (e) {
         send({ t: 'result', id, ok: false, error: { code: 'backend', message: e instanceof Error ? e.message : String(e) } });
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
       status(`idle after ${call.op} ${id}; tensors ${tf.memory().numTensors}`);
     });
   });
-  send({ t: 'hello', backend: gpu.adapter ? tf.getBackend() : 'none', adapter: gpu.adapter, ...(gpu.reason ? { reason: gpu.reason } : {}) });
+  send({ t: 'hello', backend: gpu.adapter ? tf.getBackend() : 'none', adapter: gpu.adapter, kernels: gpu.kernels, ...(gpu.reason ? { reason: gpu.reason } : {}) });
   status(gpu.adapter ? `ready: ${gpu.adapter.vendor} ${gpu.adapter.architecture}` : `no adapter: ${gpu.reason}`);
 }
 

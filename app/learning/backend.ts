@@ -1,6 +1,7 @@
 /**
- * Picks the tfjs backend at run time, best first: tfjs-node-gpu (CUDA) → tfjs-node → wasm → cpu,
- * and records why each candidate that did not load failed, for `osteon doctor` and the UI.
+ * Picks the tfjs backend at run time, best first: tfjs-node-gpu (CUDA) → webgpu (Dawn) →
+ * tfjs-node → wasm+dnnl → wasm → cpu, and records why each candidate that did not load failed,
+ * for `osteon doctor` and the UI. The webgpu rung is docs/gpu.md.
  *
  * Use the `tf` exported here (it is `@tensorflow/tfjs`). tfjs-node(-gpu) 4.22 depends on the same
  * @tensorflow/tfjs 4.22, so npm dedupes it to this one tfjs-core; a second copy would register
@@ -14,11 +15,14 @@ import { OsteonError } from '../util/errors.ts';
 import { registerCustomKernels } from './kernels/index.ts';
 import { loadNative } from './native/addon.ts';
 import { registerNativeKernels } from './native/register.ts';
+import { installTfjsNodeShim } from './tfjs-node-shim.ts';
+import type { AdapterSummary } from './webgpu/device.ts';
+import { loadNodeWebgpu } from './webgpu/node.ts';
 
 export { tf };
 
 /** 'wasm+dnnl': the wasm backend with the optional oneDNN kernels (native/dnnl, app/learning/native). */
-export type BackendCandidate = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm+dnnl' | 'wasm' | 'cpu';
+export type BackendCandidate = 'tfjs-node-gpu' | 'webgpu' | 'tfjs-node' | 'wasm+dnnl' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendCandidate;
 
 export interface BackendAttempt {
@@ -32,7 +36,7 @@ export interface BackendAttempt {
 
 export interface BackendReport {
   /** The tfjs backend name now active. */
-  name: 'tensorflow' | 'wasm' | 'cpu';
+  name: 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
   /** The npm package that provides it, e.g. '@tensorflow/tfjs-backend-wasm'. */
   package: string;
   /** Every candidate tried, in order, with the reason for each failure. */
@@ -43,6 +47,8 @@ export interface BackendReport {
   threads: number;
   /** How the ladder was chosen: 'auto', or the candidate forced by option or OSTEON_BACKEND. */
   preference: BackendPreference;
+  /** The WebGPU adapter found (whether or not webgpu is the active backend); null when none. */
+  adapter: AdapterSummary | null;
 }
 
 export interface InitBackendOptions {
@@ -52,9 +58,10 @@ export interface InitBackendOptions {
   threads?: number;
 }
 
-const ladder: readonly BackendCandidate[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm+dnnl', 'wasm', 'cpu'];
+export const ladder: readonly BackendCandidate[] = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm+dnnl', 'wasm', 'cpu'];
 const packages: Record<BackendCandidate, string> = {
   'tfjs-node-gpu': '@tensorflow/tfjs-node-gpu',
+  webgpu: '@tensorflow/tfjs-backend-webgpu + webgpu (Dawn)',
   'tfjs-node': '@tensorflow/tfjs-node',
   'wasm+dnnl': '@tensorflow/tfjs-backend-wasm + @osteon/dnnl-kernels',
   wasm: '@tensorflow/tfjs-backend-wasm',
@@ -69,6 +76,9 @@ let wasmThreadsCount: (() => number) | null = null;
 export function getBackendReport(): BackendReport | null {
   return report;
 }
+
+/** Every value --backend and OSTEON_BACKEND accept. */
+export const backendChoices: readonly BackendPreference[] = ['auto', ...ladder];
 
 export function isBackendPreference(v: string): v is BackendPreference {
   return v === 'auto' || (ladder as readonly string[]).includes(v);
@@ -106,8 +116,9 @@ async function choose(opts: InitBackendOptions): Promise<BackendReport> {
   const preference = preferenceOf(opts);
   const candidates = preference === 'auto' ? ladder : [preference];
   const attempts: BackendAttempt[] = [];
+  const probe: WebgpuProbe = { adapter: null, kernels: [], auto: preference === 'auto' };
   for (const candidate of candidates) {
-    const reason = await tryCandidate(candidate, opts.threads);
+    const reason = await tryCandidate(candidate, opts.threads, probe);
     if (reason !== null) {
       attempts.push({ candidate, ok: false, reason });
       continue;
@@ -116,13 +127,18 @@ async function choose(opts: InitBackendOptions): Promise<BackendReport> {
     attempts.push(note ? { candidate, ok: true, note } : { candidate, ok: true });
     const name = tf.getBackend() as BackendReport['name'];
     let kernels = registerCustomKernels(name);
+    if (candidate === 'webgpu') {
+      kernels = [...kernels, ...probe.kernels];
+      note = probe.adapter ? adapterLine(probe.adapter) : undefined;
+      if (note) attempts[attempts.length - 1] = { candidate, ok: true, note };
+    }
     if (candidate === 'wasm+dnnl') {
       const native = registerNativeKernels(opts.threads);
       kernels = [...kernels, ...native.kernels];
       note = `oneDNN ${native.status.version ?? '?'}, ${native.status.threads} OpenMP thread(s) (OSTEON_THREADS; OSTEON_NATIVE=0 disables)`;
       attempts[attempts.length - 1] = { candidate, ok: true, note };
     }
-    return { name, package: packages[candidate], attempts, kernels, threads: threadsOf(name, opts.threads), preference };
+    return { name, package: packages[candidate], attempts, kernels, threads: threadsOf(name, opts.threads), preference, adapter: probe.adapter };
   }
   throw new BackendInitError(attempts);
 }
@@ -138,13 +154,30 @@ export class BackendInitError extends OsteonError {
   }
 }
 
+/** What the webgpu rung found, kept for the report even when another rung is used. */
+interface WebgpuProbe {
+  adapter: AdapterSummary | null;
+  kernels: string[];
+  /** The ladder is walked automatically: a software adapter is then passed over. */
+  auto: boolean;
+}
+
+/** One line about an adapter, e.g. "mesa software, llvmpipe …, maxStorageBufferBindingSize 128 MiB". */
+export function adapterLine(a: AdapterSummary): string {
+  const name = [a.vendor, a.architecture].filter(Boolean).join(' ') || 'unknown vendor';
+  const dev = a.description || a.device;
+  return `${name}${dev ? `, ${dev}` : ''}${a.software ? ' (software adapter)' : ''}, maxStorageBufferBindingSize ${Math.round(a.limits.maxStorageBufferBindingSize / 2 ** 20)} MiB`;
+}
+
 /** Returns null when the candidate is now the active backend, else why not. */
-async function tryCandidate(candidate: BackendCandidate, threads: number | undefined): Promise<string | null> {
+async function tryCandidate(candidate: BackendCandidate, threads: number | undefined, probe: WebgpuProbe): Promise<string | null> {
   try {
     switch (candidate) {
       case 'tfjs-node-gpu':
       case 'tfjs-node':
         return await tryNative(candidate, threads);
+      case 'webgpu':
+        return await tryWebgpu(probe);
       case 'wasm+dnnl': {
         const native = loadNative(threads);
         return native.addon ? await tryWasm(threads) : native.reason;
@@ -166,6 +199,8 @@ async function tryCandidate(candidate: BackendCandidate, threads: number | undef
 async function tryNative(candidate: 'tfjs-node-gpu' | 'tfjs-node', threads: number | undefined): Promise<string | null> {
   const pkg = packages[candidate];
   if (threads && !process.env.TF_NUM_INTRAOP_THREADS) process.env.TF_NUM_INTRAOP_THREADS = String(threads);
+  // tfjs-node 4.22 calls util.isNullOrUndefined, which Node 23 removed (tfjs-node-shim.ts).
+  installTfjsNodeShim();
   try {
     // A variable specifier: the packages are optional and may be absent at type-check time.
     const spec: string = pkg;
@@ -177,6 +212,21 @@ async function tryNative(candidate: 'tfjs-node-gpu' | 'tfjs-node', threads: numb
     return `${pkg} loaded but registered its backend with another copy of @tensorflow/tfjs-core (Osteon uses ${tf.version_core}); reinstall so npm dedupes it`;
   }
   if (!(await tf.setBackend('tensorflow'))) return `${pkg} loaded but the 'tensorflow' backend failed to initialise`;
+  return null;
+}
+
+/** What tfjs-node-gpu 4.22 needs: it is built on libtensorflow 2.9.1 (tfjs issues #8362, #8187). */
+export const TFJS_NODE_GPU_NEEDS = 'tfjs-node-gpu 4.22 is built on libtensorflow 2.9.1 and needs CUDA 11.2 (libcudart.so.11.0) and cuDNN 8.1 (libcudnn.so.8) on the library path; CUDA 12/13 alone does not satisfy it, and Blackwell (RTX 50xx) GPUs are not supported. The webgpu rung needs no CUDA';
+
+async function tryWebgpu(probe: WebgpuProbe): Promise<string | null> {
+  const r = await loadNodeWebgpu();
+  if (typeof r === 'string') return r;
+  probe.adapter = r.adapter;
+  probe.kernels = r.kernels;
+  if (probe.auto && r.adapter.software) {
+    return `adapter ${adapterLine(r.adapter)}: a software rasterizer, correct but slower than the CPU rungs, so auto passes it over (force with --backend webgpu or OSTEON_BACKEND=webgpu)`;
+  }
+  if (!(await tf.setBackend('webgpu'))) return 'tf.setBackend("webgpu") returned false (device request failed)';
   return null;
 }
 
@@ -196,7 +246,10 @@ export function explainImportFailure(pkg: string, e: unknown): string {
   const msg = err.message ?? String(e);
   if ((err.code === 'ERR_MODULE_NOT_FOUND' || err.code === 'MODULE_NOT_FOUND') && msg.includes(pkg)) return 'package not installed';
   const lib = /(lib[\w.-]+\.so[\w.]*)/.exec(msg);
-  if (lib && /cud|cublas|cufft|curand|cusolver|cusparse|nvinfer/i.test(lib[1])) return `CUDA libraries not found (${lib[1]}): ${firstLine(msg)}`;
+  if (lib && /cud|cublas|cufft|curand|cusolver|cusparse|nvinfer/i.test(lib[1])) {
+    const why = `CUDA libraries not found (${lib[1]}): ${firstLine(msg)}`;
+    return pkg === packages['tfjs-node-gpu'] ? `${why}. ${TFJS_NODE_GPU_NEEDS}` : why;
+  }
   if (lib) return `native library failed to load (${lib[1]}): ${firstLine(msg)}`;
   return firstLine(msg);
 }

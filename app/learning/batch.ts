@@ -5,25 +5,15 @@
 import * as tf from '@tensorflow/tfjs';
 import type { HeadConfig, TargetByKind } from './heads.ts';
 import type { Batch } from './data/sampler.ts';
-import { markLabelsInRange } from './losses.ts';
 
 export type BatchTarget = TargetByKind[HeadConfig['kind']];
 
-/**
- * `checkLabelsOnCpu`: check the class labels' range on the CPU, here, so the losses need not read
- * them back from the device (the GPU host sets it; the CPU path keeps the loss's own check).
- */
-export function batchTensors(b: Batch, head: HeadConfig, checkLabelsOnCpu = false): { x: tf.Tensor; target: BatchTarget } {
+export function batchTensors(b: Batch, head: HeadConfig): { x: tf.Tensor; target: BatchTarget } {
   const sp = b.shape;
   const x = tf.tensor(b.x, [b.n, ...sp, b.inChannels]);
-  const labels = (k: number) => {
-    const t = tf.tensor(b.labels!, [b.n, ...sp], 'int32');
-    if (checkLabelsOnCpu) markLabelsInRange(t, b.labels!, k);
-    return t;
-  };
   switch (head.kind) {
-    case 'joint': return { x, target: { whole: tf.tensor(b.whole!, [b.n, ...sp]), labels: labels(head.parts + 1) } };
-    case 'softmax': return { x, target: labels(head.classes) };
+    case 'joint': return { x, target: { whole: tf.tensor(b.whole!, [b.n, ...sp]), labels: tf.tensor(b.labels!, [b.n, ...sp], 'int32') } };
+    case 'softmax': return { x, target: tf.tensor(b.labels!, [b.n, ...sp], 'int32') };
     case 'sigmoid': return { x, target: tf.tensor(b.multiHot!, [b.n, ...sp, b.structures]) };
     default: { const never: never = head; throw new Error(`unknown head ${JSON.stringify(never)}`); }
   }

@@ -70,10 +70,10 @@ export interface Prediction {
   masks: Uint8Array[];
 }
 
-export function predictCt(model: LoadedModel, hu: ArrayLike<number> & { length: number }, geometry: Geometry, o: InferOptions): Prediction {
+export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { length: number }, geometry: Geometry, o: InferOptions): Promise<Prediction> {
   const cfg = model.config;
   const image = normalize(hu as Float32Array, cfg.normalization);
-  const probs = predictVolume(model.params, cfg.model, cfg.head, image, geometry, {
+  const probs = await predictVolume(model.params, cfg.model, cfg.head, image, geometry, {
     context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(cfg.normalization), hasWhole: cfg.layout.hasWhole,
     ttaFlipAxes: o.ttaFlipAxes, onProgress: o.onProgress,
   });
@@ -92,11 +92,11 @@ export interface InferResult {
 }
 
 /** Reads the CT, predicts, writes OUT/<structure>.nii.gz (+ .prob.nii.gz) and OUT/prediction.json. */
-export function inferFile(model: LoadedModel, ctPath: string, outDir: string, o: InferOptions & { probabilities: boolean }): InferResult {
+export async function inferFile(model: LoadedModel, ctPath: string, outDir: string, o: InferOptions & { probabilities: boolean }): Promise<InferResult> {
   const ct = readVolume(ctPath);
   if (ct.channels !== 1) throw badInput(ctPath, 'channels', `${ct.channels} channels; a CT has one`);
   const g = geometryOf(ct);
-  const p = predictCt(model, ct.data, g, o);
+  const p = await predictCt(model, ct.data, g, o);
   const ids = model.config.layout.ids;
   const files: string[] = [];
   const voxels: Record<string, number> = {};

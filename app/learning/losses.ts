@@ -50,33 +50,33 @@ export function checkWeights(w: readonly number[] | null | undefined, c: number,
   return [...w];
 }
 
+/** The label range per tensor already read (keyed by dataId: it outlives a clone's wrapper). */
+const checkedRanges = new WeakMap<object, [number, number]>();
+
 /**
  * Labels `[N, ...spatial]` int32 matching logits `[N, ...spatial, K]`, values in 0..K-1.
- * The range check reads the labels back (a small sync), because tf.oneHot would silently turn
- * an out-of-range label into an all-zero row and drop that voxel from the loss.
+ * The range check reads the labels back, because tf.oneHot would silently turn an out-of-range
+ * label into an all-zero row and drop that voxel from the loss. It reads the labels themselves
+ * rather than a min/max computed on the device: labels come from host arrays, so every backend
+ * (webgpu included, which cannot read device memory synchronously in Node) still holds them
+ * before their first use. The range is remembered per tensor, because webgpu drops the host
+ * copy once the labels are uploaded (the Dice term checks the same labels after CE used them).
  */
-/** Label tensors whose range was checked on the CPU before upload (see markLabelsInRange). */
-const rangeChecked = new WeakSet<tf.Tensor>();
-
-/**
- * Checks `values` against 0..k-1 on the CPU and marks `labels` (made from them) as checked, so the
- * losses skip their GPU read-back: a synchronous read is slow on webgpu, and in a browser it can
- * lose the device. The GPU host page uses it for every batch (app/learning/batch.ts).
- */
-export function markLabelsInRange(labels: tf.Tensor, values: Int32Array, k: number, field = 'labels'): void {
-  let lo = Infinity, hi = -Infinity;
-  for (let i = 0; i < values.length; i++) { const v = values[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
-  if (values.length && (lo < 0 || hi >= k)) throw lossInputError(field, `values span ${lo}..${hi}, expected 0..${k - 1} (${k} classes)`);
-  rangeChecked.add(labels);
-}
-
 export function checkLabels(labels: tf.Tensor, logits: tf.Tensor, k: number, field = 'labels', checkRange = true): void {
   requireDtype(labels, 'int32', field);
   if (!sameShape(labels.shape, logits.shape.slice(0, -1))) {
     throw lossInputError(field, `shape ${shapeText(labels.shape)}, expected ${shapeText(logits.shape.slice(0, -1))} (logits ${shapeText(logits.shape)} without the class axis)`);
   }
-  if (!checkRange || labels.size === 0 || rangeChecked.has(labels)) return;
-  const [lo, hi] = tf.tidy(() => [tf.min(labels).dataSync()[0], tf.max(labels).dataSync()[0]]);
+  if (!checkRange || labels.size === 0) return;
+  let range = checkedRanges.get(labels.dataId);
+  if (!range) {
+    const v = labels.dataSync();
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < v.length; i++) { const x = v[i]; if (x < lo) lo = x; if (x > hi) hi = x; }
+    range = [lo, hi];
+    checkedRanges.set(labels.dataId, range);
+  }
+  const [lo, hi] = range;
   if (lo < 0 || hi >= k) throw lossInputError(field, `values span ${lo}..${hi}, expected 0..${k - 1} (${k} classes)`);
 }
 

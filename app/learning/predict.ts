@@ -94,17 +94,14 @@ function windowStarts(dim: number, size: number, step: number): number[] {
 /** A window batch to run: input x [N, ...window, Cin] in, structure probabilities [N, ...window, S] back. */
 export interface WindowBatch { x: Float32Array; shape: number[] }
 
-export function predictVolume(params: Params, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Float32Array[] {
-  const steps = predictionSteps(model, head, image, geometry, opts);
-  let r = steps.next();
-  while (!r.done) {
-    const { x, shape } = r.value;
+export function predictVolume(params: Params, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Promise<Float32Array[]> {
+  return predictVolumeWith(async ({ x, shape }) => {
     const probs = tf.tidy(() => structureProbs(forward(params, model, tf.tensor(x, shape)), head, opts.hasWhole));
-    const p = probs.dataSync() as Float32Array;
+    // An async read: webgpu has no synchronous read-back in Node, and it lets the host breathe.
+    const p = (await probs.data()) as Float32Array;
     probs.dispose();
-    r = steps.next(p);
-  }
-  return r.value;
+    return p;
+  }, model, head, image, geometry, opts);
 }
 
 /** predictVolume with the windows run elsewhere (the GPU host): `run` answers each window batch. */

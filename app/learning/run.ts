@@ -159,7 +159,7 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
   writeJsonAtomic(join(o.runDir, 'schema.json'), schema);
   writeJsonAtomic(join(o.runDir, 'run.json'), {
     format: 'osteon-run/1', created: new Date().toISOString(), data: o.dataDir, schema: schemaPath, seed: o.seed,
-    backend: backend ? { name: backend.name, package: backend.package, kernels: backend.kernels } : null,
+    backend: backend ? { name: backend.name, package: backend.package, kernels: backend.kernels, adapter: backend.name === 'webgpu' ? backend.adapter : null } : null,
   });
   return { config, train, val };
 }

@@ -82,8 +82,10 @@ export function validationPredictOptions(cfg: TrainConfig): PredictOptions {
 }
 
 /** Predicts every validation case and scores each structure (Dice), plus the collapse check. */
-export function validate(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): { validation: Validation; collapse: CollapseFinding | null; preds: Uint8Array[][] } {
-  return scoreValidation(cfg, cases, cases.map((c) => predictVolume(params, cfg.model, cfg.head, c.image, c.geometry, validationPredictOptions(cfg))));
+export async function validate(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): Promise<{ validation: Validation; collapse: CollapseFinding | null; preds: Uint8Array[][] }> {
+  const probs: Float32Array[][] = [];
+  for (const c of cases) probs.push(await predictVolume(params, cfg.model, cfg.head, c.image, c.geometry, validationPredictOptions(cfg)));
+  return scoreValidation(cfg, cases, probs);
 }
 
 /** Dice per case and structure of the predicted probabilities (one entry per case), and the collapse check. */
@@ -115,22 +117,27 @@ export function validationBatches(cfg: TrainConfig, cases: readonly TrainingCase
 }
 
 /** The head's loss (total and components) on validation cases, forward only, on validationBatches. */
-export function validationLoss(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): LossValues {
+export async function validationLoss(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): Promise<LossValues> {
   const loss = lossFor(cfg.head);
-  return meanLossValues(validationBatches(cfg, cases).map((b) => {
+  const all: LossValues[] = [];
+  for (const b of validationBatches(cfg, cases)) {
     const { x, target } = batchTensors(b, cfg.head);
-    const values = tf.tidy(() => {
+    const scalars = tf.tidy(() => {
       const r = loss(forward(params, cfg.model, x), target as never);
-      const out: Record<string, number> = { total: r.total.dataSync()[0] };
-      for (const [k, v] of Object.entries(r.components)) if (v) out[k] = (v as tf.Scalar).dataSync()[0];
+      const out: Record<string, tf.Tensor> = { total: r.total };
+      for (const [k, v] of Object.entries(r.components)) if (v) out[k] = v as tf.Tensor;
       return out;
     });
+    const values: Record<string, number> = {};
+    for (const [k, t] of Object.entries(scalars)) values[k] = (await t.data())[0];
+    tf.dispose(Object.values(scalars));
     x.dispose();
     disposeTarget(target);
     const lv: LossValues = { total: values.total };
     for (const k of ['bce', 'ce', 'dice'] as const) if (k in values) lv[k] = values[k];
-    return lv;
-  }));
+    all.push(lv);
+  }
+  return meanLossValues(all);
 }
 
 /** Mean of each loss term over batches (a term is kept when the first batch has it). */
@@ -219,8 +226,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
     const epochLoss = meanLossValues(losses);
     let validation: Validation | undefined;
     if (valCases.length && (epoch % cfg.validateEvery === 0 || epoch === cfg.epochs)) {
-      const v = validate(params, cfg, valCases);
-      validation = { ...v.validation, loss: validationLoss(params, cfg, valCases) };
+      const v = await validate(params, cfg, valCases);
+      validation = { ...v.validation, loss: await validationLoss(params, cfg, valCases) };
       if (v.collapse) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse });
     }
     emit({ type: 'epoch', epoch, loss: epochLoss, seconds: (Date.now() - epochStart) / 1000, validation });
@@ -254,7 +261,7 @@ async function decidePostprocessing(cfg: TrainConfig, valCases: readonly Trainin
   const params = createParams(cfg.model);
   try {
     loadParams(readCheckpoint(best), params, best);
-    const { preds } = validate(params, cfg, valCases);
+    const { preds } = await validate(params, cfg, valCases);
     const plan = decidePlan(cfg.layout.ids, valCases.map((c, i) => ({ pred: preds[i], gt: c.masks, dims: c.geometry.dims as Vec3 })));
     writeJsonAtomic(join(runDir, 'postprocessing.json'), plan);
     emit({ type: 'postprocessing', plan });

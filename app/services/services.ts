@@ -59,6 +59,8 @@ export function createServices(opts: ServiceOptions): Services {
   const training = new TrainingJobs(emit);
   let current: Project | null = null;
   let backend: AppInfo['backend'] = null;
+  /** The tfjs backend name once app.backend started it (the training-time estimate's basis). */
+  let backendName: string | null = null;
 
   const need = (): Project => {
     if (!current) throw new ContractError({ code: 'no-project', message: 'no project is open; create or open one first' });
@@ -79,12 +81,13 @@ export function createServices(opts: ServiceOptions): Services {
       backend,
     }),
     'app.backend': async () => {
-      const { initBackend } = await import('../learning/backend.ts');
+      const { initBackend, adapterLine } = await import('../learning/backend.ts');
       const r = await initBackend();
       const failed = r.attempts.filter((a) => !a.ok).map((a) => `${a.candidate}: ${a.reason ?? 'failed'}`);
+      backendName = r.name;
       backend = {
         name: `${r.name} (${r.package})`,
-        detail: [`threads ${r.threads}`, `preference ${r.preference}`, ...failed.map((f) => `not used: ${f}`)].join('; ').slice(0, 4096),
+        detail: [`threads ${r.threads}`, `preference ${r.preference}`, ...(r.adapter ? [`WebGPU adapter: ${adapterLine(r.adapter)}`] : []), ...failed.map((f) => `not used: ${f}`)].join('; ').slice(0, 4096),
       };
       return backend;
     },
@@ -145,7 +148,7 @@ export function createServices(opts: ServiceOptions): Services {
     'train.plan': (req) => {
       const p = need();
       const runs = p.file.runs.filter((r) => r.kind === 'train').map((r) => runDetail(p, r.id, training.isRunning(r.id)));
-      return trainPlan(p, req.caseIds, runs);
+      return trainPlan(p, req.caseIds, runs, backendName);
     },
     'train.start': async (req) => {
       const p = need();

@@ -135,8 +135,21 @@ interface AnalysisLike {
   posWeight?: Array<{ id: string; positives: number; negatives: number }>;
 }
 
-/** The training form's numbers: labelled cases, the first case's structures and recommendation, pooled pos_weight, a time basis. */
-export function trainPlan(p: Project, caseIds: readonly string[] | undefined, runs: readonly RunDetail[]): TrainPlan {
+/** The tfjs backend a run trained on (run.json), or null for runs from before it was recorded. */
+function runBackend(p: Project, runId: string): string | null {
+  const b = readJson(join(runFolder(p, runId), 'run.json'))?.backend as { name?: unknown } | null | undefined;
+  return typeof b?.name === 'string' ? b.name : null;
+}
+
+/**
+ * The training form's numbers: labelled cases, the first case's structures and recommendation,
+ * pooled pos_weight, a time basis. `activeBackend` (the tfjs backend name training will use,
+ * e.g. 'webgpu') restricts the time basis to runs measured on that backend when there are any:
+ * a webgpu epoch says little about a wasm one.
+ */
+export function trainPlan(p: Project, caseIds: readonly string[] | undefined, allRuns: readonly RunDetail[], activeBackend: string | null = null): TrainPlan {
+  const same = activeBackend ? allRuns.filter((r) => runBackend(p, r.summary.id) === activeBackend) : [];
+  const runs = same.length ? same : allRuns;
   const labelled = p.file.cases.filter((c) => c.files.labels && c.files.analysis && (!caseIds || caseIds.includes(c.id)));
   const analyses = labelled.map((c) => readJson(join(caseFolder(p.dir, c.id), c.files.analysis!)) as AnalysisLike | null);
   const first = analyses.find((a) => a !== null) ?? null;
@@ -161,7 +174,7 @@ export function trainPlan(p: Project, caseIds: readonly string[] | undefined, ru
     posWeight,
     secondsPerUnit,
     basis: rates.length
-      ? `median of ${rates.length} epochs measured in this project's runs (seconds per sample × Σ filters, validation included)`
+      ? `median of ${rates.length} epochs measured in this project's runs${same.length ? ` on the ${activeBackend} backend` : activeBackend ? ` (none yet on the ${activeBackend} backend)` : ''} (seconds per sample × Σ filters, validation included)`
       : 'no run measured yet in this project: a rough default for the CPU backends',
   };
 }

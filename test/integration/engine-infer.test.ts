@@ -36,22 +36,22 @@ function flipI(a: Float32Array, dims: [number, number, number]): Float32Array {
 }
 
 describe('predictVolume', () => {
-  it('flip TTA averages the plain and the mirrored prediction', () => {
+  it('flip TTA averages the plain and the mirrored prediction', async () => {
     const cfg: UNetConfig = { spatialDims: 2, inChannels: 1, outChannels: 5, filters: [4, 8], normalization: 'none', seed: 3 };
     const p = createParams(cfg);
     const dims: [number, number, number] = [12, 10, 3];
     const { image, geometry } = volume(dims);
     const opts = { context: 0, fill: -1, hasWhole: true };
-    const plain = predictVolume(p, cfg, head, image, geometry, opts);
-    const mirrored = predictVolume(p, cfg, head, flipI(image, dims), geometry, opts).map((m) => flipI(m, dims));
-    const tta = predictVolume(p, cfg, head, image, geometry, { ...opts, ttaFlipAxes: [0] });
+    const plain = await predictVolume(p, cfg, head, image, geometry, opts);
+    const mirrored = (await predictVolume(p, cfg, head, flipI(image, dims), geometry, opts)).map((m) => flipI(m, dims));
+    const tta = await predictVolume(p, cfg, head, image, geometry, { ...opts, ttaFlipAxes: [0] });
     let worst = 0;
     tta.forEach((t, k) => t.forEach((x, v) => { worst = Math.max(worst, Math.abs(x - (plain[k][v] + mirrored[k][v]) / 2)); }));
     expect(worst).toBeLessThan(1e-5);
     disposeParams(p);
   });
 
-  it('3D sliding-window blending is normalised: a position-independent model is flat', () => {
+  it('3D sliding-window blending is normalised: a position-independent model is flat', async () => {
     const cfg: UNetConfig = { spatialDims: 3, inChannels: 1, outChannels: 5, filters: [2, 4], normalization: 'none', seed: 1 };
     const p = createParams(cfg);
     // Zero every weight; the head's bias alone decides the output, the same at every voxel.
@@ -59,7 +59,7 @@ describe('predictVolume', () => {
     p.get('head.b')!.assign(tf.tensor1d([0.4, 1, -1, 0.5, 0]));
     const dims: [number, number, number] = [20, 14, 11];
     const { image, geometry } = volume(dims);
-    const probs = predictVolume(p, cfg, head, image, geometry, { context: 0, patch: [8, 8, 8], overlap: 0.5, fill: -1, hasWhole: true });
+    const probs = await predictVolume(p, cfg, head, image, geometry, { context: 0, patch: [8, 8, 8], overlap: 0.5, fill: -1, hasWhole: true });
     const expectWhole = 1 / (1 + Math.exp(-0.4));
     const z = [1, -1, 0.5, 0].map(Math.exp), sum = z.reduce((a, b) => a + b, 0);
     for (const v of [0, 123, probs[0].length - 1]) {

@@ -138,7 +138,7 @@ describe('training', () => {
     const model = loadModel(join(root, 'full'));
     const out = join(root, 'pred');
     try {
-      const r = inferFile(model, join(data, 'case-002', 'ct.nii.gz'), out, { postprocess: 'auto', hierarchy: 'none', probabilities: true });
+      const r = await inferFile(model, join(data, 'case-002', 'ct.nii.gz'), out, { postprocess: 'auto', hierarchy: 'none', probabilities: true });
       expect(Object.keys(r.voxels)).toEqual(['bone', 'left', 'centre', 'right']);
       const ct = readVolume(join(data, 'case-002', 'ct.nii.gz'));
       const m = readVolume(join(out, 'bone.nii.gz'));

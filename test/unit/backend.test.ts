@@ -35,7 +35,7 @@ describe('explainImportFailure', () => {
   const table: Array<[string, unknown, RegExp]> = [
     ['absent package (ESM)', Object.assign(new Error(`Cannot find package '${pkg}' imported from /x.ts`), { code: 'ERR_MODULE_NOT_FOUND' }), /^package not installed$/],
     ['absent package (CJS)', Object.assign(new Error(`Cannot find module '${pkg}'`), { code: 'MODULE_NOT_FOUND' }), /^package not installed$/],
-    ['missing CUDA runtime', new Error('libcudart.so.11.0: cannot open shared object file: No such file or directory'), /^CUDA libraries not found \(libcudart\.so\.11\.0\)/],
+    ['missing CUDA runtime', new Error('libcudart.so.11.0: cannot open shared object file: No such file or directory'), /^CUDA libraries not found \(libcudart\.so\.11\.0\).*needs CUDA 11\.2 \(libcudart\.so\.11\.0\) and cuDNN 8\.1 \(libcudnn\.so\.8\)/],
     ['missing cuDNN', new Error('Error: libcudnn.so.8: cannot open shared object file'), /^CUDA libraries not found \(libcudnn\.so\.8\)/],
     ['other native library', new Error('libtensorflow.so.2: cannot open shared object file'), /^native library failed to load \(libtensorflow\.so\.2\)/],
     ['a dependency missing, not the package', Object.assign(new Error("Cannot find module 'node-pre-gyp'"), { code: 'MODULE_NOT_FOUND' }), /^Cannot find module 'node-pre-gyp'$/],
@@ -50,7 +50,7 @@ describe('osteon doctor', () => {
     const out = JSON.parse(r.stdout) as { ok: boolean; backend: { name: string; attempts: Array<{ candidate: string; ok: boolean; reason?: string }>; kernels: string[] }; selfTest: Array<{ pass: boolean }> };
     expect(out.ok).toBe(true);
     expect(['tensorflow', 'wasm']).toContain(out.backend.name);
-    const order = ['tfjs-node-gpu', 'tfjs-node', 'wasm+dnnl', 'wasm', 'cpu'];
+    const order = ['tfjs-node-gpu', 'webgpu', 'tfjs-node', 'wasm+dnnl', 'wasm', 'cpu'];
     expect(out.backend.attempts.map((a) => a.candidate)).toEqual(order.slice(0, out.backend.attempts.length));
     expect(out.backend.attempts.at(-1)?.ok).toBe(true);
     for (const a of out.backend.attempts.slice(0, -1)) expect(a.reason).toBeTruthy();
@@ -77,5 +77,41 @@ describe('osteon doctor', () => {
     const r = runCli(['doctor'], { env: { OSTEON_BACKEND: 'tpu' } });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('OSTEON_BACKEND=tpu');
+  });
+});
+
+describe('osteon doctor and the webgpu rung', () => {
+  it('shows the WebGPU adapter or why there is none, and auto passes a software adapter over', () => {
+    const r = runCli(['doctor', '--skip-selftest', '--json'], { env: { OSTEON_BACKEND: '' } });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { webgpu: { adapter: { vendor: string; architecture: string; software: boolean; limits: Record<string, number> } | null; reason?: string }; backend: { attempts: Array<{ candidate: string; ok: boolean; reason?: string }> } };
+    const rung = out.backend.attempts.find((a) => a.candidate === 'webgpu');
+    if (!out.webgpu.adapter) {
+      expect(out.webgpu.reason).toMatch(/no WebGPU adapter/);
+      expect(rung?.reason).toMatch(/no WebGPU adapter/);
+      return;
+    }
+    for (const k of ['maxStorageBufferBindingSize', 'maxBufferSize', 'maxStorageBuffersPerShaderStage']) expect(out.webgpu.adapter.limits[k]).toBeGreaterThan(0);
+    if (out.webgpu.adapter.software) expect(rung).toMatchObject({ ok: false, reason: expect.stringMatching(/software rasterizer.*force with --backend webgpu/) });
+    const text = runCli(['doctor', '--skip-selftest'], { env: { OSTEON_BACKEND: '' } }).stdout;
+    expect(text).toMatch(/^webgpu adapter: vendor \S+, architecture \S+, device /m);
+    expect(text).toMatch(/^ {2}limits: maxStorageBufferBindingSize \d+ MiB, maxBufferSize \d+ MiB, maxStorageBuffersPerShaderStage \d+/m);
+  });
+
+  it('--require-webgpu fails (exit 1) exactly when there is no adapter', () => {
+    const r = runCli(['doctor', '--skip-selftest', '--require-webgpu', '--json'], { env: { OSTEON_BACKEND: 'cpu' } });
+    const out = JSON.parse(r.stdout) as { ok: boolean; webgpu: { adapter: unknown } };
+    expect(r.code).toBe(out.webgpu.adapter ? 0 : 1);
+    expect(out.ok).toBe(out.webgpu.adapter !== null);
+  });
+});
+
+describe('without a Vulkan driver', () => {
+  it.skipIf(process.platform !== 'linux')('doctor says why there is no adapter, and --require-webgpu exits 1', () => {
+    // An ICD list that names no driver: the Vulkan loader finds none, so Dawn has no adapter.
+    const r = runCli(['doctor', '--skip-selftest', '--require-webgpu'], { env: { OSTEON_BACKEND: '', VK_ICD_FILENAMES: '/nonexistent/icd.json' } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^ {2}no {3}webgpu {8}Dawn found no WebGPU adapter \(a Vulkan driver is needed/m);
+    expect(r.stdout).toMatch(/^webgpu adapter: none/m);
   });
 });

@@ -29,6 +29,8 @@ describe('layer rule', () => {
     ['gpuhost/x.ts', "import { train } from '../app/learning/train.ts';\nexport const t = train;\n", true],
     ['gpuhost/x.ts', "import { HostCompute } from '../app/learning/gpu-host/compute.ts';\nexport const c = HostCompute;\n", false],
     ['gpuhost/x.ts', "import * as tf from '@tensorflow/tfjs';\nexport const t = tf;\n", false],
+    ['gpuhost/x.ts', "import { guardBackend } from '../app/learning/webgpu/device.ts';\nexport const g = guardBackend;\n", false],
+    ['gpuhost/x.ts', "import { loadNodeWebgpu } from '../app/learning/webgpu/node.ts';\nexport const l = loadNodeWebgpu;\n", true],
   ];
   it.each(table)('%s: %s → rejected=%s', async (file, code, rejected) => {
     const errs = await layerErrors(file, code);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Command } from '../command.ts';
 import { badInput, usageError } from '../../util/errors.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
-import { initBackend, isBackendPreference } from '../../learning/backend.ts';
+import { backendChoices, initBackend, isBackendPreference } from '../../learning/backend.ts';
 import { compareCase, parseOracleDoc, runCases } from '../../learning/conformance.ts';
 
 /** CASES is cases.json or a folder holding it. */
@@ -20,7 +20,7 @@ function renderActual(entries: Array<[string, unknown]>): string {
 export const command: Command = {
   name: 'conformance',
   summary: 'Run the loss/metric oracle cases with Osteon\'s losses and metrics; write the actual file.',
-  usage: 'CASES.json OUT.json [--backend auto|tfjs-node-gpu|tfjs-node|wasm|cpu] [--json]',
+  usage: 'CASES.json OUT.json [--backend auto|tfjs-node-gpu|webgpu|tfjs-node|wasm+dnnl|wasm|cpu] [--json]',
   help: [
     'Evaluates every case of a ct-seg-oracle/1 file (../shared/oracle/README.md; a copy with',
     'oracle.py is in test/fixtures/oracle/) on the active tfjs backend: bce_with_logits,',
@@ -42,7 +42,7 @@ export const command: Command = {
   async run({ values, positionals, io }) {
     if (positionals.length !== 2) throw usageError('conformance needs CASES.json and OUT.json');
     const pref = typeof values.backend === 'string' ? values.backend : 'auto';
-    if (!isBackendPreference(pref)) throw usageError(`--backend ${pref}: expected auto, tfjs-node-gpu, tfjs-node, wasm or cpu`);
+    if (!isBackendPreference(pref)) throw usageError(`--backend ${pref}: expected one of ${backendChoices.join(', ')}`);
     const file = casesFile(positionals[0]);
     if (!existsSync(file)) throw badInput(file, 'path', 'not found', 'not-found');
     const doc = parseOracleDoc(readFileSync(file, 'utf8'), file);

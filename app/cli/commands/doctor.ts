@@ -6,6 +6,8 @@
 import { cpus, platform, arch } from 'node:os';
 import type { Command } from '../command.ts';
 import { BackendInitError, initBackend, tf, type BackendAttempt, type BackendReport } from '../../learning/backend.ts';
+import type { AdapterSummary } from '../../learning/webgpu/device.ts';
+import { loadNodeWebgpu } from '../../learning/webgpu/node.ts';
 import { runSelfTest, type SelfTestCheck } from '../../learning/kernels/selftest.ts';
 import { OsteonError } from '../../util/errors.ts';
 
@@ -18,6 +20,19 @@ interface DoctorReport {
   versions: { node: string; tfjs: string; tfjsCore: string };
   cpu: { count: number; model: string; platform: string };
   selfTest: SelfTestCheck[] | null;
+  /** The WebGPU adapter Dawn found, or why there is none (also when another rung was chosen). */
+  webgpu: { adapter: AdapterSummary | null; reason?: string };
+}
+
+function formatAdapter(w: DoctorReport['webgpu']): string[] {
+  const a = w.adapter;
+  if (!a) return [`webgpu adapter: none (${w.reason ?? 'unknown'})`];
+  const mib = (b: number) => `${Math.round(b / 2 ** 20)} MiB`;
+  const l = a.limits;
+  return [
+    `webgpu adapter: vendor ${a.vendor || '?'}, architecture ${a.architecture || '?'}, device ${a.device || '?'}${a.description ? `, ${a.description}` : ''}${a.software ? ' (software: correct, not fast)' : ''}`,
+    `  limits: maxStorageBufferBindingSize ${mib(l.maxStorageBufferBindingSize)}, maxBufferSize ${mib(l.maxBufferSize)}, maxStorageBuffersPerShaderStage ${l.maxStorageBuffersPerShaderStage}, maxComputeWorkgroupStorageSize ${l.maxComputeWorkgroupStorageSize} B, maxComputeInvocationsPerWorkgroup ${l.maxComputeInvocationsPerWorkgroup}`,
+  ];
 }
 
 function format(r: DoctorReport): string {
@@ -29,6 +44,7 @@ function format(r: DoctorReport): string {
   }
   lines.push('ladder:');
   for (const a of r.attempts) lines.push(`  ${a.ok ? 'ok  ' : 'no  '} ${a.candidate.padEnd(13)} ${a.ok ? a.note ?? 'loaded' : a.reason ?? ''}`);
+  lines.push(...formatAdapter(r.webgpu));
   lines.push(`custom kernels: ${r.backend?.kernels.join(', ') || 'none'}`);
   lines.push(`versions: node ${r.versions.node}, tfjs ${r.versions.tfjs}, tfjs-core ${r.versions.tfjsCore}`);
   lines.push(`cpu: ${r.cpu.count} x ${r.cpu.model} (${r.cpu.platform})`);
@@ -46,12 +62,17 @@ function format(r: DoctorReport): string {
 export const command: Command = {
   name: 'doctor',
   summary: 'Show the ML backend in use, why faster ones did not load, and self-test its kernels',
-  usage: '[--json] [--skip-selftest]',
+  usage: '[--json] [--skip-selftest] [--require-webgpu]',
   help: [
-    'Tries the backends best first: @tensorflow/tfjs-node-gpu (CUDA), @tensorflow/tfjs-node,',
-    'wasm (with Osteon\'s own convolution kernels), cpu; prints the one in use and, for each one',
-    'not used, why (package not installed, CUDA libraries not found, ...). Set OSTEON_BACKEND to',
-    'one of tfjs-node-gpu, tfjs-node, wasm, cpu to force a backend.',
+    'Tries the backends best first: @tensorflow/tfjs-node-gpu (CUDA), webgpu (Dawn: any GPU with',
+    'a Vulkan, D3D12 or Metal driver), @tensorflow/tfjs-node, wasm+dnnl, wasm (with Osteon\'s own',
+    'convolution kernels), cpu; prints the one in use and, for each one not used, why (package',
+    'not installed, CUDA libraries not found, software adapter, ...). Set OSTEON_BACKEND to one',
+    'of tfjs-node-gpu, webgpu, tfjs-node, wasm+dnnl, wasm, cpu to force a backend.',
+    '',
+    'The WebGPU adapter is shown with its vendor, architecture, device and limits. A software',
+    'adapter (lavapipe, SwiftShader) is passed over by auto; force it with OSTEON_BACKEND=webgpu.',
+    '--require-webgpu exits 1 when there is no adapter (CI uses it).',
     '',
     'wasm+dnnl is the wasm backend with Osteon\'s optional oneDNN kernels (native/dnnl, built at',
     'install when libdnnl-dev and a C++ compiler are present); its line says why it is missing',
@@ -66,6 +87,7 @@ export const command: Command = {
   options: {
     json: { type: 'boolean' },
     'skip-selftest': { type: 'boolean' },
+    'require-webgpu': { type: 'boolean' },
   },
   allowPositionals: false,
   async run({ values, io }) {
@@ -76,6 +98,7 @@ export const command: Command = {
       versions: { node: process.versions.node, tfjs: tf.version.tfjs, tfjsCore: tf.version_core },
       cpu: { count: cpus().length, model: cpus()[0]?.model.trim() ?? 'unknown', platform: `${platform()}-${arch()}` },
       selfTest: null,
+      webgpu: { adapter: null },
     };
     try {
       report.backend = await initBackend();
@@ -85,8 +108,10 @@ export const command: Command = {
       report.error = e instanceof Error ? e.message : String(e);
       if (e instanceof BackendInitError) report.attempts = e.attempts;
     }
+    const gpu = await loadNodeWebgpu().catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
+    report.webgpu = typeof gpu === 'string' ? { adapter: null, reason: gpu } : { adapter: gpu.adapter };
     if (report.backend && !values['skip-selftest']) report.selfTest = await runSelfTest();
-    report.ok = report.backend !== null && (report.selfTest ?? []).every((c) => c.pass);
+    report.ok = report.backend !== null && (report.selfTest ?? []).every((c) => c.pass) && (!values['require-webgpu'] || report.webgpu.adapter !== null);
     io.out(values.json ? JSON.stringify(report, null, 2) : format(report));
     return report.ok ? 0 : 1;
   },

@@ -9,7 +9,7 @@ import type { Command } from '../command.ts';
 import { enumOpt, numListOpt, requiredString } from '../options.ts';
 import { progressBar } from '../progress.ts';
 import { badInput } from '../../util/errors.ts';
-import { initBackend, type BackendPreference } from '../../learning/backend.ts';
+import { backendChoices, initBackend, type BackendPreference } from '../../learning/backend.ts';
 import { inferFile, loadModel, releaseModel, keptThresholds } from '../../learning/infer.ts';
 import type { HierarchyMode } from '../../learning/postprocess.ts';
 
@@ -45,7 +45,7 @@ export const command: Command = {
       hierarchy: enumOpt<HierarchyMode>(v.hierarchy, 'hierarchy', ['none', 'parts-in-whole', 'whole-covers-parts', 'both'], 'none'),
       probabilities: Boolean(v.probabilities),
     };
-    const backend = await initBackend({ prefer: enumOpt<BackendPreference>(v.backend, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm+dnnl', 'wasm', 'cpu'], 'auto') });
+    const backend = await initBackend({ prefer: enumOpt<BackendPreference>(v.backend, 'backend', backendChoices, 'auto') });
     const model = loadModel(runDir, enumOpt(v.checkpoint, 'checkpoint', ['best', 'last'] as const, 'best'));
     // Thresholds kept by the app's threshold tuning apply unless --thresholds is given.
     opts.thresholds ??= keptThresholds(runDir) ?? undefined;
@@ -57,7 +57,7 @@ export const command: Command = {
     mkdirSync(tmp, { recursive: true });
     const t0 = Date.now();
     try {
-      const r = inferFile(model, ct, tmp, { ...opts, onProgress: (d, n) => bar.update(d / n, `predicting ${d}/${n}`) });
+      const r = await inferFile(model, ct, tmp, { ...opts, onProgress: (d, n) => bar.update(d / n, `predicting ${d}/${n}`) });
       bar.clear();
       rmSync(out, { recursive: true, force: true });
       renameSync(tmp, out);

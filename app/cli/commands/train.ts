@@ -7,7 +7,7 @@ import type { Command } from '../command.ts';
 import { enumOpt, intOpt, numListOpt, numOpt } from '../options.ts';
 import { formatDuration, progressBar } from '../progress.ts';
 import { usageError } from '../../util/errors.ts';
-import type { BackendPreference } from '../../learning/backend.ts';
+import { backendChoices, type BackendPreference } from '../../learning/backend.ts';
 import type { RunOptions } from '../../learning/run.ts';
 import type { TrainEvent } from '../../learning/train.ts';
 import { startTraining } from '../../learning/worker/host.ts';
@@ -55,7 +55,7 @@ export const command: Command = {
     '          --pos-weight auto | v1,v2,...  (auto = negatives/positives of the sampled targets)',
     'Split:    --val-fraction 0.34 | --val-cases id,id | --split-slab 0.7 (one case: first 70% of',
     '          axial slices train, the rest validate)',
-    'Backend:  --backend auto|tfjs-node-gpu|tfjs-node|wasm+dnnl|wasm|cpu (auto)',
+    'Backend:  --backend auto|tfjs-node-gpu|webgpu|tfjs-node|wasm+dnnl|wasm|cpu (auto)',
     '--json prints one JSON event per line.',
   ].join('\n'),
   options: {
@@ -69,7 +69,7 @@ export const command: Command = {
   },
   allowPositionals: false,
   async run({ values: v, io }) {
-    const backend = enumOpt<BackendPreference>(v.backend, 'backend', ['auto', 'tfjs-node-gpu', 'tfjs-node', 'wasm+dnnl', 'wasm', 'cpu'], 'auto');
+    const backend = enumOpt<BackendPreference>(v.backend, 'backend', backendChoices, 'auto');
     let start: Parameters<typeof startTraining>[0];
     if (typeof v.resume === 'string') {
       start = { run: { kind: 'resume', runDir: resolve(v.resume), epochs: v.epochs === undefined ? undefined : intOpt(v.epochs, 'epochs', 1, 1, 100000) }, backend };

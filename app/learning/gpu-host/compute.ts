@@ -56,7 +56,7 @@ export class HostCompute {
     const { cfg, head, params, optimizer } = this.model;
     const t0 = performance.now();
     const loss = lossFor(head);
-    const { x, target } = batchTensors(b, head, true);
+    const { x, target } = batchTensors(b, head);
     let comps: Record<string, tf.Scalar> = {};
     const total = optimizer.minimize(() => {
       const r = loss(forward(params, cfg, x), target as never);
@@ -73,7 +73,7 @@ export class HostCompute {
 
   async loss(b: Batch): Promise<LossValues> {
     const { cfg, head, params } = this.model;
-    const { x, target } = batchTensors(b, head, true);
+    const { x, target } = batchTensors(b, head);
     const r = tf.tidy(() => {
       const out = lossFor(head)(forward(params, cfg, x), target as never);
       return { total: out.total, ...Object.fromEntries(Object.entries(out.components).filter(([, v]) => v)) } as Record<string, tf.Scalar>;

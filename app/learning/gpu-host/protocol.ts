@@ -34,8 +34,9 @@ export type NamedTensor = z.infer<typeof NamedTensor>;
 export const LossValuesSchema = z.strictObject({ total: z.number(), bce: z.number().optional(), ce: z.number().optional(), dice: z.number().optional() });
 export type LossValues = z.infer<typeof LossValuesSchema>;
 
+/** The adapter as app/learning/webgpu/device.ts summarises it (doctor, run.json and the UI show it). */
 export const AdapterInfo = z.strictObject({
-  vendor: z.string(), architecture: z.string(), device: z.string(), description: z.string(),
+  vendor: z.string(), architecture: z.string(), device: z.string(), description: z.string(), software: z.boolean(),
   limits: z.record(z.string(), z.number()), features: z.array(z.string()),
 });
 export type AdapterInfo = z.infer<typeof AdapterInfo>;
@@ -70,7 +71,7 @@ export const ToHost = z.strictObject({ t: z.literal('call'), id: int.nonnegative
 export type ToHost = z.infer<typeof ToHost>;
 
 export const FromHost = z.union([
-  z.strictObject({ t: z.literal('hello'), backend: z.string(), adapter: AdapterInfo.nullable(), reason: z.string().optional() }),
+  z.strictObject({ t: z.literal('hello'), backend: z.string(), adapter: AdapterInfo.nullable(), kernels: z.array(z.string()), reason: z.string().optional() }),
   z.strictObject({ t: z.literal('result'), id: int.nonnegative(), ok: z.literal(true), value: z.unknown() }),
   z.strictObject({ t: z.literal('result'), id: int.nonnegative(), ok: z.literal(false), error: ErrorWire }),
 ]);

@@ -4,8 +4,8 @@ import { makeConv2dBackpropInput } from './conv2d_backprop_input.ts';
 import { conv3d } from './conv3d.ts';
 import { conv3dBackpropFilter } from './conv3d_backprop_filter.ts';
 import { conv3dBackpropInput } from './conv3d_backprop_input.ts';
-import { registerConv3dTransposeGradient } from './conv3d_transpose_grad.ts';
 import { splitVLastAxis } from './split_v.ts';
+import { registerMissingGradients } from '../webgpu/workarounds.ts';
 
 const registered = new Map<string, string[]>();
 const replaced = new Map<string, tf.KernelFunc>();
@@ -42,13 +42,14 @@ function registerWasmKernels(): string[] {
 /**
  * Registers Osteon's own kernels for the active backend and returns their names, e.g.
  * 'wasm:Conv2DBackpropFilter' or 'gradient:Conv3DBackpropInputV2'. Call after the backend is
- * set. The conv3dTranspose gradient goes on every backend (tfjs-core lacks it); the wasm
+ * set. The conv3dTranspose and rank-5 batchNorm gradients go on every backend (tfjs-core lacks
+ * or breaks them; webgpu/workarounds.ts); the wasm
  * kernels only on wasm. Idempotent per backend.
  */
 export function registerCustomKernels(backendName: string): string[] {
   const done = registered.get(backendName);
   if (done) return done;
-  const names = [registerConv3dTransposeGradient()];
+  const names = [...registerMissingGradients()];
   if (backendName === 'wasm') names.push(...registerWasmKernels());
   registered.set(backendName, names);
   return names;

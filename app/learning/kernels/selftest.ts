@@ -29,7 +29,33 @@ const probes: Array<[string, Probe]> = [
   ['conv2d gradient, stride 2 valid', () => conv2dGrads(2, 'valid', 2)],
   ['conv3d gradient, stride 1 same', () => conv3dGrads()],
   ['conv3dTranspose forward + gradient, stride 2', () => conv3dTransposeGrads()],
+  // Rank-5 paths that tfjs 4.22 gets wrong on some backends (webgpu/workarounds.ts).
+  ['rank-5 bias add, channel scale, leakyRelu (Select) + gradient', () => rank5Elementwise()],
+  ['rank-5 batchNorm + gradient', () => rank5BatchNorm()],
+  ['rank-5 slice + gradient (PadV2), maxPool3d + gradient', () => rank5SliceAndPool()],
+  ['addN of 12 tensors', () => [tf.addN(Array.from({ length: 12 }, (_, i) => tf.tensor(data(40, 20 + i), [2, 4, 5])))]],
 ];
+
+function rank5Elementwise(): tf.Tensor[] {
+  const x = tf.tensor5d(data(2 * 3 * 4 * 2 * 5, 7), [2, 3, 4, 2, 5]);
+  const b = tf.tensor1d(data(5, 8)), s = tf.tensor1d(data(5, 9));
+  const f = (a: tf.Tensor, bb: tf.Tensor, ss: tf.Tensor) => tf.leakyRelu(tf.mul(tf.add(a, bb), ss), 0.1);
+  return [f(x, b, s), ...tf.grads((a: tf.Tensor, bb: tf.Tensor, ss: tf.Tensor) => f(a, bb, ss).square().sum())([x, b, s])];
+}
+
+function rank5BatchNorm(): tf.Tensor[] {
+  const x = tf.tensor5d(data(2 * 3 * 2 * 4 * 3, 10), [2, 3, 2, 4, 3]);
+  const mean = tf.tensor1d(data(3, 11)), variance = tf.tensor1d(data(3, 12).map((v) => 1 + v * v));
+  const scale = tf.tensor1d(data(3, 13)), offset = tf.tensor1d(data(3, 14));
+  const f = (...t: tf.Tensor[]) => tf.batchNorm(t[0], t[1], t[2], t[4], t[3], 1e-3);
+  return [f(x, mean, variance, scale, offset), ...tf.grads((...t: tf.Tensor[]) => f(...t).square().sum())([x, mean, variance, scale, offset])];
+}
+
+function rank5SliceAndPool(): tf.Tensor[] {
+  const x = tf.tensor5d(data(1 * 4 * 4 * 6 * 5, 15), [1, 4, 4, 6, 5]);
+  const f = (a: tf.Tensor) => tf.maxPool3d(tf.slice(a, [0, 0, 0, 0, 1], [-1, -1, -1, -1, 3]) as tf.Tensor5D, 2, 2, 'valid');
+  return [f(x), tf.grad((a: tf.Tensor) => f(a).square().sum())(x)];
+}
 
 function conv2dGrads(stride: number, pad: 'same' | 'valid', c: number): tf.Tensor[] {
   const x = tf.tensor4d(data(2 * 7 * 6 * c, 1), [2, 7, 6, c]);
@@ -56,7 +82,7 @@ async function evaluate(backend: string, probe: Probe): Promise<Float32Array[]> 
   await tf.setBackend(backend);
   // Read outside tf.tidy: tidy walks every element of returned typed arrays.
   const outs = tf.tidy(probe);
-  const data = outs.map((t) => t.dataSync() as Float32Array);
+  const data = (await Promise.all(outs.map((t) => t.data()))) as Float32Array[];
   tf.dispose(outs);
   return data;
 }
