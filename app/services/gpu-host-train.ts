@@ -22,6 +22,11 @@ import {
 } from '../learning/train.ts';
 import type { Vec3 } from '../imaging/volume.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
+import { OsteonError, toErrorData } from '../util/errors.ts';
+import { resumeRun } from '../learning/resume.ts';
+import { prepareRun } from '../learning/run.ts';
+import type { TrainingHandlers, TrainingJob } from '../learning/worker/host.ts';
+import type { WorkerStart } from '../learning/worker/protocol.ts';
 import type { GpuHostDriver } from './gpu-host-driver.ts';
 
 type Done = TrainEvent & { type: 'done' };
@@ -131,4 +136,27 @@ async function decidePostprocessingOnHost(host: GpuHostDriver, cfg: TrainConfig,
   const plan = decidePlan(cfg.layout.ids, valCases.map((c, i) => ({ pred: preds[i], gt: c.masks, dims: c.geometry.dims as Vec3 })));
   writeJsonAtomic(join(runDir, 'postprocessing.json'), plan);
   emit({ type: 'postprocessing', plan });
+}
+
+/**
+ * A training job on the GPU host with the worker's interface (learning/worker/host.ts), so the
+ * services' TrainingJobs can pick either: the run is prepared (or resumed) here and trained by
+ * trainOnGpuHost; pause/resume/cancel act between steps.
+ */
+export function startGpuHostTraining(host: GpuHostDriver, start: WorkerStart, handlers: TrainingHandlers): TrainingJob {
+  const control = new TrainControl();
+  const onEvent = handlers.onEvent;
+  const done = (async () => {
+    try {
+      if (start.run.kind === 'new') {
+        const prepared = prepareRun(start.run.options, null);
+        return await trainOnGpuHost(host, prepared.config, prepared.train, prepared.val, { runDir: start.run.options.runDir, control, onEvent });
+      }
+      const r = resumeRun(start.run.runDir, start.run.epochs);
+      return await trainOnGpuHost(host, r.config, r.train, r.val, { runDir: start.run.runDir, resumeFrom: join(start.run.runDir, 'checkpoints', 'last.ckpt'), control, onEvent });
+    } catch (e) {
+      throw e instanceof OsteonError ? e : new OsteonError(toErrorData(e));
+    }
+  })();
+  return { pause: () => control.pause(), resume: () => control.resume(), cancel: () => control.cancel(), done };
 }

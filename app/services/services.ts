@@ -13,6 +13,7 @@ import { createProject, openProject, summarize, type Project } from '../store/pr
 import { readRecent, touchRecent } from '../store/recent.ts';
 import { JobManager, sleepJob, type Emit } from './jobs.ts';
 import { TrainingJobs } from './training.ts';
+import type { HostLink } from '../learning/gpu-host/protocol.ts';
 import { showPrediction } from './training-prediction.ts';
 import { configDifferences, keepThresholds, runDetail, trainPlan } from './training-runs.ts';
 import { defaultPresetsDir, defaultSampleDir, listFiles, listPresets, previewLabels, readCaseSchema, scanLabels } from './import-help.ts';
@@ -43,6 +44,8 @@ export interface Services {
   /** The cached raw voxels of a case volume (for the hosts' data endpoint). */
   rawVolume(caseId: string, kind: VolumeKind): RawVolume;
   project(): Project | null;
+  /** Electron: main's hidden GPU host window, reached over `link`; training uses it when it has an adapter. */
+  attachGpuHost(link: HostLink): void;
   dispose(): void;
 }
 
@@ -186,6 +189,10 @@ export function createServices(opts: ServiceOptions): Services {
   return {
     handlers,
     jobs,
+    attachGpuHost(link) {
+      // Loaded on demand, as the training worker is: the driver's schemas pull in tfjs.
+      void import('./gpu-host-driver.ts').then(({ GpuHostDriver }) => training.useGpuHost(new GpuHostDriver(link)));
+    },
     subscribe(cb) {
       listeners.add(cb);
       return () => listeners.delete(cb);
@@ -195,6 +202,7 @@ export function createServices(opts: ServiceOptions): Services {
     dispose() {
       jobs.cancelAll();
       training.cancelAll();
+      training.useGpuHost(null);
       listeners.clear();
     },
   };
