@@ -62,7 +62,7 @@ describe.skipIf(!hasChromium())('GPU host page in Chromium (WebGPU on SwiftShade
     browser = await launchBrowser({ args: webgpuArgs, width: 400, height: 300 });
     driver = await connect();
     hello = await Promise.race([driver.hello, new Promise<never>((_r, fail) => setTimeout(() => fail(new Error('the GPU host page sent no hello in 60 s')), 60_000))]);
-    process.stderr.write(`GPU host adapter: ${JSON.stringify(hello.adapter ? { ...hello.adapter, limits: undefined, features: undefined } : hello.reason)}\n`);
+    process.stderr.write(`GPU host adapter: ${JSON.stringify(hello.adapter ?? hello.reason)}\nGPU host kernels: ${hello.kernels.join(' ')}\n`);
     await initBackend({ prefer: 'wasm' });
   }, 120_000);
 
@@ -130,6 +130,50 @@ describe.skipIf(!hasChromium())('GPU host page in Chromium (WebGPU on SwiftShade
     process.stderr.write(`prediction window, page vs wasm: max abs difference ${worst.toExponential(2)}\n`);
     expect(worst).toBeLessThan(1e-4);
     disposeParams(params);
+  });
+
+  it('takes a 3D step (rank-5 kernels, with the workarounds) equal to the same step on the cpu backend', async (ctx) => {
+    if (!hello.adapter) ctx.skip();
+    const model = { spatialDims: 3 as const, inChannels: 1, outChannels: 4, filters: [2, 4], normalization: 'instance' as const, seed: 7 };
+    const head = { kind: 'joint' as const, parts: 2, posWeight: 2, a: 1, b: 1, c: 1 };
+    const n = 2 * 8 * 8 * 8;
+    const batch = {
+      n: 2, shape: [8, 8, 8], inChannels: 1, structures: 3,
+      x: Float32Array.from({ length: n }, (_, i) => Math.sin(i / 5)), whole: Float32Array.from({ length: n }, (_, i) => (i % 5 < 2 ? 1 : 0)),
+      labels: Int32Array.from({ length: n }, (_, i) => (i % 5 < 2 ? 1 + (i % 2) : 0)), multiHot: null,
+    };
+    // The reference: the page's own compute code, on tfjs's cpu backend in this process.
+    const { HostCompute } = await import('../../app/learning/gpu-host/compute.ts');
+    const before = tf.getBackend();
+    await tf.setBackend('cpu');
+    const cpu = new HostCompute();
+    cpu.init(model, head, 1e-2, true);
+    const want = [(await cpu.step(batch)).loss, (await cpu.step(batch)).loss];
+    const wantW = await cpu.weights(false);
+    cpu.dispose();
+    await tf.setBackend(before);
+    await driver.call({ op: 'init', model, head, learningRate: 1e-2, hasWhole: true });
+    const got = [(await driver.call({ op: 'step', batch })).loss, (await driver.call({ op: 'step', batch })).loss];
+    const gotW = (await driver.call({ op: 'weights', optimizer: false })).tensors;
+    process.stderr.write(`3D steps cpu ${JSON.stringify(want)}\n3D steps webgpu ${JSON.stringify(got)}\n`);
+    for (let s = 0; s < 2; s++) for (const k of ['total', 'bce', 'ce', 'dice'] as const) expect(Math.abs(got[s][k]! - want[s][k]!) / Math.abs(want[s][k]!), `step ${s + 1} ${k}`).toBeLessThan(1e-4);
+    // The parameters after two Adam steps: Adam moves each component by about ±lr whatever the
+    // gradient's size, so a component whose gradient is ~0 moves by rounding; bounded by one step.
+    let worst = 0;
+    wantW.forEach((w, i) => { for (let j = 0; j < w.data.length; j++) worst = Math.max(worst, Math.abs(w.data[j] - gotW[i].data[j])); });
+    process.stderr.write(`3D parameters after 2 steps, webgpu vs cpu: max abs difference ${worst.toExponential(2)}\n`);
+    expect(worst).toBeLessThan(1e-2);
+  });
+
+  it('turns a tensor over maxStorageBufferBindingSize into an error that says so, and keeps serving', async (ctx) => {
+    if (!hello.adapter) ctx.skip();
+    const limit = hello.adapter!.limits.maxStorageBufferBindingSize;
+    // A 1-channel window whose first conv output (16 filters) is over the limit: side² · 16 · 4 > limit.
+    const side = Math.ceil(Math.sqrt(limit / 64) / 2) * 2 + 2;
+    await driver.call({ op: 'init', model: { spatialDims: 2, inChannels: 1, outChannels: 4, filters: [16, 32], normalization: 'none', seed: 1 }, head: { kind: 'joint', parts: 2, posWeight: 1, a: 1, b: 1, c: 0 }, learningRate: 1e-3, hasWhole: true });
+    await expect(driver.call({ op: 'predict', x: new Float32Array(side * side), shape: [1, side, side, 1] })).rejects.toThrow(/maxStorageBufferBindingSize/);
+    const ok = await driver.call({ op: 'predict', x: new Float32Array(16 * 16), shape: [1, 16, 16, 1] });
+    expect(ok.shape).toEqual([1, 16, 16, 3]);
   });
 
   it('pauses, resumes and cancels between steps as on the CPU', async (ctx) => {
