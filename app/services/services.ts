@@ -92,6 +92,15 @@ export function createServices(opts: ServiceOptions): Services {
         name: `${r.name} (${r.package})`,
         detail: [`threads ${r.threads}`, `preference ${r.preference}`, ...(r.adapter ? [`WebGPU adapter: ${adapterLine(r.adapter)}`] : []), ...failed.map((f) => `not used: ${f}`)].join('; ').slice(0, 4096),
       };
+      // In the app, training runs on the GPU host window when its WebGPU has an adapter.
+      const gpu = await training.gpuHostAdapter();
+      if (gpu) {
+        backendName = 'webgpu';
+        backend = {
+          name: 'webgpu (@tensorflow/tfjs-backend-webgpu, GPU host window)',
+          detail: [`WebGPU adapter: ${adapterLine(gpu as Parameters<typeof adapterLine>[0])}`, `training on the GPU host; other jobs on ${backend.name}`, backend.detail].join('; ').slice(0, 4096),
+        };
+      }
       return backend;
     },
     'project.create': (req) => {

@@ -12,6 +12,7 @@ import type { z } from 'zod';
 import type { RunOptions } from '../learning/run.ts';
 import type { TrainingHandlers, TrainingJob } from '../learning/worker/host.ts';
 import type { GpuHostDriver } from './gpu-host-driver.ts';
+import type { AdapterInfo } from '../learning/gpu-host/protocol.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { JobControl } from '../store/cases.ts';
 import { saveProject, type Project } from '../store/project.ts';
@@ -56,6 +57,12 @@ export class TrainingJobs {
   useGpuHost(driver: GpuHostDriver | null): void {
     this.#gpuHost?.close();
     this.#gpuHost = driver;
+  }
+
+  /** The GPU host's adapter, when training would run there (app.backend reports it). */
+  async gpuHostAdapter(): Promise<AdapterInfo | null> {
+    const host = await this.#usableGpuHost();
+    return host ? ((await host.hello).adapter ?? null) : null;
   }
 
   /** The GPU host if it is up and said it has an adapter (waiting briefly for its hello). */

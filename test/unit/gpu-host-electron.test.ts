@@ -165,6 +165,13 @@ describe('GPU host window (fake electron module)', () => {
     off();
   });
 
+  it('app.backend names the GPU host and its adapter as the training backend', async () => {
+    const be = await client.call('app.backend', {});
+    expect(be.name).toMatch(/^webgpu .*GPU host window/);
+    expect(be.detail).toMatch(/WebGPU adapter: tfjs cpu backend \(test stand-in\)/);
+    await tf.setBackend('cpu'); // initBackend ran the CPU ladder in this process; the stand-in page computes on cpu
+  }, 60_000);
+
   it('fails the running job with a clear error when the page\'s renderer is gone', async () => {
     let failed: EventPayload<'job.failed'> | null = null;
     const offFail = client.on('job.failed', (e) => { failed = e; });
