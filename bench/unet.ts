@@ -6,16 +6,21 @@
  *       and inference of the same batch (slices/s in the detail).
  *   3D: input [1,64,64,64,1], filters 8-16-32-64: the same.
  *   Whole volume: 2D inference of a 512×512×300 CT (OSTEON_BENCH_FULL=1 only: minutes on a CPU).
+ * Where Dawn finds a WebGPU adapter and the ladder chose another rung, the same models run on
+ * webgpu too, each row next to the rung's own (ratio = webgpu ÷ that rung). On a software adapter
+ * (lavapipe, SwiftShader) those rows measure correctness and cost only, never GPU speed.
  */
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import type { BenchRecord, BenchSuite } from '../app/cli/bench-types.ts';
-import { timeStats } from '../app/cli/bench-types.ts';
 import { initBackend } from '../app/learning/backend.ts';
-import { lossFor } from '../app/learning/heads.ts';
-import { createParams, disposeParams, forward, type UNetConfig } from '../app/learning/model/unet.ts';
+import { loadNodeWebgpu } from '../app/learning/webgpu/node.ts';
+import { createParams, disposeParams, type UNetConfig } from '../app/learning/model/unet.ts';
+import { timeModel } from '../app/learning/timing.ts';
+
+export { timeModel };
 import { predictVolume } from '../app/learning/predict.ts';
 import { IDENTITY3 } from '../app/imaging/volume.ts';
 
@@ -27,40 +32,6 @@ export function reference(dims: 2 | 3, batch: number, size: number, filters: num
   const r = spawnSync('/usr/bin/python3', [REF, '--dims', String(dims), '--batch', String(batch), '--size', String(size), '--filters', filters.join(','), '--steps', String(steps)], { encoding: 'utf8', timeout: 900_000 });
   if (r.status !== 0) return null;
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as RefResult;
-}
-
-export async function timeModel(dims: 2 | 3, batch: number, size: number, filters: number[], repeats: number) {
-  const cfg: UNetConfig = { spatialDims: dims, inChannels: 1, outChannels: 5, filters, normalization: 'none', seed: 0 };
-  const params = createParams(cfg);
-  const spatial = Array(dims).fill(size);
-  const x = tf.randomNormal([batch, ...spatial, 1], 0, 1, 'float32', 1);
-  const labels = tf.randomUniform([batch, ...spatial], 0, 4, 'int32', 2);
-  const whole = tf.cast(tf.greater(labels, 0), 'float32');
-  const loss = lossFor({ kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 });
-  const opt = tf.train.adam(1e-3);
-  const varList = [...params.values()];
-  const step = async () => {
-    const cost = opt.minimize(() => loss(forward(params, cfg, x), { whole, labels }).total, true, varList);
-    await cost!.data();
-    cost!.dispose();
-  };
-  const train: number[] = [], infer: number[] = [];
-  for (let i = 0; i < repeats + 2; i++) {
-    const t = performance.now();
-    await step();
-    if (i >= 2) train.push(performance.now() - t);
-  }
-  for (let i = 0; i < repeats + 2; i++) {
-    const t = performance.now();
-    const y = tf.tidy(() => forward(params, cfg, x));
-    await y.data();
-    y.dispose();
-    if (i >= 2) infer.push(performance.now() - t);
-  }
-  tf.dispose([x, labels, whole]);
-  opt.dispose();
-  disposeParams(params);
-  return { train: timeStats(train), infer: timeStats(infer) };
 }
 
 export const suite: BenchSuite = {
@@ -88,6 +59,7 @@ export const suite: BenchSuite = {
       });
       out.push(rec('train', ours.train, ref?.train_ms), rec('infer', ours.infer, ref?.infer_ms));
     }
+    out.push(...(await webgpuRows(ctx, backend.name, path, cases, out)));
     if (process.env.OSTEON_BENCH_FULL === '1') {
       const cfg: UNetConfig = { spatialDims: 2, inChannels: 1, outChannels: 5, filters: [16, 32, 64, 128], normalization: 'none', seed: 0 };
       const params = createParams(cfg);
@@ -102,3 +74,58 @@ export const suite: BenchSuite = {
     return out;
   },
 };
+
+/**
+ * The same models on webgpu, beside the rows of the rung that loaded (`primary`, e.g. wasm+dnnl).
+ * Empty when webgpu is already the active rung (its rows are the main ones) or has no adapter.
+ */
+async function webgpuRows(ctx: Parameters<BenchSuite['run']>[0], active: string, path: string, cases: Array<[2 | 3, number, number, number[], string]>, primary: BenchRecord[]): Promise<BenchRecord[]> {
+  if (active === 'webgpu') return [];
+  const gpu = await loadNodeWebgpu();
+  if (typeof gpu === 'string') {
+    ctx.notice(`webgpu rows skipped: ${gpu}`);
+    return [];
+  }
+  const soft = gpu.adapter.software;
+  const tag = soft ? 'webgpu, software adapter: correctness and cost only' : 'webgpu';
+  if (soft) ctx.notice(`webgpu rows run on a software adapter (${gpu.adapter.description || gpu.adapter.device}): they measure correctness and cost only, not GPU speed`);
+  // A software adapter takes minutes per reference-size step on a shared CPU: it runs smaller
+  // models (one warm-up for shader compilation, one timed), and the rung that loaded is timed
+  // on the same small models, so each ratio compares like with like.
+  const small: Array<[2 | 3, number, number, number[], string]> = [
+    [2, 1, 64, [16, 32, 64, 128], '2D [1,64,64,1] 16-32-64-128'],
+    [3, 1, 32, [8, 16, 32, 64], '3D [1,32,32,32,1] 8-16-32-64'],
+  ];
+  const models = soft ? small : cases;
+  const rows: BenchRecord[] = [];
+  const beside = new Map<string, number>();
+  for (const r of primary) beside.set(r.name, r.median);
+  if (soft) {
+    for (const [dims, batch, size, filters, label] of small) {
+      const t = await timeModel(dims, batch, size, filters, Math.min(ctx.repeats, 3));
+      for (const [what, s] of [['train', t.train], ['infer', t.infer]] as const) {
+        const name = `${label} ${what === 'train' ? 'training step' : 'inference'} (${path})`;
+        rows.push({ name, unit: 'ms', ...s, detail: 'the size the software adapter runs' });
+        beside.set(name, s.median);
+      }
+    }
+  }
+  await tf.setBackend('webgpu');
+  try {
+    for (const [dims, batch, size, filters, label] of models) {
+      const t = await timeModel(dims, batch, size, filters, soft ? 1 : Math.min(ctx.repeats, 3), soft ? 1 : 2);
+      for (const [what, s] of [['train', t.train], ['infer', t.infer]] as const) {
+        const name = `${label} ${what === 'train' ? 'training step' : 'inference'}`;
+        const ref = beside.get(`${name} (${path})`);
+        rows.push({
+          name: `${name} (${tag})`, unit: 'ms', ...s,
+          ...(ref !== undefined ? { reference: { name: path, median: ref }, ratio: s.median / ref } : {}),
+          detail: `${gpu.adapter.vendor} ${gpu.adapter.architecture}`.trim(),
+        });
+      }
+    }
+  } finally {
+    await tf.setBackend(active);
+  }
+  return rows;
+}

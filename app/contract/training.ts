@@ -28,6 +28,8 @@ export const TrainEventData = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('start'), runDir: z.string().max(4096), structures: z.array(z.string().max(64)).max(64), params: z.number(),
     trainCases: Ids, valCases: Ids, startEpoch: z.number().int(), epochs: z.number().int(), stepsPerEpoch: z.number().int(),
+    /** On webgpu: the batch and patch chosen from the adapter's limits, as a sentence. */
+    memory: z.string().max(2000).optional(),
   }),
   z.strictObject({
     type: z.literal('step'), epoch: z.number().int(), step: z.number().int(), stepsPerEpoch: z.number().int(),

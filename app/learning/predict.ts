@@ -15,6 +15,8 @@ import type { HeadConfig } from './heads.ts';
 import { accumulateBlock, extractBlock, type BlockSpec } from './data/block.ts';
 import { axialAxis } from './data/case.ts';
 import { forward, sizeMultiple, type Params, type UNetConfig } from './model/unet.ts';
+import { activeBindingLimit } from './webgpu/device.ts';
+import { inferenceBatch } from './webgpu/memory.ts';
 
 export interface PredictOptions {
   /** Context slices each side (2.5D); 0 for plain 2D; ignored in 3D. */
@@ -123,7 +125,7 @@ function* predictionSteps(model: UNetConfig, head: HeadConfig, image: Float32Arr
   const acc = Array.from({ length: S }, () => new Float32Array(nvox));
   const wsum = new Float32Array(nvox);
   const m = sizeMultiple(model);
-  const batchSize = opts.batchSize ?? 4;
+  let batchSize = opts.batchSize ?? 4;
 
   // Blocks to run: image spec (with flips) + where the output goes.
   interface Job { spec: BlockSpec; out: BlockSpec; flip: boolean[] }
@@ -156,6 +158,13 @@ function* predictionSteps(model: UNetConfig, head: HeadConfig, image: Float32Arr
       const start: [number, number, number] = [z, y, x];
       jobs.push({ spec: { axes, start, size: inSize, flip: f as [boolean, boolean, boolean] }, out: { axes, start, size: outSize }, flip: f });
     }
+  }
+  // Windows stream through the device a batch at a time (the volume stays on the host); on
+  // webgpu the batch also shrinks until its largest tensor fits one storage binding.
+  const limit = activeBindingLimit();
+  if (limit !== null) {
+    const patch = model.spatialDims === 2 ? [inSize[0], inSize[1]] : inSize;
+    batchSize = inferenceBatch({ spatialDims: model.spatialDims, patch, filters: model.filters, inChannels: model.inChannels, outChannels: model.outChannels }, batchSize, limit);
   }
   const inVol = inSize[0] * inSize[1] * inSize[2];
   const outVol = outSize[0] * outSize[1] * outSize[2];

@@ -16,6 +16,7 @@ import { Rng } from './data/rng.ts';
 import { sampleBatch, type SamplingConfig } from './data/sampler.ts';
 import { headChannels, type HeadConfig, type HeadKind } from './heads.ts';
 import { sizeMultiple } from './model/unet.ts';
+import { planMemory, type MemoryPlan } from './webgpu/memory.ts';
 
 export interface RunOptions {
   dataDir: string;
@@ -54,6 +55,8 @@ export interface PreparedRun {
   config: TrainConfig;
   train: TrainingCase[];
   val: TrainingCase[];
+  /** On webgpu: the batch and patch chosen from the adapter's limits (webgpu/memory.ts). */
+  memory: MemoryPlan | null;
 }
 
 function splitCases(loaded: LoadedCase[], split: RunOptions['split'], seed: number): [LoadedCase[], LoadedCase[]] {
@@ -138,6 +141,12 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
   if (patch.length !== o.spatialDims) throw usageError(`--patch has ${patch.length} sizes; a ${o.spatialDims}D model needs ${o.spatialDims}`);
   const bad = patch.find((p) => p % multiple !== 0);
   if (bad !== undefined) throw usageError(`--patch ${patch.join(',')}: every size must be a multiple of ${multiple} (${o.filters.length - 1} poolings)`);
+  const inChannels = o.spatialDims === 2 ? 2 * o.context + 1 : 1;
+  // On webgpu the largest tensor of a step must fit one storage-buffer binding of the adapter.
+  const memory = backend?.name === 'webgpu' && backend.adapter
+    ? planMemory({ spatialDims: o.spatialDims, batch: o.batchSize, patch, filters: o.filters, inChannels, outChannels: layout.ids.length + 1, multiple }, backend.adapter.limits.maxStorageBufferBindingSize)
+    : null;
+  if (memory) patch.splice(0, patch.length, ...memory.patch);
   const sampling: SamplingConfig = {
     spatialDims: o.spatialDims, patch, context: o.spatialDims === 2 ? o.context : 0, foregroundFraction: 1 / 3,
     flipAxes: o.flipAxes, jitterScale: 0.1, jitterShift: 0.1,
@@ -149,8 +158,8 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
   if (o.head === 'sigmoid' && posWeight.length !== S) throw usageError(`--pos-weight has ${posWeight.length} values; the sigmoid head has ${S} channels (${layout.ids.join(', ')})`);
   const head = makeHead(o.head, layout.parts, S, layout.hasWhole, o.lossWeights, posWeight);
   const config = checkConfig({
-    model: { spatialDims: o.spatialDims, inChannels: o.spatialDims === 2 ? 2 * o.context + 1 : 1, outChannels: headChannels(head), filters: o.filters, normalization: o.normalization, seed: o.seed },
-    head, sampling, batchSize: o.batchSize, epochs: o.epochs, stepsPerEpoch: o.stepsPerEpoch, learningRate: o.learningRate,
+    model: { spatialDims: o.spatialDims, inChannels, outChannels: headChannels(head), filters: o.filters, normalization: o.normalization, seed: o.seed },
+    head, sampling, batchSize: memory?.batch ?? o.batchSize, epochs: o.epochs, stepsPerEpoch: o.stepsPerEpoch, learningRate: o.learningRate,
     validateEvery: o.validateEvery, earlyStoppingPatience: o.earlyStoppingPatience, seed: o.seed, normalization: norm, layout,
     trainCases: train.map((c) => c.id), valCases: val.map((c) => c.id),
   });
@@ -160,6 +169,7 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
   writeJsonAtomic(join(o.runDir, 'run.json'), {
     format: 'osteon-run/1', created: new Date().toISOString(), data: o.dataDir, schema: schemaPath, seed: o.seed,
     backend: backend ? { name: backend.name, package: backend.package, kernels: backend.kernels, adapter: backend.name === 'webgpu' ? backend.adapter : null } : null,
+    memory,
   });
-  return { config, train, val };
+  return { config, train, val, memory };
 }

@@ -41,7 +41,7 @@ export interface Validation {
 export type DoneReason = 'completed' | 'cancelled' | 'early-stopped' | 'non-finite-loss';
 
 export type TrainEvent =
-  | { type: 'start'; runDir: string; structures: string[]; params: number; trainCases: string[]; valCases: string[]; startEpoch: number; epochs: number; stepsPerEpoch: number }
+  | { type: 'start'; runDir: string; structures: string[]; params: number; trainCases: string[]; valCases: string[]; startEpoch: number; epochs: number; stepsPerEpoch: number; memory?: string }
   | { type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: LossValues; samplesPerSec: number; etaSec: number }
   | { type: 'epoch'; epoch: number; loss: LossValues; seconds: number; validation?: Validation }
   | { type: 'checkpoint'; kind: 'last' | 'best'; epoch: number; path: string; meanDice?: number }
@@ -74,6 +74,8 @@ export interface TrainOptions {
   resumeFrom?: string;
   control?: TrainControl;
   onEvent: (e: TrainEvent) => void;
+  /** How batch and patch were fitted to the device (webgpu/memory.ts), shown with the start event. */
+  memory?: string;
 }
 
 /** How validation predicts a case (the training patch and context, air outside the volume). */
@@ -180,7 +182,7 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
   }
   const fill = paddingValue(cfg.normalization);
   const varList = [...params.values()];
-  emit({ type: 'start', runDir: opts.runDir, structures: cfg.layout.ids, params: countParams(params), trainCases: cfg.trainCases, valCases: cfg.valCases, startEpoch, epochs: cfg.epochs, stepsPerEpoch: cfg.stepsPerEpoch });
+  emit({ type: 'start', runDir: opts.runDir, structures: cfg.layout.ids, params: countParams(params), trainCases: cfg.trainCases, valCases: cfg.valCases, startEpoch, epochs: cfg.epochs, stepsPerEpoch: cfg.stepsPerEpoch, ...(opts.memory ? { memory: opts.memory } : {}) });
   let sinceBest = 0;
   const finish = (reason: DoneReason, epoch: number, message: string) => {
     const e = { type: 'done' as const, reason, epoch, bestEpoch, bestMeanDice, message };

@@ -56,17 +56,20 @@ def main():
     ap.add_argument('--steps', type=int, default=10)
     ap.add_argument('--warmup', type=int, default=3)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--device', default='cpu', help="'cpu', or 'cuda' (osteon gpu-check)")
     a = ap.parse_args()
+    dev = torch.device(a.device)
+    sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     filters = [int(f) for f in a.filters.split(',')]
     shape = [a.batch, 1] + [a.size] * a.dims
-    model = UNet(a.dims, filters)
+    model = UNet(a.dims, filters).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.randn(shape)
-    labels = torch.randint(0, 4, [a.batch] + [a.size] * a.dims)
+    x = torch.randn(shape).to(dev)
+    labels = torch.randint(0, 4, [a.batch] + [a.size] * a.dims).to(dev)
     whole = (labels > 0).float()
-    pw = torch.tensor(3.0)
+    pw = torch.tensor(3.0).to(dev)
 
     def step():
         opt.zero_grad()
@@ -79,6 +82,7 @@ def main():
     for i in range(a.warmup + a.steps):
         t = time.perf_counter()
         step()
+        sync()
         if i >= a.warmup:
             times.append((time.perf_counter() - t) * 1000)
     inf = []
@@ -86,9 +90,10 @@ def main():
         for i in range(a.warmup + a.steps):
             t = time.perf_counter()
             model(x)
+            sync()
             if i >= a.warmup:
                 inf.append((time.perf_counter() - t) * 1000)
-    print(json.dumps({'torch': torch.__version__, 'params': sum(p.numel() for p in model.parameters()),
+    print(json.dumps({'torch': torch.__version__, 'device': str(dev), 'params': sum(p.numel() for p in model.parameters()),
                       'train_ms': statistics.median(times), 'train_min': min(times), 'train_max': max(times),
                       'infer_ms': statistics.median(inf), 'infer_min': min(inf), 'infer_max': max(inf), 'n': a.steps}))
 

@@ -86,6 +86,9 @@ describe('training through the contract', () => {
     expect(detail.history[1].validation?.dice).toHaveLength(4);
     expect(existsSync(join(tmp, 'project', 'runs', runId, 'checkpoints', 'best.ckpt'))).toBe(true);
     expect((await client.call('train.plan', {})).secondsPerUnit).toBeGreaterThan(0);
+    // Once the app knows its backend, the estimate's basis is the runs on that backend.
+    const backend = (await client.call('app.backend', {})).name.split(' ')[0];
+    expect((await client.call('train.plan', {})).basis).toContain(`runs on the ${backend} backend`);
   }, 120_000);
 
   it('evaluates the run: one row per validation case, one cell per structure', async () => {

@@ -16,7 +16,7 @@ const fmt = (x: number | undefined) => (x === undefined ? '-' : Number.isFinite(
 
 function describe(e: TrainEvent, ids: string[]): string | null {
   switch (e.type) {
-    case 'start': return `run ${e.runDir}: ${e.params.toLocaleString('en')} parameters; train ${e.trainCases.join(', ')}; validate ${e.valCases.join(', ') || '(none)'}; epochs ${e.startEpoch}..${e.epochs} × ${e.stepsPerEpoch} steps`;
+    case 'start': return `run ${e.runDir}: ${e.params.toLocaleString('en')} parameters; train ${e.trainCases.join(', ')}; validate ${e.valCases.join(', ') || '(none)'}; epochs ${e.startEpoch}..${e.epochs} × ${e.stepsPerEpoch} steps${e.memory ? `\n${e.memory}` : ''}`;
     case 'epoch': {
       const l = e.loss;
       const parts = [`epoch ${e.epoch}: loss ${fmt(l.total)}`, l.bce !== undefined ? `bce ${fmt(l.bce)}` : '', l.ce !== undefined ? `ce ${fmt(l.ce)}` : '', l.dice !== undefined ? `dice-loss ${fmt(l.dice)}` : '', `${e.seconds.toFixed(1)} s`].filter(Boolean);

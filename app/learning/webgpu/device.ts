@@ -153,6 +153,14 @@ export function guardBackend(backend: tf.KernelBackend): void {
   };
 }
 
+/** The active webgpu device's maxStorageBufferBindingSize, or null when webgpu is not the active backend. */
+export function activeBindingLimit(): number | null {
+  if (tf.getBackend() !== 'webgpu') return null;
+  const b = tf.backend() as unknown as Partial<BackendInternals>;
+  const v = Number(b.device?.limits.maxStorageBufferBindingSize);
+  return Number.isFinite(v) && v > 0 ? v : null;
+}
+
 /**
  * Requests the adapter, a device with the adapter's limits, and registers tfjs's 'webgpu'
  * backend on it (replacing the factory that tfjs-backend-webgpu registered at import, which

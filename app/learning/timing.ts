@@ -1,0 +1,47 @@
+/**
+ * Times the reference U-Net (joint head, Adam) on the active backend: a training step and a
+ * forward pass, each `repeats` times after `warmup` untimed runs (shader compilation, caches).
+ * Used by `osteon bench --suite unet` and `osteon gpu-check`.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { timeStats } from '../cli/bench-types.ts';
+import { lossFor } from './heads.ts';
+import { createParams, disposeParams, forward, type UNetConfig } from './model/unet.ts';
+
+export async function timeModel(dims: 2 | 3, batch: number, size: number, filters: number[], repeats: number, warmup = 2) {
+  const cfg: UNetConfig = { spatialDims: dims, inChannels: 1, outChannels: 5, filters, normalization: 'none', seed: 0 };
+  const params = createParams(cfg);
+  const spatial = Array(dims).fill(size);
+  const x = tf.randomNormal([batch, ...spatial, 1], 0, 1, 'float32', 1);
+  // Labels from host memory, as the sampler makes them: the loss checks their range on the host
+  // (webgpu in Node cannot read a device tensor synchronously).
+  const n = batch * spatial.reduce((a, b) => a * b, 1);
+  const lab = Int32Array.from({ length: n }, (_, i) => Math.floor(Math.abs(Math.sin(i * 12.9898 + 2)) * 4) % 4);
+  const labels = tf.tensor(lab, [batch, ...spatial], 'int32');
+  const whole = tf.tensor(Float32Array.from(lab, (v) => (v > 0 ? 1 : 0)), [batch, ...spatial]);
+  const loss = lossFor({ kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 });
+  const opt = tf.train.adam(1e-3);
+  const varList = [...params.values()];
+  const step = async () => {
+    const cost = opt.minimize(() => loss(forward(params, cfg, x), { whole, labels }).total, true, varList);
+    await cost!.data();
+    cost!.dispose();
+  };
+  const train: number[] = [], infer: number[] = [];
+  for (let i = 0; i < repeats + warmup; i++) {
+    const t = performance.now();
+    await step();
+    if (i >= warmup) train.push(performance.now() - t);
+  }
+  for (let i = 0; i < repeats + warmup; i++) {
+    const t = performance.now();
+    const y = tf.tidy(() => forward(params, cfg, x));
+    await y.data();
+    y.dispose();
+    if (i >= warmup) infer.push(performance.now() - t);
+  }
+  tf.dispose([x, labels, whole]);
+  opt.dispose();
+  disposeParams(params);
+  return { train: timeStats(train), infer: timeStats(infer) };
+}
