@@ -32,6 +32,8 @@ export interface PredictOptions {
   fill: number;
   hasWhole: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** maxStorageBufferBindingSize of the device that runs the windows, when it is not this process's (the GPU host). */
+  bindingLimit?: number;
 }
 
 function roundUp(n: number, m: number): number {
@@ -161,7 +163,7 @@ function* predictionSteps(model: UNetConfig, head: HeadConfig, image: Float32Arr
   }
   // Windows stream through the device a batch at a time (the volume stays on the host); on
   // webgpu the batch also shrinks until its largest tensor fits one storage binding.
-  const limit = activeBindingLimit();
+  const limit = opts.bindingLimit ?? activeBindingLimit();
   if (limit !== null) {
     const patch = model.spatialDims === 2 ? [inSize[0], inSize[1]] : inSize;
     batchSize = inferenceBatch({ spatialDims: model.spatialDims, patch, filters: model.filters, inChannels: model.inChannels, outChannels: model.outChannels }, batchSize, limit);

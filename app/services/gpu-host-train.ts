@@ -26,6 +26,7 @@ import { OsteonError, toErrorData } from '../util/errors.ts';
 import { resumeRun } from '../learning/resume.ts';
 import { prepareRun } from '../learning/run.ts';
 import type { TrainingHandlers, TrainingJob } from '../learning/worker/host.ts';
+import type { BackendReport } from '../learning/backend.ts';
 import type { WorkerStart } from '../learning/worker/protocol.ts';
 import type { GpuHostDriver } from './gpu-host-driver.ts';
 
@@ -33,9 +34,11 @@ type Done = TrainEvent & { type: 'done' };
 
 /** Validation Dice (windows predicted on the host) and the validation loss (forward on the host). */
 async function validateOnHost(host: GpuHostDriver, cfg: TrainConfig, cases: readonly TrainingCase[], withLoss = true) {
+  // Window batches sized for the page's device, as predictVolume sizes them for its own.
+  const bindingLimit = (await host.hello).adapter?.limits.maxStorageBufferBindingSize;
   const run = async (b: { x: Float32Array; shape: number[] }) => (await host.call({ op: 'predict', x: b.x, shape: b.shape })).probs;
   const probs: Float32Array[][] = [];
-  for (const c of cases) probs.push(await predictVolumeWith(run, cfg.model, cfg.head, c.image, c.geometry, validationPredictOptions(cfg)));
+  for (const c of cases) probs.push(await predictVolumeWith(run, cfg.model, cfg.head, c.image, c.geometry, { ...validationPredictOptions(cfg), bindingLimit }));
   const scored = scoreValidation(cfg, cases, probs);
   if (!withLoss) return scored;
   const losses: LossValues[] = [];
@@ -47,7 +50,8 @@ async function validateOnHost(host: GpuHostDriver, cfg: TrainConfig, cases: read
 function recordBackend(runDir: string, adapter: AdapterInfo | null): void {
   const path = join(runDir, 'run.json');
   const run = existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>) : {};
-  writeJsonAtomic(path, { ...run, backend: { name: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', host: 'gpu-host page', adapter } });
+  const before = (run.backend ?? {}) as Record<string, unknown>;
+  writeJsonAtomic(path, { ...run, backend: { ...before, name: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', host: 'gpu-host page', adapter } });
 }
 
 export async function trainOnGpuHost(host: GpuHostDriver, cfg: TrainConfig, trainCases: readonly TrainingCase[], valCases: readonly TrainingCase[], opts: TrainOptions): Promise<Done> {
@@ -68,7 +72,7 @@ export async function trainOnGpuHost(host: GpuHostDriver, cfg: TrainConfig, trai
     bestEpoch = typeof ck.meta.bestEpoch === 'number' ? ck.meta.bestEpoch : null;
   }
   const fill = paddingValue(cfg.normalization);
-  emit({ type: 'start', runDir: opts.runDir, structures: cfg.layout.ids, params: init.params, trainCases: cfg.trainCases, valCases: cfg.valCases, startEpoch, epochs: cfg.epochs, stepsPerEpoch: cfg.stepsPerEpoch });
+  emit({ type: 'start', runDir: opts.runDir, structures: cfg.layout.ids, params: init.params, trainCases: cfg.trainCases, valCases: cfg.valCases, startEpoch, epochs: cfg.epochs, stepsPerEpoch: cfg.stepsPerEpoch, ...(opts.memory ? { memory: opts.memory } : {}) });
   let sinceBest = 0;
   const finish = async (reason: DoneReason, epoch: number, message: string): Promise<Done> => {
     const e = { type: 'done' as const, reason, epoch, bestEpoch, bestMeanDice, message };
@@ -149,8 +153,15 @@ export function startGpuHostTraining(host: GpuHostDriver, start: WorkerStart, ha
   const done = (async () => {
     try {
       if (start.run.kind === 'new') {
-        const prepared = prepareRun(start.run.options, null);
-        return await trainOnGpuHost(host, prepared.config, prepared.train, prepared.val, { runDir: start.run.options.runDir, control, onEvent });
+        // The page's adapter, as the CLI's backend report gives it: prepareRun fits batch and patch
+        // to its maxStorageBufferBindingSize (webgpu/memory.ts) and records it in run.json.
+        const hello = await host.hello;
+        const report: BackendReport | null = hello.adapter ? {
+          name: 'webgpu', package: '@tensorflow/tfjs-backend-webgpu', attempts: [], kernels: hello.kernels, threads: 1, preference: 'auto',
+          adapter: hello.adapter as BackendReport['adapter'],
+        } : null;
+        const prepared = prepareRun(start.run.options, report);
+        return await trainOnGpuHost(host, prepared.config, prepared.train, prepared.val, { runDir: start.run.options.runDir, control, onEvent, memory: prepared.memory?.text });
       }
       const r = resumeRun(start.run.runDir, start.run.epochs);
       return await trainOnGpuHost(host, r.config, r.train, r.val, { runDir: start.run.runDir, resumeFrom: join(start.run.runDir, 'checkpoints', 'last.ckpt'), control, onEvent });

@@ -80,7 +80,7 @@ let mainSide: HostLink;
 const caseIds: string[] = [];
 const pageUrl = 'osteon://app/gpu-host/index.html';
 /** What the page reports: the cpu backend standing in for a GPU adapter. */
-const adapter = { vendor: 'tfjs', architecture: 'cpu backend (test stand-in)', device: '', description: '', software: true, limits: {}, features: [] };
+const adapter = { vendor: 'tfjs', architecture: 'cpu backend (test stand-in)', device: '', description: '', software: true, limits: { maxStorageBufferBindingSize: 2 ** 27 }, features: [] };
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -146,8 +146,12 @@ describe('GPU host window (fake electron module)', () => {
     expect(types).toContain('paused');
     expect(types).toContain('resumed');
     expect(types.filter((t) => t === 'step')).toHaveLength(4);
+    // Batch and patch fitted to the page adapter's binding limit, said with the start event and kept in run.json.
+    const start = events[0].event;
+    expect(start.type === 'start' && start.memory).toMatch(/\S/);
     const runJson = JSON.parse(readFileSync(join(tmp, 'project', 'runs', result.runId, 'run.json'), 'utf8'));
     expect(runJson.backend).toMatchObject({ name: 'webgpu', adapter: { vendor: 'tfjs' } });
+    expect(runJson.memory).toMatchObject({ limitBytes: 2 ** 27 });
     const { runs } = await client.call('run.list');
     expect(runs.find((r) => r.id === result.runId)).toMatchObject({ status: 'completed', epochsDone: 2 });
   }, 60_000);
