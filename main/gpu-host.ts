@@ -48,7 +48,9 @@ export function openGpuHostWindow(opts: GpuHostWindowOptions): GpuHostWindow {
   ipcMain.on(GPU_HOST_FROM_PAGE, fromPage);
   const gone = (why: string) => { for (const cb of closers) cb(why); };
   contents.on('render-process-gone', (_e, d) => gone(`its renderer is gone (${d.reason})`));
-  contents.on('did-start-navigation', (d) => { if (d.isMainFrame && !d.isSameDocument && listeners.size) gone('it navigated or reloaded'); });
+  // The first navigation is the page loading; any later one (a reload) loses the page's state.
+  let navigations = 0;
+  contents.on('did-start-navigation', (d) => { if (d.isMainFrame && !d.isSameDocument && navigations++ > 0) gone('it navigated or reloaded'); });
   win.on('closed', () => { ipcMain.off(GPU_HOST_FROM_PAGE, fromPage); gone('its window closed'); });
   void win.loadURL(opts.url);
   return {

@@ -57,16 +57,20 @@ let quitting = false;
 
 /**
  * The in-app WebGPU rung (main/gpu-host.ts): a hidden window with the GPU host page, joined to
- * the services by a port. Reopened if its renderer dies, so the next training job has a GPU again.
+ * the services by a port. Reopened (up to 3 times) if the page goes away, so the next training job
+ * has a GPU again.
  */
 function startGpuHost(child: Electron.UtilityProcess): void {
+  let reopened = 0;
   const open = () => {
     const host = openGpuHostWindow({ url: `${APP_ORIGIN}/gpu-host/index.html`, preload: join(here, '..', 'preload', 'gpu-host-preload.cjs') });
     const disconnect = relayGpuHost(host.link, (msg, ports) => child.postMessage(msg, ports));
-    host.window.webContents.once('render-process-gone', () => {
+    const off = host.link.onClose?.(() => {
+      off?.();
       disconnect();
       host.close();
-      if (!quitting) setTimeout(open, 1000);
+      // A page that keeps dying is not retried for ever: training falls back to the CPU ladder.
+      if (!quitting && reopened++ < 3) setTimeout(open, 1000);
     });
   };
   open();

@@ -41,7 +41,8 @@ vi.mock('electron', async () => {
     webContents = new FakeWebContents();
     #destroyed = false;
     constructor(readonly opts: { show?: boolean; webPreferences?: Record<string, unknown> }) { super(); fake.windows.push(this); }
-    loadURL(u: string) { this.webContents.mainFrame.url = u; return Promise.resolve(); }
+    // Electron reports the first load as a navigation too (it must not count as the page going away).
+    loadURL(u: string) { this.webContents.mainFrame.url = u; this.webContents.emit('did-start-navigation', { isMainFrame: true, isSameDocument: false }); return Promise.resolve(); }
     isDestroyed() { return this.#destroyed; }
     destroy() { this.#destroyed = true; this.emit('closed'); }
   }
