@@ -72,6 +72,11 @@ export async function main(argv: string[], io: CliIo = processIo): Promise<numbe
     io.err(`osteon: unknown command '${name}'.\n\n${topHelp(await loadCommands())}`);
     return 2;
   }
+  return runCommand(cmd, rest, io);
+}
+
+/** Parses `rest` for one command and runs it; maps errors to exit codes (the gpu-bundle's entry uses it too). */
+export async function runCommand(cmd: Command, rest: string[], io: CliIo = processIo): Promise<number> {
   try {
     let parsed;
     try {
