@@ -1,6 +1,7 @@
 // Builds the desktop app: main (+ the services process) and the preload from main/, the renderer
 // from renderer/ with the same settings as renderer/vite.config.ts (which builds it alone for
-// `osteon serve` and the e2e tests). Output: out/main, out/preload, out/renderer.
+// `osteon serve` and the e2e tests). Output: out/main, out/preload, out/renderer. The GPU host page
+// (gpuhost/vite.config.ts) is built after this, into out/renderer/gpu-host (`npm run build`).
 import { resolve } from 'node:path';
 import { defineConfig } from 'electron-vite';
 import rendererConfig from './renderer/vite.config.ts';
@@ -28,7 +29,7 @@ export default defineConfig({
       externalizeDeps: false,
       isolatedEntries: true,
       rolldownOptions: {
-        input: { preload: resolve(root, 'main/preload.ts') },
+        input: { preload: resolve(root, 'main/preload.ts'), 'gpu-host-preload': resolve(root, 'main/gpu-host-preload.ts') },
         output: { format: 'cjs', entryFileNames: '[name].cjs' },
       },
     },

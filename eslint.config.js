@@ -54,6 +54,39 @@ const rendererLayer = {
   },
 };
 
+/** Node's modules by bare name only (a gitignore-style group would also match '../util/x.ts'). */
+const nodeModuleRegex = '^(node:|(fs|path|os|child_process|worker_threads|zlib|crypto|http|https|net|url|util|stream|events)(/|$))';
+
+/** app/learning/gpu-host/ and webgpu/ (but Dawn's node.ts): the GPU host page bundles them, so browser safe. */
+const gpuHostCoreLayer = {
+  files: ['app/learning/gpu-host/**/*.ts', 'app/learning/webgpu/**/*.ts'],
+  ignores: ['app/learning/webgpu/node.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { regex: nodeModuleRegex, message: 'layer: app/learning/gpu-host/ and webgpu/ run in the GPU host page; no Node.' },
+        { group: ['electron', 'electron/*', 'svelte', 'svelte/*', '@kitware/*'], message: 'layer: app/learning/gpu-host/ is tfjs and zod only.' },
+      ],
+    }],
+  },
+};
+
+/** gpuhost/: the GPU host page (a hidden window or a tab). tfjs, app/learning/gpu-host and webgpu only. */
+const gpuHostPageLayer = {
+  files: ['gpuhost/**/*.ts'],
+  ignores: ['gpuhost/vite.config.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { regex: nodeModuleRegex, message: 'layer: gpuhost/ is a browser page; no Node.' },
+        { group: ['electron', 'electron/*'], message: 'layer: gpuhost/ talks to main only through its preload bridge.' },
+        { group: ['svelte', 'svelte/*', '@kitware/*', '**/renderer/*', '**/main/*'], message: 'layer: gpuhost/ has no UI and never imports main/ or renderer/.' },
+        { regex: '(^|/)app/(?!learning/gpu-host/|learning/webgpu/(?!node))', message: 'layer: gpuhost/ imports only app/learning/gpu-host and the browser-safe app/learning/webgpu from the core.' },
+      ],
+    }],
+  },
+};
+
 /** main/: Electron and Node hosts. Never the UI stack. */
 const mainLayer = {
   files: ['main/**/*.ts'],
@@ -79,4 +112,6 @@ export default tseslint.config(
   contractLayer,
   rendererLayer,
   mainLayer,
+  gpuHostCoreLayer,
+  gpuHostPageLayer,
 );

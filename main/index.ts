@@ -7,6 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { channelOf, checkEvent, contract, eventNames, transportInvoker, type Contract, type Handlers, type Message, type Transport } from '../app/contract/index.ts';
 import { PathGuard } from '../app/services/path-guard.ts';
+import { openGpuHostWindow, relayGpuHost } from './gpu-host.ts';
 import { forwardingHandlers, guardPaths, registerIpc } from './ipc.ts';
 import { buildMenu } from './menu.ts';
 import { APP_ORIGIN, handleScheme, registerSchemePrivileges } from './protocol.ts';
@@ -25,6 +26,12 @@ let opener: ((path: string) => void) | null = null;
 
 registerSchemePrivileges();
 app.enableSandbox();
+// Chromium's WebGPU for the GPU host window. Linux still has it behind these switches (Vulkan);
+// Windows (D3D12) and macOS (Metal) have it on by default.
+if (process.platform === 'linux') {
+  app.commandLine.appendSwitch('enable-unsafe-webgpu');
+  app.commandLine.appendSwitch('enable-features', 'Vulkan');
+}
 
 /** The services process and an invoker for its calls and events. */
 function startServices() {
@@ -34,6 +41,7 @@ function startServices() {
     volumeBase: `${APP_ORIGIN}/api/volume`,
   };
   const child = utilityProcess.fork(join(here, 'services-process.js'), [JSON.stringify(args)], { serviceName: 'Osteon services', stdio: 'inherit' });
+  startGpuHost(child);
   const transport: Transport = {
     send: (msg: Message) => child.postMessage(msg),
     onMessage(cb) { child.on('message', cb); return () => child.off('message', cb); },
@@ -47,6 +55,27 @@ function startServices() {
 }
 
 let quitting = false;
+
+/**
+ * The in-app WebGPU rung (main/gpu-host.ts): a hidden window with the GPU host page, joined to
+ * the services by a port. Reopened (up to 3 times) if the page goes away, so the next training job
+ * has a GPU again.
+ */
+function startGpuHost(child: Electron.UtilityProcess): void {
+  let reopened = 0;
+  const open = () => {
+    const host = openGpuHostWindow({ url: `${APP_ORIGIN}/gpu-host/index.html`, preload: join(here, '..', 'preload', 'gpu-host-preload.cjs') });
+    const disconnect = relayGpuHost(host.link, (msg, ports) => child.postMessage(msg, ports));
+    const off = host.link.onClose?.(() => {
+      off?.();
+      disconnect();
+      host.close();
+      // A page that keeps dying is not retried for ever: training falls back to the CPU ladder.
+      if (!quitting && reopened++ < 3) setTimeout(open, 1000);
+    });
+  };
+  open();
+}
 
 function isTrusted(frame: WebFrameMain | null): boolean {
   if (!frame || !win || win.isDestroyed() || frame !== win.webContents.mainFrame) return false;
@@ -158,7 +187,8 @@ async function main(): Promise<void> {
     if (state.maximized) win?.maximize();
     win?.show();
   });
-  win.on('closed', () => { win = null; });
+  // The hidden GPU host window would keep 'window-all-closed' from firing: the UI window is the app.
+  win.on('closed', () => { win = null; app.quit(); });
   Menu.setApplicationMenu(buildMenu({
     send: (action) => sendEvent('menu.action', { action }),
     about: () => void about(),

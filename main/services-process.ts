@@ -8,9 +8,10 @@ import type { Message, Transport } from '../app/contract/rpc.ts';
 import { serve } from '../app/contract/rpc.ts';
 import { contract } from '../app/contract/contract.ts';
 import { createServices } from '../app/services/services.ts';
+import { portLink, type PortLike } from './gpu-host-port.ts';
 
 interface ParentPortLike {
-  on(event: 'message', cb: (e: { data: unknown }) => void): void;
+  on(event: 'message', cb: (e: { data: unknown; ports?: PortLike[] }) => void): void;
   postMessage(msg: unknown): void;
 }
 
@@ -32,11 +33,18 @@ const services = createServices({
   volumeUrl: (caseId, kind) => `${args.volumeBase}/${caseId}/${kind}`,
 });
 
+let toRpc: (msg: unknown) => void = () => undefined;
+port.on('message', (e) => {
+  // Main's GPU host window, joined by a port of its own (main/gpu-host.ts); everything else is the contract.
+  const gpuPort = (e.data as { t?: unknown } | null)?.t === 'gpu-host-port' ? e.ports?.[0] : undefined;
+  if (gpuPort) services.attachGpuHost(portLink(gpuPort));
+  else toRpc(e.data);
+});
 const transport: Transport = {
   send: (msg: Message) => port.postMessage(msg),
   onMessage(cb) {
-    port.on('message', (e) => cb(e.data));
-    return () => undefined;
+    toRpc = cb;
+    return () => { toRpc = () => undefined; };
   },
 };
 const served = serve(contract, services.handlers, transport, undefined);

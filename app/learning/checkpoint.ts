@@ -40,28 +40,37 @@ export async function saveCheckpoint(path: string, epoch: number, params: Params
       if (!(w.tensor instanceof tf.Variable)) owned.push(w.tensor);
     }
   }
-  const entries: Entry[] = [];
-  const chunks: Float32Array[] = [];
-  let offset = 0;
+  const values: CheckpointTensor[] = [];
   for (const { name, tensor } of named) {
     // Stored as float32 values whatever the dtype (Adam's step counter is int32: exact below 2^24).
-    const data = Float32Array.from(await tensor.data());
-    entries.push({ name, shape: tensor.shape, dtype: tensor.dtype === 'int32' ? 'int32' : 'float32', offset, length: data.length });
-    chunks.push(data);
-    offset += data.length * 4;
+    values.push({ name, shape: tensor.shape, dtype: tensor.dtype === 'int32' ? 'int32' : 'float32', data: Float32Array.from(await tensor.data()) });
   }
   for (const t of owned) t.dispose();
+  writeFileAtomic(path, encodeCheckpoint(epoch, values, meta));
+}
+
+/** One stored tensor: `param:<name>` or `opt:<name>`, float32 values whatever the dtype. */
+export interface CheckpointTensor { name: string; shape: number[]; dtype: 'float32' | 'int32'; data: Float32Array }
+
+/** The checkpoint file's bytes (layout in the header comment); tensors already on the CPU (the GPU host's). */
+export function encodeCheckpoint(epoch: number, tensors: readonly CheckpointTensor[], meta: Record<string, unknown>): Buffer {
+  const entries: Entry[] = [];
+  let offset = 0;
+  for (const t of tensors) {
+    entries.push({ name: t.name, shape: t.shape, dtype: t.dtype, offset, length: t.data.length });
+    offset += t.data.length * 4;
+  }
   const header = Buffer.from(JSON.stringify({ format: FORMAT, epoch, meta, tensors: entries } satisfies Header), 'utf8');
   const buf = Buffer.alloc(12 + header.length + offset);
   buf.write(MAGIC, 0, 'latin1');
   buf.writeUInt32LE(header.length, 8);
   header.copy(buf, 12);
   let at = 12 + header.length;
-  for (const c of chunks) {
+  for (const { data: c } of tensors) {
     Buffer.from(c.buffer, c.byteOffset, c.byteLength).copy(buf, at);
     at += c.byteLength;
   }
-  writeFileAtomic(path, buf);
+  return buf;
 }
 
 const EntrySchema = z.strictObject({

@@ -32,6 +32,8 @@ export interface PredictOptions {
   fill: number;
   hasWhole: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** maxStorageBufferBindingSize of the device that runs the windows, when it is not this process's (the GPU host). */
+  bindingLimit?: number;
 }
 
 function roundUp(n: number, m: number): number {
@@ -93,7 +95,32 @@ function windowStarts(dim: number, size: number, step: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.round((i * (dim - size)) / (n - 1)));
 }
 
-export async function predictVolume(params: Params, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Promise<Float32Array[]> {
+/** A window batch to run: input x [N, ...window, Cin] in, structure probabilities [N, ...window, S] back. */
+export interface WindowBatch { x: Float32Array; shape: number[] }
+
+export function predictVolume(params: Params, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Promise<Float32Array[]> {
+  return predictVolumeWith(async ({ x, shape }) => {
+    const probs = tf.tidy(() => structureProbs(forward(params, model, tf.tensor(x, shape)), head, opts.hasWhole));
+    // An async read: webgpu has no synchronous read-back in Node, and it lets the host breathe.
+    const p = (await probs.data()) as Float32Array;
+    probs.dispose();
+    return p;
+  }, model, head, image, geometry, opts);
+}
+
+/** predictVolume with the windows run elsewhere (the GPU host): `run` answers each window batch. */
+export async function predictVolumeWith(run: (b: WindowBatch) => Promise<Float32Array>, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Promise<Float32Array[]> {
+  const steps = predictionSteps(model, head, image, geometry, opts);
+  let r = steps.next();
+  while (!r.done) r = steps.next(await run(r.value));
+  return r.value;
+}
+
+/**
+ * The prediction as steps: yields each window batch, takes its probabilities back, and returns
+ * the blended structure volumes. One plan for both ways of running the windows.
+ */
+function* predictionSteps(model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Generator<WindowBatch, Float32Array[], Float32Array> {
   const dims = geometry.dims as Vec3;
   const nvox = dims[0] * dims[1] * dims[2];
   const S = (head.kind === 'softmax' ? head.classes - 1 + (opts.hasWhole ? 1 : 0) : head.kind === 'joint' ? head.parts + 1 : head.channels);
@@ -136,7 +163,7 @@ export async function predictVolume(params: Params, model: UNetConfig, head: Hea
   }
   // Windows stream through the device a batch at a time (the volume stays on the host); on
   // webgpu the batch also shrinks until its largest tensor fits one storage binding.
-  const limit = activeBindingLimit();
+  const limit = opts.bindingLimit ?? activeBindingLimit();
   if (limit !== null) {
     const patch = model.spatialDims === 2 ? [inSize[0], inSize[1]] : inSize;
     batchSize = inferenceBatch({ spatialDims: model.spatialDims, patch, filters: model.filters, inChannels: model.inChannels, outChannels: model.outChannels }, batchSize, limit);
@@ -148,10 +175,7 @@ export async function predictVolume(params: Params, model: UNetConfig, head: Hea
     const x = new Float32Array(batch.length * inVol);
     batch.forEach((job, b) => extractBlock(image, dims, job.spec, opts.fill, x, b * inVol));
     const shape = model.spatialDims === 2 ? [batch.length, inSize[0], inSize[1], inSize[2]] : [batch.length, ...inSize, 1];
-    const probs = tf.tidy(() => structureProbs(forward(params, model, tf.tensor(x, shape)), head, opts.hasWhole));
-    // An async read: webgpu has no synchronous read-back in Node, and it lets the host breathe.
-    const p = (await probs.data()) as Float32Array;
-    probs.dispose();
+    const p = yield { x, shape };
     batch.forEach((job, b) => {
       const block = flipBlock(p.subarray(b * outVol * S, (b + 1) * outVol * S), outSize, S, job.flip);
       for (let k = 0; k < S; k++) accumulateBlock(block, dims, job.out, acc[k], weights, k === 0 ? wsum : null, S, k);

@@ -14,13 +14,14 @@ import { dice, nanMean } from '../metrics/dice.ts';
 import { detectChannelCollapse, type CollapseFinding } from '../metrics/collapse.ts';
 import type { TrainConfig } from './config.ts';
 import { loadOptimizer, loadParams, readCheckpoint, saveCheckpoint } from './checkpoint.ts';
-import { lossFor, type HeadConfig, type TargetByKind } from './heads.ts';
+import { lossFor } from './heads.ts';
+import { batchTensors, disposeTarget } from './batch.ts';
 import type { TrainingCase } from './data/case.ts';
 import { paddingValue } from './data/normalize.ts';
 import { Rng } from './data/rng.ts';
 import { sampleBatch, type Batch } from './data/sampler.ts';
 import { createParams, disposeParams, forward, countParams, type Params } from './model/unet.ts';
-import { binarize, predictVolume } from './predict.ts';
+import { binarize, predictVolume, type PredictOptions } from './predict.ts';
 import { decidePlan, type PostprocessPlan } from './postprocess.ts';
 import type { Vec3 } from '../imaging/volume.ts';
 
@@ -77,35 +78,28 @@ export interface TrainOptions {
   memory?: string;
 }
 
-function batchTensors(b: Batch, head: HeadConfig): { x: tf.Tensor; target: TargetByKind[HeadConfig['kind']] } {
-  const sp = b.shape;
-  const x = tf.tensor(b.x, [b.n, ...sp, b.inChannels]);
-  switch (head.kind) {
-    case 'joint': return { x, target: { whole: tf.tensor(b.whole!, [b.n, ...sp]), labels: tf.tensor(b.labels!, [b.n, ...sp], 'int32') } };
-    case 'softmax': return { x, target: tf.tensor(b.labels!, [b.n, ...sp], 'int32') };
-    case 'sigmoid': return { x, target: tf.tensor(b.multiHot!, [b.n, ...sp, b.structures]) };
-    default: { const never: never = head; throw new Error(`unknown head ${JSON.stringify(never)}`); }
-  }
-}
-
-function disposeTarget(t: TargetByKind[HeadConfig['kind']]): void {
-  if (t instanceof tf.Tensor) t.dispose();
-  else { t.whole.dispose(); t.labels.dispose(); }
+/** How validation predicts a case (the training patch and context, air outside the volume). */
+export function validationPredictOptions(cfg: TrainConfig): PredictOptions {
+  return { context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(cfg.normalization), hasWhole: cfg.layout.hasWhole };
 }
 
 /** Predicts every validation case and scores each structure (Dice), plus the collapse check. */
 export async function validate(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): Promise<{ validation: Validation; collapse: CollapseFinding | null; preds: Uint8Array[][] }> {
+  const probs: Float32Array[][] = [];
+  for (const c of cases) probs.push(await predictVolume(params, cfg.model, cfg.head, c.image, c.geometry, validationPredictOptions(cfg)));
+  return scoreValidation(cfg, cases, probs);
+}
+
+/** Dice per case and structure of the predicted probabilities (one entry per case), and the collapse check. */
+export function scoreValidation(cfg: TrainConfig, cases: readonly TrainingCase[], probs: Float32Array[][]): { validation: Validation; collapse: CollapseFinding | null; preds: Uint8Array[][] } {
   const perCase: Validation['perCase'] = [];
   const preds: Uint8Array[][] = [], gts: Uint8Array[][] = [];
-  for (const c of cases) {
-    const probs = await predictVolume(params, cfg.model, cfg.head, c.image, c.geometry, {
-      context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(cfg.normalization), hasWhole: cfg.layout.hasWhole,
-    });
-    const masks = binarize(probs, cfg.head, cfg.layout.hasWhole);
+  cases.forEach((c, i) => {
+    const masks = binarize(probs[i], cfg.head, cfg.layout.hasWhole);
     perCase.push({ caseId: c.id, dice: masks.map((m, k) => dice(m, c.masks[k]).dice) });
     preds.push(masks);
     gts.push(c.masks);
-  }
+  });
   const S = cfg.layout.ids.length;
   const per = Array.from({ length: S }, (_, k) => nanMean(perCase.map((p) => p.dice[k])).mean);
   const meanDice = nanMean(per).mean;
@@ -116,18 +110,19 @@ export async function validate(params: Params, cfg: TrainConfig, cases: readonly
 /** Validation batches per loss estimate: the same ones every validation (a fixed seed). */
 const VAL_LOSS_BATCHES = 4;
 
-/**
- * The head's loss (total and components) on validation cases: VAL_LOSS_BATCHES batches of
- * cfg.batchSize cut by the training sampler with a fixed seed and no augmentation, forward only.
- */
-export async function validationLoss(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): Promise<LossValues> {
+/** VAL_LOSS_BATCHES batches of cfg.batchSize cut by the training sampler with a fixed seed and no augmentation. */
+export function validationBatches(cfg: TrainConfig, cases: readonly TrainingCase[]): Batch[] {
   const sampling = { ...cfg.sampling, flipAxes: [], jitterScale: 0, jitterShift: 0, spatialProbability: 0 };
   const rng = new Rng(cfg.seed * 104729 + 17);
-  const loss = lossFor(cfg.head);
   const fill = paddingValue(cfg.normalization);
-  const sums: Record<string, number[]> = {};
-  for (let i = 0; i < VAL_LOSS_BATCHES; i++) {
-    const b = sampleBatch(cases, sampling, { head: cfg.head.kind, fill }, rng, cfg.batchSize);
+  return Array.from({ length: VAL_LOSS_BATCHES }, () => sampleBatch(cases, sampling, { head: cfg.head.kind, fill }, rng, cfg.batchSize));
+}
+
+/** The head's loss (total and components) on validation cases, forward only, on validationBatches. */
+export async function validationLoss(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): Promise<LossValues> {
+  const loss = lossFor(cfg.head);
+  const all: LossValues[] = [];
+  for (const b of validationBatches(cfg, cases)) {
     const { x, target } = batchTensors(b, cfg.head);
     const scalars = tf.tidy(() => {
       const r = loss(forward(params, cfg.model, x), target as never);
@@ -140,10 +135,17 @@ export async function validationLoss(params: Params, cfg: TrainConfig, cases: re
     tf.dispose(Object.values(scalars));
     x.dispose();
     disposeTarget(target);
-    for (const [k, v] of Object.entries(values)) (sums[k] ??= []).push(v);
+    const lv: LossValues = { total: values.total };
+    for (const k of ['bce', 'ce', 'dice'] as const) if (k in values) lv[k] = values[k];
+    all.push(lv);
   }
-  const lv: LossValues = { total: mean(sums.total ?? []) };
-  for (const k of ['bce', 'ce', 'dice'] as const) if (sums[k]) lv[k] = mean(sums[k]);
+  return meanLossValues(all);
+}
+
+/** Mean of each loss term over batches (a term is kept when the first batch has it). */
+export function meanLossValues(values: LossValues[]): LossValues {
+  const lv: LossValues = { total: mean(values.map((v) => v.total)) };
+  for (const k of ['bce', 'ce', 'dice'] as const) if (values[0]?.[k] !== undefined) lv[k] = mean(values.map((v) => v[k] ?? NaN));
   return lv;
 }
 
@@ -151,15 +153,20 @@ function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : NaN;
 }
 
+/** Passes each event on, after appending it to the run's metrics.jsonl (every event but mid-epoch steps). */
+export function runEventSink(runDir: string, onEvent: (e: TrainEvent) => void): (e: TrainEvent) => void {
+  const metricsPath = join(runDir, 'metrics.jsonl');
+  return (e) => {
+    if (e.type !== 'step' || e.step === e.stepsPerEpoch) appendFileSync(metricsPath, JSON.stringify({ time: new Date().toISOString(), ...e }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) + '\n');
+    onEvent(e);
+  };
+}
+
 export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[], valCases: readonly TrainingCase[], opts: TrainOptions): Promise<TrainEvent & { type: 'done' }> {
   const control = opts.control ?? new TrainControl();
   const ckDir = join(opts.runDir, 'checkpoints');
   mkdirSync(ckDir, { recursive: true });
-  const metricsPath = join(opts.runDir, 'metrics.jsonl');
-  const emit = (e: TrainEvent) => {
-    if (e.type !== 'step' || e.step === e.stepsPerEpoch) appendFileSync(metricsPath, JSON.stringify({ time: new Date().toISOString(), ...e }, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) + '\n');
-    opts.onEvent(e);
-  };
+  const emit = runEventSink(opts.runDir, opts.onEvent);
   const params = createParams(cfg.model);
   const optimizer = tf.train.adam(cfg.learningRate);
   const loss = lossFor(cfg.head);
@@ -226,8 +233,7 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
       emit({ type: 'step', epoch, step, stepsPerEpoch: cfg.stepsPerEpoch, loss: lv, samplesPerSec: (stepsDone * cfg.batchSize) / elapsed, etaSec: (elapsed / stepsDone) * remaining });
       await new Promise((r) => setImmediate(r));
     }
-    const epochLoss: LossValues = { total: mean(losses.map((l) => l.total)) };
-    for (const k of ['bce', 'ce', 'dice'] as const) if (losses[0]?.[k] !== undefined) epochLoss[k] = mean(losses.map((l) => l[k] ?? NaN));
+    const epochLoss = meanLossValues(losses);
     let validation: Validation | undefined;
     if (valCases.length && (epoch % cfg.validateEvery === 0 || epoch === cfg.epochs)) {
       const v = await validate(params, cfg, valCases);

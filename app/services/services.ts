@@ -18,6 +18,7 @@ import { PATH_FIELDS, type PathGuard } from './path-guard.ts';
 import { TrainingJobs } from './training.ts';
 import { createReviewServices } from './review.ts';
 import { mlUnavailable, requireMl } from './capabilities.ts';
+import type { HostLink } from '../learning/gpu-host/protocol.ts';
 import { showPrediction } from './training-prediction.ts';
 import { configDifferences, keepThresholds, runDetail, trainPlan } from './training-runs.ts';
 import { defaultPresetsDir, defaultSampleDir, listFiles, listPresets, previewLabels, readCaseSchema, scanLabels } from './import-help.ts';
@@ -53,6 +54,8 @@ export interface Services {
   /** The cached raw voxels of a case volume (for the hosts' data endpoint). */
   rawVolume(caseId: string, kind: VolumeKind): RawVolume;
   project(): Project | null;
+  /** Electron: main's hidden GPU host window, reached over `link`; training uses it when it has an adapter. */
+  attachGpuHost(link: HostLink): void;
   dispose(): void;
 }
 
@@ -104,6 +107,15 @@ export function createServices(opts: ServiceOptions): Services {
         name: `${r.name} (${r.package})`,
         detail: [`threads ${r.threads}`, `preference ${r.preference}`, ...(r.adapter ? [`WebGPU adapter: ${adapterLine(r.adapter)}`] : []), ...failed.map((f) => `not used: ${f}`)].join('; ').slice(0, 4096),
       };
+      // In the app, training runs on the GPU host window when its WebGPU has an adapter.
+      const gpu = await training.gpuHostAdapter();
+      if (gpu) {
+        backendName = 'webgpu';
+        backend = {
+          name: 'webgpu (@tensorflow/tfjs-backend-webgpu, GPU host window)',
+          detail: [`WebGPU adapter: ${adapterLine(gpu as Parameters<typeof adapterLine>[0])}`, `training on the GPU host; other jobs on ${backend.name}`, backend.detail].join('; ').slice(0, 4096),
+        };
+      }
       return backend;
     },
     'project.create': (req) => {
@@ -227,6 +239,10 @@ export function createServices(opts: ServiceOptions): Services {
   return {
     handlers,
     jobs,
+    attachGpuHost(link) {
+      // Loaded on demand, as the training worker is: the driver's schemas pull in tfjs.
+      void import('./gpu-host-driver.ts').then(({ GpuHostDriver }) => training.useGpuHost(new GpuHostDriver(link)));
+    },
     subscribe(cb) {
       listeners.add(cb);
       return () => listeners.delete(cb);
@@ -237,6 +253,7 @@ export function createServices(opts: ServiceOptions): Services {
       jobs.cancelAll();
       training.cancelAll();
       review.dispose();
+      training.useGpuHost(null);
       listeners.clear();
     },
   };

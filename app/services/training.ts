@@ -11,7 +11,9 @@ import type { EventName, EventPayload, JobResult } from '../contract/contract.ts
 import { TrainEventData, TrainRequest } from '../contract/training.ts';
 import type { z } from 'zod';
 import type { RunOptions } from '../learning/run.ts';
-import type { TrainingJob } from '../learning/worker/host.ts';
+import type { TrainingHandlers, TrainingJob } from '../learning/worker/host.ts';
+import type { GpuHostDriver } from './gpu-host-driver.ts';
+import type { AdapterInfo } from '../learning/gpu-host/protocol.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { JobControl } from '../store/cases.ts';
 import { saveProject, type Project } from '../store/project.ts';
@@ -45,9 +47,31 @@ export function runOptionsFor(p: Project, req: ParsedTrainRequest, runId: string
 export class TrainingJobs {
   readonly #running = new Map<string, { job: TrainingJob; runId: string }>();
   readonly #emit: Emit;
+  /** The GPU host page (Electron's hidden window), when main has attached one. */
+  #gpuHost: GpuHostDriver | null = null;
 
   constructor(emit: Emit) {
     this.#emit = emit;
+  }
+
+  /** Trains on this GPU host from now on, while it has an adapter and stays up (else the CPU ladder). */
+  useGpuHost(driver: GpuHostDriver | null): void {
+    this.#gpuHost?.close();
+    this.#gpuHost = driver;
+  }
+
+  /** The GPU host's adapter, when training would run there (app.backend reports it). */
+  async gpuHostAdapter(): Promise<AdapterInfo | null> {
+    const host = await this.#usableGpuHost();
+    return host ? ((await host.hello).adapter ?? null) : null;
+  }
+
+  /** The GPU host if it is up and said it has an adapter (waiting briefly for its hello). */
+  async #usableGpuHost(): Promise<GpuHostDriver | null> {
+    const host = this.#gpuHost;
+    if (!host || host.closed) return null;
+    const hello = await Promise.race([host.hello.catch(() => null), new Promise<null>((r) => setTimeout(() => r(null), 15_000).unref())]);
+    return hello?.adapter ? host : null;
   }
 
   isRunning(runId: string): boolean {
@@ -69,7 +93,9 @@ export class TrainingJobs {
     saveProject(p, { ...p.file, runs: [...p.file.runs, { id: runId, kind: 'train', created: new Date().toISOString(), ...(req.note ? { note: req.note } : {}) }] });
     appendAudit(p.dir, 'train', { runId, head: req.head, cases: req.caseIds, epochs: req.epochs, posWeight: req.posWeight });
     let totalSteps = 1, doneSteps = 0;
-    const job = startTraining({ run: { kind: 'new', options }, backend: 'auto' }, {
+    const gpu = await this.#usableGpuHost();
+    const start = { run: { kind: 'new' as const, options }, backend: 'auto' as const };
+    const handlers: TrainingHandlers = {
       onEvent: (e) => {
         // The run folder must be empty for prepareRun; the request joins it once training starts.
         if (e.type === 'start') writeJsonAtomic(join(options.runDir, 'request.json'), req);
@@ -79,7 +105,9 @@ export class TrainingJobs {
         if (parsed.success) this.#emit('train.event', { jobId: jobId(), runId, event: parsed.data });
         if (e.type === 'step') ctl.progress(Math.min(0.99, doneSteps / totalSteps), `epoch ${e.epoch}, step ${e.step}/${e.stepsPerEpoch}, loss ${e.loss.total.toFixed(4)}`);
       },
-    });
+    };
+    // On the GPU host when main attached one with an adapter (the in-app WebGPU rung), else the worker's CPU ladder.
+    const job = gpu ? (await import('./gpu-host-train.ts')).startGpuHostTraining(gpu, start, handlers) : startTraining(start, handlers);
     this.#running.set(jobId(), { job, runId });
     const onAbort = () => job.cancel();
     ctl.signal.addEventListener('abort', onAbort, { once: true });

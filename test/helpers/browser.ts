@@ -37,12 +37,21 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(opts: { width?: number; height?: number } = {}): Promise<BrowserSession> {
+/**
+ * Chromium's own WebGPU on SwiftShader (../shared/notes/gpu-webgpu-measured.md): what the GPU host
+ * page gets in CI. `navigator.gpu` needs a secure context, so the page comes from http://127.0.0.1.
+ */
+export const webgpuArgs = [
+  '--headless', '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--disable-vulkan-surface', '--disable-gpu-watchdog',
+];
+
+export async function launchBrowser(opts: { width?: number; height?: number; args?: string[] } = {}): Promise<BrowserSession> {
   const profile = mkdtempSync(join(tmpdir(), 'osteon-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: chromiumPath,
     headless: true,
-    args: chromiumArgs,
+    args: opts.args ?? chromiumArgs,
     viewport: { width: opts.width ?? 1440, height: opts.height ?? 900 },
     offline: false,
   });

@@ -24,6 +24,13 @@ describe('layer rule', () => {
     ['renderer/src/x.ts', "import { readNifti } from '../../app/imaging/nifti.ts';\nexport const r = readNifti;\n", true],
     ['renderer/src/x.ts', "import type { ErrorData } from '../../app/contract/errors.ts';\nexport type E = ErrorData;\n", false],
     ['main/x.ts', "import { mount } from 'svelte';\nexport const m = mount;\n", true],
+    ['app/learning/gpu-host/x.ts', "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n", true],
+    ['gpuhost/x.ts', "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n", true],
+    ['gpuhost/x.ts', "import { train } from '../app/learning/train.ts';\nexport const t = train;\n", true],
+    ['gpuhost/x.ts', "import { HostCompute } from '../app/learning/gpu-host/compute.ts';\nexport const c = HostCompute;\n", false],
+    ['gpuhost/x.ts', "import * as tf from '@tensorflow/tfjs';\nexport const t = tf;\n", false],
+    ['gpuhost/x.ts', "import { guardBackend } from '../app/learning/webgpu/device.ts';\nexport const g = guardBackend;\n", false],
+    ['gpuhost/x.ts', "import { loadNodeWebgpu } from '../app/learning/webgpu/node.ts';\nexport const l = loadNodeWebgpu;\n", true],
   ];
   it.each(table)('%s: %s → rejected=%s', async (file, code, rejected) => {
     const errs = await layerErrors(file, code);
