@@ -58,8 +58,11 @@ export const TrainRequest = z.strictObject({
   valFraction: z.number().min(0.05).max(0.9).default(0.25),
   head: HeadKind,
   lossWeights: z.strictObject({ a: z.number().min(0).max(100), b: z.number().min(0).max(100), c: z.number().min(0).max(100) }),
-  /** Per sigmoid channel (every structure for the sigmoid head, the whole for joint); 'auto' = from the sampled targets. */
-  posWeight: z.union([z.literal('auto'), z.array(z.number().positive().max(1e6)).min(1).max(64)]),
+  /**
+   * Per sigmoid channel (every structure for the sigmoid head, the whole for joint), or a rule
+   * applied to negatives/positives of the sampled targets ('auto' = the measured default rule).
+   */
+  posWeight: z.union([z.enum(['auto', 'one', 'sqrt', 'ratio']), z.array(z.number().positive().max(1e6)).min(1).max(64)]),
   epochs: z.number().int().min(1).max(10_000),
   stepsPerEpoch: z.number().int().min(1).max(100_000),
   batchSize: z.number().int().min(1).max(256).default(4),

@@ -15,6 +15,7 @@ import { DEFAULT_WINDOW_HU, accumulate, finishStats, normalize, type RunningStat
 import { Rng } from './data/rng.ts';
 import { sampleBatch, type SamplingConfig } from './data/sampler.ts';
 import { headChannels, type HeadConfig, type HeadKind } from './heads.ts';
+import { DEFAULT_POS_WEIGHT_RULE, countMultiHot, posWeightForHead, posWeightFromRule, type ChannelCount, type PosWeightRule } from '../labels/pos-weight.ts';
 import { sizeMultiple } from './model/unet.ts';
 
 export interface RunOptions {
@@ -36,8 +37,12 @@ export interface RunOptions {
   validateEvery: number;
   earlyStoppingPatience: number;
   seed: number;
-  /** 'auto' = negatives/positives of the training targets as sampled; or explicit values. */
-  posWeight: 'auto' | number[];
+  /**
+   * A rule applied to negatives/positives of the training targets as sampled ('auto' = the
+   * default rule, app/labels/pos-weight.ts), or explicit values: one per sigmoid channel of the
+   * head, or one per structure (the head keeps its sigmoid channels').
+   */
+  posWeight: 'auto' | PosWeightRule | number[];
   /** Joint/sigmoid/softmax term weights: a (BCE), b (CE), c (Dice). */
   lossWeights: { a: number; b: number; c: number };
   /** Validation: explicit case ids, a fraction of cases, or one case split into slabs. */
@@ -75,6 +80,7 @@ function splitCases(loaded: LoadedCase[], split: RunOptions['split'], seed: numb
   }
 }
 
+/** posWeight: the head's sigmoid channels' values (app/labels/pos-weight.ts posWeightForHead). */
 function makeHead(kind: HeadKind, parts: number, structures: number, hasWhole: boolean, w: RunOptions['lossWeights'], posWeight: number[]): HeadConfig {
   switch (kind) {
     case 'joint':
@@ -88,19 +94,28 @@ function makeHead(kind: HeadKind, parts: number, structures: number, hasWhole: b
   }
 }
 
-/** negatives/positives per structure channel over sampled training batches (what the loss sees). */
-export function sampledPosWeight(cases: TrainingCase[], sampling: SamplingConfig, seed: number, batches = 16, batchSize = 8): number[] {
+/** Foreground and background counts per structure channel over sampled training batches (what the loss sees). */
+export function sampledCounts(cases: TrainingCase[], sampling: SamplingConfig, seed: number, batches = 16, batchSize = 8): ChannelCount[] {
   const rng = new Rng(seed ^ 0x5eed);
   const S = cases[0].masks.length;
-  const pos = new Array<number>(S).fill(0);
-  let total = 0;
+  let counts: ChannelCount[] | undefined;
   for (let b = 0; b < batches; b++) {
     const batch = sampleBatch(cases, sampling, { head: 'sigmoid', fill: 0 }, rng, batchSize);
-    const mh = batch.multiHot!;
-    for (let q = 0; q < mh.length; q += S) for (let k = 0; k < S; k++) pos[k] += mh[q + k];
-    total += mh.length / S;
+    counts = countMultiHot(batch.multiHot!, S, counts);
   }
-  return pos.map((p) => (p > 0 ? Math.round(((total - p) / p) * 100) / 100 : 1));
+  return counts ?? [];
+}
+
+/** Resolves RunOptions.posWeight to the head's sigmoid channels' values. */
+function resolvePosWeight(o: RunOptions, train: TrainingCase[], sampling: SamplingConfig, layout: { ids: string[]; hasWhole: boolean }): number[] {
+  const S = layout.ids.length;
+  if (Array.isArray(o.posWeight)) {
+    try { return posWeightForHead(o.head, o.posWeight, S, layout.hasWhole); } catch (e) {
+      throw usageError(`--pos-weight: ${(e as Error).message} (${layout.ids.join(', ')})`);
+    }
+  }
+  const rule = o.posWeight === 'auto' ? DEFAULT_POS_WEIGHT_RULE : o.posWeight;
+  return posWeightFromRule(o.head, sampledCounts(train, sampling, o.seed), rule, layout.hasWhole);
 }
 
 function defaultPatch(cases: TrainingCase[], dims: 2 | 3, multiple: number): number[] {
@@ -119,11 +134,10 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
   const loaded = found.map((c) => loadCase(c, schema, schemaPath));
   const [trainLoaded, valLoaded] = splitCases(loaded, o.split, o.seed);
   const window = o.windowHu ?? DEFAULT_WINDOW_HU;
-  let stats: RunningStats = { n: 0, sum: 0, sumSq: 0 };
-  for (const c of trainLoaded) stats = accumulate(stats, c.hu, window);
-  const norm = finishStats(stats, window);
   const needClassMap = o.head !== 'sigmoid';
-  const build = (c: LoadedCase) => makeTrainingCase(c.id, c.geometry, normalize(c.hu, norm), c.labels, needClassMap);
+  // Cases hold HU until the split is final, so the normalisation sees training voxels only (a
+  // slab split's validation slab must not leak into it).
+  const build = (c: LoadedCase) => makeTrainingCase(c.id, c.geometry, Float32Array.from(c.hu), c.labels, needClassMap);
   let train = trainLoaded.map(build);
   let val = valLoaded.map(build);
   if (o.split.kind === 'slab') {
@@ -132,6 +146,11 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
     train = [a];
     val = [b];
   }
+  let stats: RunningStats = { n: 0, sum: 0, sumSq: 0 };
+  for (const c of train) stats = accumulate(stats, c.image, window);
+  const norm = finishStats(stats, window);
+  train = train.map((c) => ({ ...c, image: normalize(c.image, norm) }));
+  val = val.map((c) => ({ ...c, image: normalize(c.image, norm) }));
   const layout = structureLayout(loaded[0].labels);
   const multiple = sizeMultiple({ filters: o.filters });
   const patch = o.patch ?? defaultPatch(train, o.spatialDims, multiple);
@@ -144,9 +163,8 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
     rotationDeg: o.spatialDims === 2 ? o.rotationDeg ?? 15 : 0, scaleMax: o.spatialDims === 2 ? o.scaleMax ?? 1.15 : 1,
     spatialProbability: o.spatialDims === 2 ? o.spatialProbability ?? 0.5 : 0,
   };
-  const posWeight = o.posWeight === 'auto' ? sampledPosWeight(train, sampling, o.seed) : o.posWeight;
+  const posWeight = resolvePosWeight(o, train, sampling, layout);
   const S = layout.ids.length;
-  if (o.head === 'sigmoid' && posWeight.length !== S) throw usageError(`--pos-weight has ${posWeight.length} values; the sigmoid head has ${S} channels (${layout.ids.join(', ')})`);
   const head = makeHead(o.head, layout.parts, S, layout.hasWhole, o.lossWeights, posWeight);
   const config = checkConfig({
     model: { spatialDims: o.spatialDims, inChannels: o.spatialDims === 2 ? 2 * o.context + 1 : 1, outChannels: headChannels(head), filters: o.filters, normalization: o.normalization, seed: o.seed },

@@ -22,7 +22,7 @@
  */
 import { diceFromCounts } from './dice.ts';
 import type { Mask } from './grid.ts';
-import { posWeightFromCounts } from './weights.ts';
+import { posWeightRatio } from '../labels/pos-weight.ts';
 
 export interface CollapseOptions {
   minPredAgreement?: number;
@@ -122,7 +122,7 @@ export function detectChannelCollapse(
   if (pairs.length === 0) return null;
   const name = (c: number) => opts.channelNames?.[c] ?? `channel ${c}`;
   const channels = [...new Set(pairs.flatMap((q) => [q.a, q.b]))].sort((x, y) => x - y);
-  const recommendedPosWeight = t.size.map((s) => posWeightFromCounts(s, t.voxels - s));
+  const recommendedPosWeight = t.size.map((s) => posWeightRatio(s, t.voxels - s));
   const range = (v: number[]) => `${fmt(Math.min(...v))}–${fmt(Math.max(...v))}`;
   const message =
     `Predicted ${channels.map(name).join(', ')} agree far more than their targets do ` +

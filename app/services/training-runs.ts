@@ -14,6 +14,7 @@ import { caseFolder } from '../store/paths.ts';
 import type { Project } from '../store/project.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { badInput } from '../util/errors.ts';
+import { addCount, headPosWeight, posWeightRatio, roundWeight } from '../labels/pos-weight.ts';
 
 export function runFolder(p: Project, runId: string): string {
   return join(p.dir, 'runs', runId);
@@ -81,7 +82,8 @@ export function runDetail(p: Project, runId: string, running: boolean): RunDetai
   const byEpoch = new Map(history.map((h) => [h.epoch, h]));
   const layout = config?.layout as { ids?: string[] } | undefined;
   const head = config?.head as { kind?: string; posWeight?: number | number[] } | undefined;
-  const pw = head?.posWeight;
+  const pw = head?.kind === 'sigmoid' && Array.isArray(head.posWeight) ? headPosWeight({ kind: 'sigmoid', channels: head.posWeight.length, posWeight: head.posWeight })
+    : head?.kind === 'joint' && typeof head.posWeight === 'number' ? headPosWeight({ kind: 'joint', posWeight: head.posWeight }) : undefined;
   const sweep = request?.sweep as { id: string; value: number } | undefined;
   const summary: RunSummary = {
     id: runId, created: record.created, ...(record.note ? { note: record.note } : {}),
@@ -91,7 +93,7 @@ export function runDetail(p: Project, runId: string, running: boolean): RunDetai
     epochs: typeof config?.epochs === 'number' ? config.epochs : null,
     epochsDone: byEpoch.size,
     bestMeanDice: typeof status?.bestMeanDice === 'number' ? status.bestMeanDice : null,
-    posWeight: pw === undefined ? null : Array.isArray(pw) ? pw : [pw],
+    posWeight: pw === undefined || pw.length === 0 ? null : pw,
     sweep: sweep ?? null,
   };
   return {
@@ -144,9 +146,9 @@ export function trainPlan(p: Project, caseIds: readonly string[] | undefined, ru
   const structures = [...(first?.structures ?? [])].sort((a, b) => Number(b.role === 'whole') - Number(a.role === 'whole'));
   const ids = structures.map((s) => s.id);
   const posWeight = ids.map((id) => {
-    let pos = 0, neg = 0;
-    for (const a of analyses) { const w = a?.posWeight?.find((x) => x.id === id); pos += w?.positives ?? 0; neg += w?.negatives ?? 0; }
-    return pos > 0 ? Math.round((neg / pos) * 100) / 100 : null;
+    const c = { positives: 0, negatives: 0 };
+    for (const a of analyses) { const w = a?.posWeight?.find((x) => x.id === id); if (w) addCount(c, w); }
+    return c.positives > 0 ? roundWeight(posWeightRatio(c.positives, c.negatives)) : null;
   });
   const rates = runs.flatMap((r) => {
     const cfg = r.config as { batchSize?: number; stepsPerEpoch?: number; model?: { filters?: number[] } } | null;

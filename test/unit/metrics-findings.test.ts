@@ -6,7 +6,8 @@ import { boundaryDice, boundaryDiceAll } from '../../app/metrics/boundary.ts';
 import { detectChannelCollapse, pairwiseAgreement } from '../../app/metrics/collapse.ts';
 import { hierarchyConsistency, hierarchyStats } from '../../app/metrics/hierarchy.ts';
 import { caseReport } from '../../app/metrics/report.ts';
-import { channelCounts, classWeights, labelCounts, posWeightFromCounts, posWeights } from '../../app/metrics/weights.ts';
+import { classWeights, labelCounts } from '../../app/metrics/weights.ts';
+import { countChannels, posWeightRatio } from '../../app/labels/pos-weight.ts';
 
 /** A 1D row of n voxels (dims [n,1,1]) with ones on [from, to]. */
 const row = (n: number, from: number, to: number) => Uint8Array.from({ length: n }, (_, i) => (i >= from && i <= to ? 1 : 0));
@@ -107,16 +108,17 @@ describe('channel-collapse detector', () => {
 
 describe('loss weights', () => {
   it('pos_weight = negatives/positives, Infinity without positives, 0 without negatives', () => {
-    expect(posWeightFromCounts(4, 12)).toBe(3);
-    expect(posWeightFromCounts(0, 12)).toBe(Infinity);
-    expect(posWeightFromCounts(12, 0)).toBe(0);
+    expect(posWeightRatio(4, 12)).toBe(3);
+    expect(posWeightRatio(0, 12)).toBe(Infinity);
+    expect(posWeightRatio(12, 0)).toBe(0);
     // two cases: channel 0 has 1+3 ones of 8 voxels → 4/4; channel 1 none → Infinity; channel 2 all → 0
     const cases = [
       [Uint8Array.of(1, 0, 0, 0), new Uint8Array(4), Uint8Array.of(1, 1, 1, 1)],
       [Uint8Array.of(1, 1, 0, 1), new Uint8Array(4), Uint8Array.of(1, 1, 1, 1)],
     ];
-    expect(channelCounts(cases)).toEqual({ positives: [4, 0, 8], negatives: [4, 8, 0] });
-    expect(posWeights(cases)).toEqual([1, Infinity, 0]);
+    const counts = countChannels(cases);
+    expect(counts).toEqual([{ positives: 4, negatives: 4 }, { positives: 0, negatives: 8 }, { positives: 8, negatives: 0 }]);
+    expect(counts.map((c) => posWeightRatio(c.positives, c.negatives))).toEqual([1, Infinity, 0]);
   });
   it('class weights: inverse frequency, mean 1 over present classes, 0 for absent ones', () => {
     // counts 10, 30, 0, 60: 1/n = 0.1, 0.0333, -, 0.01667 (sum 0.15) → ×3/0.15 = 2, 2/3, 0, 1/3

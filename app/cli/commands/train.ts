@@ -9,6 +9,7 @@ import { formatDuration, progressBar } from '../progress.ts';
 import { usageError } from '../../util/errors.ts';
 import type { BackendPreference } from '../../learning/backend.ts';
 import type { RunOptions } from '../../learning/run.ts';
+import { POS_WEIGHT_RULES } from '../../labels/pos-weight.ts';
 import type { TrainEvent } from '../../learning/train.ts';
 import { startTraining } from '../../learning/worker/host.ts';
 
@@ -52,7 +53,8 @@ export const command: Command = {
     '          augmentation)  --flip-axes 0,1 (volume index axes; none by default,',
     '          since mirroring left-right would swap left and right structures)',
     'Loss:     --loss-weights a,b,c (1,1,0: a·BCE + b·CE + c·Dice)',
-    '          --pos-weight auto | v1,v2,...  (auto = negatives/positives of the sampled targets)',
+    '          --pos-weight auto|one|sqrt|ratio | v1,v2,...  (a rule on negatives/positives of the',
+    '          sampled targets, auto = the measured default; or one value per sigmoid channel)',
     'Split:    --val-fraction 0.34 | --val-cases id,id | --split-slab 0.7 (one case: first 70% of',
     '          axial slices train, the rest validate)',
     'Backend:  --backend auto|tfjs-node-gpu|tfjs-node|wasm+dnnl|wasm|cpu (auto)',
@@ -82,7 +84,8 @@ export const command: Command = {
       const split: RunOptions['split'] = v['val-cases'] !== undefined ? { kind: 'cases', ids: String(v['val-cases']).split(',').filter(Boolean) }
         : v['split-slab'] !== undefined ? { kind: 'slab', trainFraction: numOpt(v['split-slab'], 'split-slab', 0.7, 0.05, 0.95) }
           : { kind: 'fraction', fraction: numOpt(v['val-fraction'], 'val-fraction', 0.34, 0.01, 0.9) };
-      const pw = v['pos-weight'] === undefined || v['pos-weight'] === 'auto' ? 'auto' : numListOpt(v['pos-weight'], 'pos-weight', { min: 0 })!;
+      const pwText = v['pos-weight'] === undefined ? 'auto' : String(v['pos-weight']);
+      const pw: RunOptions['posWeight'] = pwText === 'auto' || (POS_WEIGHT_RULES as readonly string[]).includes(pwText) ? pwText as RunOptions['posWeight'] : numListOpt(pwText, 'pos-weight', { min: 0 })!;
       const windowHu = numListOpt(v.window, 'window', { length: 2 }) as [number, number] | undefined;
       const options: RunOptions = {
         dataDir: resolve(v.data), schemaPath: typeof v.schema === 'string' ? resolve(v.schema) : undefined, runDir: resolve(v.out),
