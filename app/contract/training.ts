@@ -20,7 +20,26 @@ export const Validation = z.strictObject({
   meanDice: Num,
   perCase: z.array(z.strictObject({ caseId: z.string().max(200), dice: z.array(Num).max(64) })).max(4096),
   loss: LossValues.optional(),
+  /** Thresholds calibrated on validation per structure; null for softmax parts (arg-max). */
+  thresholds: z.array(Num).max(64).optional(),
+  /** Predicted and true volume per structure (mL, summed over the validation cases). */
+  volumeMl: z.strictObject({ predicted: z.array(Num).max(64), truth: z.array(Num).max(64) }).optional(),
 });
+
+export const ThresholdRule = z.enum(['dice', 'volume', 'fixed']);
+export type ThresholdRule = z.infer<typeof ThresholdRule>;
+
+/** app/learning/calibrate.ts Calibration: the run's thresholds, chosen on validation. */
+export const Calibration = z.strictObject({
+  format: z.literal('osteon-calibration/1'),
+  rule: ThresholdRule,
+  thresholds: z.array(z.number()).max(64),
+  structures: z.array(z.strictObject({
+    id: z.string().max(64), tunable: z.boolean(), threshold: z.number().nullable(), diceAtHalf: Num, dice: Num,
+    predictedAtHalf: z.number(), predicted: z.number(), truth: z.number(),
+  })).max(64),
+});
+export type Calibration = z.infer<typeof Calibration>;
 
 const Ids = z.array(z.string().max(200)).max(4096);
 
@@ -36,10 +55,13 @@ export const TrainEventData = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('epoch'), epoch: z.number().int(), loss: LossValues, seconds: z.number(), validation: Validation.optional() }),
   z.strictObject({ type: z.literal('checkpoint'), kind: z.enum(['last', 'best']), epoch: z.number().int(), path: z.string().max(4096), meanDice: Num.optional() }),
   z.strictObject({
-    type: z.literal('warning'), code: z.literal('channel-collapse'), epoch: z.number().int(), message: z.string().max(8192),
-    /** app/metrics/collapse.ts CollapseFinding (channels, pairs, likelyCauses, recommendedPosWeight). */
+    type: z.literal('warning'), code: z.enum(['channel-collapse', 'whole-not-union']), epoch: z.number().int(), message: z.string().max(8192),
+    /** app/metrics/collapse.ts CollapseFinding (channels, pairs, likelyCauses) for channel-collapse; null otherwise. */
     finding: z.unknown(),
+    /** channel-collapse: which episode, and how many validations in a row it has lasted (1 = the first warning). */
+    episode: z.number().int().optional(), count: z.number().int().optional(),
   }),
+  z.strictObject({ type: z.literal('calibration'), calibration: Calibration }),
   z.strictObject({ type: z.literal('postprocessing'), plan: z.unknown() }),
   z.strictObject({ type: z.literal('paused') }),
   z.strictObject({ type: z.literal('resumed') }),
@@ -71,6 +93,8 @@ export const TrainRequest = z.strictObject({
   learningRate: z.number().positive().max(1).default(1e-3),
   seed: z.number().int().min(0).max(2 ** 31).default(1),
   note: z.string().max(4096).optional(),
+  /** How sigmoid thresholds are calibrated on validation (maximise Dice or match the volume); default 'dice'. */
+  thresholdRule: ThresholdRule.optional(),
   /** Set when the run is one point of a pos_weight sweep. */
   sweep: z.strictObject({ id: Id, value: z.number() }).optional(),
 });

@@ -17,6 +17,8 @@ import { sampleBatch, type SamplingConfig } from './data/sampler.ts';
 import { headChannels, type HeadConfig, type HeadKind } from './heads.ts';
 import { DEFAULT_POS_WEIGHT_RULE, countMultiHot, posWeightForHead, posWeightFromRule, type ChannelCount, type PosWeightRule } from '../labels/pos-weight.ts';
 import { sizeMultiple } from './model/unet.ts';
+import { DEFAULT_THRESHOLD_RULE, type ThresholdRule } from './calibrate.ts';
+import { wholeVsUnion } from '../labels/analysis.ts';
 
 export interface RunOptions {
   dataDir: string;
@@ -49,6 +51,8 @@ export interface RunOptions {
   split: { kind: 'cases'; ids: string[] } | { kind: 'fraction'; fraction: number } | { kind: 'slab'; trainFraction: number };
   flipAxes: number[];
   windowHu?: [number, number];
+  /** How sigmoid thresholds are calibrated on validation (calibrate.ts); default DEFAULT_THRESHOLD_RULE. */
+  thresholdRule?: ThresholdRule;
   /** 2D spatial augmentation; defaults 15°, 1.15, 0.5. */
   rotationDeg?: number;
   scaleMax?: number;
@@ -59,6 +63,28 @@ export interface PreparedRun {
   config: TrainConfig;
   train: TrainingCase[];
   val: TrainingCase[];
+  /** Told to the user before training (train.ts emits them as warnings at epoch 0). */
+  notices: Array<{ code: 'whole-not-union'; message: string }>;
+}
+
+/**
+ * A softmax head's whole is the union of its parts: voxels of the whole in no part can never be
+ * predicted. Says so, with the counts, when the training labels have such voxels.
+ */
+function softmaxHierarchyNotice(head: HeadKind, loaded: readonly LoadedCase[]): PreparedRun['notices'] {
+  if (head !== 'softmax') return [];
+  let wholeOnly = 0, partsOutside = 0;
+  for (const c of loaded) {
+    const wu = wholeVsUnion(c.labels);
+    if (wu) { wholeOnly += wu.wholeNotUnion; partsOutside += wu.unionNotWhole; }
+  }
+  if (wholeOnly + partsOutside === 0) return [];
+  return [{
+    code: 'whole-not-union',
+    message: `The whole differs from the union of its parts in the training labels (${wholeOnly} voxels of the whole are in no part, ` +
+      `${partsOutside} part voxels lie outside the whole). A softmax head predicts the whole as the union of its parts, so it cannot learn ` +
+      'those voxels. The joint head (a sigmoid whole + softmax parts) can: it is the recommended head for these labels.',
+  }];
 }
 
 function splitCases(loaded: LoadedCase[], split: RunOptions['split'], seed: number): [LoadedCase[], LoadedCase[]] {
@@ -170,7 +196,7 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
     model: { spatialDims: o.spatialDims, inChannels: o.spatialDims === 2 ? 2 * o.context + 1 : 1, outChannels: headChannels(head), filters: o.filters, normalization: o.normalization, seed: o.seed },
     head, sampling, batchSize: o.batchSize, epochs: o.epochs, stepsPerEpoch: o.stepsPerEpoch, learningRate: o.learningRate,
     validateEvery: o.validateEvery, earlyStoppingPatience: o.earlyStoppingPatience, seed: o.seed, normalization: norm, layout,
-    trainCases: train.map((c) => c.id), valCases: val.map((c) => c.id),
+    trainCases: train.map((c) => c.id), valCases: val.map((c) => c.id), thresholdRule: o.thresholdRule ?? DEFAULT_THRESHOLD_RULE,
   });
   mkdirSync(o.runDir, { recursive: true });
   writeJsonAtomic(join(o.runDir, 'config.json'), config);
@@ -179,5 +205,5 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
     format: 'osteon-run/1', created: new Date().toISOString(), data: o.dataDir, schema: schemaPath, seed: o.seed,
     backend: backend ? { name: backend.name, package: backend.package, kernels: backend.kernels } : null,
   });
-  return { config, train, val };
+  return { config, train, val, notices: softmaxHierarchyNotice(o.head, trainLoaded) };
 }

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { dice, nanMean } from '../metrics/dice.ts';
-import { detectChannelCollapse, type CollapseFinding } from '../metrics/collapse.ts';
+import { CollapseMonitor, detectChannelCollapse, type CollapseFinding } from '../metrics/collapse.ts';
+import { headPosWeight, sigmoidChannels } from '../labels/pos-weight.ts';
+import { DEFAULT_THRESHOLD_RULE, calibrate, type Calibration } from './calibrate.ts';
 import type { TrainConfig } from './config.ts';
 import { loadOptimizer, loadParams, readCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { lossFor, type HeadConfig, type TargetByKind } from './heads.ts';
@@ -21,7 +23,7 @@ import { Rng } from './data/rng.ts';
 import { sampleBatch, type Batch } from './data/sampler.ts';
 import { createParams, disposeParams, forward, countParams, type Params } from './model/unet.ts';
 import { binarize, predictVolume } from './predict.ts';
-import { decidePlan, type PostprocessPlan } from './postprocess.ts';
+import { decideConsistency, decidePlan, type PostprocessPlan } from './postprocess.ts';
 import type { Vec3 } from '../imaging/volume.ts';
 
 export interface LossValues { total: number; bce?: number; ce?: number; dice?: number }
@@ -35,7 +37,13 @@ export interface Validation {
   perCase: Array<{ caseId: string; dice: number[] }>;
   /** The head's loss on fixed, unaugmented validation batches (see validationLoss). */
   loss?: LossValues;
+  /** Thresholds calibrated on these cases per structure (null: a softmax part, arg-max). */
+  thresholds?: Array<number | null>;
+  /** Predicted and true volume per structure in mL, summed over the validation cases. */
+  volumeMl?: { predicted: number[]; truth: number[] };
 }
+
+export type WarningCode = 'channel-collapse' | 'whole-not-union';
 
 export type DoneReason = 'completed' | 'cancelled' | 'early-stopped' | 'non-finite-loss';
 
@@ -44,7 +52,12 @@ export type TrainEvent =
   | { type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: LossValues; samplesPerSec: number; etaSec: number }
   | { type: 'epoch'; epoch: number; loss: LossValues; seconds: number; validation?: Validation }
   | { type: 'checkpoint'; kind: 'last' | 'best'; epoch: number; path: string; meanDice?: number }
-  | { type: 'warning'; code: 'channel-collapse'; epoch: number; message: string; finding: CollapseFinding }
+  /**
+   * channel-collapse: once per episode (count 1), then again with the count while it lasts;
+   * whole-not-union: before training (epoch 0), a softmax head on labels whose whole is not the union of its parts.
+   */
+  | { type: 'warning'; code: WarningCode; epoch: number; message: string; finding: CollapseFinding | null; episode?: number; count?: number }
+  | { type: 'calibration'; calibration: Calibration }
   | { type: 'postprocessing'; plan: PostprocessPlan }
   | { type: 'paused' } | { type: 'resumed' }
   | { type: 'done'; reason: DoneReason; epoch: number; bestEpoch: number | null; bestMeanDice: number | null; message: string };
@@ -73,6 +86,8 @@ export interface TrainOptions {
   resumeFrom?: string;
   control?: TrainControl;
   onEvent: (e: TrainEvent) => void;
+  /** Warnings to give before the first step (run.ts PreparedRun.notices). */
+  notices?: ReadonlyArray<{ code: WarningCode; message: string }>;
 }
 
 function batchTensors(b: Batch, head: HeadConfig): { x: tf.Tensor; target: TargetByKind[HeadConfig['kind']] } {
@@ -91,24 +106,52 @@ function disposeTarget(t: TargetByKind[HeadConfig['kind']]): void {
   else { t.whole.dispose(); t.labels.dispose(); }
 }
 
-/** Predicts every validation case and scores each structure (Dice), plus the collapse check. */
-export function validate(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): { validation: Validation; collapse: CollapseFinding | null; preds: Uint8Array[][] } {
-  const perCase: Validation['perCase'] = [];
-  const preds: Uint8Array[][] = [], gts: Uint8Array[][] = [];
+export interface ValidationResult {
+  validation: Validation;
+  collapse: CollapseFinding | null;
+  /** Binary masks at the calibrated thresholds, per case per structure. */
+  preds: Uint8Array[][];
+  probs: Float32Array[][];
+  calibration: Calibration;
+}
+
+/**
+ * Predicts every validation case, calibrates the sigmoid thresholds on them (calibrate.ts, the
+ * run's rule), scores each structure (Dice at those thresholds, predicted vs true volume) and
+ * checks the sigmoid channels for collapse.
+ */
+export function validate(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): ValidationResult {
+  const probs: Float32Array[][] = [], gts: Uint8Array[][] = [];
   for (const c of cases) {
-    const probs = predictVolume(params, cfg.model, cfg.head, c.image, c.geometry, {
+    probs.push(predictVolume(params, cfg.model, cfg.head, c.image, c.geometry, {
       context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(cfg.normalization), hasWhole: cfg.layout.hasWhole,
-    });
-    const masks = binarize(probs, cfg.head, cfg.layout.hasWhole);
-    perCase.push({ caseId: c.id, dice: masks.map((m, k) => dice(m, c.masks[k]).dice) });
-    preds.push(masks);
+    }));
     gts.push(c.masks);
   }
-  const S = cfg.layout.ids.length;
+  const { ids, names, hasWhole } = cfg.layout;
+  const calibration = calibrate(probs, gts, cfg.head.kind, ids, hasWhole, cfg.thresholdRule ?? DEFAULT_THRESHOLD_RULE);
+  const preds = probs.map((p) => binarize(p, cfg.head, hasWhole, calibration.thresholds));
+  const perCase: Validation['perCase'] = cases.map((c, n) => ({ caseId: c.id, dice: preds[n].map((m, k) => dice(m, c.masks[k]).dice) }));
+  const S = ids.length;
   const per = Array.from({ length: S }, (_, k) => nanMean(perCase.map((p) => p.dice[k])).mean);
-  const meanDice = nanMean(per).mean;
-  const collapse = S > 1 ? detectChannelCollapse(preds, gts, { channelNames: cfg.layout.names }) : null;
-  return { validation: { dice: per, meanDice, perCase }, collapse, preds };
+  const ml = (masks: Uint8Array[][]) => Array.from({ length: S }, (_, k) => masks.reduce((sum, m, n) => {
+    const [sx, sy, sz] = cases[n].geometry.spacing;
+    let v = 0;
+    for (const x of m[k]) v += x;
+    return sum + (v * sx * sy * sz) / 1000;
+  }, 0));
+  const sig = sigmoidChannels(cfg.head.kind, S, hasWhole);
+  const pw = headPosWeight(cfg.head);
+  const collapse = sig.length > 1
+    ? detectChannelCollapse(preds, gts, { channels: sig, channelNames: names, posWeight: ids.map((_, k) => (sig.includes(k) ? pw[sig.indexOf(k)] : null)) })
+    : null;
+  return {
+    validation: {
+      dice: per, meanDice: nanMean(per).mean, perCase,
+      thresholds: calibration.structures.map((s) => s.threshold), volumeMl: { predicted: ml(preds), truth: ml(gts) },
+    },
+    collapse, preds, probs, calibration,
+  };
 }
 
 /** Validation batches per loss estimate: the same ones every validation (a fixed seed). */
@@ -171,7 +214,9 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
   const fill = paddingValue(cfg.normalization);
   const varList = [...params.values()];
   emit({ type: 'start', runDir: opts.runDir, structures: cfg.layout.ids, params: countParams(params), trainCases: cfg.trainCases, valCases: cfg.valCases, startEpoch, epochs: cfg.epochs, stepsPerEpoch: cfg.stepsPerEpoch });
+  for (const n of opts.notices ?? []) emit({ type: 'warning', code: n.code, epoch: 0, message: n.message, finding: null });
   let sinceBest = 0;
+  const monitor = new CollapseMonitor();
   const finish = (reason: DoneReason, epoch: number, message: string) => {
     const e = { type: 'done' as const, reason, epoch, bestEpoch, bestMeanDice, message };
     // Everything is on disk before 'done' goes out: a host may end the worker on that event.
@@ -219,7 +264,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
     if (valCases.length && (epoch % cfg.validateEvery === 0 || epoch === cfg.epochs)) {
       const v = validate(params, cfg, valCases);
       validation = { ...v.validation, loss: validationLoss(params, cfg, valCases) };
-      if (v.collapse) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse });
+      const ep = monitor.observe(v.collapse);
+      if (v.collapse && ep) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse, episode: ep.episode, count: ep.count });
     }
     emit({ type: 'epoch', epoch, loss: epochLoss, seconds: (Date.now() - epochStart) / 1000, validation });
     const lastPath = join(ckDir, 'last.ckpt');
@@ -243,8 +289,10 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
 }
 
 /**
- * nnU-Net's rule for keeping the largest component: decided per structure on the validation
- * cases with the best checkpoint, written to postprocessing.json for inference to apply.
+ * After training, on the validation cases with the best checkpoint: the calibrated thresholds
+ * (calibration.json, applied at inference), then nnU-Net's rule for keeping the largest
+ * component per structure and, for a sigmoid head with a whole, the consistency step, each kept
+ * where it raised validation Dice (postprocessing.json).
  */
 async function decidePostprocessing(cfg: TrainConfig, valCases: readonly TrainingCase[], runDir: string, emit: (e: TrainEvent) => void): Promise<void> {
   const best = join(runDir, 'checkpoints', 'best.ckpt');
@@ -252,8 +300,13 @@ async function decidePostprocessing(cfg: TrainConfig, valCases: readonly Trainin
   const params = createParams(cfg.model);
   try {
     loadParams(readCheckpoint(best), params, best);
-    const { preds } = validate(params, cfg, valCases);
-    const plan = decidePlan(cfg.layout.ids, valCases.map((c, i) => ({ pred: preds[i], gt: c.masks, dims: c.geometry.dims as Vec3 })));
+    const { preds, probs, calibration } = validate(params, cfg, valCases);
+    writeJsonAtomic(join(runDir, 'calibration.json'), calibration);
+    emit({ type: 'calibration', calibration });
+    const plan: PostprocessPlan = decidePlan(cfg.layout.ids, valCases.map((c, i) => ({ pred: preds[i], gt: c.masks, dims: c.geometry.dims as Vec3 })));
+    if (cfg.head.kind === 'sigmoid' && cfg.layout.hasWhole && cfg.layout.parts > 0) {
+      plan.consistency = decideConsistency(valCases.map((c, i) => ({ pred: preds[i], gt: c.masks, probs: probs[i] })));
+    }
     writeJsonAtomic(join(runDir, 'postprocessing.json'), plan);
     emit({ type: 'postprocessing', plan });
   } finally {

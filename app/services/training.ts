@@ -35,7 +35,7 @@ export function runOptionsFor(p: Project, req: ParsedTrainRequest, runId: string
     epochs: req.epochs, stepsPerEpoch: req.stepsPerEpoch, batchSize: req.batchSize, learningRate: req.learningRate,
     validateEvery: 1, earlyStoppingPatience: 0, seed: req.seed,
     posWeight: req.posWeight,
-    lossWeights: req.lossWeights,
+    lossWeights: req.lossWeights, ...(req.thresholdRule ? { thresholdRule: req.thresholdRule } : {}),
     split: val.length ? { kind: 'cases', ids: val } : cases.length > 1 ? { kind: 'fraction', fraction: req.valFraction } : { kind: 'slab', trainFraction: 0.75 },
     flipAxes: [],
   };

@@ -10,6 +10,7 @@ import { usageError } from '../../util/errors.ts';
 import type { BackendPreference } from '../../learning/backend.ts';
 import type { RunOptions } from '../../learning/run.ts';
 import { POS_WEIGHT_RULES } from '../../labels/pos-weight.ts';
+import { THRESHOLD_RULES, describeCalibration, type ThresholdRule } from '../../learning/calibrate.ts';
 import type { TrainEvent } from '../../learning/train.ts';
 import { startTraining } from '../../learning/worker/host.ts';
 
@@ -27,8 +28,12 @@ function describe(e: TrainEvent, ids: string[]): string | null {
       return parts.join('  ');
     }
     case 'checkpoint': return e.kind === 'best' ? `  best checkpoint (mean Dice ${fmt(e.meanDice)}) → ${e.path}` : null;
-    case 'warning': return `WARNING (${e.code}, epoch ${e.epoch}): ${e.message}\n  likely causes:\n${e.finding.likelyCauses.map((c) => `   - ${c.text}`).join('\n')}`;
-    case 'postprocessing': return `post-processing (largest component, kept where it raised validation Dice): ${e.plan.evidence.map((x, k) => `${x.id} ${e.plan.largestComponent[k] ? 'on' : 'off'} (${fmt(x.without)} → ${fmt(x.with)})`).join(', ')}`;
+    case 'warning':
+      if ((e.count ?? 1) > 1) return `WARNING (${e.code}, epoch ${e.epoch}): still collapsing (${e.count} validations in a row)`;
+      return `WARNING (${e.code}, epoch ${e.epoch}): ${e.message}${e.finding ? `\n  check:\n${e.finding.likelyCauses.map((c) => `   - ${c.text}${c.evidence ? ` (${c.evidence})` : ''}`).join('\n')}` : ''}`;
+    case 'calibration': return `calibrated thresholds on validation:\n${describeCalibration(e.calibration).map((l) => `  ${l}`).join('\n')}`;
+    case 'postprocessing': return `post-processing (largest component, kept where it raised validation Dice): ${e.plan.evidence.map((x, k) => `${x.id} ${e.plan.largestComponent[k] ? 'on' : 'off'} (${fmt(x.without)} → ${fmt(x.with)})`).join(', ')}` +
+      (e.plan.consistency ? `\nconsistency (parts exclusive, whole ⊇ parts): ${e.plan.consistency.apply ? 'on' : 'off'} (mean Dice ${fmt(e.plan.consistency.without)} → ${fmt(e.plan.consistency.with)})` : '');
     case 'paused': return 'paused';
     case 'resumed': return 'resumed';
     case 'done': return `done (${e.reason}): ${e.message}`;
@@ -55,6 +60,9 @@ export const command: Command = {
     'Loss:     --loss-weights a,b,c (1,1,0: a·BCE + b·CE + c·Dice)',
     '          --pos-weight auto|one|sqrt|ratio | v1,v2,...  (a rule on negatives/positives of the',
     '          sampled targets, auto = the measured default; or one value per sigmoid channel)',
+    '          --threshold-rule dice|volume|fixed (dice): each sigmoid channel\'s threshold is chosen on',
+    '          validation after training (highest Dice, or the volume closest to the truth; fixed = 0.5),',
+    '          stored in RUN/calibration.json and used by `osteon infer`',
     'Split:    --val-fraction 0.34 | --val-cases id,id | --split-slab 0.7 (one case: first 70% of',
     '          axial slices train, the rest validate)',
     'Backend:  --backend auto|tfjs-node-gpu|tfjs-node|wasm+dnnl|wasm|cpu (auto)',
@@ -67,7 +75,7 @@ export const command: Command = {
     batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, 'validate-every': { type: 'string' },
     'early-stop': { type: 'string' }, 'flip-axes': { type: 'string' }, 'loss-weights': { type: 'string' },
     'pos-weight': { type: 'string' }, 'val-fraction': { type: 'string' }, 'val-cases': { type: 'string' },
-    'split-slab': { type: 'string' }, window: { type: 'string' }, rotation: { type: 'string' }, 'scale-max': { type: 'string' }, 'spatial-prob': { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
+    'split-slab': { type: 'string' }, window: { type: 'string' }, rotation: { type: 'string' }, 'scale-max': { type: 'string' }, 'spatial-prob': { type: 'string' }, 'threshold-rule': { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
   },
   allowPositionals: false,
   async run({ values: v, io }) {
@@ -100,6 +108,7 @@ export const command: Command = {
         flipAxes: numListOpt(v['flip-axes'], 'flip-axes', { min: 0, max: 2, integer: true }) ?? [], windowHu,
         rotationDeg: numOpt(v.rotation, 'rotation', 15, 0, 180), scaleMax: numOpt(v['scale-max'], 'scale-max', 1.15, 1, 2),
         spatialProbability: numOpt(v['spatial-prob'], 'spatial-prob', 0.5, 0, 1),
+        thresholdRule: enumOpt<ThresholdRule>(v['threshold-rule'], 'threshold-rule', THRESHOLD_RULES, 'dice'),
       };
       start = { run: { kind: 'new', options }, backend };
     }

@@ -2,7 +2,7 @@
 // (its train.event stream folded into per-epoch history), evaluations, threshold curves, the
 // pos_weight sweep queue and the run comparison. Components read getters and call methods.
 import type {
-  EpochRecord, EventPayload, OsteonClient, RunDetail, RunEvaluation, RunSummary, RunThresholds, TrainPlan, TrainRequest, ConfigDifference,
+  Calibration, EpochRecord, EventPayload, OsteonClient, RunDetail, RunEvaluation, RunSummary, RunThresholds, TrainPlan, TrainRequest, ConfigDifference,
 } from './contract.ts';
 import { runJob } from './contract.ts';
 
@@ -18,7 +18,12 @@ export interface LiveRun {
   etaSec: number | null;
   paused: boolean;
   history: EpochRecord[];
-  warnings: { epoch: number; message: string; finding: unknown }[];
+  /** One entry per warning episode; a collapse that lasts raises `count` instead of adding copies. */
+  warnings: { epoch: number; code: string; message: string; finding: unknown; episode: number | null; count: number; lastEpoch: number }[];
+  /** The thresholds calibrated on validation after training (app/learning/calibrate.ts). */
+  calibration: Calibration | null;
+  /** Why the run could not start or stopped with an error, in words a user can act on. */
+  failure: string | null;
   done: { reason: string; message: string } | null;
 }
 
@@ -112,7 +117,14 @@ export class TrainingState {
       case 'epoch':
         next.history = [...live.history, { epoch: e.epoch, loss: e.loss, seconds: e.seconds, ...(e.validation ? { validation: e.validation } : {}), samplesPerSec: live.samplesPerSec }];
         break;
-      case 'warning': next.warnings = [...live.warnings, { epoch: e.epoch, message: e.message, finding: e.finding }]; break;
+      case 'warning': {
+        const same = e.episode !== undefined ? live.warnings.findIndex((w) => w.code === e.code && w.episode === e.episode) : -1;
+        next.warnings = same >= 0
+          ? live.warnings.map((w, i) => (i === same ? { ...w, count: e.count ?? w.count + 1, lastEpoch: e.epoch } : w))
+          : [...live.warnings, { epoch: e.epoch, code: e.code, message: e.message, finding: e.finding, episode: e.episode ?? null, count: e.count ?? 1, lastEpoch: e.epoch }];
+        break;
+      }
+      case 'calibration': next.calibration = e.calibration; break;
       case 'paused': next.paused = true; break;
       case 'resumed': next.paused = false; break;
       case 'done': next.done = { reason: e.reason, message: e.message }; break;
@@ -133,7 +145,7 @@ export class TrainingState {
       if (show) {
         this.#live = {
           jobId: started.jobId, runId, structures: [], epochs: req.epochs, stepsPerEpoch: req.stepsPerEpoch, epoch: 0, step: 0,
-          samplesPerSec: null, etaSec: null, paused: false, history: [], warnings: [], done: null,
+          samplesPerSec: null, etaSec: null, paused: false, history: [], warnings: [], calibration: null, failure: null, done: null,
         };
         this.#tab = 'live';
       }
