@@ -86,6 +86,12 @@ export interface TrainOptions {
   resumeFrom?: string;
   control?: TrainControl;
   onEvent: (e: TrainEvent) => void;
+  /**
+   * Applied to the network output before the loss, in training steps only: a seam for
+   * reproducing users' mistakes in tests (the seed's sigmoid before BCEWithLogits). Never set by
+   * the app or the CLI.
+   */
+  lossInputHook?: (logits: tf.Tensor) => tf.Tensor;
   /** Warnings to give before the first step (run.ts PreparedRun.notices). */
   notices?: ReadonlyArray<{ code: WarningCode; message: string }>;
 }
@@ -142,8 +148,13 @@ export function validate(params: Params, cfg: TrainConfig, cases: readonly Train
   }, 0));
   const sig = sigmoidChannels(cfg.head.kind, S, hasWhole);
   const pw = headPosWeight(cfg.head);
-  const collapse = sig.length > 1
-    ? detectChannelCollapse(preds, gts, { channels: sig, channelNames: names, posWeight: ids.map((_, k) => (sig.includes(k) ? pw[sig.indexOf(k)] : null)) })
+  const saturation = Array.from({ length: S }, (_, k) => {
+    let on = 0, n = 0;
+    for (const p of probs) { const q = p[k]; n += q.length; for (let v = 0; v < q.length; v++) if (q[v] >= 0.99) on++; }
+    return n ? on / n : 0;
+  });
+  const collapse = sig.length > 0
+    ? detectChannelCollapse(preds, gts, { channels: sig, channelNames: names, saturation, posWeight: ids.map((_, k) => (sig.includes(k) ? pw[sig.indexOf(k)] : null)) })
     : null;
   return {
     validation: {
@@ -239,7 +250,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
       const { x, target } = batchTensors(b, cfg.head);
       let comps: Record<string, tf.Scalar> = {};
       const total = optimizer.minimize(() => {
-        const r = loss(forward(params, cfg.model, x), target as never);
+        const out = forward(params, cfg.model, x);
+        const r = loss(opts.lossInputHook ? opts.lossInputHook(out) : out, target as never);
         comps = Object.fromEntries(Object.entries(r.components).map(([k, v]) => [k, tf.keep(v as tf.Scalar)]));
         return r.total;
       }, true, varList);

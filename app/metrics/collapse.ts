@@ -8,7 +8,8 @@
  * A pair where both predicted channels are empty, or both targets are, says nothing and is
  * ignored (an empty pair is not "full agreement"). A pair is collapsed when the predictions agree
  * at least `minPredAgreement` (0.5) and at least `minExcess` (0.35) more than the targets do:
- * the model makes two channels alike where the data keeps them apart. This catches
+ * the model makes two channels alike where the data keeps them apart. A collapse is a group of
+ * at least three such channels (two when the head has only two), every pair of it flagged. This catches
  * - the hard collapse (every channel the same mask: agreement near 1, disjoint targets near 0);
  * - the soft collapse (every channel ≈ the whole: part pairs agree 0.6–0.7 while their targets
  *   agree 0), which a threshold at 0.75 missed;
@@ -31,7 +32,17 @@ export interface CollapseOptions {
   channelNames?: readonly string[];
   /** The run's pos_weight per channel (index as in `channels`' structure order), when known. */
   posWeight?: readonly (number | null)[];
+  /**
+   * Per channel, the fraction of voxels whose probability is at least 0.99 (pooled over cases),
+   * when the caller has probabilities: a channel saturated "on" almost everywhere is stuck there.
+   */
+  saturation?: readonly number[];
 }
+
+/** A channel counts as saturated when p ≥ 0.99 in at least this fraction of voxels … */
+const SATURATED_FRACTION = 0.5;
+/** … and in at least this many times its true foreground fraction. */
+const SATURATED_EXCESS = 5;
 
 export interface PairAgreement {
   a: number;
@@ -53,6 +64,8 @@ export interface CollapseFinding {
   kind: 'channel-collapse';
   channels: number[];
   pairs: PairAgreement[];
+  /** Channels whose probability is ≥ 0.99 almost everywhere (see CollapseOptions.saturation). */
+  saturated: number[];
   message: string;
   likelyCauses: CollapseCause[];
 }
@@ -110,16 +123,60 @@ export function detectChannelCollapse(
   opts: CollapseOptions = {},
 ): CollapseFinding | null {
   const minPred = opts.minPredAgreement ?? 0.5, minExcess = opts.minExcess ?? 0.35;
-  const pairs = pairwiseAgreement(pred, target, opts.channels).filter((q) => q.pred >= minPred && q.pred - q.target >= minExcess);
-  if (pairs.length === 0) return null;
+  const flagged = pairwiseAgreement(pred, target, opts.channels).filter((q) => q.pred >= minPred && q.pred - q.target >= minExcess);
+  const considered = opts.channels ?? (pred[0] ?? []).map((_, c) => c);
+  const group = collapsedGroup(flagged, Math.min(3, considered.length));
+  const truth = targetFractions(target);
+  const saturated = opts.saturation
+    ? considered.filter((c) => (opts.saturation![c] ?? 0) >= SATURATED_FRACTION && opts.saturation![c] >= SATURATED_EXCESS * truth[c])
+    : [];
+  if (!group && !saturated.length) return null;
+  const pairs = group ? flagged.filter((q) => group.includes(q.a) && group.includes(q.b)) : [];
   const name = (c: number) => opts.channelNames?.[c] ?? `channel ${c}`;
-  const channels = [...new Set(pairs.flatMap((q) => [q.a, q.b]))].sort((x, y) => x - y);
+  const channels = [...new Set([...pairs.flatMap((q) => [q.a, q.b]), ...saturated])].sort((x, y) => x - y);
   const range = (v: number[]) => `${fmt(Math.min(...v))}–${fmt(Math.max(...v))}`;
-  const message =
-    `Predicted ${channels.map(name).join(', ')} agree far more than their targets do ` +
-    `(pairwise Dice ${range(pairs.map((q) => q.pred))} in the prediction vs ${range(pairs.map((q) => q.target))} in the targets): ` +
-    'the model is making these channels the same mask.';
-  return { kind: 'channel-collapse', channels, pairs, message, likelyCauses: causes(channels, name, opts.posWeight) };
+  const pct = (x: number) => `${fmt(100 * x)}%`;
+  const message = [
+    pairs.length ? `Predicted ${[...new Set(pairs.flatMap((q) => [q.a, q.b]))].sort((x, y) => x - y).map(name).join(', ')} agree far more than their targets do ` +
+      `(pairwise Dice ${range(pairs.map((q) => q.pred))} in the prediction vs ${range(pairs.map((q) => q.target))} in the targets): ` +
+      'the model is making these channels the same mask.' : '',
+    saturated.length ? `${saturated.map((c) => `${name(c)} has probability ≥ 0.99 in ${pct(opts.saturation![c])} of the voxels (its structure fills ${pct(truth[c])})`).join('; ')}: ` +
+      'the channel is stuck "on" everywhere, so no threshold can recover its shape.' : '',
+  ].filter(Boolean).join(' ');
+  return { kind: 'channel-collapse', channels, pairs, saturated, message, likelyCauses: causes(channels, name, opts.posWeight) };
+}
+
+/** Foreground fraction per target channel, pooled over cases. */
+function targetFractions(target: readonly (readonly Mask[])[]): number[] {
+  const C = target[0]?.length ?? 0;
+  const on = new Array<number>(C).fill(0);
+  let n = 0;
+  for (const chans of target) {
+    n += chans[0]?.length ?? 0;
+    chans.forEach((m, c) => { for (let v = 0; v < m.length; v++) if (m[v] !== 0) on[c]++; });
+  }
+  return on.map((x) => (n ? x / n : 0));
+}
+
+/**
+ * The largest set of at least `min` channels in which every pair is flagged; null when none.
+ * A collapse makes several channels one mask; a single alike pair is not one (two mirror-image
+ * parts, left and right hip, that a young 2D model still confuses agree 0.7–0.85 on the phantom
+ * while the other channels stay apart).
+ */
+function collapsedGroup(flagged: readonly PairAgreement[], min: number): number[] | null {
+  if (min < 2) return null;
+  const key = (a: number, b: number) => `${Math.min(a, b)},${Math.max(a, b)}`;
+  const edges = new Set(flagged.map((q) => key(q.a, q.b)));
+  const nodes = [...new Set(flagged.flatMap((q) => [q.a, q.b]))].sort((x, y) => x - y);
+  let best: number[] | null = null;
+  // Few sigmoid channels (≤ 64, usually ≤ 8): grow cliques greedily from each node, in order.
+  for (const start of nodes) {
+    const clique = [start];
+    for (const n of nodes) if (n !== start && clique.every((c) => edges.has(key(c, n)))) clique.push(n);
+    if (clique.length >= min && (!best || clique.length > best.length)) best = clique.sort((x, y) => x - y);
+  }
+  return best;
 }
 
 function causes(channels: number[], name: (c: number) => string, posWeight: CollapseOptions['posWeight']): CollapseCause[] {
