@@ -169,15 +169,33 @@ export const ThresholdCurve = z.strictObject({
 });
 export type ThresholdCurve = z.infer<typeof ThresholdCurve>;
 
-export const RunThresholds = z.strictObject({ runId: Id, curves: z.array(ThresholdCurve).max(64) });
+export const RunThresholds = z.strictObject({
+  runId: Id, curves: z.array(ThresholdCurve).max(64),
+  /** The thresholds calibrated after training (calibration.json), which inference uses unless others are kept. */
+  calibration: Calibration.nullable().optional(),
+});
 export type RunThresholds = z.infer<typeof RunThresholds>;
 
+const Channels = z.array(z.number().int().min(0)).max(64);
+
 export const TrainPlan = z.strictObject({
-  cases: z.array(z.strictObject({ id: Id, name: Name, voxels: z.number().int() })).max(4096),
+  /** Every labelled case; `selectable` false (with the reason) when its schema differs from the chosen cases'. */
+  cases: z.array(z.strictObject({
+    id: Id, name: Name, voxels: z.number().int(), schema: z.string().max(200).nullable(), selectable: z.boolean(), reason: z.string().max(1000).nullable(),
+  })).max(4096),
+  /** The cases the numbers below come from (the request's caseIds, or the first schema's cases). */
+  selected: z.array(Id).max(4096),
   structures: z.array(z.strictObject({ id: z.string().max(64), name: z.string().max(200), role: z.string().max(32) })).max(64),
   recommendation: z.strictObject({ head: HeadKind, reason: z.string().max(8192) }).nullable(),
-  /** Recommended pos_weight per structure (negatives/positives pooled over the cases). */
+  /** Suggested pos_weight per structure: the default rule on negatives/positives pooled over the chosen cases. */
   posWeight: z.array(z.number().nullable()).max(64),
+  /** negatives/positives per structure, pooled over the chosen cases. */
+  posWeightRatio: z.array(z.number().nullable()).max(64),
+  posWeightRule: z.enum(['one', 'sqrt', 'ratio']),
+  /** What pos_weight does and why the default is what it is, with the measured numbers. */
+  posWeightExplanation: z.string().max(4000),
+  /** Structure indices that take a pos_weight, per head (app/labels/pos-weight.ts sigmoidChannels). */
+  posWeightChannels: z.strictObject({ softmax: Channels, sigmoid: Channels, joint: Channels }),
   /** Seconds per unit (one sample × Σ filters) measured by this project's earlier runs, or null. */
   secondsPerUnit: Num,
   basis: z.string().max(1000),

@@ -147,7 +147,9 @@ export async function runThresholds(p: Project, runId: string, ctl: JobControl):
     const pw = head === 'sigmoid' ? posWeight[k] ?? null : tunable ? posWeight[0] ?? null : null;
     return wireSafe({ structure: id, tunable, ...c, posWeight: pw }) as ThresholdCurve;
   });
-  const result: RunThresholds = { runId, curves };
+  const { readCalibration } = await import('../learning/infer.ts');
+  const calibration = readCalibration(runFolder(p, runId), ids.length);
+  const result: RunThresholds = { runId, curves, calibration: calibration ? wireSafe(calibration) as RunThresholds['calibration'] : null };
   writeJsonAtomic(join(runFolder(p, runId), 'thresholds.json'), result);
   return result;
 }

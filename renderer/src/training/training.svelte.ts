@@ -99,6 +99,16 @@ export class TrainingState {
     }
   }
 
+  /** The plan for these chosen cases (their structures, recommendation and pos_weight). */
+  async replan(caseIds: string[]): Promise<void> {
+    try {
+      this.#plan = await this.#need().call('train.plan', caseIds.length ? { caseIds } : {});
+      this.#error = null;
+    } catch (e) {
+      this.#error = (e as Error).message;
+    }
+  }
+
   async refreshRuns(): Promise<void> {
     this.#runs = (await this.#need().call('run.list')).runs;
   }
@@ -155,9 +165,21 @@ export class TrainingState {
     try {
       const r = await result;
       return r.runId;
+    } catch (e) {
+      // The Live tab shows why; the caller reports the error once (no second toast for the job).
+      if (show && (e as { code?: string }).code !== 'cancelled') {
+        const message = (e as Error).message;
+        this.#live = this.#live && this.#live.runId === runId && runId
+          ? { ...this.#live, failure: message }
+          : {
+            jobId: '', runId: runId || '(not started)', structures: [], epochs: req.epochs, stepsPerEpoch: req.stepsPerEpoch, epoch: 0, step: 0,
+            samplesPerSec: null, etaSec: null, paused: false, history: [], warnings: [], calibration: null, failure: message, done: null,
+          };
+      }
+      throw e;
     } finally {
       void this.refreshRuns();
-      if (this.#plan) void c.call('train.plan', {}).then((p) => { this.#plan = p; });
+      if (this.#plan) void c.call('train.plan', { caseIds: req.caseIds }).then((p) => { this.#plan = p; });
     }
   }
 
