@@ -20,8 +20,11 @@ export const THRESHOLD_RULES: readonly ThresholdRule[] = ['dice', 'volume', 'fix
 /** The default rule, measured by `osteon posweight-table` (docs/pos-weight.md). */
 export const DEFAULT_THRESHOLD_RULE: ThresholdRule = 'dice';
 
-/** Candidate thresholds: 0.01 … 0.99. */
-const GRID = thresholdGrid(0.01);
+/**
+ * Candidate thresholds: 0.001 … 0.999, every bin of the histogram (metrics/thresholds.ts BINS),
+ * since a channel trained with a large pos_weight puts most of its probabilities above 0.99.
+ */
+const GRID = thresholdGrid(1 / BINS);
 
 export interface StructureCalibration {
   id: string;
@@ -68,10 +71,13 @@ export function pickThreshold(h: Histogram, rule: ThresholdRule): number {
       return Number.isFinite(best.dice) ? best.threshold : 0.5;
     }
     case 'volume': {
-      const truth = countsAt(h, 0).truth;
+      // predicted(t) from suffix sums over the bins: voxels with p >= t.
+      const suffix = new Float64Array(BINS + 2);
+      let truth = 0;
+      for (let b = BINS; b >= 0; b--) { suffix[b] = suffix[b + 1] + h.pos[b] + h.neg[b]; truth += h.pos[b]; }
       let best = 0.5, err = Infinity;
       for (const t of GRID) {
-        const e = Math.abs(countsAt(h, t).predicted - truth);
+        const e = Math.abs(suffix[Math.min(BINS + 1, Math.max(0, Math.ceil(t * BINS - 1e-9)))] - truth);
         // Ties: the one nearer 0.5 (no move without evidence).
         if (e < err || (e === err && Math.abs(t - 0.5) < Math.abs(best - 0.5))) { err = e; best = t; }
       }
@@ -120,6 +126,6 @@ export function describeCalibration(c: Calibration): string[] {
   const pct = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)}%` : '—');
   const d = (x: number) => (Number.isFinite(x) ? x.toFixed(3) : '—');
   return c.structures.map((s) => s.tunable
-    ? `${s.id}: threshold ${s.threshold!.toFixed(2)} (${c.rule}); volume ${pct(volumeError(s.predictedAtHalf, s.truth))} at 0.5 → ${pct(volumeError(s.predicted, s.truth))}; Dice ${d(s.diceAtHalf)} → ${d(s.dice)}`
+    ? `${s.id}: threshold ${s.threshold!.toFixed(3)} (${c.rule}); volume ${pct(volumeError(s.predictedAtHalf, s.truth))} at 0.5 → ${pct(volumeError(s.predicted, s.truth))}; Dice ${d(s.diceAtHalf)} → ${d(s.dice)}`
     : `${s.id}: arg-max part; volume ${pct(volumeError(s.predicted, s.truth))}; Dice ${d(s.dice)}`);
 }

@@ -70,7 +70,7 @@ function thresholdsFor(rule: TableThresholdRule, sig: number[], S: number, pw: n
   return Array.from({ length: S }, (_, k) => {
     const i = sig.indexOf(k);
     if (i < 0) return 0.5;
-    if (rule === 'pw') return Math.round((pw[i] / (1 + pw[i])) * 100) / 100;
+    if (rule === 'pw') return Math.round((pw[i] / (1 + pw[i])) * 1000) / 1000;
     let h: { pos: Float64Array; neg: Float64Array } | undefined;
     calProbs.forEach((p, n) => { h = probabilityHistogram(p[k], cal[n].masks[k], h); });
     return pickThreshold(h ?? { pos: new Float64Array(BINS + 1), neg: new Float64Array(BINS + 1) }, rule);
@@ -166,7 +166,7 @@ export function renderRuleTable(rows: readonly RuleRow[]): string {
   const head = ['head', 'pos_weight', 'threshold', 'mean Dice', 'mean |vol err|', ...ids.flatMap((id) => [`${id} Dice`, `${id} HD95`, `${id} vol`])];
   const body = rows.map((r) => [
     r.head, r.posWeightRule ? `${r.posWeightRule} [${r.posWeight.join(', ')}]` : '—',
-    r.thresholdRule ? `${r.thresholdRule} [${r.thresholds.map((t) => (t === null ? '·' : t.toFixed(2))).join(', ')}]` : 'arg-max',
+    r.thresholdRule ? `${r.thresholdRule} [${r.thresholds.map((t) => (t === null ? '·' : t.toFixed(3))).join(', ')}]` : 'arg-max',
     f(r.meanDice), pct(r.meanAbsVolumeError).replace('+', ''), ...ids.flatMap((_, k) => [f(r.dice[k]), f(r.hd95[k], 1), pct(r.volumeError[k])]),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
