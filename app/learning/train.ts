@@ -276,7 +276,7 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
     if (valCases.length && (epoch % cfg.validateEvery === 0 || epoch === cfg.epochs)) {
       const v = validate(params, cfg, valCases);
       validation = { ...v.validation, loss: validationLoss(params, cfg, valCases) };
-      const ep = monitor.observe(v.collapse);
+      const ep = monitor.observe(v.collapse, epoch === cfg.epochs);
       if (v.collapse && ep) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse, episode: ep.episode, count: ep.count });
     }
     emit({ type: 'epoch', epoch, loss: epochLoss, seconds: (Date.now() - epochStart) / 1000, validation });

@@ -17,8 +17,8 @@
  * prediction agreeing 0.85 or more to count.
  *
  * Softmax parts are exclusive by construction (an arg-max) and never passed in: the advice is
- * about BCE. Train with app/learning/train.ts, which also turns findings into one warning per
- * episode (CollapseMonitor) with a count while it lasts.
+ * about BCE. app/learning/train.ts turns findings into one warning per episode (CollapseMonitor),
+ * confirmed at two validations in a row, with a count while it lasts.
  */
 import { diceFromCounts } from './dice.ts';
 import type { Mask } from './grid.ts';
@@ -201,20 +201,25 @@ function causes(channels: number[], name: (c: number) => string, posWeight: Coll
 }
 
 /**
- * Warnings per collapse episode: the first finding of an episode warns (count 1); each later
- * validation that still finds a collapse adds to the count (the host updates one warning
- * instead of stacking copies); a clean validation ends the episode.
+ * Warnings per collapse episode. A young model often outputs alike parts for one validation and
+ * then pulls them apart, so a collapse must be found at two validations in a row before it
+ * warns (or at the run's last validation, when there is no next one to wait for). The first
+ * warning of an episode carries `first`; each later validation that still finds it raises the
+ * count (the host updates one warning instead of stacking copies); a clean validation ends it.
  */
 export class CollapseMonitor {
   #episode = 0;
   #count = 0;
+  #warned = false;
 
-  /** Folds one validation's result in; returns the episode and count while a collapse lasts, else null. */
-  observe(finding: CollapseFinding | null): { episode: number; count: number; first: boolean } | null {
-    if (!finding) { this.#count = 0; return null; }
-    if (this.#count === 0) this.#episode++;
+  /** Folds one validation's result in; returns the episode and its length while a confirmed collapse lasts, else null. */
+  observe(finding: CollapseFinding | null, last = false): { episode: number; count: number; first: boolean } | null {
+    if (!finding) { this.#count = 0; this.#warned = false; return null; }
     this.#count++;
-    return { episode: this.#episode, count: this.#count, first: this.#count === 1 };
+    if (this.#count < 2 && !last) return null;
+    const first = !this.#warned;
+    if (first) { this.#episode++; this.#warned = true; }
+    return { episode: this.#episode, count: this.#count, first };
   }
 }
 

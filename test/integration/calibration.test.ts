@@ -45,6 +45,10 @@ describe('threshold calibration', () => {
     expect(Math.max(...before)).toBeGreaterThan(0.1); // pos_weight = ratio over-segments at 0.5
     for (const e of after) expect(Math.abs(e)).toBeLessThanOrEqual(0.1);
     expect(cal.thresholds.every((t) => t > 0.5)).toBe(true);
+    // The sigmoid head's consistency step was decided on the same validation case.
+    const plan = JSON.parse(readFileSync(join(runDir, 'postprocessing.json'), 'utf8')) as { consistency?: { apply: boolean; without: number; with: number } };
+    expect(plan.consistency).toMatchObject({ apply: expect.any(Boolean), without: expect.any(Number), with: expect.any(Number) });
+    expect(plan.consistency!.apply).toBe(plan.consistency!.with > plan.consistency!.without);
 
     // Inference with the run: the calibrated thresholds, unless others are given.
     const model = loadModel(runDir);

@@ -108,12 +108,12 @@ describe('channel-collapse detector', () => {
     expect(detectChannelCollapse([[whole, whole, whole, whole]], target, { channels: [0] })).toBeNull();
   });
 
-  it('one warning per episode, then a count; a clean validation ends the episode', async () => {
+  it('warns once a collapse is found twice in a row (or at the last validation), then counts; a clean validation ends the episode', async () => {
     const { CollapseMonitor } = await import('../../app/metrics/collapse.ts');
     const m = new CollapseMonitor();
     const f = detectChannelCollapse([[whole, whole, whole, whole]], target)!;
-    expect([m.observe(f), m.observe(f), m.observe(null), m.observe(f)]).toEqual([
-      { episode: 1, count: 1, first: true }, { episode: 1, count: 2, first: false }, null, { episode: 2, count: 1, first: true },
+    expect([m.observe(f), m.observe(f), m.observe(f), m.observe(null), m.observe(f), m.observe(null), m.observe(f, true)]).toEqual([
+      null, { episode: 1, count: 2, first: true }, { episode: 1, count: 3, first: false }, null, null, null, { episode: 2, count: 1, first: true },
     ]);
   });
 

@@ -16,7 +16,7 @@ import { startTraining } from '../../learning/worker/host.ts';
 
 const fmt = (x: number | undefined) => (x === undefined ? '-' : Number.isFinite(x) ? x.toFixed(4) : String(x));
 
-function describe(e: TrainEvent, ids: string[]): string | null {
+function describe(e: TrainEvent, ids: string[], episodes: Set<number>): string | null {
   switch (e.type) {
     case 'start': return `run ${e.runDir}: ${e.params.toLocaleString('en')} parameters; train ${e.trainCases.join(', ')}; validate ${e.valCases.join(', ') || '(none)'}; epochs ${e.startEpoch}..${e.epochs} × ${e.stepsPerEpoch} steps`;
     case 'epoch': {
@@ -29,7 +29,8 @@ function describe(e: TrainEvent, ids: string[]): string | null {
     }
     case 'checkpoint': return e.kind === 'best' ? `  best checkpoint (mean Dice ${fmt(e.meanDice)}) → ${e.path}` : null;
     case 'warning':
-      if ((e.count ?? 1) > 1) return `WARNING (${e.code}, epoch ${e.epoch}): still collapsing (${e.count} validations in a row)`;
+      if (e.episode !== undefined && episodes.has(e.episode)) return `WARNING (${e.code}, epoch ${e.epoch}): still collapsing (${e.count} validations in a row)`;
+      if (e.episode !== undefined) episodes.add(e.episode);
       return `WARNING (${e.code}, epoch ${e.epoch}): ${e.message}${e.finding ? `\n  check:\n${e.finding.likelyCauses.map((c) => `   - ${c.text}${c.evidence ? ` (${c.evidence})` : ''}`).join('\n')}` : ''}`;
     case 'calibration': return `calibrated thresholds on validation:\n${describeCalibration(e.calibration).map((l) => `  ${l}`).join('\n')}`;
     case 'postprocessing': return `post-processing (largest component, kept where it raised validation Dice): ${e.plan.evidence.map((x, k) => `${x.id} ${e.plan.largestComponent[k] ? 'on' : 'off'} (${fmt(x.without)} → ${fmt(x.with)})`).join(', ')}` +
@@ -114,13 +115,14 @@ export const command: Command = {
     }
     const bar = progressBar(io);
     let ids: string[] = [];
+    const episodes = new Set<number>();
     const job = startTraining(start, {
       onBackend: (r) => { if (!v.json) io.err(`backend: ${r.name} (${r.package})${r.kernels.length ? `, ${r.kernels.length} Osteon kernels` : ''}`); },
       onEvent: (e) => {
         if (v.json) { io.out(JSON.stringify(e, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x))); return; }
         if (e.type === 'start') ids = e.structures;
         if (e.type === 'step') { bar.update(e.step / e.stepsPerEpoch, `epoch ${e.epoch} step ${e.step}/${e.stepsPerEpoch} loss ${fmt(e.loss.total)} ${e.samplesPerSec.toFixed(1)} samples/s ETA ${formatDuration(e.etaSec)}`); return; }
-        const line = describe(e, ids);
+        const line = describe(e, ids, episodes);
         if (line) { bar.clear(); io.out(line); }
       },
     });
