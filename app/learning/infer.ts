@@ -79,6 +79,11 @@ export interface InferOptions {
   ttaFlipAxes?: number[];
   postprocess: 'auto' | 'none' | 'lcc';
   hierarchy: HierarchyMode;
+  /**
+   * Sigmoid head with a whole: parts exclusive (the most probable one) and the whole ⊇ the parts
+   * (postprocess.ts enforceConsistency). 'auto' (default) = as decided on validation after training.
+   */
+  consistency?: 'auto' | 'on' | 'off';
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -99,7 +104,8 @@ export function predictCt(model: LoadedModel, hu: ArrayLike<number> & { length: 
   const plan: PostprocessPlan | null = o.postprocess === 'none' ? null
     : o.postprocess === 'lcc' ? { format: 'osteon-postprocessing/1', largestComponent: masks.map(() => true), evidence: [] }
       : model.plan;
-  if (plan?.consistency?.apply && cfg.head.kind === 'sigmoid' && cfg.layout.hasWhole) masks = enforceConsistency(masks, probs);
+  const consistent = o.consistency === 'on' || ((o.consistency ?? 'auto') === 'auto' && o.postprocess !== 'none' && model.plan?.consistency?.apply === true);
+  if (consistent && cfg.head.kind === 'sigmoid' && cfg.layout.hasWhole) masks = enforceConsistency(masks, probs);
   masks = applyPlan(masks, geometry.dims as Vec3, plan);
   masks = applyHierarchy(masks, cfg.layout.hasWhole, o.hierarchy);
   return { geometry, probs, masks };
@@ -133,7 +139,7 @@ export function inferFile(model: LoadedModel, ctPath: string, outDir: string, o:
   writeJsonAtomic(join(outDir, 'prediction.json'), {
     format: 'osteon-prediction/1', ct: ctPath, run: model.runDir, checkpoint: model.checkpoint, structures: ids,
     head: model.config.head.kind, thresholds: o.thresholds ?? model.calibration?.thresholds ?? null, ttaFlipAxes: o.ttaFlipAxes ?? [], postprocess: o.postprocess,
-    plan: o.postprocess === 'auto' ? model.plan : null, hierarchy: o.hierarchy, voxels, created: new Date().toISOString(),
+    plan: o.postprocess === 'auto' ? model.plan : null, hierarchy: o.hierarchy, consistency: o.consistency ?? 'auto', voxels, created: new Date().toISOString(),
   });
   return { files, voxels };
 }
