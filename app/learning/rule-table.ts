@@ -8,7 +8,9 @@
  *   train        the network's training cases;
  *   calibration  validation during training and threshold choice;
  *   test         scored only.
- * A single study (the pelvis) is cut into slabs along the axial axis: train | calibration | test.
+ * A single study (the pelvis) is cut into axial blocks of 8 slices: two of every three train, the
+ * third alternately calibrates and tests (one cut would train on the hips and test on the iliac
+ * wings, anatomy the model never saw).
  */
 import { join } from 'node:path';
 import type { Vec3 } from '../imaging/volume.ts';
@@ -17,7 +19,7 @@ import { nanMean } from '../metrics/dice.ts';
 import { probabilityHistogram, BINS } from '../metrics/thresholds.ts';
 import { headPosWeight, sigmoidChannels, type PosWeightRule } from '../labels/pos-weight.ts';
 import { pickThreshold, volumeError } from './calibrate.ts';
-import { axialAxis, splitSlab, type TrainingCase } from './data/case.ts';
+import type { TrainingCase } from './data/case.ts';
 import { findCases, resolveSchema } from './dataset.ts';
 import { paddingValue } from './data/normalize.ts';
 import type { HeadKind } from './heads.ts';
@@ -105,14 +107,14 @@ export async function ruleTable(o: RuleTableOptions): Promise<RuleRow[]> {
         dataDir: o.dataDir, schemaPath: path, runDir, head, spatialDims: 2, filters: o.filters, normalization: 'none', context: 0,
         epochs: o.epochs, stepsPerEpoch: o.stepsPerEpoch, batchSize: o.batchSize, learningRate: 1e-3, validateEvery: o.epochs,
         earlyStoppingPatience: 0, seed: o.seed, posWeight: rule ?? 'one', lossWeights: { a: 1, b: 1, c: 0 }, flipAxes: [], thresholdRule: 'fixed',
-        split: single ? { kind: 'slab', trainFraction: 0.6 } : { kind: 'cases', ids: [...(o.calibrationIds ?? []), ...(o.testIds ?? [])] },
+        split: single ? { kind: 'blocks', block: 8, every: 3 } : { kind: 'cases', ids: [...(o.calibrationIds ?? []), ...(o.testIds ?? [])] },
       };
       const p = prepareRun(options, null);
       let cal: TrainingCase[], test: TrainingCase[];
       if (single) {
-        const [a, b] = splitSlab(p.val[0], axialAxis(p.val[0].geometry), 0.5);
-        cal = [a];
-        test = [b];
+        // Blocks of 8 slices: two of every three train, the third alternately calibrates and tests.
+        cal = p.val.filter((_, i) => i % 2 === 0);
+        test = p.val.filter((_, i) => i % 2 === 1);
       } else {
         cal = p.val.filter((c) => o.calibrationIds?.includes(c.id));
         test = p.val.filter((c) => o.testIds?.includes(c.id));

@@ -10,7 +10,7 @@ import { badInput, usageError } from '../util/errors.ts';
 import type { BackendReport } from './backend.ts';
 import { checkConfig, type TrainConfig } from './config.ts';
 import { findCases, loadCase, resolveSchema, type CaseFiles, type LoadedCase } from './dataset.ts';
-import { axialAxis, makeTrainingCase, splitSlab, structureLayout, type TrainingCase } from './data/case.ts';
+import { axialAxis, makeTrainingCase, splitBlocks, splitSlab, structureLayout, type TrainingCase } from './data/case.ts';
 import { DEFAULT_WINDOW_HU, accumulate, finishStats, normalize, type RunningStats } from './data/normalize.ts';
 import { Rng } from './data/rng.ts';
 import { sampleBatch, type SamplingConfig } from './data/sampler.ts';
@@ -48,7 +48,8 @@ export interface RunOptions {
   /** Joint/sigmoid/softmax term weights: a (BCE), b (CE), c (Dice). */
   lossWeights: { a: number; b: number; c: number };
   /** Validation: explicit case ids, a fraction of cases, or one case split into slabs. */
-  split: { kind: 'cases'; ids: string[] } | { kind: 'fraction'; fraction: number } | { kind: 'slab'; trainFraction: number };
+  split: { kind: 'cases'; ids: string[] } | { kind: 'fraction'; fraction: number } | { kind: 'slab'; trainFraction: number }
+    | { kind: 'blocks'; block: number; every: number };
   flipAxes: number[];
   windowHu?: [number, number];
   /** How sigmoid thresholds are calibrated on validation (calibrate.ts); default DEFAULT_THRESHOLD_RULE. */
@@ -101,7 +102,7 @@ function splitCases(loaded: LoadedCase[], split: RunOptions['split'], seed: numb
       const val = new Set(order.slice(0, nVal));
       return [loaded.filter((_, i) => !val.has(i)), loaded.filter((_, i) => val.has(i))];
     }
-    case 'slab': return [loaded, []];
+    case 'slab': case 'blocks': return [loaded, []];
     default: { const never: never = split; throw new Error(`unknown split ${JSON.stringify(never)}`); }
   }
 }
@@ -171,6 +172,9 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
     const [a, b] = splitSlab(train[0], axialAxis(train[0].geometry), o.split.trainFraction);
     train = [a];
     val = [b];
+  } else if (o.split.kind === 'blocks') {
+    if (train.length !== 1) throw usageError(`a block split cuts one case; --data has ${train.length}`);
+    [train, val] = splitBlocks(train[0], axialAxis(train[0].geometry), o.split.block, o.split.every);
   }
   let stats: RunningStats = { n: 0, sum: 0, sumSq: 0 };
   for (const c of train) stats = accumulate(stats, c.image, window);

@@ -29,8 +29,8 @@ export const command: Command = {
     'threshold rule (fixed 0.5, dice = best Dice on the calibration cases, volume = the volume of',
     'the calibration cases, pw = pw/(1+pw)) scores the held-out test cases: Dice, HD95 and volume',
     'error per structure. DIR is a folder of cases (give --cal-cases and --test-cases; the rest',
-    'train) or one case folder (ct.* + labels.*), cut into axial slabs: 60% train, then calibration',
-    'and test halves of the rest. The last lines name the best row per head.',
+    'train) or one case folder (ct.* + labels.*), cut into axial blocks of 8 slices: two of every',
+    'three train, the third alternately calibrates and tests. The last lines name the best row per head.',
     'Example: osteon posweight-table --data resources/sample/pelvis --schema resources/presets/pelvis.json',
   ].join('\n'),
   options: {
