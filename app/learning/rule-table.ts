@@ -48,6 +48,7 @@ export interface RuleTableOptions {
   batchSize: number;
   filters: number[];
   seed: number;
+  learningRate?: number;
   onProgress?: (text: string) => void;
 }
 
@@ -60,6 +61,7 @@ export interface RuleRow {
   thresholds: Array<number | null>;
   structures: string[];
   dice: number[];
+  /** HD95 in mm per structure: the median over the test cases. */
   hd95: number[];
   /** (predicted − true)/true per structure, pooled over the test cases. */
   volumeError: number[];
@@ -86,10 +88,18 @@ function score(head: HeadKind, ids: string[], hasWhole: boolean, probs: Float32A
     return { masks, metrics: evaluateCase(masks, c.masks, { dims: c.geometry.dims as Vec3, spacing: c.geometry.spacing as Vec3 }) };
   });
   const dice = Array.from({ length: S }, (_, k) => nanMean(perCase.map((p) => p.metrics[k].dice)).mean);
-  const hd95 = Array.from({ length: S }, (_, k) => nanMean(perCase.map((p) => p.metrics[k].hd95 ?? NaN)).mean);
+  // Median over test cases (a slab block where one side is empty has HD95 Infinity; the median keeps the rest visible).
+  const hd95 = Array.from({ length: S }, (_, k) => median(perCase.map((p) => p.metrics[k].hd95 ?? NaN).filter((x) => !Number.isNaN(x))));
   const volumeErr = Array.from({ length: S }, (_, k) => volumeError(
     perCase.reduce((s, p) => s + p.metrics[k].predCount, 0), perCase.reduce((s, p) => s + p.metrics[k].gtCount, 0)));
   return { dice, hd95, volumeError: volumeErr, meanDice: nanMean(dice).mean, meanAbsVolumeError: nanMean(volumeErr.map(Math.abs)).mean };
+}
+
+function median(xs: number[]): number {
+  if (!xs.length) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Trains one run per head × pos_weight rule and scores every threshold rule on the test cases. */
@@ -105,7 +115,7 @@ export async function ruleTable(o: RuleTableOptions): Promise<RuleRow[]> {
       o.onProgress?.(`training ${head} head, pos_weight ${rule ?? '(none)'} → ${runDir}`);
       const options: RunOptions = {
         dataDir: o.dataDir, schemaPath: path, runDir, head, spatialDims: 2, filters: o.filters, normalization: 'none', context: 0,
-        epochs: o.epochs, stepsPerEpoch: o.stepsPerEpoch, batchSize: o.batchSize, learningRate: 1e-3, validateEvery: o.epochs,
+        epochs: o.epochs, stepsPerEpoch: o.stepsPerEpoch, batchSize: o.batchSize, learningRate: o.learningRate ?? 1e-3, validateEvery: o.epochs,
         earlyStoppingPatience: 0, seed: o.seed, posWeight: rule ?? 'one', lossWeights: { a: 1, b: 1, c: 0 }, flipAxes: [], thresholdRule: 'fixed',
         split: single ? { kind: 'blocks', block: 8, every: 3 } : { kind: 'cases', ids: [...(o.calibrationIds ?? []), ...(o.testIds ?? [])] },
       };

@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from '../command.ts';
-import { intOpt, numListOpt } from '../options.ts';
+import { intOpt, numListOpt, numOpt } from '../options.ts';
 import { usageError } from '../../util/errors.ts';
 import { POS_WEIGHT_RULES, type PosWeightRule } from '../../labels/pos-weight.ts';
 import type { HeadKind } from '../../learning/heads.ts';
@@ -22,7 +22,7 @@ function listOpt<T extends string>(v: unknown, name: string, allowed: readonly T
 export const command: Command = {
   name: 'posweight-table',
   summary: 'Compare head × pos_weight rule × threshold rule on held-out cases: Dice, HD95, volume error',
-  usage: '--data DIR [--schema FILE] [--cal-cases id,..] [--test-cases id,..] [--heads sigmoid,joint,softmax] [--rules one,sqrt,ratio] [--epochs N] [--steps N] [--batch N] [--filters 8,16,32] [--seed S] [--out DIR] [--json]',
+  usage: '--data DIR [--schema FILE] [--cal-cases id,..] [--test-cases id,..] [--heads sigmoid,joint,softmax] [--rules one,sqrt,ratio] [--epochs N] [--steps N] [--batch N] [--filters 8,16,32] [--lr 0.001] [--seed S] [--out DIR] [--json]',
   help: [
     'For each head and pos_weight rule (one = 1, sqrt = √(negatives/positives), ratio =',
     'negatives/positives of the sampled training targets) trains one short 2D run, then for each',
@@ -36,7 +36,7 @@ export const command: Command = {
   options: {
     data: { type: 'string' }, schema: { type: 'string' }, 'cal-cases': { type: 'string' }, 'test-cases': { type: 'string' },
     heads: { type: 'string' }, rules: { type: 'string' }, epochs: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' },
-    filters: { type: 'string' }, seed: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
+    filters: { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
   },
   allowPositionals: false,
   async run({ values: v, io }) {
@@ -54,6 +54,7 @@ export const command: Command = {
       workDir: typeof v.out === 'string' ? resolve(v.out) : mkdtempSync(join(tmpdir(), 'osteon-pwtable-')),
       epochs: intOpt(v.epochs, 'epochs', 6, 1, 10000), stepsPerEpoch: intOpt(v.steps, 'steps', 30, 1, 100000), batchSize: intOpt(v.batch, 'batch', 4, 1, 256),
       filters: numListOpt(v.filters, 'filters', { min: 1, max: 1024, integer: true }) ?? [8, 16, 32], seed: intOpt(v.seed, 'seed', 0, 0, 2 ** 31 - 1),
+      learningRate: numOpt(v.lr, 'lr', 1e-3, 1e-6, 1),
       onProgress: (t) => io.err(t),
     });
     if (v.json) { io.out(JSON.stringify(rows, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x))); return 0; }
