@@ -20,7 +20,26 @@ export const Validation = z.strictObject({
   meanDice: Num,
   perCase: z.array(z.strictObject({ caseId: z.string().max(200), dice: z.array(Num).max(64) })).max(4096),
   loss: LossValues.optional(),
+  /** Thresholds calibrated on validation per structure; null for softmax parts (arg-max). */
+  thresholds: z.array(Num).max(64).optional(),
+  /** Predicted and true volume per structure (mL, summed over the validation cases). */
+  volumeMl: z.strictObject({ predicted: z.array(Num).max(64), truth: z.array(Num).max(64) }).optional(),
 });
+
+export const ThresholdRule = z.enum(['dice', 'volume', 'fixed']);
+export type ThresholdRule = z.infer<typeof ThresholdRule>;
+
+/** app/learning/calibrate.ts Calibration: the run's thresholds, chosen on validation. */
+export const Calibration = z.strictObject({
+  format: z.literal('osteon-calibration/1'),
+  rule: ThresholdRule,
+  thresholds: z.array(z.number()).max(64),
+  structures: z.array(z.strictObject({
+    id: z.string().max(64), tunable: z.boolean(), threshold: z.number().nullable(), diceAtHalf: Num, dice: Num,
+    predictedAtHalf: z.number(), predicted: z.number(), truth: z.number(),
+  })).max(64),
+});
+export type Calibration = z.infer<typeof Calibration>;
 
 const Ids = z.array(z.string().max(200)).max(4096);
 
@@ -38,10 +57,13 @@ export const TrainEventData = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('epoch'), epoch: z.number().int(), loss: LossValues, seconds: z.number(), validation: Validation.optional() }),
   z.strictObject({ type: z.literal('checkpoint'), kind: z.enum(['last', 'best']), epoch: z.number().int(), path: z.string().max(4096), meanDice: Num.optional() }),
   z.strictObject({
-    type: z.literal('warning'), code: z.literal('channel-collapse'), epoch: z.number().int(), message: z.string().max(8192),
-    /** app/metrics/collapse.ts CollapseFinding (channels, pairs, likelyCauses, recommendedPosWeight). */
+    type: z.literal('warning'), code: z.enum(['channel-collapse', 'whole-not-union']), epoch: z.number().int(), message: z.string().max(8192),
+    /** app/metrics/collapse.ts CollapseFinding (channels, pairs, likelyCauses) for channel-collapse; null otherwise. */
     finding: z.unknown(),
+    /** channel-collapse: which episode, and how many validations in a row it has lasted (1 = the first warning). */
+    episode: z.number().int().optional(), count: z.number().int().optional(),
   }),
+  z.strictObject({ type: z.literal('calibration'), calibration: Calibration }),
   z.strictObject({ type: z.literal('postprocessing'), plan: z.unknown() }),
   z.strictObject({ type: z.literal('paused') }),
   z.strictObject({ type: z.literal('resumed') }),
@@ -60,8 +82,11 @@ export const TrainRequest = z.strictObject({
   valFraction: z.number().min(0.05).max(0.9).default(0.25),
   head: HeadKind,
   lossWeights: z.strictObject({ a: z.number().min(0).max(100), b: z.number().min(0).max(100), c: z.number().min(0).max(100) }),
-  /** Per sigmoid channel (every structure for the sigmoid head, the whole for joint); 'auto' = from the sampled targets. */
-  posWeight: z.union([z.literal('auto'), z.array(z.number().positive().max(1e6)).min(1).max(64)]),
+  /**
+   * Per sigmoid channel (every structure for the sigmoid head, the whole for joint), or a rule
+   * applied to negatives/positives of the sampled targets ('auto' = the measured default rule).
+   */
+  posWeight: z.union([z.enum(['auto', 'one', 'sqrt', 'ratio']), z.array(z.number().positive().max(1e6)).min(1).max(64)]),
   epochs: z.number().int().min(1).max(10_000),
   stepsPerEpoch: z.number().int().min(1).max(100_000),
   batchSize: z.number().int().min(1).max(256).default(4),
@@ -70,6 +95,8 @@ export const TrainRequest = z.strictObject({
   learningRate: z.number().positive().max(1).default(1e-3),
   seed: z.number().int().min(0).max(2 ** 31).default(1),
   note: z.string().max(4096).optional(),
+  /** How sigmoid thresholds are calibrated on validation (maximise Dice or match the volume); default 'dice'. */
+  thresholdRule: ThresholdRule.optional(),
   /** Set when the run is one point of a pos_weight sweep. */
   sweep: z.strictObject({ id: Id, value: z.number() }).optional(),
 });
@@ -144,15 +171,33 @@ export const ThresholdCurve = z.strictObject({
 });
 export type ThresholdCurve = z.infer<typeof ThresholdCurve>;
 
-export const RunThresholds = z.strictObject({ runId: Id, curves: z.array(ThresholdCurve).max(64) });
+export const RunThresholds = z.strictObject({
+  runId: Id, curves: z.array(ThresholdCurve).max(64),
+  /** The thresholds calibrated after training (calibration.json), which inference uses unless others are kept. */
+  calibration: Calibration.nullable().optional(),
+});
 export type RunThresholds = z.infer<typeof RunThresholds>;
 
+const Channels = z.array(z.number().int().min(0)).max(64);
+
 export const TrainPlan = z.strictObject({
-  cases: z.array(z.strictObject({ id: Id, name: Name, voxels: z.number().int() })).max(4096),
+  /** Every labelled case; `selectable` false (with the reason) when its schema differs from the chosen cases'. */
+  cases: z.array(z.strictObject({
+    id: Id, name: Name, voxels: z.number().int(), schema: z.string().max(200).nullable(), selectable: z.boolean(), reason: z.string().max(1000).nullable(),
+  })).max(4096),
+  /** The cases the numbers below come from (the request's caseIds, or the first schema's cases). */
+  selected: z.array(Id).max(4096),
   structures: z.array(z.strictObject({ id: z.string().max(64), name: z.string().max(200), role: z.string().max(32) })).max(64),
   recommendation: z.strictObject({ head: HeadKind, reason: z.string().max(8192) }).nullable(),
-  /** Recommended pos_weight per structure (negatives/positives pooled over the cases). */
+  /** Suggested pos_weight per structure: the default rule on negatives/positives pooled over the chosen cases. */
   posWeight: z.array(z.number().nullable()).max(64),
+  /** negatives/positives per structure, pooled over the chosen cases. */
+  posWeightRatio: z.array(z.number().nullable()).max(64),
+  posWeightRule: z.enum(['one', 'sqrt', 'ratio']),
+  /** What pos_weight does and why the default is what it is, with the measured numbers. */
+  posWeightExplanation: z.string().max(4000),
+  /** Structure indices that take a pos_weight, per head (app/labels/pos-weight.ts sigmoidChannels). */
+  posWeightChannels: z.strictObject({ softmax: Channels, sigmoid: Channels, joint: Channels }),
   /** Seconds per unit (one sample × Σ filters) measured by this project's earlier runs, or null. */
   secondsPerUnit: Num,
   basis: z.string().max(1000),

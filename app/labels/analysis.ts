@@ -12,6 +12,7 @@ import type { PartOverlap } from './encode.ts';
 import type { LabelSet } from './labelset.ts';
 import { intersections, partIndices, wholeIndex } from './labelset.ts';
 import type { Role } from './schema.ts';
+import { countMask, posWeightRatio } from './pos-weight.ts';
 
 export type Formulation = 'softmax' | 'sigmoid' | 'joint';
 
@@ -146,12 +147,9 @@ export function recommend(overlaps: PartOverlap[], wu: WholeVsUnion | null, part
 
 /** pos_weight[c] = negatives / positives over all voxels of channel c (Infinity when no positives). */
 export function posWeights(set: LabelSet): ChannelWeight[] {
-  const n = voxelCount(set.geometry);
   return set.schema.structures.map((s, i) => {
-    let pos = 0;
-    for (const x of set.masks[i]) pos += x;
-    const neg = n - pos;
-    return { id: s.id, positives: pos, negatives: neg, posWeight: pos === 0 ? Infinity : neg / pos };
+    const c = countMask(set.masks[i]);
+    return { id: s.id, ...c, posWeight: posWeightRatio(c.positives, c.negatives) };
   });
 }
 

@@ -2,6 +2,7 @@
  * Renders a LabelAnalysis for people (aligned plain-text tables) and for machines (JSON with
  * non-finite numbers as the strings "Infinity" / "NaN", since JSON has no such numbers).
  */
+import { DEFAULT_POS_WEIGHT_RULE, explainPosWeight, posWeightByRule } from './pos-weight.ts';
 import type { LabelAnalysis } from './analysis.ts';
 
 /** Aligned columns: numbers right-aligned, text left-aligned. */
@@ -55,10 +56,11 @@ function overlapLines(a: LabelAnalysis): string[] {
 
 export function formatAnalysis(a: LabelAnalysis): string[] {
   const pw = new Map(a.posWeight.map((c) => [c.id, c.posWeight]));
+  const suggested = new Map(a.posWeight.map((c) => [c.id, posWeightByRule(c, DEFAULT_POS_WEIGHT_RULE)]));
   const lines = [
     `Structures (schema "${a.schema}", ${a.voxels} voxels of ${fmt(a.voxelMm3)} mm³)`,
-    ...table(['id', 'name', 'role', 'class', 'voxels', 'volume ml', 'pos_weight'],
-      a.structures.map((s) => [s.id, s.name, s.role, s.classId ?? '-', s.voxels, Number(s.volumeMl.toFixed(2)), pw.get(s.id) ?? NaN])),
+    ...table(['id', 'name', 'role', 'class', 'voxels', 'volume ml', 'pos_weight', `suggested (${DEFAULT_POS_WEIGHT_RULE})`],
+      a.structures.map((s) => [s.id, s.name, s.role, s.classId ?? '-', s.voxels, Number(s.volumeMl.toFixed(2)), pw.get(s.id) ?? NaN, suggested.get(s.id) ?? NaN])),
     '',
     ...overlapLines(a),
     '',
@@ -82,7 +84,8 @@ export function formatAnalysis(a: LabelAnalysis): string[] {
   } else {
     lines.push('CrossEntropy class weights: none (parts overlap, so there is no class map to weight)', '');
   }
-  lines.push('BCE pos_weight per multi-hot channel = negatives / positives (column pos_weight above).', 'Why not raw foreground counts as weights:', ...wrap(a.weightingNote));
+  lines.push('BCE pos_weight per multi-hot channel = negatives / positives (column pos_weight above).',
+    ...wrap(`Suggested for training: ${explainPosWeight()}`), 'Why not raw foreground counts as weights:', ...wrap(a.weightingNote));
   if (a.warnings.length) lines.push('', 'Warnings:', ...a.warnings.map((w) => `  - ${w}`));
   return lines;
 }

@@ -9,6 +9,7 @@ import type { SamplingConfig } from './data/sampler.ts';
 import type { Normalization } from './data/normalize.ts';
 import type { StructureLayout } from './data/case.ts';
 import type { UNetConfig } from './model/unet.ts';
+import type { ThresholdRule } from './calibrate.ts';
 
 export interface TrainConfig {
   model: UNetConfig;
@@ -28,6 +29,8 @@ export interface TrainConfig {
   /** Case ids used for training and validation (slab splits carry a ':slab…' suffix). */
   trainCases: string[];
   valCases: string[];
+  /** How sigmoid thresholds are calibrated on validation (calibrate.ts); absent in older runs = 'dice'. */
+  thresholdRule?: ThresholdRule;
 }
 
 const positiveInt = z.number().int().positive();
@@ -65,6 +68,7 @@ export const trainConfigSchema = z.strictObject({
   layout: z.strictObject({ ids: z.array(z.string()), names: z.array(z.string()), colours: z.array(z.string()), hasWhole: z.boolean(), parts: z.number().int().min(0) }),
   trainCases: z.array(z.string()),
   valCases: z.array(z.string()),
+  thresholdRule: z.enum(['dice', 'volume', 'fixed']).optional(),
 });
 
 export function checkConfig(value: unknown): TrainConfig {

@@ -14,7 +14,8 @@ import { loadParams, readCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import { normalize, paddingValue } from './data/normalize.ts';
 import { createParams, disposeParams, type Params } from './model/unet.ts';
-import { applyHierarchy, applyPlan, type HierarchyMode, type PostprocessPlan } from './postprocess.ts';
+import { applyHierarchy, applyPlan, enforceConsistency, type HierarchyMode, type PostprocessPlan } from './postprocess.ts';
+import type { Calibration } from './calibrate.ts';
 import { binarize, predictVolume } from './predict.ts';
 import { readRunConfig } from './resume.ts';
 
@@ -24,6 +25,8 @@ export interface LoadedModel {
   params: Params;
   checkpoint: string;
   plan: PostprocessPlan | null;
+  /** Thresholds calibrated on validation after training (calibration.json); null in older runs. */
+  calibration: Calibration | null;
 }
 
 export function loadModel(runDir: string, which: 'best' | 'last' = 'best'): LoadedModel {
@@ -35,7 +38,21 @@ export function loadModel(runDir: string, which: 'best' | 'last' = 'best'): Load
   loadParams(readCheckpoint(checkpoint), params, checkpoint);
   const planPath = join(runDir, 'postprocessing.json');
   const plan = existsSync(planPath) ? (JSON.parse(readFileSync(planPath, 'utf8')) as PostprocessPlan) : null;
-  return { runDir, config, params, checkpoint, plan };
+  return { runDir, config, params, checkpoint, plan, calibration: readCalibration(runDir, config.layout.ids.length) };
+}
+
+/** RUN/calibration.json (written by training), checked: one threshold in [0, 1] per structure. */
+export function readCalibration(runDir: string, structures: number): Calibration | null {
+  const f = join(runDir, 'calibration.json');
+  if (!existsSync(f)) return null;
+  let raw: unknown;
+  try { raw = JSON.parse(readFileSync(f, 'utf8')); } catch (e) { throw badInput(f, 'json', (e as Error).message); }
+  const c = raw as Partial<Calibration>;
+  if (c.format !== 'osteon-calibration/1') throw badInput(f, 'format', `expected "osteon-calibration/1", got ${JSON.stringify(c.format)}`);
+  if (!Array.isArray(c.thresholds) || c.thresholds.length !== structures || !c.thresholds.every((t) => typeof t === 'number' && t >= 0 && t <= 1)) {
+    throw badInput(f, 'thresholds', `expected ${structures} numbers in [0, 1], one per structure`);
+  }
+  return c as Calibration;
 }
 
 /**
@@ -57,10 +74,16 @@ export function releaseModel(m: LoadedModel): void {
 }
 
 export interface InferOptions {
+  /** One per structure; default: the run's calibrated thresholds (calibration.json), else 0.5. */
   thresholds?: number[];
   ttaFlipAxes?: number[];
   postprocess: 'auto' | 'none' | 'lcc';
   hierarchy: HierarchyMode;
+  /**
+   * Sigmoid head with a whole: parts exclusive (the most probable one) and the whole ⊇ the parts
+   * (postprocess.ts enforceConsistency). 'auto' (default) = as decided on validation after training.
+   */
+  consistency?: 'auto' | 'on' | 'off';
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -77,10 +100,12 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
     context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(cfg.normalization), hasWhole: cfg.layout.hasWhole,
     ttaFlipAxes: o.ttaFlipAxes, onProgress: o.onProgress,
   });
-  let masks = binarize(probs, cfg.head, cfg.layout.hasWhole, o.thresholds);
+  let masks = binarize(probs, cfg.head, cfg.layout.hasWhole, o.thresholds ?? model.calibration?.thresholds);
   const plan: PostprocessPlan | null = o.postprocess === 'none' ? null
     : o.postprocess === 'lcc' ? { format: 'osteon-postprocessing/1', largestComponent: masks.map(() => true), evidence: [] }
       : model.plan;
+  const consistent = o.consistency === 'on' || ((o.consistency ?? 'auto') === 'auto' && o.postprocess !== 'none' && model.plan?.consistency?.apply === true);
+  if (consistent && cfg.head.kind === 'sigmoid' && cfg.layout.hasWhole) masks = enforceConsistency(masks, probs);
   masks = applyPlan(masks, geometry.dims as Vec3, plan);
   masks = applyHierarchy(masks, cfg.layout.hasWhole, o.hierarchy);
   return { geometry, probs, masks };
@@ -113,8 +138,8 @@ export async function inferFile(model: LoadedModel, ctPath: string, outDir: stri
   });
   writeJsonAtomic(join(outDir, 'prediction.json'), {
     format: 'osteon-prediction/1', ct: ctPath, run: model.runDir, checkpoint: model.checkpoint, structures: ids,
-    head: model.config.head.kind, thresholds: o.thresholds ?? null, ttaFlipAxes: o.ttaFlipAxes ?? [], postprocess: o.postprocess,
-    plan: o.postprocess === 'auto' ? model.plan : null, hierarchy: o.hierarchy, voxels, created: new Date().toISOString(),
+    head: model.config.head.kind, thresholds: o.thresholds ?? model.calibration?.thresholds ?? null, ttaFlipAxes: o.ttaFlipAxes ?? [], postprocess: o.postprocess,
+    plan: o.postprocess === 'auto' ? model.plan : null, hierarchy: o.hierarchy, consistency: o.consistency ?? 'auto', voxels, created: new Date().toISOString(),
   });
   return { files, voxels };
 }

@@ -4,7 +4,7 @@
  * `[N, ...spatial, C]`. The loss owns the activation: it takes raw logits, never probabilities.
  */
 import * as tf from '@tensorflow/tfjs';
-import { channelCount, checkLabels, oneHotF32, lossInputError, requireDtype, sameShape, shapeText } from './losses.ts';
+import { channelCount, checkLabels, oneHotF32, lossInputError, requireDtype, sameShape, shapeText, spatialSum } from './losses.ts';
 
 /**
  * What the logits are scored against; the activation is tied to the target's form, so a softmax
@@ -34,9 +34,9 @@ export const defaultSmooth = 1e-5;
  */
 export function diceOfProbs(p: tf.Tensor, g: tf.Tensor, smoothNr = defaultSmooth, smoothDr = defaultSmooth): tf.Scalar {
   return tf.tidy(() => {
-    const spatial = Array.from({ length: p.rank - 2 }, (_, i) => i + 1);
-    const inter = tf.sum(tf.mul(p, g), spatial);
-    const den = tf.add(tf.sum(p, spatial), tf.sum(g, spatial));
+    // Blocked sums over the spatial axes (losses.ts spatialSum): float32 voxel-by-voxel sums drift at training size.
+    const inter = spatialSum(tf.mul(p, g));
+    const den = tf.add(spatialSum(p), spatialSum(g));
     const f = tf.sub(1, tf.div(tf.add(tf.mul(2, inter), smoothNr), tf.add(den, smoothDr)));
     return tf.mean(f) as tf.Scalar;
   });

@@ -8,7 +8,7 @@ import { badInput } from '../util/errors.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { checkConfig, type TrainConfig } from './config.ts';
 import { findCases, loadCase, resolveSchema } from './dataset.ts';
-import { axialAxis, makeTrainingCase, splitSlabAt, type TrainingCase } from './data/case.ts';
+import { axialAxis, makeTrainingCase, sliceSlab, type TrainingCase } from './data/case.ts';
 import { normalize } from './data/normalize.ts';
 
 export function readRunConfig(runDir: string): TrainConfig {
@@ -34,10 +34,7 @@ export function resumeRun(runDir: string, epochs?: number): { config: TrainConfi
     const base = byId.get(slab ? slab[1] : id);
     if (!base) throw badInput(join(runDir, 'config.json'), 'trainCases', `case "${id}" is no longer in ${run.data}`);
     if (!slab) return base;
-    const axis = axialAxis(base.geometry);
-    const cut = Number(slab[2]) === 0 ? Number(slab[3]) : Number(slab[2]);
-    const [a, b] = splitSlabAt(base, axis, cut);
-    return Number(slab[2]) === 0 ? a : b;
+    return sliceSlab(base, axialAxis(base.geometry), Number(slab[2]), Number(slab[3]));
   };
   if (epochs !== undefined && epochs !== config.epochs) {
     config.epochs = epochs;

@@ -10,13 +10,16 @@ import { badInput, usageError } from '../util/errors.ts';
 import type { BackendReport } from './backend.ts';
 import { checkConfig, type TrainConfig } from './config.ts';
 import { findCases, loadCase, resolveSchema, type CaseFiles, type LoadedCase } from './dataset.ts';
-import { axialAxis, makeTrainingCase, splitSlab, structureLayout, type TrainingCase } from './data/case.ts';
+import { axialAxis, makeTrainingCase, splitBlocks, splitSlab, structureLayout, type TrainingCase } from './data/case.ts';
 import { DEFAULT_WINDOW_HU, accumulate, finishStats, normalize, type RunningStats } from './data/normalize.ts';
 import { Rng } from './data/rng.ts';
 import { sampleBatch, type SamplingConfig } from './data/sampler.ts';
 import { headChannels, type HeadConfig, type HeadKind } from './heads.ts';
+import { DEFAULT_POS_WEIGHT_RULE, countMultiHot, posWeightForHead, posWeightFromRule, type ChannelCount, type PosWeightRule } from '../labels/pos-weight.ts';
 import { sizeMultiple } from './model/unet.ts';
 import { planMemory, type MemoryPlan } from './webgpu/memory.ts';
+import { DEFAULT_THRESHOLD_RULE, type ThresholdRule } from './calibrate.ts';
+import { wholeVsUnion } from '../labels/analysis.ts';
 
 export interface RunOptions {
   dataDir: string;
@@ -37,14 +40,21 @@ export interface RunOptions {
   validateEvery: number;
   earlyStoppingPatience: number;
   seed: number;
-  /** 'auto' = negatives/positives of the training targets as sampled; or explicit values. */
-  posWeight: 'auto' | number[];
+  /**
+   * A rule applied to negatives/positives of the training targets as sampled ('auto' = the
+   * default rule, app/labels/pos-weight.ts), or explicit values: one per sigmoid channel of the
+   * head, or one per structure (the head keeps its sigmoid channels').
+   */
+  posWeight: 'auto' | PosWeightRule | number[];
   /** Joint/sigmoid/softmax term weights: a (BCE), b (CE), c (Dice). */
   lossWeights: { a: number; b: number; c: number };
   /** Validation: explicit case ids, a fraction of cases, or one case split into slabs. */
-  split: { kind: 'cases'; ids: string[] } | { kind: 'fraction'; fraction: number } | { kind: 'slab'; trainFraction: number };
+  split: { kind: 'cases'; ids: string[] } | { kind: 'fraction'; fraction: number } | { kind: 'slab'; trainFraction: number }
+    | { kind: 'blocks'; block: number; every: number };
   flipAxes: number[];
   windowHu?: [number, number];
+  /** How sigmoid thresholds are calibrated on validation (calibrate.ts); default DEFAULT_THRESHOLD_RULE. */
+  thresholdRule?: ThresholdRule;
   /** 2D spatial augmentation; defaults 15°, 1.15, 0.5. */
   rotationDeg?: number;
   scaleMax?: number;
@@ -57,6 +67,28 @@ export interface PreparedRun {
   val: TrainingCase[];
   /** On webgpu: the batch and patch chosen from the adapter's limits (webgpu/memory.ts). */
   memory: MemoryPlan | null;
+  /** Told to the user before training (train.ts emits them as warnings at epoch 0). */
+  notices: Array<{ code: 'whole-not-union'; message: string }>;
+}
+
+/**
+ * A softmax head's whole is the union of its parts: voxels of the whole in no part can never be
+ * predicted. Says so, with the counts, when the training labels have such voxels.
+ */
+function softmaxHierarchyNotice(head: HeadKind, loaded: readonly LoadedCase[]): PreparedRun['notices'] {
+  if (head !== 'softmax') return [];
+  let wholeOnly = 0, partsOutside = 0;
+  for (const c of loaded) {
+    const wu = wholeVsUnion(c.labels);
+    if (wu) { wholeOnly += wu.wholeNotUnion; partsOutside += wu.unionNotWhole; }
+  }
+  if (wholeOnly + partsOutside === 0) return [];
+  return [{
+    code: 'whole-not-union',
+    message: `The whole differs from the union of its parts in the training labels (${wholeOnly} voxels of the whole are in no part, ` +
+      `${partsOutside} part voxels lie outside the whole). A softmax head predicts the whole as the union of its parts, so it cannot learn ` +
+      'those voxels. The joint head (a sigmoid whole + softmax parts) can: it is the recommended head for these labels.',
+  }];
 }
 
 function splitCases(loaded: LoadedCase[], split: RunOptions['split'], seed: number): [LoadedCase[], LoadedCase[]] {
@@ -73,11 +105,12 @@ function splitCases(loaded: LoadedCase[], split: RunOptions['split'], seed: numb
       const val = new Set(order.slice(0, nVal));
       return [loaded.filter((_, i) => !val.has(i)), loaded.filter((_, i) => val.has(i))];
     }
-    case 'slab': return [loaded, []];
+    case 'slab': case 'blocks': return [loaded, []];
     default: { const never: never = split; throw new Error(`unknown split ${JSON.stringify(never)}`); }
   }
 }
 
+/** posWeight: the head's sigmoid channels' values (app/labels/pos-weight.ts posWeightForHead). */
 function makeHead(kind: HeadKind, parts: number, structures: number, hasWhole: boolean, w: RunOptions['lossWeights'], posWeight: number[]): HeadConfig {
   switch (kind) {
     case 'joint':
@@ -91,19 +124,28 @@ function makeHead(kind: HeadKind, parts: number, structures: number, hasWhole: b
   }
 }
 
-/** negatives/positives per structure channel over sampled training batches (what the loss sees). */
-export function sampledPosWeight(cases: TrainingCase[], sampling: SamplingConfig, seed: number, batches = 16, batchSize = 8): number[] {
+/** Foreground and background counts per structure channel over sampled training batches (what the loss sees). */
+export function sampledCounts(cases: TrainingCase[], sampling: SamplingConfig, seed: number, batches = 16, batchSize = 8): ChannelCount[] {
   const rng = new Rng(seed ^ 0x5eed);
   const S = cases[0].masks.length;
-  const pos = new Array<number>(S).fill(0);
-  let total = 0;
+  let counts: ChannelCount[] | undefined;
   for (let b = 0; b < batches; b++) {
     const batch = sampleBatch(cases, sampling, { head: 'sigmoid', fill: 0 }, rng, batchSize);
-    const mh = batch.multiHot!;
-    for (let q = 0; q < mh.length; q += S) for (let k = 0; k < S; k++) pos[k] += mh[q + k];
-    total += mh.length / S;
+    counts = countMultiHot(batch.multiHot!, S, counts);
   }
-  return pos.map((p) => (p > 0 ? Math.round(((total - p) / p) * 100) / 100 : 1));
+  return counts ?? [];
+}
+
+/** Resolves RunOptions.posWeight to the head's sigmoid channels' values. */
+function resolvePosWeight(o: RunOptions, train: TrainingCase[], sampling: SamplingConfig, layout: { ids: string[]; hasWhole: boolean }): number[] {
+  const S = layout.ids.length;
+  if (Array.isArray(o.posWeight)) {
+    try { return posWeightForHead(o.head, o.posWeight, S, layout.hasWhole); } catch (e) {
+      throw usageError(`--pos-weight: ${(e as Error).message} (${layout.ids.join(', ')})`);
+    }
+  }
+  const rule = o.posWeight === 'auto' ? DEFAULT_POS_WEIGHT_RULE : o.posWeight;
+  return posWeightFromRule(o.head, sampledCounts(train, sampling, o.seed), rule, layout.hasWhole);
 }
 
 function defaultPatch(cases: TrainingCase[], dims: 2 | 3, multiple: number): number[] {
@@ -122,11 +164,10 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
   const loaded = found.map((c) => loadCase(c, schema, schemaPath));
   const [trainLoaded, valLoaded] = splitCases(loaded, o.split, o.seed);
   const window = o.windowHu ?? DEFAULT_WINDOW_HU;
-  let stats: RunningStats = { n: 0, sum: 0, sumSq: 0 };
-  for (const c of trainLoaded) stats = accumulate(stats, c.hu, window);
-  const norm = finishStats(stats, window);
   const needClassMap = o.head !== 'sigmoid';
-  const build = (c: LoadedCase) => makeTrainingCase(c.id, c.geometry, normalize(c.hu, norm), c.labels, needClassMap);
+  // Cases hold HU until the split is final, so the normalisation sees training voxels only (a
+  // slab split's validation slab must not leak into it).
+  const build = (c: LoadedCase) => makeTrainingCase(c.id, c.geometry, Float32Array.from(c.hu), c.labels, needClassMap);
   let train = trainLoaded.map(build);
   let val = valLoaded.map(build);
   if (o.split.kind === 'slab') {
@@ -134,7 +175,15 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
     const [a, b] = splitSlab(train[0], axialAxis(train[0].geometry), o.split.trainFraction);
     train = [a];
     val = [b];
+  } else if (o.split.kind === 'blocks') {
+    if (train.length !== 1) throw usageError(`a block split cuts one case; --data has ${train.length}`);
+    [train, val] = splitBlocks(train[0], axialAxis(train[0].geometry), o.split.block, o.split.every);
   }
+  let stats: RunningStats = { n: 0, sum: 0, sumSq: 0 };
+  for (const c of train) stats = accumulate(stats, c.image, window);
+  const norm = finishStats(stats, window);
+  train = train.map((c) => ({ ...c, image: normalize(c.image, norm) }));
+  val = val.map((c) => ({ ...c, image: normalize(c.image, norm) }));
   const layout = structureLayout(loaded[0].labels);
   const multiple = sizeMultiple({ filters: o.filters });
   const patch = o.patch ?? defaultPatch(train, o.spatialDims, multiple);
@@ -153,15 +202,14 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
     rotationDeg: o.spatialDims === 2 ? o.rotationDeg ?? 15 : 0, scaleMax: o.spatialDims === 2 ? o.scaleMax ?? 1.15 : 1,
     spatialProbability: o.spatialDims === 2 ? o.spatialProbability ?? 0.5 : 0,
   };
-  const posWeight = o.posWeight === 'auto' ? sampledPosWeight(train, sampling, o.seed) : o.posWeight;
+  const posWeight = resolvePosWeight(o, train, sampling, layout);
   const S = layout.ids.length;
-  if (o.head === 'sigmoid' && posWeight.length !== S) throw usageError(`--pos-weight has ${posWeight.length} values; the sigmoid head has ${S} channels (${layout.ids.join(', ')})`);
   const head = makeHead(o.head, layout.parts, S, layout.hasWhole, o.lossWeights, posWeight);
   const config = checkConfig({
     model: { spatialDims: o.spatialDims, inChannels, outChannels: headChannels(head), filters: o.filters, normalization: o.normalization, seed: o.seed },
     head, sampling, batchSize: memory?.batch ?? o.batchSize, epochs: o.epochs, stepsPerEpoch: o.stepsPerEpoch, learningRate: o.learningRate,
     validateEvery: o.validateEvery, earlyStoppingPatience: o.earlyStoppingPatience, seed: o.seed, normalization: norm, layout,
-    trainCases: train.map((c) => c.id), valCases: val.map((c) => c.id),
+    trainCases: train.map((c) => c.id), valCases: val.map((c) => c.id), thresholdRule: o.thresholdRule ?? DEFAULT_THRESHOLD_RULE,
   });
   mkdirSync(o.runDir, { recursive: true });
   writeJsonAtomic(join(o.runDir, 'config.json'), config);
@@ -171,5 +219,5 @@ export function prepareRun(o: RunOptions, backend: BackendReport | null): Prepar
     backend: backend ? { name: backend.name, package: backend.package, kernels: backend.kernels, adapter: backend.name === 'webgpu' ? backend.adapter : null } : null,
     memory,
   });
-  return { config, train, val, memory };
+  return { config, train, val, memory, notices: softmaxHierarchyNotice(o.head, trainLoaded) };
 }

@@ -11,7 +11,9 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { dice, nanMean } from '../metrics/dice.ts';
-import { detectChannelCollapse, type CollapseFinding } from '../metrics/collapse.ts';
+import { CollapseMonitor, detectChannelCollapse, type CollapseFinding } from '../metrics/collapse.ts';
+import { headPosWeight, sigmoidChannels } from '../labels/pos-weight.ts';
+import { DEFAULT_THRESHOLD_RULE, calibrate, type Calibration } from './calibrate.ts';
 import type { TrainConfig } from './config.ts';
 import { loadOptimizer, loadParams, readCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { lossFor } from './heads.ts';
@@ -22,7 +24,7 @@ import { Rng } from './data/rng.ts';
 import { sampleBatch, type Batch } from './data/sampler.ts';
 import { createParams, disposeParams, forward, countParams, type Params } from './model/unet.ts';
 import { binarize, predictVolume, type PredictOptions } from './predict.ts';
-import { decidePlan, type PostprocessPlan } from './postprocess.ts';
+import { decideConsistency, decidePlan, type PostprocessPlan } from './postprocess.ts';
 import type { Vec3 } from '../imaging/volume.ts';
 
 export interface LossValues { total: number; bce?: number; ce?: number; dice?: number }
@@ -36,7 +38,13 @@ export interface Validation {
   perCase: Array<{ caseId: string; dice: number[] }>;
   /** The head's loss on fixed, unaugmented validation batches (see validationLoss). */
   loss?: LossValues;
+  /** Thresholds calibrated on these cases per structure (null: a softmax part, arg-max). */
+  thresholds?: Array<number | null>;
+  /** Predicted and true volume per structure in mL, summed over the validation cases. */
+  volumeMl?: { predicted: number[]; truth: number[] };
 }
+
+export type WarningCode = 'channel-collapse' | 'whole-not-union';
 
 export type DoneReason = 'completed' | 'cancelled' | 'early-stopped' | 'non-finite-loss';
 
@@ -45,7 +53,12 @@ export type TrainEvent =
   | { type: 'step'; epoch: number; step: number; stepsPerEpoch: number; loss: LossValues; samplesPerSec: number; etaSec: number }
   | { type: 'epoch'; epoch: number; loss: LossValues; seconds: number; validation?: Validation }
   | { type: 'checkpoint'; kind: 'last' | 'best'; epoch: number; path: string; meanDice?: number }
-  | { type: 'warning'; code: 'channel-collapse'; epoch: number; message: string; finding: CollapseFinding }
+  /**
+   * channel-collapse: once per episode (count 1), then again with the count while it lasts;
+   * whole-not-union: before training (epoch 0), a softmax head on labels whose whole is not the union of its parts.
+   */
+  | { type: 'warning'; code: WarningCode; epoch: number; message: string; finding: CollapseFinding | null; episode?: number; count?: number }
+  | { type: 'calibration'; calibration: Calibration }
   | { type: 'postprocessing'; plan: PostprocessPlan }
   | { type: 'paused' } | { type: 'resumed' }
   | { type: 'done'; reason: DoneReason; epoch: number; bestEpoch: number | null; bestMeanDice: number | null; message: string };
@@ -76,6 +89,14 @@ export interface TrainOptions {
   onEvent: (e: TrainEvent) => void;
   /** How batch and patch were fitted to the device (webgpu/memory.ts), shown with the start event. */
   memory?: string;
+  /**
+   * Applied to the network output before the loss, in training steps only: a seam for
+   * reproducing users' mistakes in tests (the seed's sigmoid before BCEWithLogits). Never set by
+   * the app or the CLI.
+   */
+  lossInputHook?: (logits: tf.Tensor) => tf.Tensor;
+  /** Warnings to give before the first step (run.ts PreparedRun.notices). */
+  notices?: ReadonlyArray<{ code: WarningCode; message: string }>;
 }
 
 /** How validation predicts a case (the training patch and context, air outside the volume). */
@@ -83,28 +104,59 @@ export function validationPredictOptions(cfg: TrainConfig): PredictOptions {
   return { context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(cfg.normalization), hasWhole: cfg.layout.hasWhole };
 }
 
-/** Predicts every validation case and scores each structure (Dice), plus the collapse check. */
-export async function validate(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): Promise<{ validation: Validation; collapse: CollapseFinding | null; preds: Uint8Array[][] }> {
+export interface ValidationResult {
+  validation: Validation;
+  collapse: CollapseFinding | null;
+  /** Binary masks at the calibrated thresholds, per case per structure. */
+  preds: Uint8Array[][];
+  probs: Float32Array[][];
+  calibration: Calibration;
+}
+
+/** Predicts every validation case (async: a GPU read-back), then scores it (scoreValidation). */
+export async function validate(params: Params, cfg: TrainConfig, cases: readonly TrainingCase[]): Promise<ValidationResult> {
   const probs: Float32Array[][] = [];
   for (const c of cases) probs.push(await predictVolume(params, cfg.model, cfg.head, c.image, c.geometry, validationPredictOptions(cfg)));
   return scoreValidation(cfg, cases, probs);
 }
 
-/** Dice per case and structure of the predicted probabilities (one entry per case), and the collapse check. */
-export function scoreValidation(cfg: TrainConfig, cases: readonly TrainingCase[], probs: Float32Array[][]): { validation: Validation; collapse: CollapseFinding | null; preds: Uint8Array[][] } {
-  const perCase: Validation['perCase'] = [];
-  const preds: Uint8Array[][] = [], gts: Uint8Array[][] = [];
-  cases.forEach((c, i) => {
-    const masks = binarize(probs[i], cfg.head, cfg.layout.hasWhole);
-    perCase.push({ caseId: c.id, dice: masks.map((m, k) => dice(m, c.masks[k]).dice) });
-    preds.push(masks);
-    gts.push(c.masks);
-  });
-  const S = cfg.layout.ids.length;
+/**
+ * Scores predicted probabilities (one entry per validation case): calibrates the sigmoid
+ * thresholds on them (calibrate.ts, the run's rule), scores each structure (Dice at those
+ * thresholds, predicted vs true volume) and checks the sigmoid channels for collapse. Shared by
+ * the worker's loop and the GPU host's (services side).
+ */
+export function scoreValidation(cfg: TrainConfig, cases: readonly TrainingCase[], probs: Float32Array[][]): ValidationResult {
+  const gts = cases.map((c) => c.masks);
+  const { ids, names, hasWhole } = cfg.layout;
+  const calibration = calibrate(probs, gts, cfg.head.kind, ids, hasWhole, cfg.thresholdRule ?? DEFAULT_THRESHOLD_RULE);
+  const preds = probs.map((p) => binarize(p, cfg.head, hasWhole, calibration.thresholds));
+  const perCase: Validation['perCase'] = cases.map((c, n) => ({ caseId: c.id, dice: preds[n].map((m, k) => dice(m, c.masks[k]).dice) }));
+  const S = ids.length;
   const per = Array.from({ length: S }, (_, k) => nanMean(perCase.map((p) => p.dice[k])).mean);
-  const meanDice = nanMean(per).mean;
-  const collapse = S > 1 ? detectChannelCollapse(preds, gts, { channelNames: cfg.layout.names }) : null;
-  return { validation: { dice: per, meanDice, perCase }, collapse, preds };
+  const ml = (masks: Uint8Array[][]) => Array.from({ length: S }, (_, k) => masks.reduce((sum, m, n) => {
+    const [sx, sy, sz] = cases[n].geometry.spacing;
+    let v = 0;
+    for (const x of m[k]) v += x;
+    return sum + (v * sx * sy * sz) / 1000;
+  }, 0));
+  const sig = sigmoidChannels(cfg.head.kind, S, hasWhole);
+  const pw = headPosWeight(cfg.head);
+  const saturation = Array.from({ length: S }, (_, k) => {
+    let on = 0, n = 0;
+    for (const p of probs) { const q = p[k]; n += q.length; for (let v = 0; v < q.length; v++) if (q[v] >= 0.99) on++; }
+    return n ? on / n : 0;
+  });
+  const collapse = sig.length > 0
+    ? detectChannelCollapse(preds, gts, { channels: sig, channelNames: names, saturation, posWeight: ids.map((_, k) => (sig.includes(k) ? pw[sig.indexOf(k)] : null)) })
+    : null;
+  return {
+    validation: {
+      dice: per, meanDice: nanMean(per).mean, perCase,
+      thresholds: calibration.structures.map((s) => s.threshold), volumeMl: { predicted: ml(preds), truth: ml(gts) },
+    },
+    collapse, preds, probs, calibration,
+  };
 }
 
 /** Validation batches per loss estimate: the same ones every validation (a fixed seed). */
@@ -192,6 +244,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
     // The sampler needs no state: each epoch's batches come from Rng(seed, epoch).
     await saveCheckpoint(lastPath, 0, params, optimizer, { bestMeanDice, bestEpoch, sinceBest });
   }
+  for (const n of opts.notices ?? []) emit({ type: 'warning', code: n.code, epoch: 0, message: n.message, finding: null });
+  const monitor = new CollapseMonitor();
   const finish = (reason: DoneReason, epoch: number, message: string) => {
     const e = { type: 'done' as const, reason, epoch, bestEpoch, bestMeanDice, message };
     // Everything is on disk before 'done' goes out: a host may end the worker on that event.
@@ -214,7 +268,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
       const { x, target } = batchTensors(b, cfg.head);
       let comps: Record<string, tf.Scalar> = {};
       const total = optimizer.minimize(() => {
-        const r = loss(forward(params, cfg.model, x), target as never);
+        const out = forward(params, cfg.model, x);
+        const r = loss(opts.lossInputHook ? opts.lossInputHook(out) : out, target as never);
         comps = Object.fromEntries(Object.entries(r.components).map(([k, v]) => [k, tf.keep(v as tf.Scalar)]));
         return r.total;
       }, true, varList);
@@ -238,7 +293,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
     if (valCases.length && (epoch % cfg.validateEvery === 0 || epoch === cfg.epochs)) {
       const v = await validate(params, cfg, valCases);
       validation = { ...v.validation, loss: await validationLoss(params, cfg, valCases) };
-      if (v.collapse) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse });
+      const ep = monitor.observe(v.collapse, epoch === cfg.epochs);
+      if (v.collapse && ep) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse, episode: ep.episode, count: ep.count });
     }
     emit({ type: 'epoch', epoch, loss: epochLoss, seconds: (Date.now() - epochStart) / 1000, validation });
     if (validation && Number.isFinite(validation.meanDice) && (bestMeanDice === null || validation.meanDice > bestMeanDice)) {
@@ -261,8 +317,10 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
 }
 
 /**
- * nnU-Net's rule for keeping the largest component: decided per structure on the validation
- * cases with the best checkpoint, written to postprocessing.json for inference to apply.
+ * After training, on the validation cases with the best checkpoint: the calibrated thresholds
+ * (calibration.json, applied at inference), then nnU-Net's rule for keeping the largest
+ * component per structure and, for a sigmoid head with a whole, the consistency step, each kept
+ * where it raised validation Dice (postprocessing.json).
  */
 async function decidePostprocessing(cfg: TrainConfig, valCases: readonly TrainingCase[], runDir: string, emit: (e: TrainEvent) => void): Promise<void> {
   const best = join(runDir, 'checkpoints', 'best.ckpt');
@@ -270,13 +328,27 @@ async function decidePostprocessing(cfg: TrainConfig, valCases: readonly Trainin
   const params = createParams(cfg.model);
   try {
     loadParams(readCheckpoint(best), params, best);
-    const { preds } = await validate(params, cfg, valCases);
-    const plan = decidePlan(cfg.layout.ids, valCases.map((c, i) => ({ pred: preds[i], gt: c.masks, dims: c.geometry.dims as Vec3 })));
-    writeJsonAtomic(join(runDir, 'postprocessing.json'), plan);
-    emit({ type: 'postprocessing', plan });
+    writeDecisions(cfg, valCases, await validate(params, cfg, valCases), runDir, emit);
   } finally {
     disposeParams(params);
   }
+}
+
+/**
+ * From the best checkpoint's validation: the calibrated thresholds (calibration.json), the
+ * post-processing plan and, for the sigmoid head, the consistency step (postprocessing.json).
+ * Shared by the worker's loop and the GPU host's.
+ */
+export function writeDecisions(cfg: TrainConfig, valCases: readonly TrainingCase[], v: ValidationResult, runDir: string, emit: (e: TrainEvent) => void): void {
+  const { preds, probs, calibration } = v;
+  writeJsonAtomic(join(runDir, 'calibration.json'), calibration);
+  emit({ type: 'calibration', calibration });
+  const plan: PostprocessPlan = decidePlan(cfg.layout.ids, valCases.map((c, i) => ({ pred: preds[i], gt: c.masks, dims: c.geometry.dims as Vec3 })));
+  if (cfg.head.kind === 'sigmoid' && cfg.layout.hasWhole && cfg.layout.parts > 0) {
+    plan.consistency = decideConsistency(valCases.map((c, i) => ({ pred: preds[i], gt: c.masks, probs: probs[i] })));
+  }
+  writeJsonAtomic(join(runDir, 'postprocessing.json'), plan);
+  emit({ type: 'postprocessing', plan });
 }
 
 export function hasCheckpoint(runDir: string, kind: 'last' | 'best'): boolean {

@@ -16,7 +16,7 @@ import type { Vec3 } from '../imaging/volume.ts';
 import { badInput } from '../util/errors.ts';
 import { dice, nanMean } from './dice.ts';
 import { surfaceMetrics } from './surface.ts';
-import { posWeightFromCounts } from './weights.ts';
+import { posWeightRatio } from '../labels/pos-weight.ts';
 
 export interface TensorInput {
   dtype: string;
@@ -126,5 +126,5 @@ function posWeights(masks: TensorInput): Float64Array {
     if (masks.data[i] !== 0) pos[i % C]++;
     else neg[i % C]++;
   }
-  return Float64Array.from({ length: C }, (_, c) => posWeightFromCounts(pos[c], neg[c]));
+  return Float64Array.from({ length: C }, (_, c) => posWeightRatio(pos[c], neg[c]));
 }

@@ -14,13 +14,12 @@ import { paddingValue } from '../learning/data/normalize.ts';
 import { Rng } from '../learning/data/rng.ts';
 import { sampleBatch } from '../learning/data/sampler.ts';
 import type { AdapterInfo } from '../learning/gpu-host/protocol.ts';
-import { decidePlan } from '../learning/postprocess.ts';
+import { CollapseMonitor } from '../metrics/collapse.ts';
 import { predictVolumeWith } from '../learning/predict.ts';
 import {
-  TrainControl, meanLossValues, runEventSink, scoreValidation, validationBatches, validationPredictOptions,
+  TrainControl, meanLossValues, runEventSink, scoreValidation, validationBatches, validationPredictOptions, writeDecisions,
   type DoneReason, type LossValues, type TrainEvent, type TrainOptions, type Validation,
 } from '../learning/train.ts';
-import type { Vec3 } from '../imaging/volume.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { OsteonError, toErrorData } from '../util/errors.ts';
 import { resumeRun } from '../learning/resume.ts';
@@ -63,17 +62,19 @@ export async function trainOnGpuHost(host: GpuHostDriver, cfg: TrainConfig, trai
   if (!hello.adapter) throw new Error(`the GPU host has no WebGPU adapter: ${hello.reason ?? 'unknown reason'}`);
   recordBackend(opts.runDir, hello.adapter);
   const init = await host.call({ op: 'init', model: cfg.model, head: cfg.head, learningRate: cfg.learningRate, hasWhole: cfg.layout.hasWhole });
-  let startEpoch = 1, bestMeanDice: number | null = null, bestEpoch: number | null = null;
+  let startEpoch = 1, bestMeanDice: number | null = null, bestEpoch: number | null = null, sinceBest = 0;
   if (opts.resumeFrom) {
     const ck = readCheckpoint(opts.resumeFrom);
     await host.call({ op: 'setWeights', tensors: [...ck.tensors].map(([name, t]) => ({ name, ...t })) });
     startEpoch = ck.epoch + 1;
     bestMeanDice = typeof ck.meta.bestMeanDice === 'number' ? ck.meta.bestMeanDice : null;
     bestEpoch = typeof ck.meta.bestEpoch === 'number' ? ck.meta.bestEpoch : null;
+    sinceBest = typeof ck.meta.sinceBest === 'number' && Number.isInteger(ck.meta.sinceBest) && ck.meta.sinceBest >= 0 ? ck.meta.sinceBest : 0;
   }
   const fill = paddingValue(cfg.normalization);
   emit({ type: 'start', runDir: opts.runDir, structures: cfg.layout.ids, params: init.params, trainCases: cfg.trainCases, valCases: cfg.valCases, startEpoch, epochs: cfg.epochs, stepsPerEpoch: cfg.stepsPerEpoch, ...(opts.memory ? { memory: opts.memory } : {}) });
-  let sinceBest = 0;
+  for (const n of opts.notices ?? []) emit({ type: 'warning', code: n.code, epoch: 0, message: n.message, finding: null });
+  const monitor = new CollapseMonitor();
   const finish = async (reason: DoneReason, epoch: number, message: string): Promise<Done> => {
     const e = { type: 'done' as const, reason, epoch, bestEpoch, bestMeanDice, message };
     writeJsonAtomic(join(opts.runDir, 'status.json'), { reason, epoch, bestEpoch, bestMeanDice, message, backend: 'webgpu', finished: new Date().toISOString() });
@@ -106,7 +107,8 @@ export async function trainOnGpuHost(host: GpuHostDriver, cfg: TrainConfig, trai
     if (valCases.length && (epoch % cfg.validateEvery === 0 || epoch === cfg.epochs)) {
       const v = await validateOnHost(host, cfg, valCases);
       validation = v.validation;
-      if (v.collapse) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse });
+      const ep = monitor.observe(v.collapse, epoch === cfg.epochs);
+      if (v.collapse && ep) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse, episode: ep.episode, count: ep.count });
     }
     emit({ type: 'epoch', epoch, loss: meanLossValues(losses), seconds: (Date.now() - epochStart) / 1000, validation });
     const { tensors } = await host.call({ op: 'weights', optimizer: true });
@@ -119,7 +121,7 @@ export async function trainOnGpuHost(host: GpuHostDriver, cfg: TrainConfig, trai
       emit({ type: 'checkpoint', kind: 'best', epoch, path: bestPath, meanDice: validation.meanDice });
     } else if (validation) sinceBest++;
     const lastPath = join(ckDir, 'last.ckpt');
-    save(lastPath, epoch, tensors, { bestMeanDice, bestEpoch });
+    save(lastPath, epoch, tensors, { bestMeanDice, bestEpoch, sinceBest });
     emit({ type: 'checkpoint', kind: 'last', epoch, path: lastPath });
     if (cfg.earlyStoppingPatience > 0 && sinceBest >= cfg.earlyStoppingPatience) {
       await decidePostprocessingOnHost(host, cfg, valCases, opts.runDir, emit);
@@ -136,10 +138,7 @@ async function decidePostprocessingOnHost(host: GpuHostDriver, cfg: TrainConfig,
   if (!valCases.length || !existsSync(best)) return;
   const ck = readCheckpoint(best);
   await host.call({ op: 'setWeights', tensors: [...ck.tensors].map(([name, t]) => ({ name, ...t })) });
-  const { preds } = await validateOnHost(host, cfg, valCases, false);
-  const plan = decidePlan(cfg.layout.ids, valCases.map((c, i) => ({ pred: preds[i], gt: c.masks, dims: c.geometry.dims as Vec3 })));
-  writeJsonAtomic(join(runDir, 'postprocessing.json'), plan);
-  emit({ type: 'postprocessing', plan });
+  writeDecisions(cfg, valCases, await validateOnHost(host, cfg, valCases, false), runDir, emit);
 }
 
 /**
@@ -161,7 +160,7 @@ export function startGpuHostTraining(host: GpuHostDriver, start: WorkerStart, ha
           adapter: hello.adapter as BackendReport['adapter'],
         } : null;
         const prepared = prepareRun(start.run.options, report);
-        return await trainOnGpuHost(host, prepared.config, prepared.train, prepared.val, { runDir: start.run.options.runDir, control, onEvent, memory: prepared.memory?.text });
+        return await trainOnGpuHost(host, prepared.config, prepared.train, prepared.val, { runDir: start.run.options.runDir, control, onEvent, memory: prepared.memory?.text, notices: prepared.notices });
       }
       const r = resumeRun(start.run.runDir, start.run.epochs);
       return await trainOnGpuHost(host, r.config, r.train, r.val, { runDir: start.run.runDir, resumeFrom: join(start.run.runDir, 'checkpoints', 'last.ckpt'), control, onEvent });

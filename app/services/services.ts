@@ -182,8 +182,11 @@ export function createServices(opts: ServiceOptions): Services {
     'train.start': async (req) => {
       requireMl('Training');
       const p = need();
-      const { newRunId } = await import('./training.ts');
+      const { newRunId, runOptionsFor } = await import('./training.ts');
       const runId = newRunId();
+      // Checked before a job exists: a request that cannot train (cases of two schemas, a case
+      // without labels) is refused once, as this call's error, instead of failing inside a job.
+      runOptionsFor(p, req, runId);
       let jobId = '';
       const started = jobs.start('train', (ctl) => training.run(p, req, runId, () => jobId, ctl));
       jobId = started.jobId;

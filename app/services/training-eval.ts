@@ -21,6 +21,7 @@ import { thresholdCurve, thresholdGrid } from '../metrics/thresholds.ts';
 import type { JobControl } from '../store/cases.ts';
 import type { Project } from '../store/project.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
+import { headPosWeight } from '../labels/pos-weight.ts';
 import { encodePrediction, writePrediction } from './training-prediction.ts';
 import { projectCaseFiles, runFolder, wireSafe } from './training-runs.ts';
 
@@ -88,7 +89,7 @@ async function predictValidation(p: Project, runId: string, checkpoint: 'best' |
       });
     }
     const head = cfg.head;
-    const posWeight = head.kind === 'sigmoid' ? head.posWeight ?? [] : head.kind === 'joint' ? [head.posWeight] : [];
+    const posWeight = headPosWeight(head);
     return { preds, ids: cfg.layout.ids, names: cfg.layout.names, head: head.kind, hasWhole: cfg.layout.hasWhole, posWeight };
   } finally {
     releaseModel(model);
@@ -146,7 +147,9 @@ export async function runThresholds(p: Project, runId: string, ctl: JobControl):
     const pw = head === 'sigmoid' ? posWeight[k] ?? null : tunable ? posWeight[0] ?? null : null;
     return wireSafe({ structure: id, tunable, ...c, posWeight: pw }) as ThresholdCurve;
   });
-  const result: RunThresholds = { runId, curves };
+  const { readCalibration } = await import('../learning/infer.ts');
+  const calibration = readCalibration(runFolder(p, runId), ids.length);
+  const result: RunThresholds = { runId, curves, calibration: calibration ? wireSafe(calibration) as RunThresholds['calibration'] : null };
   writeJsonAtomic(join(runFolder(p, runId), 'thresholds.json'), result);
   return result;
 }

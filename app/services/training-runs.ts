@@ -14,6 +14,7 @@ import { caseFolder } from '../store/paths.ts';
 import type { Project } from '../store/project.ts';
 import { writeJsonAtomic } from '../util/atomic.ts';
 import { badInput } from '../util/errors.ts';
+import { DEFAULT_POS_WEIGHT_RULE, addCount, explainPosWeight, headPosWeight, posWeightByRule, posWeightRatio, roundWeight, sigmoidChannels } from '../labels/pos-weight.ts';
 
 export function runFolder(p: Project, runId: string): string {
   return join(p.dir, 'runs', runId);
@@ -81,7 +82,8 @@ export function runDetail(p: Project, runId: string, running: boolean): RunDetai
   const byEpoch = new Map(history.map((h) => [h.epoch, h]));
   const layout = config?.layout as { ids?: string[] } | undefined;
   const head = config?.head as { kind?: string; posWeight?: number | number[] } | undefined;
-  const pw = head?.posWeight;
+  const pw = head?.kind === 'sigmoid' && Array.isArray(head.posWeight) ? headPosWeight({ kind: 'sigmoid', channels: head.posWeight.length, posWeight: head.posWeight })
+    : head?.kind === 'joint' && typeof head.posWeight === 'number' ? headPosWeight({ kind: 'joint', posWeight: head.posWeight }) : undefined;
   const sweep = request?.sweep as { id: string; value: number } | undefined;
   const summary: RunSummary = {
     id: runId, created: record.created, ...(record.note ? { note: record.note } : {}),
@@ -91,7 +93,7 @@ export function runDetail(p: Project, runId: string, running: boolean): RunDetai
     epochs: typeof config?.epochs === 'number' ? config.epochs : null,
     epochsDone: byEpoch.size,
     bestMeanDice: typeof status?.bestMeanDice === 'number' ? status.bestMeanDice : null,
-    posWeight: pw === undefined ? null : Array.isArray(pw) ? pw : [pw],
+    posWeight: pw === undefined || pw.length === 0 ? null : pw,
     sweep: sweep ?? null,
   };
   return {
@@ -143,26 +145,59 @@ function runBackend(p: Project, runId: string): string | null {
   return typeof b?.name === 'string' ? b.name : null;
 }
 
+/** A case's schema as a key: its name and structure ids (cases train together only with equal keys). */
+function schemaOf(p: Project, caseId: string, file: string | undefined): { key: string; name: string; ids: string[] } | null {
+  if (!file) return null;
+  const j = readJson(join(caseFolder(p.dir, caseId), file)) as { name?: string; structures?: Array<{ id?: string }> } | null;
+  if (!j?.structures) return null;
+  const ids = j.structures.map((s) => String(s.id));
+  return { key: `${j.name ?? ''}:${ids.join(',')}`, name: j.name ?? '(unnamed)', ids };
+}
+
+/** The head the chosen cases call for: sigmoid if any has overlapping parts, else joint if any whole ≠ union, else softmax. */
+function pooledRecommendation(analyses: ReadonlyArray<{ id: string; a: AnalysisLike }>): TrainPlan['recommendation'] {
+  const rank = { sigmoid: 3, joint: 2, softmax: 1 } as const;
+  let best: { id: string; head: 'softmax' | 'sigmoid' | 'joint'; reason: string } | null = null;
+  for (const { id, a } of analyses) {
+    const r = a.recommendation;
+    if (r && (!best || rank[r.formulation] > rank[best.head])) best = { id, head: r.formulation, reason: r.reason };
+  }
+  if (!best) return null;
+  const n = analyses.length;
+  return { head: best.head, reason: n > 1 ? `${best.reason} (case ${best.id}; ${n} cases chosen)` : best.reason };
+}
+
 /**
- * The training form's numbers: labelled cases, the first case's structures and recommendation,
- * pooled pos_weight, a time basis. `activeBackend` (the tfjs backend name training will use,
- * e.g. 'webgpu') restricts the time basis to runs measured on that backend when there are any:
- * a webgpu epoch says little about a wasm one.
+ * The training form's numbers, from the chosen cases (caseIds; by default the labelled cases
+ * that share the first labelled case's schema): every labelled case with whether it can join the
+ * selection and why not, the structures in channel order, the recommended head, the suggested
+ * pos_weight (the default rule on negatives/positives pooled over the chosen cases; the raw ratio
+ * too), which channels each head weighs, and a time basis.
  */
 export function trainPlan(p: Project, caseIds: readonly string[] | undefined, allRuns: readonly RunDetail[], activeBackend: string | null = null): TrainPlan {
+  // A webgpu epoch says little about a wasm one: time basis from runs on the active backend when there are any.
   const same = activeBackend ? allRuns.filter((r) => runBackend(p, r.summary.id) === activeBackend) : [];
   const runs = same.length ? same : allRuns;
-  const labelled = p.file.cases.filter((c) => c.files.labels && c.files.analysis && (!caseIds || caseIds.includes(c.id)));
-  const analyses = labelled.map((c) => readJson(join(caseFolder(p.dir, c.id), c.files.analysis!)) as AnalysisLike | null);
-  const first = analyses.find((a) => a !== null) ?? null;
+  const labelled = p.file.cases.filter((c) => c.files.labels && c.files.analysis);
+  const schemas = new Map(labelled.map((c) => [c.id, schemaOf(p, c.id, c.files.schema)]));
+  const firstKey = labelled.map((c) => schemas.get(c.id)?.key).find((k) => k !== undefined) ?? null;
+  const chosen = caseIds ? labelled.filter((c) => caseIds.includes(c.id)) : labelled.filter((c) => schemas.get(c.id)?.key === firstKey);
+  const key = chosen.map((c) => schemas.get(c.id)?.key).find((k) => k !== undefined) ?? firstKey;
+  const keyName = chosen.length ? schemas.get(chosen[0].id)?.name : labelled.length ? schemas.get(labelled[0].id)?.name : undefined;
+  const analyses = chosen.flatMap((c) => {
+    const a = readJson(join(caseFolder(p.dir, c.id), c.files.analysis!)) as AnalysisLike | null;
+    return a ? [{ id: c.id, a }] : [];
+  });
+  const first = analyses[0]?.a ?? null;
   // Channel order of the engine (app/learning/data/case.ts): the whole first, then the parts in schema order.
   const structures = [...(first?.structures ?? [])].sort((a, b) => Number(b.role === 'whole') - Number(a.role === 'whole'));
   const ids = structures.map((s) => s.id);
-  const posWeight = ids.map((id) => {
-    let pos = 0, neg = 0;
-    for (const a of analyses) { const w = a?.posWeight?.find((x) => x.id === id); pos += w?.positives ?? 0; neg += w?.negatives ?? 0; }
-    return pos > 0 ? Math.round((neg / pos) * 100) / 100 : null;
+  const counts = ids.map((id) => {
+    const c = { positives: 0, negatives: 0 };
+    for (const { a } of analyses) { const w = a.posWeight?.find((x) => x.id === id); if (w) addCount(c, w); }
+    return c;
   });
+  const hasWhole = structures[0]?.role === 'whole';
   const rates = runs.flatMap((r) => {
     const cfg = r.config as { batchSize?: number; stepsPerEpoch?: number; model?: { filters?: number[] } } | null;
     const units = (cfg?.batchSize ?? 0) * (cfg?.model?.filters ?? []).reduce((a, b) => a + b, 0);
@@ -170,10 +205,26 @@ export function trainPlan(p: Project, caseIds: readonly string[] | undefined, al
   }).sort((a, b) => a - b);
   const secondsPerUnit = rates.length ? rates[Math.floor(rates.length / 2)] : null;
   return {
-    cases: labelled.map((c, i) => ({ id: c.id, name: c.name, voxels: analyses[i]?.voxels ?? 0 })),
+    cases: labelled.map((c) => {
+      const sk = schemas.get(c.id);
+      const fits = sk?.key === key;
+      return {
+        id: c.id, name: c.name, voxels: analyses.find((x) => x.id === c.id)?.a.voxels ?? 0, schema: sk?.name ?? null,
+        selectable: fits, reason: fits ? null : sk
+          ? `schema "${sk.name}" (${sk.ids.join(', ')}) differs from the chosen cases' "${keyName ?? ''}": one run trains on one schema; untick those cases to train on this one`
+          : 'this case has no label schema',
+      };
+    }),
+    selected: chosen.map((c) => c.id),
     structures: structures.map((s) => ({ id: s.id, name: s.name, role: s.role })),
-    recommendation: first?.recommendation ? { head: first.recommendation.formulation, reason: first.recommendation.reason } : null,
-    posWeight,
+    recommendation: pooledRecommendation(analyses),
+    posWeight: counts.map((c) => (c.positives > 0 ? posWeightByRule(c, DEFAULT_POS_WEIGHT_RULE) : null)),
+    posWeightRatio: counts.map((c) => (c.positives > 0 ? roundWeight(posWeightRatio(c.positives, c.negatives)) : null)),
+    posWeightRule: DEFAULT_POS_WEIGHT_RULE,
+    posWeightExplanation: explainPosWeight(),
+    posWeightChannels: {
+      softmax: sigmoidChannels('softmax', ids.length, hasWhole), sigmoid: sigmoidChannels('sigmoid', ids.length, hasWhole), joint: sigmoidChannels('joint', ids.length, hasWhole),
+    },
     secondsPerUnit,
     basis: rates.length
       ? `median of ${rates.length} epochs measured in this project's runs${same.length ? ` on the ${activeBackend} backend` : activeBackend ? ` (none yet on the ${activeBackend} backend)` : ''} (seconds per sample × Σ filters, validation included)`

@@ -28,7 +28,7 @@ export function newRunId(now = new Date()): string {
   return `run-${t}-${randomBytes(2).toString('hex')}`;
 }
 
-/** The engine's options for a request; pos_weight goes to the sigmoid channels only (the joint head's whole). */
+/** The engine's options for a request; the engine gives pos_weight its shape per head (app/labels/pos-weight.ts). */
 export function runOptionsFor(p: Project, req: ParsedTrainRequest, runId: string): RunOptions {
   const { cases, schemaPath } = projectCaseFiles(p, req.caseIds);
   const val = req.valCaseIds.filter((id) => req.caseIds.includes(id));
@@ -37,8 +37,8 @@ export function runOptionsFor(p: Project, req: ParsedTrainRequest, runId: string
     head: req.head, spatialDims: req.spatialDims, filters: req.filters, normalization: 'instance', context: 1,
     epochs: req.epochs, stepsPerEpoch: req.stepsPerEpoch, batchSize: req.batchSize, learningRate: req.learningRate,
     validateEvery: 1, earlyStoppingPatience: 0, seed: req.seed,
-    posWeight: req.posWeight === 'auto' ? 'auto' : req.head === 'joint' ? req.posWeight.slice(0, 1) : req.posWeight,
-    lossWeights: req.lossWeights,
+    posWeight: req.posWeight,
+    lossWeights: req.lossWeights, ...(req.thresholdRule ? { thresholdRule: req.thresholdRule } : {}),
     split: val.length ? { kind: 'cases', ids: val } : cases.length > 1 ? { kind: 'fraction', fraction: req.valFraction } : { kind: 'slab', trainFraction: 0.75 },
     flipAxes: [],
   };

@@ -111,6 +111,29 @@ describe('training', () => {
     expect(done.reason).toBe('completed');
     expect(p.config.model.outChannels).toBe(over.head === 'sigmoid' ? 4 : over.head === 'softmax' ? 4 : 5);
     if (over.head === 'sigmoid') expect(p.config.head.kind === 'sigmoid' && p.config.head.posWeight!.length).toBe(4);
+    // The phantom's whole holds a rim in no part: a softmax head cannot learn it, and is told so before training.
+    if (over.head === 'softmax') expect(p.notices.map((n) => n.code)).toEqual(['whole-not-union']);
+    else expect(p.notices).toEqual([]);
+  });
+
+  it('computes the normalisation after a slab split, on the training slab only', () => {
+    const dir = join(root, 'slab-norm');
+    const cases = [{ id: 'case-001', dir: join(data, 'case-001'), ct: join(data, 'case-001', 'ct.nii.gz'), labels: [join(data, 'case-001', 'labels.nii.gz')] }];
+    const p = prepareRun(options(dir, { cases, split: { kind: 'slab', trainFraction: 0.5 } }), null);
+    // The mean of the clipped HU over the training slab's voxels, recomputed here from the file.
+    const ct = readVolume(join(data, 'case-001', 'ct.nii.gz'));
+    const [nx, ny] = ct.dims;
+    const nz = p.train[0].geometry.dims[2];
+    const [lo, hi] = p.config.normalization.windowHu;
+    let sum = 0, n = 0, all = 0;
+    for (let v = 0; v < ct.data.length; v++) {
+      const x = Math.min(hi, Math.max(lo, ct.data[v]));
+      all += x;
+      if (Math.floor(v / (nx * ny)) < nz) { sum += x; n++; }
+    }
+    expect(p.val[0].id).toMatch(/:slab/);
+    expect(p.config.normalization.mean).toBeCloseTo(sum / n, 6);
+    expect(Math.abs(p.config.normalization.mean - all / ct.data.length)).toBeGreaterThan(1e-3);
   });
 
   it('pauses and resumes between steps', async () => {

@@ -38,7 +38,8 @@ describe('channel-collapse detector on injected mistakes', () => {
     const finding = detectChannelCollapse([pred], [gt], { channelNames: names });
     expect(finding).not.toBeNull();
     expect(finding!.channels.length).toBeGreaterThanOrEqual(2);
-    expect(finding!.likelyCauses.map((c) => c.id)).toContain('channel-axis-mixup');
+    expect(finding!.likelyCauses.map((c) => c.id)).toContain('one-hot-targets'); // "masks stacked along the wrong axis"
+    expect(finding!.likelyCauses.find((c) => c.id === 'one-hot-targets')!.text).toMatch(/wrong axis/);
     expect(finding!.message).toMatch(/agree far more than their targets/);
   });
 

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { extractTransformed } from '../../app/learning/data/affine2d.ts';
 import { accumulateBlock, extractBlock } from '../../app/learning/data/block.ts';
-import { makeTrainingCase, splitSlab, type TrainingCase } from '../../app/learning/data/case.ts';
+import { makeTrainingCase, sliceSlab, splitBlocks, splitSlab, type TrainingCase } from '../../app/learning/data/case.ts';
 import { Rng } from '../../app/learning/data/rng.ts';
 import { sampleBatch, type SamplingConfig } from '../../app/learning/data/sampler.ts';
 import { countParams, createParams, disposeParams, forward } from '../../app/learning/model/unet.ts';
@@ -127,6 +127,17 @@ describe('splitSlab', () => {
     expect(b.geometry.origin).toEqual([0, 0, 4]);
     expect(b.image[0]).toBe(c.image[6 * 5 * 2]);
     expect(a.foreground.length + b.foreground.length).toBe(c.foreground.length);
+  });
+
+  it('cuts blocks: every third validates, ids name the slices, the voxels are the slices\' own', () => {
+    const c = tinyCase();
+    const [train, val] = splitBlocks(c, 2, 1, 3); // 4 slices → blocks 0,1 train, 2 validates, 3 trains
+    expect(train.map((x) => x.id)).toEqual(['c:slab0-1', 'c:slab1-2', 'c:slab3-4']);
+    expect(val.map((x) => x.id)).toEqual(['c:slab2-3']);
+    const mid = sliceSlab(c, 2, 1, 3);
+    expect(mid.geometry.dims).toEqual([6, 5, 2]);
+    expect(mid.geometry.origin).toEqual([0, 0, 2]);
+    expect([...mid.image]).toEqual([...c.image.subarray(30, 90)]);
   });
 });
 

@@ -8,7 +8,7 @@ import { worstSlice } from '../../app/services/training-eval.ts';
 import { estimateSeconds, formatDuration, parseFilters } from '../../renderer/src/training/lib/estimate.ts';
 import { parseFactors, sigmoidChannels, sweepGrid } from '../../renderer/src/training/lib/sweep.ts';
 import { fiveNumbers, sortRows, toCsv } from '../../renderer/src/training/lib/table.ts';
-import { collapseCauses, lossCurves, recommendedPosWeight } from '../../renderer/src/training/lib/series.ts';
+import { collapseCauses, lossCurves } from '../../renderer/src/training/lib/series.ts';
 import { detectChannelCollapse } from '../../app/metrics/collapse.ts';
 
 describe('thresholdCurve', () => {
@@ -68,9 +68,10 @@ describe('worstSlice', () => {
 
 describe('sweep grid', () => {
   it('gives pos_weight only to sigmoid channels', () => {
-    expect(sigmoidChannels('sigmoid', 4, true)).toEqual([0, 1, 2, 3]);
-    expect(sigmoidChannels('joint', 4, true)).toEqual([0]);
-    expect(sigmoidChannels('softmax', 4, true)).toEqual([]);
+    const plan = { posWeightChannels: { sigmoid: [0, 1, 2, 3], joint: [0], softmax: [] } };
+    expect(sigmoidChannels('sigmoid', plan)).toEqual([0, 1, 2, 3]);
+    expect(sigmoidChannels('joint', plan)).toEqual([0]);
+    expect(sigmoidChannels('softmax', plan)).toEqual([]);
   });
   it('scales every channel together, or crosses per-channel values', () => {
     expect(sweepGrid([3, 10], [0.5, 1, 2], 'scale-all')).toEqual([[1.5, 5], [3, 10], [6, 20]]);
@@ -116,14 +117,13 @@ describe('table helpers', () => {
 });
 
 describe('collapse warning text', () => {
-  it('reads the causes and the suggested pos_weight from a real finding, as it crosses the wire', () => {
+  it('reads what to check from a real finding, as it crosses the wire', () => {
     // Two target channels that do not overlap, predicted as the same mask: a collapse.
     const gt = [[1, 1, 0, 0, 0, 0, 0, 0], [0, 0, 1, 1, 0, 0, 0, 0]];
     const pred = [[1, 1, 1, 1, 0, 0, 0, 0], [1, 1, 1, 1, 0, 0, 0, 0]];
     const finding = JSON.parse(JSON.stringify(detectChannelCollapse([pred], [gt], { channelNames: ['a', 'b'] }))) as unknown;
     expect(collapseCauses(finding).length).toBeGreaterThan(0);
     expect(collapseCauses(finding)[0].text).toMatch(/\w/);
-    expect(recommendedPosWeight(finding)).toEqual([3, 3]);
     expect(collapseCauses(null)).toEqual([]);
   });
 });

@@ -16,12 +16,14 @@ import type { HierarchyMode } from '../../learning/postprocess.ts';
 export const command: Command = {
   name: 'infer',
   summary: 'Predict the whole bone and each part of a CT with a trained run; write NIfTI masks',
-  usage: '--run RUN --ct FILE --out DIR [--checkpoint best|last] [--thresholds t1,t2,..] [--tta-flip-axes 0,1]\n       [--postprocess auto|none|lcc] [--hierarchy none|parts-in-whole|whole-covers-parts|both] [--probabilities] [--force] [--json]',
+  usage: '--run RUN --ct FILE --out DIR [--checkpoint best|last] [--thresholds t1,t2,..] [--tta-flip-axes 0,1]\n       [--postprocess auto|none|lcc] [--hierarchy none|parts-in-whole|whole-covers-parts|both] [--consistency auto|on|off] [--probabilities] [--force] [--json]',
   help: [
     'Writes DIR/<structure>.nii.gz (uint8 0/1, on the CT grid; overlapping structures stay',
     'overlapping), DIR/<structure>.prob.nii.gz with --probabilities, and DIR/prediction.json.',
-    'Thresholds apply to sigmoid channels (the joint head\'s whole, every sigmoid-head channel);',
-    'softmax parts take the arg-max. --postprocess auto applies the run\'s postprocessing.json',
+    'Thresholds apply to sigmoid channels (the joint head\'s whole, every sigmoid-head channel):',
+    'by default those calibrated on validation after training (RUN/calibration.json), else 0.5;',
+    'softmax parts take the arg-max. --consistency (sigmoid head with a whole): parts exclusive,',
+    'whole ⊇ parts; auto = as decided on validation (postprocessing.json). --postprocess auto applies the run\'s postprocessing.json',
     '(largest component only where it raised validation Dice). --tta-flip-axes averages over',
     'mirrored copies along those volume index axes (do not mirror left-right for L/R structures).',
     'DIR must not exist or be empty (or give --force); it is written completely or not at all.',
@@ -29,7 +31,7 @@ export const command: Command = {
   options: {
     run: { type: 'string' }, ct: { type: 'string' }, out: { type: 'string' }, checkpoint: { type: 'string' },
     thresholds: { type: 'string' }, 'tta-flip-axes': { type: 'string' }, postprocess: { type: 'string' },
-    hierarchy: { type: 'string' }, probabilities: { type: 'boolean' }, backend: { type: 'string' },
+    hierarchy: { type: 'string' }, consistency: { type: 'string' }, probabilities: { type: 'boolean' }, backend: { type: 'string' },
     force: { type: 'boolean' }, json: { type: 'boolean' },
   },
   allowPositionals: false,
@@ -43,6 +45,7 @@ export const command: Command = {
       ttaFlipAxes: numListOpt(v['tta-flip-axes'], 'tta-flip-axes', { min: 0, max: 2, integer: true }),
       postprocess: enumOpt(v.postprocess, 'postprocess', ['auto', 'none', 'lcc'] as const, 'auto'),
       hierarchy: enumOpt<HierarchyMode>(v.hierarchy, 'hierarchy', ['none', 'parts-in-whole', 'whole-covers-parts', 'both'], 'none'),
+      consistency: enumOpt(v.consistency, 'consistency', ['auto', 'on', 'off'] as const, 'auto'),
       probabilities: Boolean(v.probabilities),
     };
     const backend = await initBackend({ prefer: enumOpt<BackendPreference>(v.backend, 'backend', backendChoices, 'auto') });

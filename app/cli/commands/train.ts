@@ -9,12 +9,14 @@ import { formatDuration, progressBar } from '../progress.ts';
 import { usageError } from '../../util/errors.ts';
 import { backendChoices, type BackendPreference } from '../../learning/backend.ts';
 import type { RunOptions } from '../../learning/run.ts';
+import { POS_WEIGHT_RULES } from '../../labels/pos-weight.ts';
+import { THRESHOLD_RULES, describeCalibration, type ThresholdRule } from '../../learning/calibrate.ts';
 import type { TrainEvent } from '../../learning/train.ts';
 import { startTraining } from '../../learning/worker/host.ts';
 
 const fmt = (x: number | undefined) => (x === undefined ? '-' : Number.isFinite(x) ? x.toFixed(4) : String(x));
 
-function describe(e: TrainEvent, ids: string[]): string | null {
+function describe(e: TrainEvent, ids: string[], episodes: Set<number>): string | null {
   switch (e.type) {
     case 'start': return `run ${e.runDir}: ${e.params.toLocaleString('en')} parameters; train ${e.trainCases.join(', ')}; validate ${e.valCases.join(', ') || '(none)'}; epochs ${e.startEpoch}..${e.epochs} × ${e.stepsPerEpoch} steps${e.memory ? `\n${e.memory}` : ''}`;
     case 'epoch': {
@@ -26,8 +28,13 @@ function describe(e: TrainEvent, ids: string[]): string | null {
       return parts.join('  ');
     }
     case 'checkpoint': return e.kind === 'best' ? `  best checkpoint (mean Dice ${fmt(e.meanDice)}) → ${e.path}` : null;
-    case 'warning': return `WARNING (${e.code}, epoch ${e.epoch}): ${e.message}\n  likely causes:\n${e.finding.likelyCauses.map((c) => `   - ${c.text}`).join('\n')}`;
-    case 'postprocessing': return `post-processing (largest component, kept where it raised validation Dice): ${e.plan.evidence.map((x, k) => `${x.id} ${e.plan.largestComponent[k] ? 'on' : 'off'} (${fmt(x.without)} → ${fmt(x.with)})`).join(', ')}`;
+    case 'warning':
+      if (e.episode !== undefined && episodes.has(e.episode)) return `WARNING (${e.code}, epoch ${e.epoch}): still collapsing (${e.count} validations in a row)`;
+      if (e.episode !== undefined) episodes.add(e.episode);
+      return `WARNING (${e.code}, epoch ${e.epoch}): ${e.message}${e.finding ? `\n  check:\n${e.finding.likelyCauses.map((c) => `   - ${c.text}${c.evidence ? ` (${c.evidence})` : ''}`).join('\n')}` : ''}`;
+    case 'calibration': return `calibrated thresholds on validation:\n${describeCalibration(e.calibration).map((l) => `  ${l}`).join('\n')}`;
+    case 'postprocessing': return `post-processing (largest component, kept where it raised validation Dice): ${e.plan.evidence.map((x, k) => `${x.id} ${e.plan.largestComponent[k] ? 'on' : 'off'} (${fmt(x.without)} → ${fmt(x.with)})`).join(', ')}` +
+      (e.plan.consistency ? `\nconsistency (parts exclusive, whole ⊇ parts): ${e.plan.consistency.apply ? 'on' : 'off'} (mean Dice ${fmt(e.plan.consistency.without)} → ${fmt(e.plan.consistency.with)})` : '');
     case 'paused': return 'paused';
     case 'resumed': return 'resumed';
     case 'done': return `done (${e.reason}): ${e.message}`;
@@ -52,7 +59,11 @@ export const command: Command = {
     '          augmentation)  --flip-axes 0,1 (volume index axes; none by default,',
     '          since mirroring left-right would swap left and right structures)',
     'Loss:     --loss-weights a,b,c (1,1,0: a·BCE + b·CE + c·Dice)',
-    '          --pos-weight auto | v1,v2,...  (auto = negatives/positives of the sampled targets)',
+    '          --pos-weight auto|one|sqrt|ratio | v1,v2,...  (a rule on negatives/positives of the',
+    '          sampled targets, auto = the measured default; or one value per sigmoid channel)',
+    '          --threshold-rule dice|volume|fixed (dice): each sigmoid channel\'s threshold is chosen on',
+    '          validation after training (highest Dice, or the volume closest to the truth; fixed = 0.5),',
+    '          stored in RUN/calibration.json and used by `osteon infer`',
     'Split:    --val-fraction 0.34 | --val-cases id,id | --split-slab 0.7 (one case: first 70% of',
     '          axial slices train, the rest validate)',
     'Backend:  --backend auto|tfjs-node-gpu|webgpu|tfjs-node|wasm+dnnl|wasm|cpu (auto)',
@@ -65,7 +76,7 @@ export const command: Command = {
     batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, 'validate-every': { type: 'string' },
     'early-stop': { type: 'string' }, 'flip-axes': { type: 'string' }, 'loss-weights': { type: 'string' },
     'pos-weight': { type: 'string' }, 'val-fraction': { type: 'string' }, 'val-cases': { type: 'string' },
-    'split-slab': { type: 'string' }, window: { type: 'string' }, rotation: { type: 'string' }, 'scale-max': { type: 'string' }, 'spatial-prob': { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
+    'split-slab': { type: 'string' }, window: { type: 'string' }, rotation: { type: 'string' }, 'scale-max': { type: 'string' }, 'spatial-prob': { type: 'string' }, 'threshold-rule': { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
   },
   allowPositionals: false,
   async run({ values: v, io }) {
@@ -82,7 +93,8 @@ export const command: Command = {
       const split: RunOptions['split'] = v['val-cases'] !== undefined ? { kind: 'cases', ids: String(v['val-cases']).split(',').filter(Boolean) }
         : v['split-slab'] !== undefined ? { kind: 'slab', trainFraction: numOpt(v['split-slab'], 'split-slab', 0.7, 0.05, 0.95) }
           : { kind: 'fraction', fraction: numOpt(v['val-fraction'], 'val-fraction', 0.34, 0.01, 0.9) };
-      const pw = v['pos-weight'] === undefined || v['pos-weight'] === 'auto' ? 'auto' : numListOpt(v['pos-weight'], 'pos-weight', { min: 0 })!;
+      const pwText = v['pos-weight'] === undefined ? 'auto' : String(v['pos-weight']);
+      const pw: RunOptions['posWeight'] = pwText === 'auto' || (POS_WEIGHT_RULES as readonly string[]).includes(pwText) ? pwText as RunOptions['posWeight'] : numListOpt(pwText, 'pos-weight', { min: 0 })!;
       const windowHu = numListOpt(v.window, 'window', { length: 2 }) as [number, number] | undefined;
       const options: RunOptions = {
         dataDir: resolve(v.data), schemaPath: typeof v.schema === 'string' ? resolve(v.schema) : undefined, runDir: resolve(v.out),
@@ -97,18 +109,20 @@ export const command: Command = {
         flipAxes: numListOpt(v['flip-axes'], 'flip-axes', { min: 0, max: 2, integer: true }) ?? [], windowHu,
         rotationDeg: numOpt(v.rotation, 'rotation', 15, 0, 180), scaleMax: numOpt(v['scale-max'], 'scale-max', 1.15, 1, 2),
         spatialProbability: numOpt(v['spatial-prob'], 'spatial-prob', 0.5, 0, 1),
+        thresholdRule: enumOpt<ThresholdRule>(v['threshold-rule'], 'threshold-rule', THRESHOLD_RULES, 'dice'),
       };
       start = { run: { kind: 'new', options }, backend };
     }
     const bar = progressBar(io);
     let ids: string[] = [];
+    const episodes = new Set<number>();
     const job = startTraining(start, {
       onBackend: (r) => { if (!v.json) io.err(`backend: ${r.name} (${r.package})${r.kernels.length ? `, ${r.kernels.length} Osteon kernels` : ''}`); },
       onEvent: (e) => {
         if (v.json) { io.out(JSON.stringify(e, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x))); return; }
         if (e.type === 'start') ids = e.structures;
         if (e.type === 'step') { bar.update(e.step / e.stepsPerEpoch, `epoch ${e.epoch} step ${e.step}/${e.stepsPerEpoch} loss ${fmt(e.loss.total)} ${e.samplesPerSec.toFixed(1)} samples/s ETA ${formatDuration(e.etaSec)}`); return; }
-        const line = describe(e, ids);
+        const line = describe(e, ids, episodes);
         if (line) { bar.clear(); io.out(line); }
       },
     });

@@ -110,3 +110,26 @@ export function splitSlabAt(c: TrainingCase, axis: number, at: number): [Trainin
   };
   return [part(0, cut, `:slab0-${cut}`), part(cut, d[axis], `:slab${cut}-${d[axis]}`)];
 }
+
+/** Slices [from, to) along `axis` as a case of its own, id `<id>:slab<from>-<to>` (what resume reads back). */
+export function sliceSlab(c: TrainingCase, axis: number, from: number, to: number): TrainingCase {
+  const n = c.geometry.dims[axis];
+  const upper = to < n ? splitSlabAt(c, axis, to)[0] : c;
+  const piece = from > 0 ? splitSlabAt(upper, axis, from)[1] : upper;
+  return { ...piece, id: `${c.id}:slab${from}-${to}` };
+}
+
+/**
+ * One case cut into axial blocks of `block` slices: every `every`-th block (the last of each
+ * group) validates, the others train. Unlike one cut, both sides then hold the whole length of
+ * the anatomy (a cut through a pelvis trains on the hips and validates on the iliac wings).
+ */
+export function splitBlocks(c: TrainingCase, axis: number, block: number, every: number): [TrainingCase[], TrainingCase[]] {
+  const n = c.geometry.dims[axis];
+  const train: TrainingCase[] = [], val: TrainingCase[] = [];
+  for (let from = 0, i = 0; from < n; from += block, i++) {
+    const piece = sliceSlab(c, axis, from, Math.min(n, from + block));
+    (i % every === every - 1 ? val : train).push(piece);
+  }
+  return [train, val];
+}

@@ -28,7 +28,7 @@ try {
   post({ type: 'backend', report });
   if (start.run.kind === 'new') {
     const prepared = prepareRun(start.run.options, report);
-    await train(prepared.config, prepared.train, prepared.val, { runDir: start.run.options.runDir, control, onEvent, memory: prepared.memory?.text });
+    await train(prepared.config, prepared.train, prepared.val, { runDir: start.run.options.runDir, control, onEvent, memory: prepared.memory?.text, notices: prepared.notices });
   } else {
     const r = resumeRun(start.run.runDir, start.run.epochs);
     await train(r.config, r.train, r.val, { runDir: start.run.runDir, resumeFrom: join(start.run.runDir, 'checkpoints', 'last.ckpt'), control, onEvent });

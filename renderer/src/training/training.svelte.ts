@@ -2,7 +2,7 @@
 // (its train.event stream folded into per-epoch history), evaluations, threshold curves, the
 // pos_weight sweep queue and the run comparison. Components read getters and call methods.
 import type {
-  EpochRecord, EventPayload, OsteonClient, RunDetail, RunEvaluation, RunSummary, RunThresholds, TrainPlan, TrainRequest, ConfigDifference,
+  Calibration, EpochRecord, EventPayload, OsteonClient, RunDetail, RunEvaluation, RunSummary, RunThresholds, TrainPlan, TrainRequest, ConfigDifference,
 } from './contract.ts';
 import { runJob } from './contract.ts';
 
@@ -18,7 +18,12 @@ export interface LiveRun {
   etaSec: number | null;
   paused: boolean;
   history: EpochRecord[];
-  warnings: { epoch: number; message: string; finding: unknown }[];
+  /** One entry per warning episode; a collapse that lasts raises `count` instead of adding copies. */
+  warnings: { epoch: number; code: string; message: string; finding: unknown; episode: number | null; count: number; lastEpoch: number }[];
+  /** The thresholds calibrated on validation after training (app/learning/calibrate.ts). */
+  calibration: Calibration | null;
+  /** Why the run could not start or stopped with an error, in words a user can act on. */
+  failure: string | null;
   done: { reason: string; message: string } | null;
 }
 
@@ -94,6 +99,16 @@ export class TrainingState {
     }
   }
 
+  /** The plan for these chosen cases (their structures, recommendation and pos_weight). */
+  async replan(caseIds: string[]): Promise<void> {
+    try {
+      this.#plan = await this.#need().call('train.plan', caseIds.length ? { caseIds } : {});
+      this.#error = null;
+    } catch (e) {
+      this.#error = (e as Error).message;
+    }
+  }
+
   async refreshRuns(): Promise<void> {
     this.#runs = (await this.#need().call('run.list')).runs;
   }
@@ -112,7 +127,14 @@ export class TrainingState {
       case 'epoch':
         next.history = [...live.history, { epoch: e.epoch, loss: e.loss, seconds: e.seconds, ...(e.validation ? { validation: e.validation } : {}), samplesPerSec: live.samplesPerSec }];
         break;
-      case 'warning': next.warnings = [...live.warnings, { epoch: e.epoch, message: e.message, finding: e.finding }]; break;
+      case 'warning': {
+        const same = e.episode !== undefined ? live.warnings.findIndex((w) => w.code === e.code && w.episode === e.episode) : -1;
+        next.warnings = same >= 0
+          ? live.warnings.map((w, i) => (i === same ? { ...w, count: e.count ?? w.count + 1, lastEpoch: e.epoch } : w))
+          : [...live.warnings, { epoch: e.epoch, code: e.code, message: e.message, finding: e.finding, episode: e.episode ?? null, count: e.count ?? 1, lastEpoch: e.epoch }];
+        break;
+      }
+      case 'calibration': next.calibration = e.calibration; break;
       case 'paused': next.paused = true; break;
       case 'resumed': next.paused = false; break;
       case 'done': next.done = { reason: e.reason, message: e.message }; break;
@@ -133,7 +155,7 @@ export class TrainingState {
       if (show) {
         this.#live = {
           jobId: started.jobId, runId, structures: [], epochs: req.epochs, stepsPerEpoch: req.stepsPerEpoch, epoch: 0, step: 0,
-          samplesPerSec: null, etaSec: null, paused: false, history: [], warnings: [], done: null,
+          samplesPerSec: null, etaSec: null, paused: false, history: [], warnings: [], calibration: null, failure: null, done: null,
         };
         this.#tab = 'live';
       }
@@ -143,9 +165,21 @@ export class TrainingState {
     try {
       const r = await result;
       return r.runId;
+    } catch (e) {
+      // The Live tab shows why; the caller reports the error once (no second toast for the job).
+      if (show && (e as { code?: string }).code !== 'cancelled') {
+        const message = (e as Error).message;
+        this.#live = this.#live && this.#live.runId === runId && runId
+          ? { ...this.#live, failure: message }
+          : {
+            jobId: '', runId: runId || '(not started)', structures: [], epochs: req.epochs, stepsPerEpoch: req.stepsPerEpoch, epoch: 0, step: 0,
+            samplesPerSec: null, etaSec: null, paused: false, history: [], warnings: [], calibration: null, failure: message, done: null,
+          };
+      }
+      throw e;
     } finally {
       void this.refreshRuns();
-      if (this.#plan) void c.call('train.plan', {}).then((p) => { this.#plan = p; });
+      if (this.#plan) void c.call('train.plan', { caseIds: req.caseIds }).then((p) => { this.#plan = p; });
     }
   }
 

@@ -53,8 +53,3 @@ export function collapseCauses(finding: unknown): { text: string; evidence?: str
   const f = finding as { likelyCauses?: { text?: unknown; evidence?: unknown }[] } | null;
   return (f?.likelyCauses ?? []).filter((c) => typeof c.text === 'string').map((c) => ({ text: c.text as string, ...(typeof c.evidence === 'string' ? { evidence: c.evidence } : {}) }));
 }
-
-export function recommendedPosWeight(finding: unknown): number[] | null {
-  const r = (finding as { recommendedPosWeight?: unknown } | null)?.recommendedPosWeight;
-  return Array.isArray(r) && r.every((x) => typeof x === 'number') ? (r as number[]) : null;
-}

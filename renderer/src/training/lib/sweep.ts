@@ -1,17 +1,12 @@
 // The pos_weight sweep's grid: which pos_weight vector each queued short run gets.
-// Only sigmoid channels take a pos_weight: every channel of the sigmoid head, the whole of the
-// joint head; the softmax head has none (its parts compete in one arg-max).
+// Only sigmoid channels take a pos_weight; which ones comes with the plan (train.plan).
+import type { TrainPlan } from '../contract.ts';
 
 export type SweepMode = 'scale-all' | 'grid';
 
-/** Sigmoid channels of a head, as indices into the structure list (channel order). */
-export function sigmoidChannels(head: 'softmax' | 'sigmoid' | 'joint', structures: number, hasWhole: boolean): number[] {
-  switch (head) {
-    case 'sigmoid': return Array.from({ length: structures }, (_, k) => k);
-    case 'joint': return hasWhole ? [0] : [];
-    case 'softmax': return [];
-    default: { const never: never = head; throw new Error(`unknown head ${String(never)}`); }
-  }
+/** Sigmoid channels of a head, as indices into the structure list: the plan carries them (app/labels/pos-weight.ts decides). */
+export function sigmoidChannels(head: 'softmax' | 'sigmoid' | 'joint', plan: Pick<TrainPlan, 'posWeightChannels'>): number[] {
+  return plan.posWeightChannels[head];
 }
 
 /**
