@@ -17,6 +17,11 @@ import { registerNativeKernels } from './native/register.ts';
 
 export { tf };
 
+// tfjs-backend-cpu prints an "install our node backend" banner on its first tensor in Node, on
+// every CLI start; `osteon doctor` already says which rung loaded and why the others did not.
+// In tfjs 4.22 the PROD flag only gates tfjs's own log.warn/info messages (log.ts, environment.ts).
+tf.env().set('PROD', true);
+
 /** 'wasm+dnnl': the wasm backend with the optional oneDNN kernels (native/dnnl, app/learning/native). */
 export type BackendCandidate = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm+dnnl' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendCandidate;

@@ -28,6 +28,8 @@ export interface Evaluation {
   toleranceMm: number;
   boundaryRadiusMm: number;
   cases: CaseEvaluation[];
+  /** Ground-truth cases with no prediction folder (or none of its masks): not scored. */
+  skipped: string[];
   summary: ChannelSummary[];
 }
 
@@ -40,16 +42,30 @@ export interface EvaluateDirsOptions {
   onCase?: (i: number, n: number, id: string) => void;
 }
 
+/**
+ * Scores every ground-truth case that has predictions. A case with no prediction folder, or a
+ * folder holding none of the structures' masks, is skipped and listed in `skipped`; a folder
+ * holding some masks but not all is bad input (a half-written prediction). No case with
+ * predictions at all is bad input too.
+ */
 export function evaluateDirs(o: EvaluateDirsOptions): Evaluation {
   const { schema, path } = resolveSchema(o.gtDir, o.schemaPath);
   const gtCases = findCases(o.gtDir);
+  const ids = schema.structures.map((s) => s.id);
+  const predFolder = (id: string) => (gtCases.length === 1 && !existsSync(join(o.predDir, id)) ? o.predDir : join(o.predDir, id));
+  const hasAny = (id: string) => ids.some((s) => existsSync(join(predFolder(id), `${s}.nii.gz`)));
+  const scored = gtCases.filter((c) => hasAny(c.id));
+  const skipped = gtCases.filter((c) => !hasAny(c.id)).map((c) => c.id);
+  if (scored.length === 0) {
+    throw badInput(o.predDir, 'path', `no predictions for any of the ${gtCases.length} case(s) in ${o.gtDir} (expected ${join(o.predDir, gtCases[0]?.id ?? 'CASE', `${ids[0]}.nii.gz`)})`, 'not-found');
+  }
   const cases: CaseEvaluation[] = [];
   let layout: StructureLayout | null = null;
-  gtCases.forEach((c, i) => {
-    o.onCase?.(i, gtCases.length, c.id);
+  scored.forEach((c, i) => {
+    o.onCase?.(i, scored.length, c.id);
     const gt = loadCase(c, schema, path);
     layout ??= structureLayout(gt.labels);
-    const dir = gtCases.length === 1 && !existsSync(join(o.predDir, c.id)) ? o.predDir : join(o.predDir, c.id);
+    const dir = predFolder(c.id);
     const gtMasks = layout.ids.map((id) => gt.labels.masks[gt.labels.schema.structures.findIndex((s) => s.id === id)]);
     const pred = layout.ids.map((id) => {
       const f = join(dir, `${id}.nii.gz`);
@@ -66,7 +82,7 @@ export function evaluateDirs(o: EvaluateDirsOptions): Evaluation {
       ? hierarchyConsistency({ whole: pred[0], parts: pred.slice(1) }, { whole: gtMasks[0], parts: gtMasks.slice(1) }) : null;
     cases.push({ caseId: c.id, metrics, boundary, consistency });
   });
-  return { layout: layout!, toleranceMm: o.toleranceMm, boundaryRadiusMm: o.boundaryRadiusMm, cases, summary: summarize(cases.map((c) => c.metrics)) };
+  return { layout: layout!, toleranceMm: o.toleranceMm, boundaryRadiusMm: o.boundaryRadiusMm, cases, skipped, summary: summarize(cases.map((c) => c.metrics)) };
 }
 
 /** One CSV row per case × structure. */

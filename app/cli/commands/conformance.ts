@@ -38,6 +38,10 @@ export const command: Command = {
     backend: { type: 'string' },
     json: { type: 'boolean' },
   },
+  optionHelp: {
+    backend: 'auto|tfjs-node-gpu|tfjs-node|wasm+dnnl|wasm|cpu: the tfjs backend to evaluate on (default auto)',
+    json: 'print the summary as JSON',
+  },
   allowPositionals: true,
   async run({ values, positionals, io }) {
     if (positionals.length !== 2) throw usageError('conformance needs CASES.json and OUT.json');

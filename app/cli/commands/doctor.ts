@@ -67,6 +67,10 @@ export const command: Command = {
     json: { type: 'boolean' },
     'skip-selftest': { type: 'boolean' },
   },
+  optionHelp: {
+    json: 'print the backend report and self-test as JSON',
+    'skip-selftest': 'only report the backend ladder; skip the gradient self-test',
+  },
   allowPositionals: false,
   async run({ values, io }) {
     const report: DoctorReport = {

@@ -47,6 +47,11 @@ export const command: Command = {
     map: { type: 'string', multiple: true },
     json: { type: 'boolean' },
   },
+  optionHelp: {
+    schema: 'FILE: a label schema (e.g. resources/presets/pelvis.json) naming structures and roles',
+    map: 'ID=FILE: which mask file holds structure ID (repeatable)',
+    json: 'print the analysis as JSON',
+  },
   allowPositionals: true,
   async run({ values, positionals, io }) {
     if (positionals.length < 2) throw usageError('expected CT LABELS... (a CT and at least one label file)\nRun `osteon inspect --help`.');

@@ -33,12 +33,6 @@ export const command: Command = {
     'random token in the URL; the page talks to the services over a WebSocket. Requests without the',
     'token, or from another origin, are refused. Stop it with Ctrl-C.',
     '',
-    '  --port N        port to listen on (default: a free one)',
-    '  --project DIR   open this project; a missing or empty folder becomes a new project',
-    '  --sample        import the bundled sample study (pelvis CT + labels) when the project has no cases',
-    '  --renderer DIR  the built renderer to serve (default: out/renderer; build it with `npm run build`)',
-    '  --json          print {url, port, token, project} as one JSON line instead of text',
-    '',
     'Example: osteon serve --project ~/osteon/demo --sample',
   ].join('\n'),
   options: {
@@ -47,6 +41,13 @@ export const command: Command = {
     sample: { type: 'boolean' },
     renderer: { type: 'string' },
     json: { type: 'boolean' },
+  },
+  optionHelp: {
+    port: 'N: port to listen on (default: a free one)',
+    project: 'DIR: open this project; a missing or empty folder becomes a new project',
+    sample: 'import the bundled sample study (pelvis CT + labels) when the project has no cases',
+    renderer: 'DIR: the built renderer to serve (default out/renderer; build it with `npm run build`)',
+    json: 'print {url, port, token, project} as one JSON line instead of text',
   },
   allowPositionals: false,
   async run({ values, io }) {
