@@ -44,14 +44,29 @@ const contractLayer = {
       patterns: [
         { group: nodeBuiltins, message: 'layer: app/contract/ is shared with the renderer; no Node.' },
         { group: ['@tensorflow/*', 'electron', 'electron/*'], message: 'layer: app/contract/ is types and schemas only.' },
-        { regex: '^\\.\\./(?!contract/)', message: 'layer: app/contract/ imports nothing else from app/.' },
+        { regex: '^\\.\\./(?!contract/|shared/)', message: 'layer: app/contract/ imports nothing else from app/ but app/shared.' },
       ],
     }],
     'no-restricted-syntax': dynamicImports([
       ['^(node:|fs$|path$|os$|child_process$|worker_threads$|zlib$|crypto$)', 'layer: app/contract/ is shared with the renderer; no Node.'],
       ['^(@tensorflow|electron)', 'layer: app/contract/ is types and schemas only.'],
-      ['^\\.\\.\\/(?!contract\\/)', 'layer: app/contract/ imports nothing else from app/.'],
+      ['^\\.\\.\\/(?!contract\\/|shared\\/)', 'layer: app/contract/ imports nothing else from app/ but app/shared.'],
     ]),
+  },
+};
+
+/** app/shared/: pure code both sides run (EDT, ...): no Node, no tfjs, no DOM, nothing else from app/. */
+const sharedLayer = {
+  files: ['app/shared/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { group: nodeBuiltins, message: 'layer: app/shared/ runs in the renderer too; no Node.' },
+        { group: ['@tensorflow/*', 'electron', 'electron/*', 'zod'], message: 'layer: app/shared/ is plain TypeScript.' },
+        { regex: '^\\.\\./', message: 'layer: app/shared/ imports nothing else from app/.' },
+      ],
+    }],
+    'no-restricted-syntax': dynamicImports([['.', 'layer: app/shared/ has no dynamic imports.']]),
   },
 };
 
@@ -64,7 +79,7 @@ const rendererLayer = {
         { group: nodeBuiltins, message: 'layer: renderer/ never imports Node.' },
         { group: ['electron', 'electron/*'], message: 'layer: renderer/ talks to main only through the preload bridge.' },
         { group: ['@tensorflow/*'], message: 'layer: renderer/ never imports tfjs.' },
-        { regex: '(^|/)app/(?!contract/)', message: 'layer: renderer/ imports only app/contract from the core.' },
+        { regex: '(^|/)app/(?!contract/|shared/)', message: 'layer: renderer/ imports only app/contract and app/shared from the core.' },
         { group: ['**/main/*', '**/main'], message: 'layer: renderer/ never imports main/.' },
       ],
     }],
@@ -72,7 +87,7 @@ const rendererLayer = {
       ['^(node:|fs$|path$|os$|child_process$|worker_threads$|zlib$|crypto$)', 'layer: renderer/ never imports Node.'],
       ['^electron(\\/|$)', 'layer: renderer/ talks to main only through the preload bridge.'],
       ['^@tensorflow\\/', 'layer: renderer/ never imports tfjs.'],
-      ['(^|\\/)app\\/(?!contract\\/)', 'layer: renderer/ imports only app/contract from the core.'],
+      ['(^|\\/)app\\/(?!contract\\/|shared\\/)', 'layer: renderer/ imports only app/contract and app/shared from the core.'],
       ['(^|\\/)main(\\/|$)', 'layer: renderer/ never imports main/.'],
     ]),
   },
@@ -110,6 +125,7 @@ export default tseslint.config(
   },
   appLayer,
   contractLayer,
+  sharedLayer,
   rendererLayer,
   mainLayer,
 );

@@ -4,6 +4,7 @@
  * Non-finite numbers (a NaN Dice when both masks are empty) travel as null: JSON has no NaN.
  */
 import { z } from 'zod';
+import { CollapseFindingData, PostprocessPlanData, RunConfigData } from './run-config.ts';
 import { Id, IsoTime, Name } from './schemas.ts';
 
 /** A metric that may be undefined (NaN/Infinity become null on the wire). */
@@ -38,9 +39,9 @@ export const TrainEventData = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('warning'), code: z.literal('channel-collapse'), epoch: z.number().int(), message: z.string().max(8192),
     /** app/metrics/collapse.ts CollapseFinding (channels, pairs, likelyCauses, recommendedPosWeight). */
-    finding: z.unknown(),
+    finding: CollapseFindingData,
   }),
-  z.strictObject({ type: z.literal('postprocessing'), plan: z.unknown() }),
+  z.strictObject({ type: z.literal('postprocessing'), plan: PostprocessPlanData }),
   z.strictObject({ type: z.literal('paused') }),
   z.strictObject({ type: z.literal('resumed') }),
   z.strictObject({
@@ -100,9 +101,9 @@ export type EpochRecord = z.infer<typeof EpochRecord>;
 export const RunDetail = z.strictObject({
   summary: RunSummary,
   /** The run's config.json (app/learning/config.ts TrainConfig). */
-  config: z.unknown(),
+  config: RunConfigData.nullable(),
   history: z.array(EpochRecord).max(100_000),
-  warnings: z.array(z.strictObject({ epoch: z.number().int(), message: z.string().max(8192), finding: z.unknown() })).max(10_000),
+  warnings: z.array(z.strictObject({ epoch: z.number().int(), message: z.string().max(8192), finding: CollapseFindingData.nullable() })).max(10_000),
   message: z.string().max(8192).nullable(),
 });
 export type RunDetail = z.infer<typeof RunDetail>;

@@ -44,7 +44,7 @@ export interface BackendReport {
   attempts: BackendAttempt[];
   /** Osteon's own kernels and gradients registered, e.g. 'wasm:Conv2DBackpropFilter'. */
   kernels: string[];
-  /** Compute threads the backend uses (wasm in Node: always 1, see notes §2). */
+  /** Compute threads the backend uses (wasm in Node: always 1; tfjs-backend-wasm's threads need a browser's SharedArrayBuffer workers). */
   threads: number;
   /** How the ladder was chosen: 'auto', or the candidate forced by option or OSTEON_BACKEND. */
   preference: BackendPreference;

@@ -1,6 +1,6 @@
 /**
  * Channel-collapse detector for multi-label (sigmoid/BCE) heads: "the model outputs the same
- * segmentation in all channels" (../shared/seed/forum-thread-multilabel-bce.txt).
+ * segmentation in all channels", the failure this project's design discussion started from.
  *
  * Agreement of two channels a, b = pooled Dice over the cases,
  *   2·Σ_n |M_a ∩ M_b| / (Σ_n |M_a| + Σ_n |M_b|),

@@ -1,7 +1,7 @@
 /**
  * Debian's Chromium driven by playwright-core, for the renderer's e2e tests. Never downloads a
  * browser (`npx playwright install` is not used anywhere): without /usr/bin/chromium the tests
- * skip with a visible notice. Flags as measured in the renderer notes: headless, SwiftShader
+ * skip with a visible notice. Flags: headless, SwiftShader
  * WebGL2 through ANGLE, and nothing that talks to the network.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';

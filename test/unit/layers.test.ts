@@ -28,6 +28,9 @@ describe('layer rule', () => {
     ['renderer/src/x.ts', "import { readNifti } from '../../app/imaging/nifti.ts';\nexport const r = readNifti;\n", true],
     ['renderer/src/x.ts', "import type { ErrorData } from '../../app/contract/errors.ts';\nexport type E = ErrorData;\n", false],
     ['main/x.ts', "import { mount } from 'svelte';\nexport const m = mount;\n", true],
+    ['app/shared/x.ts', "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n", true],
+    ['app/shared/x.ts', "import type { Vec3 } from '../imaging/volume.ts';\nexport type V = Vec3;\n", true],
+    ['renderer/src/x.ts', "import { signedDistance } from '../../app/shared/edt.ts';\nexport const s = signedDistance;\n", false],
     // Svelte components are linted too (svelte-eslint-parser + typescript-eslint).
     ['renderer/src/components/X.svelte', svelte("import { train } from '../../../app/learning/train.ts';\nconst t = train;"), true],
     ['renderer/src/components/X.svelte', svelte("import * as tf from '@tensorflow/tfjs';\nconst t = tf;"), true],
