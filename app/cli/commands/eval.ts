@@ -43,7 +43,8 @@ export const command: Command = {
     bar.clear();
     if (typeof v.csv === 'string') writeFileAtomic(resolve(v.csv), evaluationCsv(e));
     if (v.json) { io.out(JSON.stringify(e, finiteJson, 2)); return 0; }
-    const ids = e.layout.ids;
+    // Reports show the schema's display names (the CSV keeps the ids).
+    const ids = e.layout.names;
     const lines = [`Evaluation of ${e.cases.length} case(s); NSD at ${e.toleranceMm} mm; boundary band ±${e.boundaryRadiusMm} mm`];
     if (e.skipped.length) lines.push(`Skipped ${e.skipped.length} case(s) with no prediction in ${resolve(v.pred as string)}: ${e.skipped.join(', ')}`);
     lines.push('');

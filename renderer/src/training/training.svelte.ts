@@ -1,6 +1,7 @@
 // The training workflow's state: the plan for the form, the runs of the project, the live run
 // (its train.event stream folded into per-epoch history), evaluations, threshold curves, the
 // pos_weight sweep queue and the run comparison. Components read getters and call methods.
+import { structureLooks } from '../lib/structures.svelte.ts';
 import type {
   EpochRecord, EventPayload, OsteonClient, RunDetail, RunEvaluation, RunSummary, RunThresholds, TrainPlan, TrainRequest, ConfigDifference,
 } from './contract.ts';
@@ -87,6 +88,7 @@ export class TrainingState {
     if (!this.#off) this.#off = c.on('train.event', (e) => this.#onEvent(e));
     try {
       this.#plan = await c.call('train.plan', {});
+      structureLooks.register(this.#plan.structures);
       await this.refreshRuns();
       this.#error = null;
     } catch (e) {
@@ -162,6 +164,7 @@ export class TrainingState {
     this.#evaluation = null;
     this.#thresholds = null;
     this.#detail = await this.#need().call('run.get', { runId });
+    if (this.#detail.config) structureLooks.registerLayout(this.#detail.config.layout);
   }
 
   async evaluate(runId: string): Promise<RunEvaluation> {
