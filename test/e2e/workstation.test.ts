@@ -279,7 +279,7 @@ describe.skipIf(!ready)('workstation in Chromium', () => {
   it('lists the shortcuts on ? and closes the overlay on Esc', async () => {
     const { page } = browser;
     await page.locator('body').press('?');
-    const help = page.getByRole('dialog', { name: 'Keyboard shortcuts' });
+    const help = page.getByRole('dialog', { name: 'Keyboard and mouse' });
     await help.waitFor();
     await browser.screenshot('10-help');
     await page.keyboard.press('Escape');

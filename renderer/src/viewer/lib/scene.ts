@@ -91,12 +91,14 @@ export class Scene3D {
     this.interactor.setInteractorStyle(this.#style);
     // LPS: +x Left, +y Posterior, +z Superior.
     this.#cube.setDefaultStyle({ fontStyle: 'bold', fontFamily: 'Arial', fontColor: 'black', faceColor: '#9fb3c8', edgeThickness: 0.05, edgeColor: 'black', resolution: 256 });
-    this.#cube.setXPlusFaceProperty({ text: 'L' });
-    this.#cube.setXMinusFaceProperty({ text: 'R' });
-    this.#cube.setYPlusFaceProperty({ text: 'P' });
-    this.#cube.setYMinusFaceProperty({ text: 'A' });
-    this.#cube.setZPlusFaceProperty({ text: 'S' });
-    this.#cube.setZMinusFaceProperty({ text: 'I' });
+    // Face rotations as vtk.js's 'lps' preset has them: every letter upright when superior is up
+    // (the anterior, posterior and lateral views), e.g. the L of the left lateral view.
+    this.#cube.setXPlusFaceProperty({ text: 'L', faceRotation: 90 });
+    this.#cube.setXMinusFaceProperty({ text: 'R', faceRotation: -90 });
+    this.#cube.setYPlusFaceProperty({ text: 'P', faceRotation: 180 });
+    this.#cube.setYMinusFaceProperty({ text: 'A', faceRotation: 0 });
+    this.#cube.setZPlusFaceProperty({ text: 'S', faceRotation: 0 });
+    this.#cube.setZMinusFaceProperty({ text: 'I', faceRotation: 180 });
     this.#marker = vtkOrientationMarkerWidget.newInstance({ actor: this.#cube, interactor: this.interactor });
     this.#marker.setEnabled(true);
     this.#marker.setViewportCorner(vtkOrientationMarkerWidget.Corners.BOTTOM_RIGHT);
@@ -167,6 +169,17 @@ export class Scene3D {
     p.setColor(colour[0], colour[1], colour[2]);
     p.setOpacity(opacity);
     s.actor.setVisibility(visible && opacity > 0);
+  }
+
+  /**
+   * Pushes a surface back in depth (polygon offset), so where it coincides with another (the whole
+   * with its parts) the other is drawn and nothing z-fights.
+   */
+  setBehind(key: string, behind: boolean): void {
+    const m = this.#surfaces.get(key)?.mapper;
+    if (!m) return;
+    m.setResolveCoincidentTopology(behind ? 1 : 0);
+    m.setRelativeCoincidentTopologyPolygonOffsetParameters(behind ? 2 : 0, behind ? 8 : 0);
   }
 
   /** Moves a surface by `offset` mm (side-by-side compare); [0, 0, 0] puts it back. */
