@@ -178,6 +178,13 @@ describe.skipIf(!ready)('vtk.js viewer in Chromium', () => {
     await page.getByRole('checkbox', { name: 'Compare' }).check();
     await page.getByTestId('distance-colour-bar').locator('[data-structure=hip_left]').waitFor({ timeout: 60_000 });
     await page.getByTestId('distance-colour-bar').locator('[data-structure=sacrum]').waitFor({ timeout: 60_000 });
+    // Every structure is in the largest-error list, the whole too, by display name.
+    await page.getByTestId('distance-colour-bar').locator('[data-structure=pelvis]').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('distance-colour-bar').locator('[data-structure=hip_left]').textContent()).toMatch(/^Left hip: largest/);
+    // The colour bar sits beside the render, not over it.
+    const barBox = await page.getByTestId('distance-colour-bar').boundingBox();
+    const renderBox = await page.locator('[data-testid=viewer3d] .canvas').boundingBox();
+    expect(barBox && renderBox && barBox.x >= renderBox.x + renderBox.width - 1, JSON.stringify([barBox, renderBox])).toBe(true);
     // Targets: the colour bar's red and blue ends, half-way shades, and the white of 0 mm.
     const cmp = () => page.evaluate((t) => (globalThis as unknown as Win).__osteonViewer?.count(t) ?? [],
       [[230, 26, 26], [242, 135, 135], [26, 64, 242], [135, 150, 242], [242, 242, 242]] as Rgb[]);
@@ -209,11 +216,13 @@ describe.skipIf(!ready)('vtk.js viewer in Chromium', () => {
     // The slices show TP/FP/FN: restore the grid, jump to the left hip's largest error.
     await page.getByRole('button', { name: 'Restore 3D viewport' }).click();
     await page.locator('[data-view=axial] canvas').waitFor();
-    await page.getByRole('button', { name: 'Jump the slices to the largest error of hip_left' }).click();
+    await page.getByRole('button', { name: 'Jump the slices to the largest error of Left hip' }).click();
     const k = Number(/voxel \(\d+, \d+, (\d+)\)/.exec(worst ?? '')?.[1]);
     // The sample's k runs inferior→superior (direction diag(−1, −1, 1)), as does the axial order.
     await expect.poll(() => page.locator('[data-view=axial]').getAttribute('aria-label')).toMatch(new RegExp(`slice ${k + 1} of`));
     const slicePx = await axialConfusion(page);
+    // The slice views explain their compare colours.
+    expect(await page.locator('[data-view=axial] [data-testid=compare-legend]').textContent()).toMatch(/TP.*FP.*FN/);
     await browser.screenshot('viewer-slices-compare');
     expect(slicePx.fp, JSON.stringify(slicePx)).toBeGreaterThan(10);
     expect(slicePx.fn, JSON.stringify(slicePx)).toBeGreaterThan(10);
