@@ -1,5 +1,5 @@
 /**
- * Fit and finish in Chromium at 1600×1000, 1280×760 and 1024×700, on the bundled pelvis study:
+ * Fit and finish in Chromium at 2560×1440, 1600×1000, 1280×760 and 1024×700, on the bundled pelvis study:
  * zoom and pan, then maximise and restore, keep the slice and the zoom; the W/L readout follows a
  * right-drag (and shows "Custom"); no two corner texts of a slice view overlap; nothing wraps (top
  * bar, view toolbar, 3D tools each one row); the viewports take ≥ 60 % of the width at 1280.
@@ -61,7 +61,7 @@ describe.skipIf(!ready)('fit and finish in Chromium', () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
-  const sizes: Array<[number, number]> = [[1600, 1000], [1280, 760], [1024, 700]];
+  const sizes: Array<[number, number]> = [[2560, 1440], [1600, 1000], [1280, 760], [1024, 700]];
   it.each(sizes)('at %i×%i', async (width, height) => {
     const browser = await launchBrowser({ width, height });
     const tag = `fit-${width}x${height}`;

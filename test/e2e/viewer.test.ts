@@ -269,7 +269,12 @@ describe.skipIf(!ready)('vtk.js viewer in Chromium', () => {
     await page.getByRole('button', { name: 'Restore 3D viewport' }).click();
     await page.getByTestId('case-item').filter({ hasText: 'pelvis sample' }).click();
     const axial = page.locator('[data-view=axial]');
-    await expect.poll(() => axial.getAttribute('aria-label'), { timeout: 30_000 }).toMatch(/slice 57 of 112/);
+    // Back on a case, each view is where it was left (the compare jump above moved it): step to the probe's slice 57.
+    await expect.poll(() => axial.getAttribute('aria-label'), { timeout: 30_000 }).toMatch(/slice \d+ of 112/);
+    const at = Number(/slice (\d+) of/.exec((await axial.getAttribute('aria-label')) ?? '')?.[1]);
+    await axial.focus();
+    for (let n = at; n !== 57; n += n < 57 ? 1 : -1) await page.keyboard.press(n < 57 ? 'ArrowUp' : 'ArrowDown');
+    await expect.poll(() => axial.getAttribute('aria-label')).toMatch(/slice 57 of 112/);
     // The sample's direction is diag(−1, −1, 1) (3 mm voxels, 122×101×112): the axial view puts
     // +x (patient left) to the right and +y (posterior) down, so u = 121 − i and v = 100 − j.
     const [i, j] = probe;
@@ -281,7 +286,7 @@ describe.skipIf(!ready)('vtk.js viewer in Chromium', () => {
     const x = rect.x + (rect.width - 122 * scale) / 2 + (u + 0.5) * scale, y = rect.y + (rect.height - 101 * scale) / 2 + (v + 0.5) * scale;
     await page.mouse.move(x, y);
     const probeText = page.locator('[data-view=axial] [data-testid=slice-probe]');
-    await expect.poll(() => probeText.textContent()).toMatch(new RegExp(`HU -?\\d+ · \\(${i}, ${j}, 56\\) · pelvis, hip_left`));
+    await expect.poll(() => probeText.textContent()).toMatch(new RegExp(`HU -?\\d+ · \\(${i}, ${j}, 56\\) · Pelvis, Left hip`));
     // The overlay pixel there is the left hip's blue blended on the CT grey.
     const px = await page.locator('[data-view=axial] canvas').evaluate((el, [pu, pv]) => {
       const c = el as unknown as { getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null };
@@ -297,14 +302,18 @@ describe.skipIf(!ready)('vtk.js viewer in Chromium', () => {
     await page.waitForTimeout(300);
     await browser.screenshot('viewer-linked-cursor');
     // Shift+drag adjusts the window freely: 100 px right = +400 HU of width, 50 px down = +100 HU of level.
-    await expect.poll(() => probeText.textContent()).toMatch(/W 2000 L 300/);
+    // The view's W/L line (under its title) and the toolbar's readout follow the drag.
+    const wl = page.locator('[data-view=axial] .wl');
+    await expect.poll(() => wl.textContent()).toMatch(/W 2000 L 300/);
     await page.keyboard.down('Shift');
     await page.mouse.down();
     await page.mouse.move(x + 100, y + 50, { steps: 4 });
     await page.mouse.up();
     await page.keyboard.up('Shift');
     await page.mouse.move(x, y);
-    await expect.poll(() => probeText.textContent()).toMatch(/W 2400 L 400/);
+    await expect.poll(() => wl.textContent()).toMatch(/W 2400 L 400/);
+    expect(await page.getByTestId('wl-window').inputValue()).toBe('2400');
+    expect(await page.getByTestId('wl-level').inputValue()).toBe('400');
     await page.getByRole('radio', { name: 'Bone' }).click();
     // Outline instead of fill for the left hip in the slices: fewer blue pixels, but some left.
     const blue = () => page.locator('[data-view=axial] canvas').evaluate((el) => {
