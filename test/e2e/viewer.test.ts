@@ -134,6 +134,11 @@ describe.skipIf(!ready)('vtk.js viewer in Chromium', () => {
     for (const part of ['hip_left', 'hip_right', 'sacrum']) expect(c[part].count, `${part}: ${JSON.stringify(c)}`).toBeGreaterThan(500);
     // Seen from the front, the patient's left is on the screen's right.
     expect(c.hip_left.meanX).toBeGreaterThan(c.hip_right.meanX);
+    // The left lateral view, for a person to check the orientation cube's upright "L".
+    await page.getByRole('button', { name: 'Left lateral view' }).click();
+    await page.waitForTimeout(300);
+    await browser.screenshot('viewer-3d-left-lateral');
+    await page.getByRole('button', { name: 'Anterior view' }).click();
     // The PNG button downloads the frame.
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save 3D screenshot' }).click()]);
     const saved = join(artifactsDir, 'viewer-3d-download.png');

@@ -172,14 +172,20 @@ export class Scene3D {
   }
 
   /**
-   * Pushes a surface back in depth (polygon offset), so where it coincides with another (the whole
-   * with its parts) the other is drawn and nothing z-fights.
+   * Keeps a surface behind the ones it coincides with (the whole with its parts): only its far
+   * side is drawn (front faces culled), pushed back further by a polygon offset, so where a part
+   * lies on it the part is drawn and nothing z-fights; where no part is, the whole still shows.
+   * (The whole is translucent by default, and translucent surfaces ignore a depth offset alone.)
    */
   setBehind(key: string, behind: boolean): void {
-    const m = this.#surfaces.get(key)?.mapper;
-    if (!m) return;
+    const sp = this.#surfaces.get(key);
+    if (!sp) return;
+    const m = sp.mapper;
+    sp.actor.getProperty().setFrontfaceCulling(behind);
+    // The offset is added to the fragment depth (vtk.js: z + factor·slope + 1.6e-5·units); the
+    // whole's surface lies up to about a voxel from its parts', so it needs a generous one.
     m.setResolveCoincidentTopology(behind ? 1 : 0);
-    m.setRelativeCoincidentTopologyPolygonOffsetParameters(behind ? 2 : 0, behind ? 8 : 0);
+    m.setRelativeCoincidentTopologyPolygonOffsetParameters(behind ? 8 : 0, behind ? 200 : 0);
   }
 
   /** Moves a surface by `offset` mm (side-by-side compare); [0, 0, 0] puts it back. */
