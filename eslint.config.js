@@ -1,8 +1,15 @@
 // Lint: typescript-eslint's recommended rules plus the layer rule that keeps Osteon's
 // architecture honest (docs/ARCHITECTURE.md). A wrong-layer import fails `npm test`.
 import tseslint from 'typescript-eslint';
+import svelteParser from 'svelte-eslint-parser';
 
 const nodeBuiltins = ['node:*', 'fs', 'fs/*', 'path', 'os', 'child_process', 'worker_threads', 'zlib', 'crypto', 'http', 'https', 'net', 'url', 'util', 'stream', 'events'];
+
+/**
+ * `no-restricted-imports` sees only static imports; `import('x')` is an ImportExpression, so each
+ * layer also lists its forbidden module patterns for dynamic imports (regexes on the specifier).
+ */
+const dynamicImports = (rules) => ['error', ...rules.map(([re, message]) => ({ selector: `ImportExpression[source.value=/${re}/]`, message }))];
 
 /** app/: the core. Node is allowed, Electron, the DOM and the UI stack are not. */
 const appLayer = {
@@ -15,6 +22,11 @@ const appLayer = {
         { group: ['**/main/*', '**/main', '**/renderer/*', '**/renderer'], message: 'layer: app/ never imports main/ or renderer/.' },
       ],
     }],
+    'no-restricted-syntax': dynamicImports([
+      ['^electron(\\/|$)', 'layer: app/ never imports Electron (wire it in main/).'],
+      ['^(svelte|@kitware)(\\/|$)', 'layer: app/ never imports the UI stack.'],
+      ['(^|\\/)(main|renderer)(\\/|$)', 'layer: app/ never imports main/ or renderer/.'],
+    ]),
     'no-restricted-globals': ['error',
       { name: 'window', message: 'layer: app/ has no DOM.' },
       { name: 'document', message: 'layer: app/ has no DOM.' },
@@ -32,9 +44,29 @@ const contractLayer = {
       patterns: [
         { group: nodeBuiltins, message: 'layer: app/contract/ is shared with the renderer; no Node.' },
         { group: ['@tensorflow/*', 'electron', 'electron/*'], message: 'layer: app/contract/ is types and schemas only.' },
-        { regex: '^\\.\\./(?!contract/)', message: 'layer: app/contract/ imports nothing else from app/.' },
+        { regex: '^\\.\\./(?!contract/|shared/)', message: 'layer: app/contract/ imports nothing else from app/ but app/shared.' },
       ],
     }],
+    'no-restricted-syntax': dynamicImports([
+      ['^(node:|fs$|path$|os$|child_process$|worker_threads$|zlib$|crypto$)', 'layer: app/contract/ is shared with the renderer; no Node.'],
+      ['^(@tensorflow|electron)', 'layer: app/contract/ is types and schemas only.'],
+      ['^\\.\\.\\/(?!contract\\/|shared\\/)', 'layer: app/contract/ imports nothing else from app/ but app/shared.'],
+    ]),
+  },
+};
+
+/** app/shared/: pure code both sides run (EDT, ...): no Node, no tfjs, no DOM, nothing else from app/. */
+const sharedLayer = {
+  files: ['app/shared/**/*.ts'],
+  rules: {
+    'no-restricted-imports': ['error', {
+      patterns: [
+        { group: nodeBuiltins, message: 'layer: app/shared/ runs in the renderer too; no Node.' },
+        { group: ['@tensorflow/*', 'electron', 'electron/*', 'zod'], message: 'layer: app/shared/ is plain TypeScript.' },
+        { regex: '^\\.\\./', message: 'layer: app/shared/ imports nothing else from app/.' },
+      ],
+    }],
+    'no-restricted-syntax': dynamicImports([['.', 'layer: app/shared/ has no dynamic imports.']]),
   },
 };
 
@@ -47,10 +79,17 @@ const rendererLayer = {
         { group: nodeBuiltins, message: 'layer: renderer/ never imports Node.' },
         { group: ['electron', 'electron/*'], message: 'layer: renderer/ talks to main only through the preload bridge.' },
         { group: ['@tensorflow/*'], message: 'layer: renderer/ never imports tfjs.' },
-        { regex: '(^|/)app/(?!contract/)', message: 'layer: renderer/ imports only app/contract from the core.' },
+        { regex: '(^|/)app/(?!contract/|shared/)', message: 'layer: renderer/ imports only app/contract and app/shared from the core.' },
         { group: ['**/main/*', '**/main'], message: 'layer: renderer/ never imports main/.' },
       ],
     }],
+    'no-restricted-syntax': dynamicImports([
+      ['^(node:|fs$|path$|os$|child_process$|worker_threads$|zlib$|crypto$)', 'layer: renderer/ never imports Node.'],
+      ['^electron(\\/|$)', 'layer: renderer/ talks to main only through the preload bridge.'],
+      ['^@tensorflow\\/', 'layer: renderer/ never imports tfjs.'],
+      ['(^|\\/)app\\/(?!contract\\/|shared\\/)', 'layer: renderer/ imports only app/contract and app/shared from the core.'],
+      ['(^|\\/)main(\\/|$)', 'layer: renderer/ never imports main/.'],
+    ]),
   },
 };
 
@@ -96,12 +135,21 @@ const mainLayer = {
         { group: ['svelte', 'svelte/*', '@kitware/*', '**/renderer/*'], message: 'layer: main/ never imports the renderer.' },
       ],
     }],
+    'no-restricted-syntax': dynamicImports([
+      ['^(svelte|@kitware)(\\/|$)|(^|\\/)renderer\\/', 'layer: main/ never imports the renderer.'],
+    ]),
   },
 };
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'out/**', 'dist/**', 'release/**', 'test-artifacts/**', 'renderer/**/*.svelte', 'native/**/build/**', '**/*.mjs', '**/*.cjs', 'eslint.config.js'] },
+  { ignores: ['node_modules/**', 'out/**', 'dist/**', 'release/**', 'test-artifacts/**', 'native/**/build/**', '**/*.mjs', '**/*.cjs', 'eslint.config.js'] },
   ...tseslint.configs.recommended,
+  // Svelte components: their <script lang="ts"> goes through typescript-eslint, so the layer
+  // rule below sees a component's imports as it sees a .ts file's.
+  {
+    files: ['**/*.svelte'],
+    languageOptions: { parser: svelteParser, parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] } },
+  },
   {
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
@@ -110,6 +158,7 @@ export default tseslint.config(
   },
   appLayer,
   contractLayer,
+  sharedLayer,
   rendererLayer,
   mainLayer,
   gpuHostCoreLayer,

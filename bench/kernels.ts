@@ -1,8 +1,7 @@
 /**
  * Bench suite `kernels`: Osteon's wasm convolution kernels (app/learning/kernels) against the
  * wasm backend's built-in kernels they replace, or against tfjs's cpu backend where wasm has
- * none (Conv2DBackpropFilter), on the shapes of docs' measurements
- * (../shared/notes/ml-backends-and-io-measured.md §1 and §3). Every record also compares the
+ * none (Conv2DBackpropFilter), on the U-Net's shapes. Every record also compares the
  * outputs: ok = Osteon agrees with the reference; where the built-in is known to be wrong
  * (Conv3DBackpropInputV2) the disagreement is reported in `detail` instead.
  */
@@ -112,14 +111,14 @@ const specs: Spec[] = [
   },
   {
     name: 'Conv3DBackpropInputV2 1×64³×8→8 3³ s1', kernel: 'Conv3DBackpropInputV2', reference: 'builtin',
-    referenceWrong: 'the built-in is wrong in every case (notes §3)',
+    referenceWrong: 'the built-in is wrong in every case (tfjs-backend-wasm 4.22)',
     inputs: () => ({ dy: randn([1, 64, 64, 64, 8], 11), filter: randn([3, 3, 3, 8, 8], 12) }),
     attrs: { strides: 1, pad: 'same', inputShape: [1, 64, 64, 64, 8] },
     flops: 2 * 64 ** 3 * 27 * 8 * 8,
   },
   {
     name: 'Conv3DBackpropInputV2 (conv3dTranspose) 1×32³×16→8 2³ s2', kernel: 'Conv3DBackpropInputV2', reference: 'builtin',
-    referenceWrong: 'the built-in is wrong in every case (notes §3)',
+    referenceWrong: 'the built-in is wrong in every case (tfjs-backend-wasm 4.22)',
     inputs: () => ({ dy: randn([1, 32, 32, 32, 16], 14), filter: randn([2, 2, 2, 8, 16], 15) }),
     attrs: { strides: 2, pad: 'valid', inputShape: [1, 64, 64, 64, 8] },
     flops: 2 * 32 ** 3 * 8 * 8 * 16,

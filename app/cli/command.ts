@@ -24,6 +24,12 @@ export interface Command {
   /** Longer help text: what it does, options, examples. */
   help: string;
   options: OptionSpec;
+  /**
+   * One line per option, "VALUE: what it does (default)", shown by `--help`; the value's
+   * placeholder is the text before the first ': ' when it has no spaces. Every option has one
+   * (test/unit/cli-help.test.ts checks).
+   */
+  optionHelp: Record<string, string>;
   allowPositionals: boolean;
   /** Returns the exit code: 0 success, 1 failure. Throw OsteonError for bad input (exit 2). */
   run(args: { values: ParsedValues; positionals: string[]; io: CliIo }): Promise<number>;

@@ -45,9 +45,21 @@ function topHelp(commands: Command[]): string {
   ].join('\n');
 }
 
+/** `--name VALUE  description` for every option, the placeholder taken from its description. */
+export function optionLines(c: Command): string[] {
+  const rows = Object.entries(c.options).map(([k, o]) => {
+    const text = c.optionHelp[k] ?? '';
+    const m = /^(\S+): (.*)$/.exec(text);
+    const value = o.type === 'string' ? ` ${m ? m[1] : 'VALUE'}` : '';
+    return [`--${k}${value}${o.short ? ` (-${o.short})` : ''}`, m && o.type === 'string' ? m[2] : text] as const;
+  });
+  rows.push(['--help (-h)', 'show this help']);
+  const width = Math.max(...rows.map(([l]) => l.length).filter((n) => n <= 28));
+  return rows.map(([l, d]) => (l.length > width ? `  ${l}\n  ${''.padEnd(width)}  ${d}` : `  ${l.padEnd(width)}  ${d}`));
+}
+
 function commandHelp(c: Command): string {
-  const opts = Object.entries(c.options).map(([k, o]) => `  --${k}${o.type === 'string' ? ' VALUE' : ''}${o.short ? ` (-${o.short})` : ''}`);
-  return [`Usage: osteon ${c.name} ${c.usage}`, '', c.summary, '', c.help, '', 'Options:', ...opts, '  --help (-h)'].join('\n');
+  return [`Usage: osteon ${c.name} ${c.usage}`, '', c.summary, '', c.help, '', 'Options:', ...optionLines(c)].join('\n');
 }
 
 export const processIo: CliIo = {

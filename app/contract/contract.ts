@@ -8,6 +8,7 @@
  * (code 'cancelled' after `job.cancel`) ends it.
  */
 import { z } from 'zod';
+import { LabelAnalysisData, LabelSchemaData } from './labels.ts';
 import { ErrorData } from './result.ts';
 import {
   AppInfo, BackendReport, CaseDetail, CaseSummary, DialogPurpose, Empty, Id, JobInfo, JobKind, JobStarted, LabelSchemaShape, Name, Path,
@@ -86,7 +87,7 @@ export const calls = {
     'A native file/folder dialog (Electron only; the browser host answers unavailable). Empty when cancelled.'),
 
   // The import wizard's look before importing (app/services/import-help.ts); nothing is written.
-  'schema.presets': call(Empty, z.strictObject({ presets: z.array(z.strictObject({ path: Path, schema: z.unknown() })).max(256) }),
+  'schema.presets': call(Empty, z.strictObject({ presets: z.array(z.strictObject({ path: Path, schema: LabelSchemaData })).max(256) }),
     'The bundled label schemas (resources/presets), each parsed.'),
   'labels.scan': call(z.strictObject({ labels: Path }), z.strictObject({
     dims: Vec3,
@@ -106,7 +107,7 @@ export const calls = {
   }), 'Folders and files under the allowed roots (bundled samples and presets, the open project), for the browser host\'s file picker.'),
   'labels.preview': call(
     z.strictObject({ ct: Path, labels: Path, schema: LabelSchemaShape }),
-    z.strictObject({ analysis: z.unknown() }),
+    z.strictObject({ analysis: LabelAnalysisData }),
     'The label analysis of a label file under an inline schema (e.g. with edited ids), without importing.'),
 
   // Training, runs and their evaluation (app/services/training*.ts; schemas in ./training.ts).
@@ -175,7 +176,14 @@ export const MenuAction = z.enum(['project-new', 'project-open', 'case-import', 
 export const events = {
   'job.started': JobInfo,
   'job.progress': z.strictObject({ jobId: Id, kind: JobKind, progress: z.number().min(0).max(1), message: z.string().max(4096) }),
-  'job.done': z.strictObject({ jobId: Id, kind: JobKind, result: z.unknown() }),
+  /** The result's schema follows from the kind (jobResults). */
+  'job.done': z.discriminatedUnion('kind', [
+    z.strictObject({ jobId: Id, kind: z.literal('case.import'), result: jobResults['case.import'] }),
+    z.strictObject({ jobId: Id, kind: z.literal('demo.sleep'), result: jobResults['demo.sleep'] }),
+    z.strictObject({ jobId: Id, kind: z.literal('train'), result: jobResults.train }),
+    z.strictObject({ jobId: Id, kind: z.literal('run.evaluate'), result: jobResults['run.evaluate'] }),
+    z.strictObject({ jobId: Id, kind: z.literal('run.thresholds'), result: jobResults['run.thresholds'] }),
+  ]),
   'job.failed': z.strictObject({ jobId: Id, kind: JobKind, error: ErrorData }),
   'project.changed': z.strictObject({ project: ProjectSummary.nullable() }),
   'case.changed': z.strictObject({ caseId: Id, summary: CaseSummary }),

@@ -4,6 +4,7 @@
  * (`bad-request`) instead of reaching a handler.
  */
 import { z } from 'zod';
+import { LabelAnalysisData, LabelSchemaData } from './labels.ts';
 
 /** A file-system path as the user gave it (absolute on the host machine). */
 export const Path = z.string().min(1).max(4096);
@@ -69,11 +70,11 @@ export type CaseSummary = z.infer<typeof CaseSummary>;
 export const CaseDetail = z.strictObject({
   summary: CaseSummary,
   /** The label analysis written at import (app/labels), as JSON; null when none was computed. */
-  analysis: z.unknown().nullable(),
+  analysis: LabelAnalysisData.nullable(),
   /** Why there is no analysis, when there is none. */
   analysisNote: z.string().max(4096).optional(),
   /** The case's label schema (osteon-labels/1 JSON, with colours and label ids), when it has one. */
-  schema: z.unknown().optional(),
+  schema: LabelSchemaData.optional(),
 });
 export type CaseDetail = z.infer<typeof CaseDetail>;
 
@@ -135,7 +136,13 @@ export const DialogPurpose = z.enum(['project-open', 'project-create', 'import-c
 export const LabelSchemaShape = z.looseObject({
   schema: z.string().max(64),
   name: z.string().max(200),
-  structures: z.array(z.record(z.string(), z.unknown())).min(1).max(256),
+  structures: z.array(z.looseObject({
+    id: z.string().max(200),
+    name: z.string().max(200).optional(),
+    colour: z.string().max(64).optional(),
+    role: z.string().max(64).optional(),
+    source: z.looseObject({ kind: z.string().max(64) }).optional(),
+  })).min(1).max(256),
 });
 
 /** Formats of `case.exportAs` (app/exchange): all keep overlapping structures. */

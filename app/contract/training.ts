@@ -4,6 +4,7 @@
  * Non-finite numbers (a NaN Dice when both masks are empty) travel as null: JSON has no NaN.
  */
 import { z } from 'zod';
+import { CollapseFindingData, PostprocessPlanData, RunConfigData } from './run-config.ts';
 import { Id, IsoTime, Name } from './schemas.ts';
 
 /** A metric that may be undefined (NaN/Infinity become null on the wire). */
@@ -59,12 +60,12 @@ export const TrainEventData = z.discriminatedUnion('type', [
   z.strictObject({
     type: z.literal('warning'), code: z.enum(['channel-collapse', 'whole-not-union']), epoch: z.number().int(), message: z.string().max(8192),
     /** app/metrics/collapse.ts CollapseFinding (channels, pairs, likelyCauses) for channel-collapse; null otherwise. */
-    finding: z.unknown(),
+    finding: CollapseFindingData.nullable(),
     /** channel-collapse: which episode, and how many validations in a row it has lasted (1 = the first warning). */
     episode: z.number().int().optional(), count: z.number().int().optional(),
   }),
   z.strictObject({ type: z.literal('calibration'), calibration: Calibration }),
-  z.strictObject({ type: z.literal('postprocessing'), plan: z.unknown() }),
+  z.strictObject({ type: z.literal('postprocessing'), plan: PostprocessPlanData }),
   z.strictObject({ type: z.literal('paused') }),
   z.strictObject({ type: z.literal('resumed') }),
   z.strictObject({
@@ -129,9 +130,9 @@ export type EpochRecord = z.infer<typeof EpochRecord>;
 export const RunDetail = z.strictObject({
   summary: RunSummary,
   /** The run's config.json (app/learning/config.ts TrainConfig). */
-  config: z.unknown(),
+  config: RunConfigData.nullable(),
   history: z.array(EpochRecord).max(100_000),
-  warnings: z.array(z.strictObject({ epoch: z.number().int(), message: z.string().max(8192), finding: z.unknown() })).max(10_000),
+  warnings: z.array(z.strictObject({ epoch: z.number().int(), message: z.string().max(8192), finding: CollapseFindingData.nullable() })).max(10_000),
   message: z.string().max(8192).nullable(),
 });
 export type RunDetail = z.infer<typeof RunDetail>;

@@ -63,11 +63,7 @@ export function gunzipExpected(file: string, gz: Uint8Array, need: number, slack
     throw badInput(file, 'gzip', `corrupt compressed data (${err.message})`);
   }
   if (out.length < need) {
-    throw new OsteonError({ code: 'bad-input', file, field: 'data', message: `${baseName(file)}: data: truncated: ${out.length} bytes after decompression, the header needs ${need}` });
+    throw new OsteonError({ code: 'bad-input', file, field: 'data', message: `${file}: data: truncated: ${out.length} bytes after decompression, the header needs ${need}` });
   }
   return out;
-}
-
-function baseName(p: string): string {
-  return p.split(/[\\/]/).pop() ?? p;
 }

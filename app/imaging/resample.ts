@@ -30,7 +30,7 @@ export interface ResampleOptions {
 export function requireSameGrid(a: Geometry, b: Geometry, fileA: string, fileB: string, tolMm = 1e-3): void {
   if (sameGrid(a, b, tolMm)) return;
   const nameA = fileA.split(/[\\/]/).pop() ?? fileA;
-  throw badInput(fileB, 'geometry', `grid does not match ${nameA}: ${nameA} has ${describeGeometry(a)}; this file has ${describeGeometry(b)} (resample explicitly if that is intended)`, 'mismatch');
+  throw badInput(fileB, 'geometry', `grid does not match ${fileA}: ${nameA} has ${describeGeometry(a)}; this file has ${describeGeometry(b)} (resample explicitly if that is intended)`, 'mismatch');
 }
 
 /** Index of `target` → continuous index of `source`, as a row-major 3×4. */

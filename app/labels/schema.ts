@@ -16,45 +16,9 @@
 import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 import { OsteonError, badInput } from '../util/errors.ts';
+import { LabelSchemaData as labelSchema, LabelSource as source, SCHEMA_TAG, StructureDef as structure } from '../contract/labels.ts';
 
-export const SCHEMA_TAG = 'osteon-labels/1';
-
-const labelmapSource = z.object({
-  kind: z.literal('labelmap'),
-  /** Label-map values that make up the structure (e.g. TotalSegmentator ids). */
-  values: z.array(z.number().int().min(0).max(65535)).min(1),
-}).strict();
-
-const maskSource = z.object({
-  kind: z.literal('mask'),
-  /** Binary mask file, relative to the schema file, or null when given on the command line. */
-  file: z.string().min(1).nullable().default(null),
-}).strict();
-
-const channelSource = z.object({
-  kind: z.literal('channel'),
-  /** 0-based channel of the multi-channel label volume. */
-  index: z.number().int().min(0).max(1023),
-}).strict();
-
-const source = z.discriminatedUnion('kind', [labelmapSource, maskSource, channelSource]);
-
-const structure = z.object({
-  id: z.string().regex(/^[a-z][a-z0-9_-]{0,47}$/, 'lower-case letters, digits, "_" or "-", starting with a letter'),
-  name: z.string().min(1).max(80),
-  colour: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like "#4FC3F7"'),
-  role: z.enum(['whole', 'part']),
-  source,
-  /** Coded anatomy for DICOM SEG (e.g. SNOMED CT: scheme "SCT", value "12921003", meaning "Pelvis"). */
-  code: z.object({ scheme: z.string().min(1).max(16), value: z.string().min(1).max(64), meaning: z.string().min(1).max(64) }).strict().optional(),
-}).strict();
-
-const labelSchema = z.object({
-  schema: z.literal(SCHEMA_TAG),
-  name: z.string().min(1).max(80),
-  description: z.string().max(10_000).default(''),
-  structures: z.array(structure).min(1).max(256),
-}).strict();
+export { SCHEMA_TAG };
 
 export type LabelSchema = z.infer<typeof labelSchema>;
 export type StructureDef = z.infer<typeof structure>;

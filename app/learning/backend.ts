@@ -21,6 +21,11 @@ import { loadNodeWebgpu } from './webgpu/node.ts';
 
 export { tf };
 
+// tfjs-backend-cpu prints an "install our node backend" banner on its first tensor in Node, on
+// every CLI start; `osteon doctor` already says which rung loaded and why the others did not.
+// In tfjs 4.22 the PROD flag only gates tfjs's own log.warn/info messages (log.ts, environment.ts).
+tf.env().set('PROD', true);
+
 /** 'wasm+dnnl': the wasm backend with the optional oneDNN kernels (native/dnnl, app/learning/native). */
 export type BackendCandidate = 'tfjs-node-gpu' | 'webgpu' | 'tfjs-node' | 'wasm+dnnl' | 'wasm' | 'cpu';
 export type BackendPreference = 'auto' | BackendCandidate;
@@ -43,7 +48,7 @@ export interface BackendReport {
   attempts: BackendAttempt[];
   /** Osteon's own kernels and gradients registered, e.g. 'wasm:Conv2DBackpropFilter'. */
   kernels: string[];
-  /** Compute threads the backend uses (wasm in Node: always 1, see notes §2). */
+  /** Compute threads the backend uses (wasm in Node: always 1; tfjs-backend-wasm's threads need a browser's SharedArrayBuffer workers). */
   threads: number;
   /** How the ladder was chosen: 'auto', or the candidate forced by option or OSTEON_BACKEND. */
   preference: BackendPreference;

@@ -1,5 +1,5 @@
 /**
- * Runs the loss/metric oracle's cases (schema `ct-seg-oracle/1`, ../shared/oracle/README.md and
+ * Runs the loss/metric oracle's cases (schema `ct-seg-oracle/1`, test/fixtures/oracle/README.md and
  * test/fixtures/oracle/) through Osteon's own code on the active tfjs backend, and compares
  * outputs with expected values by the oracle's rule. The loss kinds run here; `seg_metrics` and
  * `pos_weight` go to app/metrics. Tensors are channels-last: 2D [N,H,W,C], 3D [N,D,H,W,C].

@@ -1,5 +1,5 @@
 /**
- * The joint head loss from the forum thread in ../shared/seed (K. Frank's recommendation): one
+ * The joint head loss (K. Frank's recommendation on the PyTorch forums for whole + parts): one
  * network predicts the whole bone as a single-label binary task AND its substructures as a
  * single-label multi-class task, from one output with 1 + (parts + 1) channels:
  *

@@ -4,7 +4,7 @@
  * no channel axis (`[N,H,W]`). Every function runs inside `tf.tidy()`, returns a scalar float32
  * tensor owned by the caller, and is differentiable with respect to the logits.
  *
- * The definitions follow PyTorch so that the oracle in ../shared/oracle (test/fixtures/oracle)
+ * The definitions follow PyTorch so that the oracle (test/fixtures/oracle)
  * can check them to 1e-4 relative:
  * - https://pytorch.org/docs/stable/generated/torch.nn.BCEWithLogitsLoss.html
  * - https://pytorch.org/docs/stable/generated/torch.nn.CrossEntropyLoss.html

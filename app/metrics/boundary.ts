@@ -17,7 +17,7 @@
  */
 import type { Vec3 } from '../imaging/volume.ts';
 import { diceFromCounts } from './dice.ts';
-import { squaredDistanceToFeatures } from './edt.ts';
+import { squaredDistanceToFeatures } from '../shared/edt.ts';
 import { boundingBox, boxDims, checkMask, cropMask, type Grid, type Mask } from './grid.ts';
 
 export interface BoundaryDice {

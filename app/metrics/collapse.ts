@@ -1,6 +1,6 @@
 /**
  * Channel-collapse detector for sigmoid (BCE) channels: "the model outputs the same
- * segmentation in all channels" (../shared/seed/forum-thread-multilabel-bce.txt).
+ * segmentation in all channels", the failure this project's design discussion started from.
  *
  * For each pair of the given sigmoid channels a, b the agreement of the predicted masks is
  * compared with the agreement of the same pair of targets, pooled over the cases:

@@ -1,5 +1,5 @@
 /**
- * Adapter from the oracle's case format (../shared/oracle/README.md, kinds `seg_metrics` and
+ * Adapter from the oracle's case format (test/fixtures/oracle/README.md, kinds `seg_metrics` and
  * `pos_weight`) to the volume-level metrics.
  *
  * Inputs are channels-last, row-major: 2D [N,H,W,C], 3D [N,D,H,W,C], int32 0/1. Each (n, c)

@@ -2,7 +2,7 @@
  * Surface distances between two binary masks on an anisotropic grid: HD95 (any percentile),
  * Hausdorff (max), mean symmetric surface distance (MSD) and normalized surface Dice (NSD).
  *
- * Definitions (the project oracle's, ../shared/oracle/README.md "seg_metrics"; MONAI's
+ * Definitions (the project oracle's, test/fixtures/oracle/README.md "seg_metrics"; MONAI's
  * `compute_hausdorff_distance(percentile=95)` and `compute_average_surface_distance(symmetric=True)`):
  * - surface(M) = voxels of M with at least one of their 6 face neighbours outside M; positions
  *   outside the volume count as outside, so mask voxels on the volume border are surface.
@@ -24,7 +24,7 @@
  * the transform restricted to it is still exact, and a 512×512×300 case costs only its box.
  */
 import type { Vec3 } from '../imaging/volume.ts';
-import { squaredDistanceToFeatures } from './edt.ts';
+import { squaredDistanceToFeatures } from '../shared/edt.ts';
 import { boundingBox, boxDims, checkMask, cropMask, type Grid, type Mask } from './grid.ts';
 
 export interface SurfaceMetrics {

@@ -10,7 +10,7 @@
  * whatever the voxel shape.
  */
 import type { Vec3 } from '../imaging/volume.ts';
-import { squaredDistanceToFeatures } from '../metrics/edt.ts';
+import { squaredDistanceToFeatures } from '../shared/edt.ts';
 import { OsteonError } from '../util/errors.ts';
 
 export type Axis = 0 | 1 | 2;

@@ -11,7 +11,8 @@ import { readVolume } from '../imaging/io.ts';
 import { geometryOf, voxelCount } from '../imaging/volume.ts';
 import { analyzeLabels } from '../labels/analysis.ts';
 import { loadLabels } from '../labels/load.ts';
-import { parseLabelSchema, validateLabelSchema } from '../labels/schema.ts';
+import { parseLabelSchema, validateLabelSchema, type LabelSchema } from '../labels/schema.ts';
+import { LabelAnalysisData, toWire } from '../contract/labels.ts';
 import { badInput } from '../util/errors.ts';
 
 /** resources/presets of a source checkout (a packaged app passes its own folder). */
@@ -22,7 +23,7 @@ export const MAX_LABEL_VALUES = 4096;
 
 export interface PresetInfo {
   path: string;
-  schema: unknown;
+  schema: LabelSchema;
 }
 
 /** Every valid osteon-labels/1 file in `dir`, by file name; broken files are skipped. */
@@ -101,20 +102,32 @@ export function scanLabels(file: string): LabelScan {
 }
 
 /** The label analysis of `labels` under an inline schema, on the CT's grid (checked, as on import). */
-export function previewLabels(ct: string, labels: string, schema: unknown): unknown {
+export function previewLabels(ct: string, labels: string, schema: unknown): LabelAnalysisData {
   const s = validateLabelSchema(schema, 'schema');
   const ctVol = readVolume(ct);
   const loaded = loadLabels({ files: [labels], schema: s, schemaPath: null, map: {} }, geometryOf(ctVol), ct);
-  return analyzeLabels(loaded.set);
+  return LabelAnalysisData.parse(toWire(analyzeLabels(loaded.set)));
 }
 
-/** A case's copied schema.json, or undefined when it is missing or unreadable (the case still opens). */
-export function readCaseSchema(dir: string, file: string): unknown {
+/** A case's copied schema.json, or undefined when it is missing or not a valid schema (the case still opens). */
+export function readCaseSchema(dir: string, file: string): LabelSchema | undefined {
   try {
-    return JSON.parse(readFileSync(join(dir, file), 'utf8'));
+    return parseLabelSchema(readFileSync(join(dir, file), 'utf8'), join(dir, file));
   } catch {
     return undefined;
   }
+}
+
+/**
+ * A case's analysis.json as the contract types it; a file that does not parse (written by an
+ * older version, damaged) gives null and the reason, so the case still opens.
+ */
+export function analysisOf(raw: unknown, file: string): { analysis: LabelAnalysisData | null; note?: string } {
+  if (raw === null) return { analysis: null };
+  const r = LabelAnalysisData.safeParse(raw);
+  if (r.success) return { analysis: r.data };
+  const i = r.error.issues[0];
+  return { analysis: null, note: `${file}: ${i.path.join('.') || '(top level)'}: ${i.message}; import the case again to recompute it` };
 }
 
 /** resources/sample of a source checkout. */

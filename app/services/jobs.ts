@@ -49,7 +49,8 @@ export class JobManager {
           info.state = 'done';
           info.progress = 1;
           info.endedAt = new Date().toISOString();
-          this.#emit('job.done', { jobId, kind, result });
+          // kind and result come from the same K; the compiler cannot pair them through the union.
+          this.#emit('job.done', { jobId, kind, result } as EventPayload<'job.done'>);
           this.#prune();
         },
         (e: unknown) => this.#fail(info, abort.signal.aborted ? { code: 'cancelled', message: 'cancelled' } : errorDataOf(e)),

@@ -21,7 +21,7 @@ import { mlUnavailable, requireMl } from './capabilities.ts';
 import type { HostLink } from '../learning/gpu-host/protocol.ts';
 import { showPrediction } from './training-prediction.ts';
 import { configDifferences, keepThresholds, runDetail, trainPlan } from './training-runs.ts';
-import { defaultPresetsDir, defaultSampleDir, listFiles, listPresets, previewLabels, readCaseSchema, scanLabels } from './import-help.ts';
+import { analysisOf, defaultPresetsDir, defaultSampleDir, listFiles, listPresets, previewLabels, readCaseSchema, scanLabels } from './import-help.ts';
 
 export const OSTEON_VERSION = '0.1.0';
 
@@ -139,12 +139,11 @@ export function createServices(opts: ServiceOptions): Services {
     'case.get': (req) => {
       const p = need();
       const summary = getCase(p, req.caseId);
-      const analysis = readAnalysis(p, req.caseId);
+      const { analysis, note } = analysisOf(readAnalysis(p, req.caseId), summary.files.analysis ?? 'analysis.json');
       const schema = summary.files.schema ? readCaseSchema(caseDir(p, req.caseId), summary.files.schema) : undefined;
       const withSchema = schema === undefined ? {} : { schema };
-      return analysis === null
-        ? { summary, analysis, analysisNote: summary.files.labels ? 'no analysis was computed at import' : 'the case has no labels', ...withSchema }
-        : { summary, analysis, ...withSchema };
+      const why = note ?? (summary.files.labels ? 'no analysis was computed at import' : 'the case has no labels');
+      return analysis === null ? { summary, analysis, analysisNote: why, ...withSchema } : { summary, analysis, ...withSchema };
     },
     'case.approve': (req) => {
       const summary = approveCase(need(), req.caseId, req.note);

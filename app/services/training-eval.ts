@@ -13,10 +13,7 @@ import { ContractError } from '../contract/result.ts';
 import { readVolume } from '../imaging/io.ts';
 import type { Geometry, Vec3 } from '../imaging/volume.ts';
 import type { LabelSchema } from '../labels/schema.ts';
-import { boundaryDiceAll } from '../metrics/boundary.ts';
-import { nanMean } from '../metrics/dice.ts';
-import { evaluateCase } from '../metrics/evaluate.ts';
-import { hierarchyStats } from '../metrics/hierarchy.ts';
+import { boundaryDicePerStructure, scoreCase, worstSlice } from '../learning/evaluate.ts';
 import { thresholdCurve, thresholdGrid } from '../metrics/thresholds.ts';
 import type { JobControl } from '../store/cases.ts';
 import type { Project } from '../store/project.ts';
@@ -28,20 +25,6 @@ import { projectCaseFiles, runFolder, wireSafe } from './training-runs.ts';
 const TOLERANCE_MM = 2;
 const BOUNDARY_RADIUS_MM = 2;
 const breathe = () => new Promise<void>((r) => setImmediate(r));
-
-/** The index along `axis` of the slice with the most voxels where pred and gt disagree; null when they agree everywhere. */
-export function worstSlice(pred: ArrayLike<number>, gt: ArrayLike<number>, dims: Vec3, axis: number): number | null {
-  const counts = new Float64Array(dims[axis]);
-  const [nx, ny] = dims;
-  for (let v = 0; v < pred.length; v++) {
-    if ((pred[v] ? 1 : 0) === (gt[v] ? 1 : 0)) continue;
-    const idx = axis === 0 ? v % nx : axis === 1 ? Math.floor(v / nx) % ny : Math.floor(v / (nx * ny));
-    counts[idx]++;
-  }
-  let best = -1, bestN = 0;
-  counts.forEach((n, i) => { if (n > bestN) { bestN = n; best = i; } });
-  return best < 0 ? null : best;
-}
 
 interface ValidationPrediction {
   caseId: string;
@@ -98,7 +81,6 @@ async function predictValidation(p: Project, runId: string, checkpoint: 'best' |
 
 export async function evaluateRun(p: Project, runId: string, checkpoint: 'best' | 'last', ctl: JobControl): Promise<RunEvaluation> {
   const { preds, ids, names, hasWhole } = await predictValidation(p, runId, checkpoint, ctl);
-  const first = hasWhole ? 1 : 0;
   const cases: RunEvaluation['cases'] = [];
   for (const [i, c] of preds.entries()) {
     ctl.progress(0.5 + (0.5 * i) / preds.length, `scoring ${c.caseId}`);
@@ -106,17 +88,15 @@ export async function evaluateRun(p: Project, runId: string, checkpoint: 'best' 
     // The prediction, for compare mode from the results table (run.showPrediction).
     const byId = new Map(ids.map((id, k) => [id, c.masks[k]]));
     writePrediction(p, runId, checkpoint, c.caseId, c.geometry, encodePrediction(c.schema, byId, c.masks[0]?.length ?? 0, c.labelChannels));
-    const grid = { dims: c.dims, spacing: c.spacing };
-    const metrics = evaluateCase(c.masks, c.gt, grid, { nsdToleranceMm: [TOLERANCE_MM] });
-    const boundary = c.masks.length - first > 1 ? boundaryDiceAll(c.masks.slice(first), c.gt.slice(first), grid, BOUNDARY_RADIUS_MM) : [];
-    const consistency = hasWhole && c.masks.length > 1 ? hierarchyStats(c.masks[0], c.masks.slice(1)).wholeVsUnionDice : NaN;
+    // The same scoring as `osteon eval` (app/learning/evaluate.ts scoreCase).
+    const score = scoreCase(c.masks, c.gt, { dims: c.dims, spacing: c.spacing }, hasWhole, { toleranceMm: TOLERANCE_MM, boundaryRadiusMm: BOUNDARY_RADIUS_MM });
+    const boundaryDice = boundaryDicePerStructure(score, hasWhole);
     cases.push({
       caseId: c.caseId,
-      consistency,
-      metrics: metrics.map((m, k) => {
-        const bd = boundary.flatMap((b) => b.parts.map((q, j) => (q + first === k ? b.dice[j] : NaN)));
+      consistency: score.consistency?.pred.wholeVsUnionDice ?? NaN,
+      metrics: score.metrics.map((m, k) => {
         return {
-          dice: m.dice, hd95: m.hd95 ?? NaN, nsd: m.nsd?.[0] ?? NaN, boundaryDice: nanMean(bd).mean,
+          dice: m.dice, hd95: m.hd95 ?? NaN, nsd: m.nsd?.[0] ?? NaN, boundaryDice: boundaryDice[k],
           precision: m.predCount > 0 ? m.intersection / m.predCount : NaN,
           recall: m.gtCount > 0 ? m.intersection / m.gtCount : NaN,
           worstSlice: worstSlice(c.masks[k], c.gt[k], c.dims, c.axis),

@@ -8,6 +8,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ConfigDifference, EpochRecord, RunDetail, RunSummary, TrainPlan } from '../contract/training.ts';
+import { CollapseFindingData, RunConfigData } from '../contract/run-config.ts';
 import { ContractError } from '../contract/result.ts';
 import type { CaseFiles } from '../learning/dataset.ts';
 import { caseFolder } from '../store/paths.ts';
@@ -68,7 +69,9 @@ export function runDetail(p: Project, runId: string, running: boolean): RunDetai
   const record = p.file.runs.find((r) => r.id === runId);
   if (!record) throw new ContractError({ code: 'not-found', message: `no run '${runId}' in this project` });
   const dir = runFolder(p, runId);
-  const config = readJson(join(dir, 'config.json'));
+  // config.json as the contract types it; absent (a run still starting) or unreadable is null.
+  const parsedConfig = RunConfigData.safeParse(readJson(join(dir, 'config.json')));
+  const config = parsedConfig.success ? parsedConfig.data : null;
   const status = readJson(join(dir, 'status.json'));
   const request = readJson(join(dir, 'request.json'));
   const lines = readMetrics(dir);
@@ -80,27 +83,31 @@ export function runDetail(p: Project, runId: string, running: boolean): RunDetai
   }
   // A resumed run repeats epochs: keep the last record of each.
   const byEpoch = new Map(history.map((h) => [h.epoch, h]));
-  const layout = config?.layout as { ids?: string[] } | undefined;
-  const head = config?.head as { kind?: string; posWeight?: number | number[] } | undefined;
-  const pw = head?.kind === 'sigmoid' && Array.isArray(head.posWeight) ? headPosWeight({ kind: 'sigmoid', channels: head.posWeight.length, posWeight: head.posWeight })
-    : head?.kind === 'joint' && typeof head.posWeight === 'number' ? headPosWeight({ kind: 'joint', posWeight: head.posWeight }) : undefined;
+  const layout = config?.layout;
+  const head = config?.head;
+  const pw = head && head.kind !== 'softmax' ? headPosWeight(head) : undefined;
   const sweep = request?.sweep as { id: string; value: number } | undefined;
   const summary: RunSummary = {
     id: runId, created: record.created, ...(record.note ? { note: record.note } : {}),
     status: running ? 'running' : statusOf(status, dir),
     head: head?.kind ?? null,
     structures: layout?.ids ?? [],
-    epochs: typeof config?.epochs === 'number' ? config.epochs : null,
+    epochs: config?.epochs ?? null,
     epochsDone: byEpoch.size,
     bestMeanDice: typeof status?.bestMeanDice === 'number' ? status.bestMeanDice : null,
     posWeight: pw === undefined || pw.length === 0 ? null : pw,
     sweep: sweep ?? null,
   };
   return {
-    summary, config: config ?? null, history: [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch),
-    warnings: lines.filter((l) => l.type === 'warning').map((l) => ({ epoch: l.epoch ?? 0, message: l.message ?? '', finding: l.finding ?? null })),
+    summary, config, history: [...byEpoch.values()].sort((a, b) => a.epoch - b.epoch),
+    warnings: lines.filter((l) => l.type === 'warning').map((l) => ({ epoch: l.epoch ?? 0, message: l.message ?? '', finding: findingOf(l.finding) })),
     message: typeof status?.message === 'string' ? status.message : null,
   };
+}
+
+function findingOf(v: unknown): CollapseFindingData | null {
+  const r = CollapseFindingData.safeParse(v);
+  return r.success ? r.data : null;
 }
 
 function statusOf(status: Record<string, unknown> | null, dir: string): RunSummary['status'] {

@@ -50,10 +50,12 @@ export function isInputError(e: unknown): e is OsteonError {
   return e instanceof OsteonError && inputCodes.has(e.code);
 }
 
-/** Bad input: the message starts with the file's base name and names the field. */
+/**
+ * Bad input: the message starts with the file's path as given (absolute when the caller resolved
+ * it, so the user can open it) and names the field.
+ */
 export function badInput(file: string, field: string, problem: string, code: InputErrorCode = 'bad-input'): OsteonError {
-  const name = file.split(/[\\/]/).pop() ?? file;
-  return new OsteonError({ code, file, field, message: `${name}: ${field}: ${problem}` });
+  return new OsteonError({ code, file, field, message: `${file}: ${field}: ${problem}` });
 }
 
 export function usageError(message: string): OsteonError {

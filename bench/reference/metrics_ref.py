@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """numpy/scipy reference for `osteon bench --suite metrics`: Dice, HD95 and mean symmetric
 surface distance per channel, the same definitions as app/metrics/surface.ts and the project
-oracle (../shared/oracle/README.md, seg_metrics):
+oracle (test/fixtures/oracle/README.md, seg_metrics):
 
   surface(M) = M XOR binary_erosion(M, 6-connectivity, border_value=0)
   d_AB       = distance_transform_edt(~surface(B), sampling)[surface(A)]

@@ -14,7 +14,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJob } from '../../app/contract/index.ts';
 import { startBrowserHost, type BrowserHost } from '../../app/services/browser-host.ts';
-import { axialConfusion, launchBrowser, type BrowserSession } from '../helpers/browser.ts';
+import { axialColourCount, axialConfusion, type BrowserSession, pixelAt, launchBrowser } from '../helpers/browser.ts';
 import { hasChromium, repoRoot, skipNotice } from '../helpers/env.ts';
 
 if (!hasChromium()) skipNotice('training e2e', '/usr/bin/chromium');
@@ -108,6 +108,29 @@ describe.skipIf(!hasChromium())('training workflow in Chromium', () => {
     await expect.poll(async () => JSON.stringify(await axialConfusion(page))).not.toBe(JSON.stringify(on));
     await compareBox.check();
   }, 300_000);
+
+  it('a structure has the same colour in the viewer and in a chart legend (sampled pixels)', async () => {
+    const { page } = browser;
+    // The viewer, labels at full opacity: "Left arm" (resources/presets/phantom.json #4FC3F7) fills its pixels.
+    await page.getByRole('checkbox', { name: 'Compare' }).uncheck();
+    await page.getByLabel('Opacity').fill('1');
+    const schemaColour: [number, number, number] = [0x4f, 0xc3, 0xf7];
+    await expect.poll(() => axialColourCount(page, schemaColour), { timeout: 20_000 }).toBeGreaterThan(5);
+    await browser.screenshot('training-05c-viewer-opacity-1');
+    // The run's Dice curves: the legend marker of "Left arm" (by display name, not the id "left").
+    await page.getByRole('tab', { name: 'Dashboards' }).click();
+    await page.locator('.runs button').first().click();
+    const legend = page.locator('[data-testid=chart-dice] .u-legend .u-series').filter({ hasText: 'Left arm' });
+    await legend.first().waitFor({ timeout: 20_000 });
+    expect(await page.locator('[data-testid=chart-dice] .u-legend').textContent()).not.toMatch(/\bleft\b/);
+    await legend.first().locator('.u-marker').evaluate((el) => (el as unknown as { id: string }).id = 'left-arm-marker');
+    // uPlot draws the marker's border in the series' stroke colour: sample the top border's middle.
+    const legendColour = await pixelAt(page, '#left-arm-marker', { dx: 5, dy: 0.5 });
+    await browser.screenshot('training-05d-legend');
+    for (let c = 0; c < 3; c++) expect(Math.abs(legendColour[c] - schemaColour[c]), `channel ${c}: legend ${legendColour.join(',')}`).toBeLessThanOrEqual(3);
+    await page.getByRole('tab', { name: 'Viewer' }).click();
+    await page.getByLabel('Opacity').fill('0.45');
+  }, 120_000);
 
   it('runs a three-point pos_weight sweep and charts Dice, precision and recall', async () => {
     const { page } = browser;

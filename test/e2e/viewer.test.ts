@@ -134,6 +134,11 @@ describe.skipIf(!ready)('vtk.js viewer in Chromium', () => {
     for (const part of ['hip_left', 'hip_right', 'sacrum']) expect(c[part].count, `${part}: ${JSON.stringify(c)}`).toBeGreaterThan(500);
     // Seen from the front, the patient's left is on the screen's right.
     expect(c.hip_left.meanX).toBeGreaterThan(c.hip_right.meanX);
+    // The left lateral view, for a person to check the orientation cube's upright "L".
+    await page.getByRole('button', { name: 'Left lateral view' }).click();
+    await page.waitForTimeout(300);
+    await browser.screenshot('viewer-3d-left-lateral');
+    await page.getByRole('button', { name: 'Anterior view' }).click();
     // The PNG button downloads the frame.
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Save 3D screenshot' }).click()]);
     const saved = join(artifactsDir, 'viewer-3d-download.png');
@@ -178,6 +183,13 @@ describe.skipIf(!ready)('vtk.js viewer in Chromium', () => {
     await page.getByRole('checkbox', { name: 'Compare' }).check();
     await page.getByTestId('distance-colour-bar').locator('[data-structure=hip_left]').waitFor({ timeout: 60_000 });
     await page.getByTestId('distance-colour-bar').locator('[data-structure=sacrum]').waitFor({ timeout: 60_000 });
+    // Every structure is in the largest-error list, the whole too, by display name.
+    await page.getByTestId('distance-colour-bar').locator('[data-structure=pelvis]').waitFor({ timeout: 60_000 });
+    expect(await page.getByTestId('distance-colour-bar').locator('[data-structure=hip_left]').textContent()).toMatch(/^Left hip: largest/);
+    // The colour bar sits beside the render, not over it.
+    const barBox = await page.getByTestId('distance-colour-bar').boundingBox();
+    const renderBox = await page.locator('[data-testid=viewer3d] .canvas').boundingBox();
+    expect(barBox && renderBox && barBox.x >= renderBox.x + renderBox.width - 1, JSON.stringify([barBox, renderBox])).toBe(true);
     // Targets: the colour bar's red and blue ends, half-way shades, and the white of 0 mm.
     const cmp = () => page.evaluate((t) => (globalThis as unknown as Win).__osteonViewer?.count(t) ?? [],
       [[230, 26, 26], [242, 135, 135], [26, 64, 242], [135, 150, 242], [242, 242, 242]] as Rgb[]);
@@ -209,11 +221,13 @@ describe.skipIf(!ready)('vtk.js viewer in Chromium', () => {
     // The slices show TP/FP/FN: restore the grid, jump to the left hip's largest error.
     await page.getByRole('button', { name: 'Restore 3D viewport' }).click();
     await page.locator('[data-view=axial] canvas').waitFor();
-    await page.getByRole('button', { name: 'Jump the slices to the largest error of hip_left' }).click();
+    await page.getByRole('button', { name: 'Jump the slices to the largest error of Left hip' }).click();
     const k = Number(/voxel \(\d+, \d+, (\d+)\)/.exec(worst ?? '')?.[1]);
     // The sample's k runs inferior→superior (direction diag(−1, −1, 1)), as does the axial order.
     await expect.poll(() => page.locator('[data-view=axial]').getAttribute('aria-label')).toMatch(new RegExp(`slice ${k + 1} of`));
     const slicePx = await axialConfusion(page);
+    // The slice views explain their compare colours.
+    expect(await page.locator('[data-view=axial] [data-testid=compare-legend]').textContent()).toMatch(/TP.*FP.*FN/);
     await browser.screenshot('viewer-slices-compare');
     expect(slicePx.fp, JSON.stringify(slicePx)).toBeGreaterThan(10);
     expect(slicePx.fn, JSON.stringify(slicePx)).toBeGreaterThan(10);
@@ -260,7 +274,12 @@ describe.skipIf(!ready)('vtk.js viewer in Chromium', () => {
     await page.getByRole('button', { name: 'Restore 3D viewport' }).click();
     await page.getByTestId('case-item').filter({ hasText: 'pelvis sample' }).click();
     const axial = page.locator('[data-view=axial]');
-    await expect.poll(() => axial.getAttribute('aria-label'), { timeout: 30_000 }).toMatch(/slice 57 of 112/);
+    // Back on a case, each view is where it was left (the compare jump above moved it): step to the probe's slice 57.
+    await expect.poll(() => axial.getAttribute('aria-label'), { timeout: 30_000 }).toMatch(/slice \d+ of 112/);
+    const at = Number(/slice (\d+) of/.exec((await axial.getAttribute('aria-label')) ?? '')?.[1]);
+    await axial.focus();
+    for (let n = at; n !== 57; n += n < 57 ? 1 : -1) await page.keyboard.press(n < 57 ? 'ArrowUp' : 'ArrowDown');
+    await expect.poll(() => axial.getAttribute('aria-label')).toMatch(/slice 57 of 112/);
     // The sample's direction is diag(−1, −1, 1) (3 mm voxels, 122×101×112): the axial view puts
     // +x (patient left) to the right and +y (posterior) down, so u = 121 − i and v = 100 − j.
     const [i, j] = probe;
@@ -272,7 +291,7 @@ describe.skipIf(!ready)('vtk.js viewer in Chromium', () => {
     const x = rect.x + (rect.width - 122 * scale) / 2 + (u + 0.5) * scale, y = rect.y + (rect.height - 101 * scale) / 2 + (v + 0.5) * scale;
     await page.mouse.move(x, y);
     const probeText = page.locator('[data-view=axial] [data-testid=slice-probe]');
-    await expect.poll(() => probeText.textContent()).toMatch(new RegExp(`HU -?\\d+ · \\(${i}, ${j}, 56\\) · pelvis, hip_left`));
+    await expect.poll(() => probeText.textContent()).toMatch(new RegExp(`HU -?\\d+ · \\(${i}, ${j}, 56\\) · Pelvis, Left hip`));
     // The overlay pixel there is the left hip's blue blended on the CT grey.
     const px = await page.locator('[data-view=axial] canvas').evaluate((el, [pu, pv]) => {
       const c = el as unknown as { getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null };
@@ -288,14 +307,18 @@ describe.skipIf(!ready)('vtk.js viewer in Chromium', () => {
     await page.waitForTimeout(300);
     await browser.screenshot('viewer-linked-cursor');
     // Shift+drag adjusts the window freely: 100 px right = +400 HU of width, 50 px down = +100 HU of level.
-    await expect.poll(() => probeText.textContent()).toMatch(/W 2000 L 300/);
+    // The view's W/L line (under its title) and the toolbar's readout follow the drag.
+    const wl = page.locator('[data-view=axial] .wl');
+    await expect.poll(() => wl.textContent()).toMatch(/W 2000 L 300/);
     await page.keyboard.down('Shift');
     await page.mouse.down();
     await page.mouse.move(x + 100, y + 50, { steps: 4 });
     await page.mouse.up();
     await page.keyboard.up('Shift');
     await page.mouse.move(x, y);
-    await expect.poll(() => probeText.textContent()).toMatch(/W 2400 L 400/);
+    await expect.poll(() => wl.textContent()).toMatch(/W 2400 L 400/);
+    expect(await page.getByTestId('wl-window').inputValue()).toBe('2400');
+    expect(await page.getByTestId('wl-level').inputValue()).toBe('400');
     await page.getByRole('radio', { name: 'Bone' }).click();
     // Outline instead of fill for the left hip in the slices: fewer blue pixels, but some left.
     const blue = () => page.locator('[data-view=axial] canvas').evaluate((el) => {

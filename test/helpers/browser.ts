@@ -1,7 +1,7 @@
 /**
  * Debian's Chromium driven by playwright-core, for the renderer's e2e tests. Never downloads a
  * browser (`npx playwright install` is not used anywhere): without /usr/bin/chromium the tests
- * skip with a visible notice. Flags as measured in the renderer notes: headless, SwiftShader
+ * skip with a visible notice. Flags: headless, SwiftShader
  * WebGL2 through ANGLE, and nothing that talks to the network.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -102,4 +102,42 @@ export function axialConfusion(page: Page): Promise<{ tp: number; fp: number; fn
     }
     return { tp, fp, fn };
   });
+}
+
+/**
+ * The colour of one on-screen pixel of an element (a 1×1 screenshot, decoded in the page):
+ * `at` is the offset from its top-left corner in CSS px (default: its centre).
+ */
+export async function pixelAt(page: Page, selector: string, at?: { dx: number; dy: number }): Promise<[number, number, number]> {
+  const el = page.locator(selector).first();
+  await el.scrollIntoViewIfNeeded();
+  const box = await el.boundingBox();
+  if (!box) throw new Error(`${selector}: not visible`);
+  const x = Math.floor(box.x + (at ? at.dx : box.width / 2)), y = Math.floor(box.y + (at ? at.dy : box.height / 2));
+  const png = (await page.screenshot({ clip: { x, y, width: 1, height: 1 } })).toString('base64');
+  return page.evaluate(async (b64) => {
+    const g = globalThis as unknown as {
+      createImageBitmap(b: unknown): Promise<unknown>;
+      OffscreenCanvas: new (w: number, h: number) => { getContext(k: '2d'): { drawImage(i: unknown, x: number, y: number): void; getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } };
+      Blob: new (parts: unknown[], o: { type: string }) => unknown;
+      atob(s: string): string;
+    };
+    const bytes = Uint8Array.from(g.atob(b64), (c) => c.charCodeAt(0));
+    const img = await g.createImageBitmap(new g.Blob([bytes], { type: 'image/png' }));
+    const c = new g.OffscreenCanvas(1, 1).getContext('2d');
+    c.drawImage(img, 0, 0);
+    const d = c.getImageData(0, 0, 1, 1).data;
+    return [d[0], d[1], d[2]] as [number, number, number];
+  }, png);
+}
+
+/** Count of axial-canvas pixels of exactly this colour (±2 per channel) and the mean position of them as fractions of the canvas. */
+export function axialColourCount(page: Page, rgb: readonly [number, number, number]): Promise<number> {
+  return page.locator('[data-view=axial] canvas').evaluate((el, t) => {
+    const c = el as unknown as { width: number; height: number; getContext(k: '2d'): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null };
+    const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 0; d && i < d.length; i += 4) if (Math.abs(d[i] - t[0]) <= 2 && Math.abs(d[i + 1] - t[1]) <= 2 && Math.abs(d[i + 2] - t[2]) <= 2) n++;
+    return n;
+  }, rgb);
 }

@@ -6,8 +6,12 @@ import { fileURLToPath } from 'node:url';
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const fixtures = join(repoRoot, 'test', 'fixtures');
 
-/** `../shared` beside the checkout, or null on a user's fresh clone (then those checks skip). */
+/**
+ * `../shared` beside the checkout, or null on a user's fresh clone (then those checks skip).
+ * `OSTEON_SHARED=none npm test` shows what a fresh clone's run counts as skipped.
+ */
 export function sharedDir(): string | null {
+  if (process.env.OSTEON_SHARED === 'none') return null;
   const p = resolve(repoRoot, '..', 'shared');
   return existsSync(join(p, 'data')) ? p : null;
 }

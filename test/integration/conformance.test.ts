@@ -114,12 +114,8 @@ describe('osteon conformance on the example set (seed 0, 44 cases)', () => {
 });
 
 describe('osteon conformance on a fresh oracle seed, judged by oracle.py check', () => {
-  it('oracle.py check: 44 passed, 0 failed', (ctx) => {
-    if (!hasTorch()) {
-      skipNotice('fresh-seed oracle check', '/usr/bin/python3 with torch');
-      ctx.skip();
-      return;
-    }
+  if (!hasTorch()) skipNotice('fresh-seed oracle check', '/usr/bin/python3 with torch');
+  it.skipIf(!hasTorch())('oracle.py check: 44 passed, 0 failed', () => {
     const seed = Number(process.env.OSTEON_ORACLE_SEED) || 1 + Math.floor(Math.random() * 2 ** 31);
     process.stderr.write(`oracle seed ${seed} (replay: OSTEON_ORACLE_SEED=${seed})\n`);
     const dir = join(tmp, `seed-${seed}`);

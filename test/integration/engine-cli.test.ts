@@ -1,6 +1,6 @@
 // `osteon train`, `osteon infer` and `osteon eval` as a user runs them, on tiny phantom cases,
 // plus their bad-input exits (2, with the file or option named, nothing written).
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -34,12 +34,29 @@ describe('osteon train / infer / eval', () => {
       mkdirSync(join(gt, c));
       for (const f of ['ct.nii.gz', 'labels.nii.gz']) writeFileSync(join(gt, c, f), '');
     }
-    // eval reads the ground truth from the phantom folder itself.
+    // eval reads the ground truth from the phantom folder itself; case-000 has no prediction,
+    // so it is skipped and named, and the two predicted cases are scored.
     const e = runCli(['eval', '--pred', join(root, 'pred'), '--gt', data, '--csv', join(root, 'eval.csv')]);
-    // case-000 has no prediction: a clear not-found error naming the file.
+    expect(e.code, e.stderr).toBe(0);
+    expect(e.stdout).toMatch(/Evaluation of 2 case\(s\)/);
+    expect(e.stdout).toContain(`Skipped 1 case(s) with no prediction in ${join(root, 'pred')}: case-000`);
+    const csv = readFileSync(join(root, 'eval.csv'), 'utf8');
+    expect(csv).toMatch(/^case-001,bone,/m);
+    expect(csv).not.toMatch(/^case-000,/m);
+  });
+
+  it('eval: a prediction folder missing some masks exits 2 naming the full path; none at all exits 2', () => {
+    const partial = join(root, 'pred-partial', 'case-001');
+    mkdirSync(partial, { recursive: true });
+    writeFileSync(join(partial, 'bone.nii.gz'), readFileSync(join(root, 'pred', 'case-001', 'bone.nii.gz')));
+    const e = runCli(['eval', '--pred', join(root, 'pred-partial'), '--gt', data, '--csv', join(root, 'eval-partial.csv')]);
     expect(e.code).toBe(2);
-    expect(e.stderr).toMatch(/case-000.*bone\.nii\.gz|bone\.nii\.gz.*case-000/);
-    expect(existsSync(join(root, 'eval.csv'))).toBe(false);
+    expect(e.stderr).toContain(`${partial}/`);
+    expect(e.stderr).toMatch(/missing: no prediction of "\w+" for case case-001/);
+    expect(existsSync(join(root, 'eval-partial.csv'))).toBe(false);
+    const none = runCli(['eval', '--pred', join(root, 'gt'), '--gt', data]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no predictions for any of the 3 case\(s\)/);
   });
 
   it('refuses bad input with exit 2 and writes nothing', () => {

@@ -93,11 +93,9 @@ describe('osteon phantom', () => {
     expect(sameTree(tree(d), tree(join(repoRoot, 'resources', 'sample', 'phantom')))).toBe(true);
   });
 
-  it('reads back in nibabel with the LPS→RAS affine', () => {
-    if (!hasPythonModule('nibabel')) {
-      skipNotice('phantom NIfTI read by nibabel', 'nibabel');
-      return;
-    }
+  const nibabel = hasPythonModule('nibabel');
+  if (!nibabel) skipNotice('phantom NIfTI read by nibabel', 'python3 nibabel');
+  it.skipIf(!nibabel)('reads back in nibabel with the LPS→RAS affine', () => {
     // Origin is centred: LPS (-46, -46, -30) mm → RAS (46, 46, -30); axes flipped in x and y.
     const out = python(['-c', `import nibabel as nib, numpy as np
 i = nib.load(${JSON.stringify(join(a, 'case-000', 'ct.nii.gz'))})

@@ -1,7 +1,7 @@
 // The engine's data path: block extraction, batch sampling, splits and the U-Net's size.
-// Parameter counts are those of ../shared/oracle/bench_unet.py (PyTorch): 481,813 for the 2D
-// reference model and 350,493 for the 3D one (oracle README, "Measured" table).
-import * as tf from '@tensorflow/tfjs';
+// Parameter counts are those of the reference PyTorch U-Net (bench/reference/unet_ref.py):
+// 481,813 for the 2D reference model and 350,493 for the 3D one.
+import { tf } from '../../app/learning/backend.ts';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { extractTransformed } from '../../app/learning/data/affine2d.ts';
 import { accumulateBlock, extractBlock } from '../../app/learning/data/block.ts';

@@ -65,7 +65,7 @@ describe('DICOM errors', () => {
     const e = failure(() => readVolume(join(variants, 'jpeg2000')));
     expect(e.code).toBe('bad-input');
     expect(e.field).toBe('PixelData');
-    expect(e.message).toMatch(/^j2k\.dcm: PixelData: frame 1 decoded to 0 samples/);
+    expect(e.message).toMatch(/j2k\.dcm: PixelData: frame 1 decoded to 0 samples/);
   });
 });
 
@@ -80,7 +80,7 @@ describe('DICOM folder housekeeping', () => {
       expect(v.dims).toEqual([6, 5, 3]);
       expect(v.warnings).toEqual(['VERSION: skipped (not a DICOM file)']);
       writeFileSync(join(dir, 'broken.dcm'), 'not dicom');
-      expect(failure(() => readDicomSeries(dir)).message).toMatch(/^broken\.dcm: preamble: not a DICOM file/);
+      expect(failure(() => readDicomSeries(dir)).message).toMatch(/^\/\S+\/broken\.dcm: preamble: not a DICOM file/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

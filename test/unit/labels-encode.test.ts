@@ -113,7 +113,7 @@ describe('building a LabelSet from sources', () => {
     });
     const set = fromLabelMap(schema, line(6), Int16Array.from([0, 25, 26, 77, 300, -1]), 'seg.nii.gz');
     expect(set.masks.map((m) => Array.from(m))).toEqual([[0, 1, 1, 1, 0, 0], [0, 0, 0, 1, 0, 0], [0, 1, 0, 0, 0, 0]]);
-    expect(() => fromLabelMap(schema, line(2), Float32Array.from([0, 2.5]), '/d/seg.nii.gz')).toThrow(/^seg\.nii\.gz: data: value 2\.5 at voxel 1 is not an integer/);
+    expect(() => fromLabelMap(schema, line(2), Float32Array.from([0, 2.5]), '/d/seg.nii.gz')).toThrow(/^\/d\/seg\.nii\.gz: data: value 2\.5 at voxel 1 is not an integer/);
   });
 
   it('masks: one binary file per structure; a non-binary mask is refused naming its file', () => {
@@ -121,7 +121,7 @@ describe('building a LabelSet from sources', () => {
     const set = fromMasks(schema, line(3), [Uint8Array.from([1, 0, 1]), Float32Array.from([1, 1, 0])], ['a.nii', 'b.nii']);
     expect(set.masks.map((m) => Array.from(m))).toEqual([[1, 0, 1], [1, 1, 0]]);
     const e = caught(() => fromMasks(schema, line(3), [Uint8Array.from([1, 0, 1]), Uint8Array.from([0, 255, 0])], ['/p/a.nii', '/p/b.nii']));
-    expect(e.message).toBe('b.nii: data: not a binary mask: value 255 at voxel 1; expected only 0 and 1');
+    expect(e.message).toBe('/p/b.nii: data: not a binary mask: value 255 at voxel 1; expected only 0 and 1');
     expect(e.file).toBe('/p/b.nii');
     expect(() => binaryMask(Float32Array.from([0, 0.5]), 'm.nii')).toThrow(/value 0\.5 at voxel 1/);
   });

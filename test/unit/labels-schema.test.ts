@@ -88,7 +88,7 @@ describe('label schema', () => {
     expect(e.code).toBe('bad-input');
     expect(e.file).toBe('/x/bad.json');
     expect(e.field).toBe(field);
-    expect(e.message.startsWith(`bad.json: ${field}: `)).toBe(true);
+    expect(e.message.startsWith(`/x/bad.json: ${field}: `)).toBe(true);
     expect(e.message).toMatch(message);
   });
 

@@ -9,8 +9,12 @@ const eslint = new ESLint({ cwd: repoRoot });
 
 async function layerErrors(relPath: string, code: string): Promise<string[]> {
   const [res] = await eslint.lintText(code, { filePath: join(repoRoot, relPath) });
-  return res.messages.filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-globals').map((m) => m.message);
+  const fatal = res.messages.filter((m) => m.fatal);
+  expect(fatal, `parse errors in ${relPath}`).toEqual([]);
+  return res.messages.filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-globals' || m.ruleId === 'no-restricted-syntax').map((m) => m.message);
 }
+
+const svelte = (script: string) => `<script lang="ts">\n${script}\n</script>\n\n<p>{1}</p>\n`;
 
 describe('layer rule', () => {
   const table: Array<[string, string, boolean]> = [
@@ -31,6 +35,25 @@ describe('layer rule', () => {
     ['gpuhost/x.ts', "import * as tf from '@tensorflow/tfjs';\nexport const t = tf;\n", false],
     ['gpuhost/x.ts', "import { guardBackend } from '../app/learning/webgpu/device.ts';\nexport const g = guardBackend;\n", false],
     ['gpuhost/x.ts', "import { loadNodeWebgpu } from '../app/learning/webgpu/node.ts';\nexport const l = loadNodeWebgpu;\n", true],
+    ['app/shared/x.ts', "import { readFileSync } from 'node:fs';\nexport const r = readFileSync;\n", true],
+    ['app/shared/x.ts', "import type { Vec3 } from '../imaging/volume.ts';\nexport type V = Vec3;\n", true],
+    ['renderer/src/x.ts', "import { signedDistance } from '../../app/shared/edt.ts';\nexport const s = signedDistance;\n", false],
+    // Svelte components are linted too (svelte-eslint-parser + typescript-eslint).
+    ['renderer/src/components/X.svelte', svelte("import { train } from '../../../app/learning/train.ts';\nconst t = train;"), true],
+    ['renderer/src/components/X.svelte', svelte("import * as tf from '@tensorflow/tfjs';\nconst t = tf;"), true],
+    ['renderer/src/components/X.svelte', svelte("import { readFileSync } from 'node:fs';\nconst r = readFileSync;"), true],
+    ['renderer/src/components/X.svelte', svelte("import type { ProjectInfo } from '../../../app/contract/schemas.ts';\nlet p: ProjectInfo | null = null;"), false],
+    ['renderer/src/components/X.svelte', svelte("import { onMount } from 'svelte';\nonMount(() => {});"), false],
+    // Dynamic import() is held to the same rule as a static import.
+    ['renderer/src/x.ts', "export const m = () => import('../../app/learning/train.ts');\n", true],
+    ['renderer/src/x.ts', "export const m = () => import('@tensorflow/tfjs');\n", true],
+    ['renderer/src/x.ts', "export const m = () => import('../../app/contract/contract.ts');\n", false],
+    ['renderer/src/components/X.svelte', svelte("const m = () => import('../../../app/learning/train.ts');"), true],
+    ['app/contract/x.ts', "export const m = () => import('node:fs');\n", true],
+    ['app/contract/x.ts', "export const m = () => import('../learning/train.ts');\n", true],
+    ['app/imaging/x.ts', "export const m = () => import('electron');\n", true],
+    ['app/imaging/x.ts', "export const m = () => import('node:fs');\n", false],
+    ['main/x.ts', "export const m = () => import('../renderer/src/main.ts');\n", true],
   ];
   it.each(table)('%s: %s → rejected=%s', async (file, code, rejected) => {
     const errs = await layerErrors(file, code);

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Vec3 } from '../../app/imaging/volume.ts';
 import { dice, nanMean } from '../../app/metrics/dice.ts';
-import { distanceToFeatures, squaredDistanceToFeatures } from '../../app/metrics/edt.ts';
+import { distanceToFeatures, squaredDistanceToFeatures } from '../../app/shared/edt.ts';
 import { evaluateCase, summarize } from '../../app/metrics/evaluate.ts';
 import { boundingBox } from '../../app/metrics/grid.ts';
 import { percentileSorted, surfaceMetrics, surfaceOf } from '../../app/metrics/surface.ts';

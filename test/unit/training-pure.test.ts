@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { thresholdCurve, thresholdGrid } from '../../app/metrics/thresholds.ts';
 import { configDifferences } from '../../app/services/training-runs.ts';
-import { worstSlice } from '../../app/services/training-eval.ts';
+import { worstSlice } from '../../app/learning/evaluate.ts';
 import { estimateSeconds, formatDuration, parseFilters } from '../../renderer/src/training/lib/estimate.ts';
 import { parseFactors, sigmoidChannels, sweepGrid } from '../../renderer/src/training/lib/sweep.ts';
 import { fiveNumbers, sortRows, toCsv } from '../../renderer/src/training/lib/table.ts';

@@ -71,10 +71,11 @@ describe('surface extraction', () => {
   });
 });
 
-describe('viewer EDT (renderer/src/viewer/lib/edt.ts)', () => {
+describe('shared EDT as compare mode uses it (app/shared/edt.ts)', () => {
   it('matches brute force on a random 9×7×5 mask with spacing 0.7, 1.3, 2', async () => {
-    const { distanceTo, signedDistance } = await import('../../renderer/src/viewer/lib/edt.ts');
-    const dims = [9, 7, 5], sp = [0.7, 1.3, 2];
+    const { distanceToFeatures, signedDistance } = await import('../../app/shared/edt.ts');
+    const distanceTo = (m: Uint8Array, dims: readonly [number, number, number], sp: readonly [number, number, number], _f: 1) => distanceToFeatures(m, dims, sp);
+    const dims = [9, 7, 5] as const, sp = [0.7, 1.3, 2] as const;
     let seed = 7;
     const rnd = () => ((seed = (seed * 16807) % 2147483647) / 2147483647);
     const mask = Uint8Array.from({ length: 9 * 7 * 5 }, () => (rnd() < 0.15 ? 1 : 0));

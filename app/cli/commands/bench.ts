@@ -51,9 +51,6 @@ export const command: Command = {
     'With --json, one JSON object per line per record on stdout; notices go to stderr.',
     'Timings depend on the machine and its load; compare runs taken under similar load.',
     '',
-    '  --suite NAME   run only this suite (repeatable as a comma-separated list)',
-    '  --repeats N    timed repetitions per measurement (default 3)',
-    '',
     'Exit 0 when every check passed, 1 when a suite failed or its values disagreed with the reference.',
     'Example: npm run bench -- --suite metrics',
   ].join('\n'),
@@ -61,6 +58,11 @@ export const command: Command = {
     suite: { type: 'string' },
     repeats: { type: 'string' },
     json: { type: 'boolean' },
+  },
+  optionHelp: {
+    suite: 'NAME[,NAME]: run only these suites (bench/*.ts)',
+    repeats: 'N: timed repetitions per measurement, 1..100 (default 3)',
+    json: 'one JSON object per record on stdout; notices go to stderr',
   },
   allowPositionals: false,
   async run({ values, io }) {

@@ -22,8 +22,8 @@ export const command: Command = {
   summary: 'Run the loss/metric oracle cases with Osteon\'s losses and metrics; write the actual file.',
   usage: 'CASES.json OUT.json [--backend auto|tfjs-node-gpu|webgpu|tfjs-node|wasm+dnnl|wasm|cpu] [--json]',
   help: [
-    'Evaluates every case of a ct-seg-oracle/1 file (../shared/oracle/README.md; a copy with',
-    'oracle.py is in test/fixtures/oracle/) on the active tfjs backend: bce_with_logits,',
+    'Evaluates every case of a ct-seg-oracle/1 file (test/fixtures/oracle/README.md, with',
+    'oracle.py beside it) on the active tfjs backend: bce_with_logits,',
     'cross_entropy, soft_dice and joint_head_loss with app/learning, seg_metrics and pos_weight',
     'with app/metrics. Writes OUT.json ({case id: {output: value}}, non-finite numbers as the',
     'strings "NaN"/"Infinity"), atomically, then checks it with `oracle.py check --cases CASES',
@@ -32,11 +32,15 @@ export const command: Command = {
     '(|a-e| <= 1e-5 + 1e-4·|e|); expected.json is never read.',
     '',
     'Exit 0 when every case ran (and passed, when expected values were inline), 1 otherwise.',
-    'Example: osteon conformance ../shared/oracle/cases-example actual.json',
+    'Example: osteon conformance test/fixtures/oracle/cases-example actual.json',
   ].join('\n'),
   options: {
     backend: { type: 'string' },
     json: { type: 'boolean' },
+  },
+  optionHelp: {
+    backend: 'auto|tfjs-node-gpu|tfjs-node|wasm+dnnl|wasm|cpu: the tfjs backend to evaluate on (default auto)',
+    json: 'print the summary as JSON',
   },
   allowPositionals: true,
   async run({ values, positionals, io }) {

@@ -22,6 +22,9 @@ export const command: Command = {
     '  osteon convert /media/pacs/study1 ct.nii.gz --series 1.2.840.113619.2.55.3.123',
   ].join('\n'),
   options: { series: { type: 'string' } },
+  optionHelp: {
+    series: 'UID: the series to convert when IN is a DICOM folder with several (list them with `osteon inspect IN`)',
+  },
   allowPositionals: true,
   async run({ values, positionals, io }) {
     if (positionals.length !== 2) throw usageError('expected IN OUT\nRun `osteon convert --help`.');

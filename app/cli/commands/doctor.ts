@@ -89,6 +89,11 @@ export const command: Command = {
     'skip-selftest': { type: 'boolean' },
     'require-webgpu': { type: 'boolean' },
   },
+  optionHelp: {
+    json: 'print the backend report and self-test as JSON',
+    'skip-selftest': 'only report the backend ladder; skip the gradient self-test',
+    'require-webgpu': 'exit 1 when there is no WebGPU adapter (CI uses it)',
+  },
   allowPositionals: false,
   async run({ values, io }) {
     const report: DoctorReport = {

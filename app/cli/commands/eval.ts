@@ -16,11 +16,21 @@ export const command: Command = {
   help: [
     'GT DIR holds cases as for `osteon train` (case folders with ct.* and labels.*, schema.json).',
     'PRED DIR holds one folder per case with <structure>.nii.gz, as `osteon infer` writes',
-    '(for a single case, PRED DIR itself may hold the masks).',
+    '(for a single case, PRED DIR itself may hold the masks). Cases without a prediction folder',
+    'are skipped and listed; a folder missing some of the masks is an error.',
     'Dice is NaN when both masks are empty (left out of means and counted); HD95/MSD are',
     'Infinity when exactly one is empty. Defaults: --tau 2 mm, --boundary-radius 3 mm.',
   ].join('\n'),
   options: { pred: { type: 'string' }, gt: { type: 'string' }, schema: { type: 'string' }, tau: { type: 'string' }, 'boundary-radius': { type: 'string' }, csv: { type: 'string' }, json: { type: 'boolean' } },
+  optionHelp: {
+    pred: 'DIR: predictions, one folder per case holding <structure>.nii.gz (as `osteon infer` writes)',
+    gt: 'DIR: ground truth, case folders with ct.* and labels.* and schema.json (as for `osteon train`)',
+    schema: 'FILE: the label schema (default: GT DIR/schema.json)',
+    tau: 'MM: NSD tolerance in millimetres (default 2)',
+    'boundary-radius': 'MM: half-width of the band around part interfaces for boundary Dice (default 3)',
+    csv: 'FILE: also write one row per case and structure to this CSV file (atomically)',
+    json: 'print the whole evaluation as JSON',
+  },
   allowPositionals: false,
   async run({ values: v, io }) {
     const bar = progressBar(io);
@@ -33,8 +43,11 @@ export const command: Command = {
     bar.clear();
     if (typeof v.csv === 'string') writeFileAtomic(resolve(v.csv), evaluationCsv(e));
     if (v.json) { io.out(JSON.stringify(e, finiteJson, 2)); return 0; }
-    const ids = e.layout.ids;
-    const lines = [`Evaluation of ${e.cases.length} case(s); NSD at ${e.toleranceMm} mm; boundary band ±${e.boundaryRadiusMm} mm`, ''];
+    // Reports show the schema's display names (the CSV keeps the ids).
+    const ids = e.layout.names;
+    const lines = [`Evaluation of ${e.cases.length} case(s); NSD at ${e.toleranceMm} mm; boundary band ±${e.boundaryRadiusMm} mm`];
+    if (e.skipped.length) lines.push(`Skipped ${e.skipped.length} case(s) with no prediction in ${resolve(v.pred as string)}: ${e.skipped.join(', ')}`);
+    lines.push('');
     lines.push(...table(['case', 'structure', 'Dice', 'HD95 mm', 'MSD mm', `NSD@${e.toleranceMm}`], e.cases.flatMap((c) => c.metrics.map((m, k) => [c.caseId, ids[k], f(m.dice), f(m.hd95, 2), f(m.msd, 2), f(m.nsd?.[0])]))));
     lines.push('', 'Mean over cases (NaN left out):');
     lines.push(...table(['structure', 'Dice', 'n', 'HD95 mm', 'MSD mm'], e.summary.map((s, k) => [ids[k], f(s.dice.mean), s.dice.count, f(s.hd95.mean, 2), f(s.msd.mean, 2)])));

@@ -45,6 +45,16 @@ export const command: Command = {
     schema: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, run: { type: 'string' },
     manual: { type: 'boolean' }, case: { type: 'string' }, series: { type: 'string' }, map: { type: 'string', multiple: true },
   },
+  optionHelp: {
+    schema: 'FILE: the label schema naming the structures (required)',
+    format: 'dicom-seg|nifti|seg-nrrd|nnunet: what to write (required)',
+    out: 'OUT: where to write (required): the SEG file (dicom-seg), a folder (nifti), a file ending .seg.nrrd (seg-nrrd), the dataset folder (nnunet)',
+    run: 'ID: dicom-seg: the run (model) that made the labels, recorded as the AUTOMATIC algorithm',
+    manual: 'dicom-seg: the labels were made by hand (MANUAL algorithm); excludes --run',
+    case: 'ID: nnunet: the case id (default: the CT file name without its extension)',
+    series: 'UID: the CT series when CT is a DICOM folder with several',
+    map: 'ID=FILE: which mask file holds structure ID (repeatable)',
+  },
   allowPositionals: true,
   async run({ values, positionals, io }) {
     if (positionals.length < 2) throw usageError('expected CT LABELS...\nRun `osteon export --help`.');

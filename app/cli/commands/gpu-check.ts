@@ -72,6 +72,13 @@ export const command: Command = {
   options: {
     full: { type: 'boolean' }, slices: { type: 'string' }, python: { type: 'string' }, 'torch-ref': { type: 'string' }, json: { type: 'boolean' },
   },
+  optionHelp: {
+    full: 'time the full-size models (and 300 slices) even on a software adapter',
+    slices: 'N: slices of the 512×512×N CT for whole-CT inference (default 300; 4 on a software adapter)',
+    python: 'PATH: the Python that runs the PyTorch comparison (default: python3, then /usr/bin/python3, the first that imports torch)',
+    'torch-ref': 'FILE: the PyTorch reference U-Net script (default bench/reference/unet_ref.py)',
+    json: 'print {ok, adapter, software, rows} as JSON instead of the table',
+  },
   allowPositionals: false,
   async run({ values: v, io }) {
     const gpu = await loadNodeWebgpu();

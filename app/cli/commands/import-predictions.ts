@@ -24,6 +24,12 @@ export const command: Command = {
     '`osteon export --format nnunet` wrote. Each structure = voxels whose value is in its region.',
   ].join('\n'),
   options: { dataset: { type: 'string' }, schema: { type: 'string' }, out: { type: 'string' }, run: { type: 'string' } },
+  optionHelp: {
+    dataset: 'DATASET_JSON: the dataset.json `osteon export --format nnunet` wrote (required)',
+    schema: 'FILE: the label schema naming the structures (required)',
+    out: 'DIR: where DIR/<case>/<structure>.nii.gz and prediction.json go (required)',
+    run: 'NAME: the run recorded in each prediction.json (default nnunet)',
+  },
   allowPositionals: true,
   async run({ values, positionals, io }) {
     if (positionals.length !== 1) throw usageError('expected NNUNET_OUT\nRun `osteon import-predictions --help`.');

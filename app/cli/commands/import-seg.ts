@@ -35,6 +35,14 @@ export const command: Command = {
     'Frames are placed by their positions on the CT grid; overlapping segments stay overlapping.',
   ].join('\n'),
   options: { ct: { type: 'string' }, schema: { type: 'string' }, out: { type: 'string' }, as: { type: 'string' }, series: { type: 'string' }, map: { type: 'string', multiple: true } },
+  optionHelp: {
+    ct: 'CT: the CT whose grid the masks are placed on (required)',
+    schema: 'FILE: the label schema naming the structures (required)',
+    out: 'DIR: where DIR/<structure>.nii.gz go, one mask per schema structure (required)',
+    as: 'labels|prediction: prediction also writes DIR/prediction.json (default labels)',
+    series: 'UID: the CT series when CT is a DICOM folder with several',
+    map: 'LABEL=ID: the segment labelled LABEL (may contain spaces; quote it) is structure ID (repeatable)',
+  },
   allowPositionals: true,
   async run({ values, positionals, io }) {
     if (positionals.length !== 1) throw usageError('expected SEG\nRun `osteon import-seg --help`.');

@@ -34,6 +34,21 @@ export const command: Command = {
     hierarchy: { type: 'string' }, consistency: { type: 'string' }, probabilities: { type: 'boolean' }, backend: { type: 'string' },
     force: { type: 'boolean' }, json: { type: 'boolean' },
   },
+  optionHelp: {
+    run: 'RUN: the run folder `osteon train` wrote',
+    ct: 'FILE: the CT volume to segment (NIfTI, NRRD, MetaImage or a DICOM folder)',
+    out: 'DIR: where the masks go; must not exist or be empty (or give --force)',
+    checkpoint: 'best|last: which checkpoint to load (default best)',
+    thresholds: 't1,t2,..: one probability threshold per sigmoid channel (default: the run\'s tuned ones, else 0.5)',
+    'tta-flip-axes': '0,1,..: average over copies mirrored along these volume index axes',
+    postprocess: 'auto|none|lcc: largest-component clean-up (auto: as decided on validation)',
+    hierarchy: 'none|parts-in-whole|whole-covers-parts|both: make whole and parts agree',
+    consistency: 'auto|on|off: sigmoid head with a whole: parts exclusive, whole ⊇ parts (auto: as decided on validation, the default)',
+    probabilities: 'also write <structure>.prob.nii.gz (float32)',
+    backend: 'auto|tfjs-node-gpu|tfjs-node|wasm+dnnl|wasm|cpu: the tfjs backend (default auto)',
+    force: 'replace a non-empty DIR',
+    json: 'print the result as JSON',
+  },
   allowPositionals: false,
   async run({ values: v, io }) {
     const runDir = resolve(requiredString(v.run, 'run', 'infer'));

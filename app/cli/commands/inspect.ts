@@ -57,6 +57,12 @@ export const command: Command = {
     series: { type: 'string' },
     json: { type: 'boolean' },
   },
+  optionHelp: {
+    schema: 'FILE: a label schema (e.g. resources/presets/pelvis.json) naming structures and roles',
+    map: 'ID=FILE: which mask file holds structure ID (repeatable)',
+    series: 'UID: the series to read when the image or CT is a DICOM folder with several',
+    json: 'print the analysis as JSON',
+  },
   allowPositionals: true,
   async run({ values, positionals, io }) {
     if (positionals.length === 0) throw usageError('expected IMAGE, or CT LABELS...\nRun `osteon inspect --help`.');

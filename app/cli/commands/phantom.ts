@@ -39,6 +39,16 @@ export const command: Command = {
     force: { type: 'boolean' },
     json: { type: 'boolean' },
   },
+  optionHelp: {
+    out: 'DIR: the folder to write (refused when not empty, unless --force)',
+    cases: 'N: number of cases, 1..1000 (default 3)',
+    seed: 'S: random seed, a non-negative integer (default 0)',
+    size: 'XxYxZ: volume size in voxels (default 64x64x48)',
+    spacing: 'MM: voxel spacing in millimetres (default 2)',
+    noise: 'HU: standard deviation of the added noise (default 25)',
+    force: 'replace a non-empty DIR',
+    json: 'print the manifest as JSON',
+  },
   allowPositionals: false,
   async run({ values, io }) {
     if (typeof values.out !== 'string' || !values.out) throw usageError('--out DIR is required\nRun `osteon phantom --help`.');

@@ -38,6 +38,22 @@ export const command: Command = {
     heads: { type: 'string' }, rules: { type: 'string' }, epochs: { type: 'string' }, steps: { type: 'string' }, batch: { type: 'string' },
     filters: { type: 'string' }, seed: { type: 'string' }, lr: { type: 'string' }, out: { type: 'string' }, json: { type: 'boolean' },
   },
+  optionHelp: {
+    data: 'DIR: a folder of cases, or one case folder (ct.* + labels.*) cut into axial blocks (required)',
+    schema: 'FILE: the label schema (default: DIR/schema.json)',
+    'cal-cases': 'id,..: cases that calibrate the thresholds (folder of cases)',
+    'test-cases': 'id,..: held-out cases that are scored (folder of cases)',
+    heads: 'sigmoid,joint,softmax: the heads to compare (default all three)',
+    rules: 'one,sqrt,ratio: the pos_weight rules to compare (default all three)',
+    epochs: 'N: epochs per run (default 6)',
+    steps: 'N: optimiser steps per epoch (default 30)',
+    batch: 'N: batch size (default 4)',
+    filters: 'n1,n2,..: U-Net filters per level (default 8,16,32)',
+    lr: 'X: Adam learning rate (default 0.001)',
+    seed: 'S: random seed (default 0)',
+    out: 'DIR: where the runs go (default: a new temporary folder)',
+    json: 'print the table rows as JSON',
+  },
   allowPositionals: false,
   async run({ values: v, io }) {
     if (typeof v.data !== 'string') throw usageError('--data DIR is required\nRun `osteon posweight-table --help`.');

@@ -17,6 +17,13 @@ export const command: Command = {
     '--pdf prints the HTML with Chromium headless (one page per case; set OSTEON_CHROMIUM to choose it).',
   ].join('\n'),
   options: { project: { type: 'string' }, case: { type: 'string', multiple: true }, out: { type: 'string' }, pdf: { type: 'string' }, json: { type: 'boolean' } },
+  optionHelp: {
+    project: 'DIR: the project folder (required)',
+    case: 'ID: report on this case (repeatable; default: every case)',
+    out: 'FILE.html: the HTML report to write (required)',
+    pdf: 'FILE.pdf: also print the report to PDF with Chromium headless (set OSTEON_CHROMIUM to choose it)',
+    json: 'print {html, pdf, cases} as JSON',
+  },
   allowPositionals: false,
   async run({ values: v, io }) {
     const p = openProject(resolve(requiredString(v.project, 'project', 'report')));

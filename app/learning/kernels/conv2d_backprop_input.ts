@@ -7,7 +7,7 @@ import { alloc, asWasm, builtin, free, input, view, type WasmKernelArgs } from '
 
 /**
  * Conv2DBackpropInput for wasm (also the forward pass of conv2dTranspose). The built-in is a
- * scalar loop at ~2.5 GFLOPS (notes §1). Stride 1: dx is the XNNPACK conv of dy with the filter
+ * scalar loop at ~2.5 GFLOPS (`npm run bench -- --suite kernels`). Stride 1: dx is the XNNPACK conv of dy with the filter
  * rotated 180° and its channel axes swapped, padded by K-1-pad. Stride > 1: col2im(dy · Wᵀ).
  * NCHW goes to the built-in kernel.
  */

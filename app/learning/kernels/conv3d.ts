@@ -5,7 +5,7 @@ import { conv3dBySlices } from './conv3d_slices.ts';
 import { asWasm, input, type WasmKernelArgs } from './wasm_heap.ts';
 
 /**
- * Conv3D for wasm: the built-in is correct but a scalar loop (0.58 GFLOPS, notes §3). Runs as
+ * Conv3D for wasm: the built-in is correct but a scalar loop (0.58 GFLOPS, `npm run bench -- --suite kernels`). Runs as
  * depth taps of XNNPACK 2D convolutions (conv3d_slices.ts). NDHWC.
  */
 export function conv3d(args: WasmKernelArgs): tf.TensorInfo {

@@ -4,7 +4,7 @@ import { geomFrom3D } from './geometry.ts';
 import { convBackpropFilter } from './lowered.ts';
 import { asWasm, input, type WasmKernelArgs } from './wasm_heap.ts';
 
-/** Conv3DBackpropFilterV2 for wasm: the built-in is wrong at stride 2 (notes §3). */
+/** Conv3DBackpropFilterV2 for wasm: the built-in is wrong at stride 2 (test/unit/kernels3d.test.ts). */
 export function conv3dBackpropFilter(args: WasmKernelArgs): tf.TensorInfo {
   const backend = asWasm(args.backend);
   const x = input(args, 'x');

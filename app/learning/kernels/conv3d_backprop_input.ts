@@ -7,7 +7,7 @@ import { asWasm, free, input, type WasmKernelArgs } from './wasm_heap.ts';
 
 /**
  * Conv3DBackpropInputV2 for wasm (also conv3dTranspose's forward pass): the built-in returns
- * wrong values in every case (notes §3). Stride 1: the forward conv of dy with the flipped
+ * wrong values in every case (test/unit/kernels3d.test.ts). Stride 1: the forward conv of dy with the flipped
  * filter, on XNNPACK (conv3d_slices.ts); otherwise dx = col2im(dy · Wᵀ).
  */
 export function conv3dBackpropInput(args: WasmKernelArgs): tf.TensorInfo {

@@ -51,7 +51,7 @@ export function channelMajor(g: ConvGeom, x: Float32Array): Float32Array {
  * Column-major colsT[k·(m1 - m0) + (m - m0)] = x at tap k of output row m, read from the
  * channel-major input `xc` (see channelMajor). Each output line (fixed n, od, oh) of one
  * column k reads one row of W from xc, so the copies run along contiguous memory instead of
- * striding by C (which also aliased in the cache when M is a power of two, notes §1).
+ * striding by C (which also aliased in the cache when M is a power of two; `npm run bench -- --suite kernels`).
  */
 export function im2colCols(g: ConvGeom, xc: Float32Array, m0: number, m1: number, colsT: Float32Array): void {
   const { C, D, H, W, OD, OH, OW, KD, KH, KW, sw } = g;

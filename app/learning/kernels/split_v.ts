@@ -6,7 +6,7 @@ import { alloc, asWasm, view } from './wasm_heap.ts';
  * SplitV (the gradient of concat, so every U-Net skip connection) as contiguous block copies:
  * with x viewed as [outer, size(axis)·inner], piece i takes the columns
  * [offset_i·inner, (offset_i + size_i)·inner) of every row. The built-in slices element by
- * element and took 2.3–3.9 s for one 64³×16 rank-5 split (notes §3). Non-float32 inputs go to
+ * element and took 2.3–3.9 s for one 64³×16 rank-5 split (`npm run bench -- --suite kernels`). Non-float32 inputs go to
  * the built-in.
  */
 export function splitVLastAxis(fallback: tf.KernelFunc): tf.KernelFunc {

@@ -2,7 +2,7 @@
  * U-Net in raw tfjs ops (2D slices or 3D patches), channels-last: input [N,H,W,Cin] or
  * [N,D,H,W,Cin], output logits [N,H,W,Cout] / [N,D,H,W,Cout] for the head (heads.ts).
  *
- * Architecture (the reference spec of ../shared/oracle/bench_unet.py when filters = 16-32-64-128):
+ * Architecture (the reference spec of bench/reference/unet_ref.py when filters = 16-32-64-128):
  * per level two 3×3(×3) 'same' convs + bias + ReLU (optionally instance-normalised before the
  * ReLU), 2×2(×2) max-pool between levels, a 2×2(×2) stride-2 transposed conv up to the level's
  * filters, skip concat, two convs, and a 1×1(×1) conv to the head's channels.

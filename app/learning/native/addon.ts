@@ -7,7 +7,7 @@
  * Threads: oneDNN and the kernels in native/dnnl/src/memops.cc run on OpenMP, by default one
  * thread per CPU (the wasm backend is single-threaded in Node, so they do not compete), with
  * OMP_WAIT_POLICY=passive so idle OpenMP threads sleep instead of spinning between kernels
- * (measured ~8% faster U-Net steps on 2 vCPUs, notes/native-cpu-kernels-onednn-measured.md).
+ * (measured ~8% faster U-Net steps on 2 vCPUs with `npm run bench -- --suite unet`).
  * OSTEON_THREADS (or initBackend's `threads`) overrides the count.
  */
 import { createRequire } from 'node:module';

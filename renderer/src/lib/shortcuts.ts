@@ -55,6 +55,26 @@ export const shortcuts: readonly Shortcut[] = [
   { id: 'redoEdit', keys: 'Ctrl+Y', description: 'Edit: redo', ctrl: true, key: ['y'], allowInFields: false },
 ];
 
+/** Keys a focused slice viewport handles itself (Viewport.svelte), for the help overlay. */
+export const viewportKeys: readonly { keys: string; description: string }[] = [
+  { keys: '+ / −', description: 'Zoom the focused slice view in / out' },
+  { keys: 'R', description: 'Reset zoom and pan of the focused slice view' },
+  { keys: 'Enter', description: 'Maximise or restore the focused viewport' },
+];
+
+/** Mouse and trackpad bindings of the viewports, for the help overlay. */
+export const mouseBindings: readonly { keys: string; description: string }[] = [
+  { keys: 'Wheel', description: 'Slice view: next / previous slice' },
+  { keys: 'Ctrl+Wheel, pinch', description: 'Slice view: zoom about the pointer' },
+  { keys: 'Middle drag', description: 'Slice view: pan' },
+  { keys: 'Right drag, Shift+drag', description: 'Slice view: window (left/right) and level (up/down)' },
+  { keys: 'Click', description: 'Slice view: move the linked cursor there (all views follow)' },
+  { keys: 'Double-click', description: 'Maximise or restore the viewport' },
+  { keys: 'Left drag', description: '3D view: rotate' },
+  { keys: 'Wheel, right drag (3D)', description: '3D view: zoom' },
+  { keys: 'Shift+left drag, middle drag', description: '3D view: pan' },
+];
+
 /** Esc is not in the table: native modal dialogs close on it by themselves. */
 export const escapeHint = { keys: 'Esc', description: 'Close the open dialog, then the jobs drawer, then a maximised viewport' };
 

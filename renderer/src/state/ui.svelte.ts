@@ -10,6 +10,21 @@ export class UiState {
   #jobsOpen = $state(false);
   #maximised = $state<ViewportId | null>(null);
   #centre = $state<CentreTab>('viewer');
+  // Side panels: collapsible; below 1100 px the right one starts collapsed so the viewports keep
+  // most of the width.
+  #leftOpen = $state(true);
+  #rightOpen = $state(typeof window === 'undefined' || window.innerWidth >= 1100);
+
+  get leftOpen(): boolean {
+    return this.#leftOpen;
+  }
+  get rightOpen(): boolean {
+    return this.#rightOpen;
+  }
+  togglePanel(side: 'left' | 'right'): void {
+    if (side === 'left') this.#leftOpen = !this.#leftOpen;
+    else this.#rightOpen = !this.#rightOpen;
+  }
 
   get dialog(): DialogId | null {
     return this.#dialog;

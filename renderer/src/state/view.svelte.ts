@@ -1,6 +1,7 @@
 /** How the slice previews are drawn: CT window, label overlay on/off and its opacity. */
 export interface WindowPreset {
-  id: 'bone' | 'soft' | 'wide';
+  /** 'custom': a window/level of the user's own (a right-drag, or typed in the readout). */
+  id: 'bone' | 'soft' | 'wide' | 'custom';
   label: string;
   window: number;
   level: number;
@@ -23,6 +24,15 @@ export class ViewSettings {
   }
   set preset(p: WindowPreset) {
     this.#preset = p;
+  }
+
+  /**
+   * Any window and level: a preset's own values select that preset (so the toolbar shows it as
+   * active), anything else is 'Custom'.
+   */
+  setWindow(window: number, level: number): void {
+    const w = Math.max(1, Math.round(window)), l = Math.round(level);
+    this.#preset = windowPresets.find((p) => p.window === w && p.level === l) ?? { id: 'custom', label: 'Custom', window: w, level: l };
   }
   get labels(): boolean {
     return this.#labels;

@@ -1,6 +1,7 @@
 // The training workflow's state: the plan for the form, the runs of the project, the live run
 // (its train.event stream folded into per-epoch history), evaluations, threshold curves, the
 // pos_weight sweep queue and the run comparison. Components read getters and call methods.
+import { structureLooks } from '../lib/structures.svelte.ts';
 import type {
   Calibration, EpochRecord, EventPayload, OsteonClient, RunDetail, RunEvaluation, RunSummary, RunThresholds, TrainPlan, TrainRequest, ConfigDifference,
 } from './contract.ts';
@@ -92,6 +93,7 @@ export class TrainingState {
     if (!this.#off) this.#off = c.on('train.event', (e) => this.#onEvent(e));
     try {
       this.#plan = await c.call('train.plan', {});
+      structureLooks.register(this.#plan.structures);
       await this.refreshRuns();
       this.#error = null;
     } catch (e) {
@@ -195,7 +197,9 @@ export class TrainingState {
       this.#live = {
         jobId: started.jobId, runId, structures: detail.summary.structures, epochs: detail.summary.epochs ?? 0,
         stepsPerEpoch: 0, epoch: detail.history.at(-1)?.epoch ?? 0, step: 0, samplesPerSec: null, etaSec: null, paused: false,
-        history: detail.history, warnings: detail.warnings, done: null,
+        history: detail.history, done: null, calibration: null, failure: null,
+        // The run's recorded warnings, in the live shape (one entry each; episodes restart here).
+        warnings: detail.warnings.map((w) => ({ epoch: w.epoch, code: w.finding ? 'channel-collapse' : 'whole-not-union', message: w.message, finding: w.finding, episode: null, count: 1, lastEpoch: w.epoch })),
       };
       this.#tab = 'live';
       void this.refreshRuns();
@@ -221,6 +225,7 @@ export class TrainingState {
     this.#evaluation = null;
     this.#thresholds = null;
     this.#detail = await this.#need().call('run.get', { runId });
+    if (this.#detail.config) structureLooks.registerLayout(this.#detail.config.layout);
   }
 
   async evaluate(runId: string): Promise<RunEvaluation> {

@@ -2,10 +2,10 @@
  * Compare mode, per structure: the predicted surface with, at every vertex, its signed distance
  * (mm) to the ground-truth surface: positive where the prediction lies outside the truth (over-
  * segmentation, false positive side), negative inside it (under-segmentation, false negative side).
- * The distance is the exact EDT of the truth mask (edt.ts) on voxel centres, sampled trilinearly,
+ * The distance is the exact EDT of the truth mask (app/shared/edt.ts) on voxel centres, sampled trilinearly,
  * so it is accurate to about half a voxel; computed in the surface worker.
  */
-import { signedDistance, sampleTrilinear } from './edt.ts';
+import { signedDistance, sampleTrilinear } from '../../../../app/shared/edt.ts';
 import { boundingBox, cropMask, defaultSurfaceOptions, smoothMask, extractIndexSurface, finishMesh, type Geometry, type LabelData, type Mesh, type StructureSelector } from './surface.ts';
 
 export interface CompareMesh extends Mesh {

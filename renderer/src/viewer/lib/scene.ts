@@ -91,12 +91,14 @@ export class Scene3D {
     this.interactor.setInteractorStyle(this.#style);
     // LPS: +x Left, +y Posterior, +z Superior.
     this.#cube.setDefaultStyle({ fontStyle: 'bold', fontFamily: 'Arial', fontColor: 'black', faceColor: '#9fb3c8', edgeThickness: 0.05, edgeColor: 'black', resolution: 256 });
-    this.#cube.setXPlusFaceProperty({ text: 'L' });
-    this.#cube.setXMinusFaceProperty({ text: 'R' });
-    this.#cube.setYPlusFaceProperty({ text: 'P' });
-    this.#cube.setYMinusFaceProperty({ text: 'A' });
-    this.#cube.setZPlusFaceProperty({ text: 'S' });
-    this.#cube.setZMinusFaceProperty({ text: 'I' });
+    // Face rotations as vtk.js's 'lps' preset has them: every letter upright when superior is up
+    // (the anterior, posterior and lateral views), e.g. the L of the left lateral view.
+    this.#cube.setXPlusFaceProperty({ text: 'L', faceRotation: 90 });
+    this.#cube.setXMinusFaceProperty({ text: 'R', faceRotation: -90 });
+    this.#cube.setYPlusFaceProperty({ text: 'P', faceRotation: 180 });
+    this.#cube.setYMinusFaceProperty({ text: 'A', faceRotation: 0 });
+    this.#cube.setZPlusFaceProperty({ text: 'S', faceRotation: 0 });
+    this.#cube.setZMinusFaceProperty({ text: 'I', faceRotation: 180 });
     this.#marker = vtkOrientationMarkerWidget.newInstance({ actor: this.#cube, interactor: this.interactor });
     this.#marker.setEnabled(true);
     this.#marker.setViewportCorner(vtkOrientationMarkerWidget.Corners.BOTTOM_RIGHT);
@@ -167,6 +169,23 @@ export class Scene3D {
     p.setColor(colour[0], colour[1], colour[2]);
     p.setOpacity(opacity);
     s.actor.setVisibility(visible && opacity > 0);
+  }
+
+  /**
+   * Keeps a surface behind the ones it coincides with (the whole with its parts): only its far
+   * side is drawn (front faces culled), pushed back further by a polygon offset, so where a part
+   * lies on it the part is drawn and nothing z-fights; where no part is, the whole still shows.
+   * (The whole is translucent by default, and translucent surfaces ignore a depth offset alone.)
+   */
+  setBehind(key: string, behind: boolean): void {
+    const sp = this.#surfaces.get(key);
+    if (!sp) return;
+    const m = sp.mapper;
+    sp.actor.getProperty().setFrontfaceCulling(behind);
+    // The offset is added to the fragment depth (vtk.js: z + factor·slope + 1.6e-5·units); the
+    // whole's surface lies up to about a voxel from its parts', so it needs a generous one.
+    m.setResolveCoincidentTopology(behind ? 1 : 0);
+    m.setRelativeCoincidentTopologyPolygonOffsetParameters(behind ? 8 : 0, behind ? 200 : 0);
   }
 
   /** Moves a surface by `offset` mm (side-by-side compare); [0, 0, 0] puts it back. */

@@ -5,6 +5,7 @@
  */
 import type { OverlayChannel } from '../../lib/slices.ts';
 import type { CaseImages } from '../../state/images.svelte.ts';
+import { structureLooks } from '../../lib/structures.svelte.ts';
 
 /** Codes in `codes`: 0 background in both, 1 TP, 2 FP (prediction only), 3 FN (truth only). */
 export const confusionOverlays: readonly OverlayChannel[] = [
@@ -12,6 +13,14 @@ export const confusionOverlays: readonly OverlayChannel[] = [
   { id: 'compare-fp', base: 0, values: new Set([2]), colour: [235, 50, 50], outline: false },
   { id: 'compare-fn', base: 0, values: new Set([3]), colour: [50, 110, 255], outline: false },
 ];
+
+/** The slice views' compare legend: what each colour means. */
+export const confusionLegend: readonly { id: string; name: string; colour: string }[] = [
+  { id: 'compare-tp', name: 'TP: prediction and truth', colour: 'rgb(60 200 90)' },
+  { id: 'compare-fp', name: 'FP: prediction only', colour: 'rgb(235 50 50)' },
+  { id: 'compare-fn', name: 'FN: truth only', colour: 'rgb(50 110 255)' },
+];
+structureLooks.register(confusionLegend.map((l) => ({ id: l.id, name: l.name.slice(0, 2) })));
 
 export class CompareStore {
   #on = $state(false);

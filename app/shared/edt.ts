@@ -18,15 +18,29 @@
  *
  * Layout: x fastest (offset = x + nx·(y + ny·z)). Lines along y and z are processed a plane at a
  * time through a transposed scratch copy, so main memory is always read and written in order.
+ *
+ * Pure code shared by the core (app/metrics: HD95, MSD, NSD, boundary Dice) and the renderer
+ * (compare mode's signed distances): app/shared/ imports nothing, so both layers may use it.
  */
-import type { Vec3 } from '../imaging/volume.ts';
-import { checkMask, voxels, type Mask } from './grid.ts';
 
-export function squaredDistanceToFeatures(features: Mask, dims: Vec3, spacing: Vec3): Float64Array {
-  checkMask(features, dims, 'edt');
+/** [nx, ny, nz] or [sx, sy, sz]. */
+export type Triple = readonly [number, number, number];
+/** A 0/1 (or 0/non-zero) mask, x fastest. */
+export type EdtMask = ArrayLike<number>;
+
+function checkInput(m: EdtMask, dims: Triple, spacing: Triple): void {
+  for (const d of dims) {
+    if (!Number.isInteger(d) || d < 1) throw new RangeError(`edt: dims ${dims.join('×')} must be positive integers`);
+  }
+  const n = dims[0] * dims[1] * dims[2];
+  if (m.length !== n) throw new RangeError(`edt: ${m.length} voxels, dims ${dims.join('×')} need ${n}`);
   for (const s of spacing) if (!(s > 0) || !Number.isFinite(s)) throw new RangeError(`edt: spacing ${spacing.join(',')} must be positive`);
+}
+
+export function squaredDistanceToFeatures(features: EdtMask, dims: Triple, spacing: Triple): Float64Array {
+  checkInput(features, dims, spacing);
   const [nx, ny, nz] = dims;
-  const out = new Float64Array(voxels(dims));
+  const out = new Float64Array(nx * ny * nz);
   const any = rowPass(features, out, nx, ny * nz, spacing[0]);
   if (!any) return out;
   const scratch = new LineScratch(nx, Math.max(ny, nz));
@@ -36,14 +50,14 @@ export function squaredDistanceToFeatures(features: Mask, dims: Vec3, spacing: V
 }
 
 /** Euclidean distance (mm) instead of its square. */
-export function distanceToFeatures(features: Mask, dims: Vec3, spacing: Vec3): Float64Array {
+export function distanceToFeatures(features: EdtMask, dims: Triple, spacing: Triple): Float64Array {
   const d = squaredDistanceToFeatures(features, dims, spacing);
   for (let i = 0; i < d.length; i++) d[i] = Math.sqrt(d[i]);
   return d;
 }
 
 /** x pass: squared distance to the nearest feature in the same row. Returns whether any feature exists. */
-function rowPass(m: Mask, out: Float64Array, nx: number, rows: number, sx: number): boolean {
+function rowPass(m: EdtMask, out: Float64Array, nx: number, rows: number, sx: number): boolean {
   let any = false;
   for (let r = 0, o = 0; r < rows; r++, o += nx) {
     let last = -1;
@@ -141,4 +155,38 @@ function envelope(line: Float64Array, off: number, n: number, s: number, sc: Lin
     line[off + p] = fv[j] + t * t;
   }
   return true;
+}
+
+/**
+ * Signed distance (mm) to the boundary of a binary mask, at voxel centres: positive outside,
+ * negative inside (the distance to the nearest outside voxel); interpolated linearly it crosses
+ * 0 between an inside and an outside voxel. Infinity outside when the mask is empty.
+ */
+export function signedDistance(mask: EdtMask, dims: Triple, spacing: Triple): Float32Array {
+  const out = squaredDistanceToFeatures(mask, dims, spacing);
+  const inverse = new Uint8Array(mask.length);
+  for (let o = 0; o < mask.length; o++) inverse[o] = mask[o] !== 0 ? 0 : 1;
+  const inn = squaredDistanceToFeatures(inverse, dims, spacing);
+  const res = new Float32Array(mask.length);
+  for (let o = 0; o < res.length; o++) res[o] = out[o] === 0 ? -Math.sqrt(inn[o]) : Math.sqrt(out[o]);
+  return res;
+}
+
+/** Trilinear sample of a field at a (fractional) index position, clamped to the grid. */
+export function sampleTrilinear(field: ArrayLike<number>, dims: Triple, x: number, y: number, z: number): number {
+  const cl = (v: number, n: number) => Math.min(n - 1, Math.max(0, v));
+  x = cl(x, dims[0]);
+  y = cl(y, dims[1]);
+  z = cl(z, dims[2]);
+  // A single-voxel axis has no neighbour to blend with: its index and weight stay 0.
+  const lo = (v: number, n: number) => (n < 2 ? 0 : Math.min(n - 2, Math.floor(v)));
+  const i0 = lo(x, dims[0]), j0 = lo(y, dims[1]), k0 = lo(z, dims[2]);
+  const fx = x - i0, fy = y - j0, fz = z - k0;
+  const sx = dims[0] > 1 ? 1 : 0, sy = dims[1] > 1 ? dims[0] : 0, sz = dims[2] > 1 ? dims[0] * dims[1] : 0;
+  const o = i0 + dims[0] * j0 + dims[0] * dims[1] * k0;
+  const c00 = field[o] * (1 - fx) + field[o + sx] * fx;
+  const c10 = field[o + sy] * (1 - fx) + field[o + sy + sx] * fx;
+  const c01 = field[o + sz] * (1 - fx) + field[o + sz + sx] * fx;
+  const c11 = field[o + sz + sy] * (1 - fx) + field[o + sz + sy + sx] * fx;
+  return (c00 * (1 - fy) + c10 * fy) * (1 - fz) + (c01 * (1 - fy) + c11 * fy) * fz;
 }
