@@ -183,6 +183,7 @@ export const events = {
     z.strictObject({ jobId: Id, kind: z.literal('train'), result: jobResults.train }),
     z.strictObject({ jobId: Id, kind: z.literal('run.evaluate'), result: jobResults['run.evaluate'] }),
     z.strictObject({ jobId: Id, kind: z.literal('run.thresholds'), result: jobResults['run.thresholds'] }),
+    z.strictObject({ jobId: Id, kind: z.literal('predict.batch'), result: jobResults['predict.batch'] }),
   ]),
   'job.failed': z.strictObject({ jobId: Id, kind: JobKind, error: ErrorData }),
   'project.changed': z.strictObject({ project: ProjectSummary.nullable() }),

@@ -1,7 +1,7 @@
 /**
  * Review on the wire: segmentation versions, per-structure review state, the case's audit trail,
  * editing strokes and their patches, and batch prediction (docs/review.md). Every payload is
- * spelled out (no z.unknown()): a reviewer's sign-off is a record other tools read.
+ * spelled out (nothing left untyped): a reviewer's sign-off is a record other tools read.
  */
 import { z } from 'zod';
 import { Id, IsoTime, Name } from './schemas.ts';

@@ -56,11 +56,11 @@ function inspectArgs(c: HostileCase): string[] {
   return [set.ct, set.labels, '--schema', c.path];
 }
 
-/** "name: field: problem" with a name among the case's names; returns the field. */
+/** "path: field: problem" (errors name the full path) with a file name among the case's names; returns the field. */
 function namedField(c: HostileCase, message: string): string {
   const m = /^(.+?): (.+?): /.exec(message);
   expect(m, `${c.name}: message does not name a file and a field: ${message}`).not.toBeNull();
-  expect(c.names, `${c.name}: names ${m![1]}: ${message}`).toContain(m![1]);
+  expect(c.names, `${c.name}: names ${m![1]}: ${message}`).toContain(basename(m![1]));
   if (c.field) expect(m![2], `${c.name}: ${message}`).toBe(c.field);
   return m![2];
 }

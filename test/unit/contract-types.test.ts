@@ -4,6 +4,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LabelAnalysisData, LabelSchemaData } from '../../app/contract/labels.ts';
+import { events } from '../../app/contract/contract.ts';
+import { JobKind } from '../../app/contract/schemas.ts';
 import { listPresets, previewLabels } from '../../app/services/import-help.ts';
 import { repoRoot } from '../helpers/env.ts';
 
@@ -15,6 +17,11 @@ describe('contract payloads are typed', () => {
       const text = readFileSync(join(contractDir, f), 'utf8');
       expect(text, f).not.toMatch(/z\.(unknown|any)\(\)/);
     }
+  });
+
+  it('job.done has a typed result for every job kind (a new kind without one would fail every job of it)', () => {
+    const kinds = events['job.done'].options.map((o) => o.shape.kind.value);
+    expect([...kinds].sort()).toEqual([...JobKind.options].sort());
   });
 
   it('the sample study\'s analysis parses as LabelAnalysisData (NaN and Infinity as null)', () => {
