@@ -4,8 +4,12 @@
  * version b's masks become one NIfTI per structure in the prediction folder. Returns the CLI's
  * per-structure Dice and HD95 (null where eval prints NaN/Infinity as null).
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { contract, createClient, memoryPair, runJob, serve, type OsteonClient } from '../../app/contract/index.ts';
+import { createServices, type Services } from '../../app/services/services.ts';
+import { repoRoot } from './env.ts';
 import { writeVolume } from '../../app/imaging/io.ts';
 import { readVersionMasks, versionMasksPath } from '../../app/store/versions.ts';
 import { runCli } from './cli.ts';
@@ -26,4 +30,29 @@ export function evalVersions(project: string, caseId: string, a: number, b: numb
   if (r.code !== 0) throw new Error(`osteon eval failed (${r.code}): ${r.stderr}`);
   const ev = JSON.parse(r.stdout) as { layout: { ids: string[] }; cases: Array<{ metrics: Array<{ dice: number | null; hd95: number | null }> }> };
   return Object.fromEntries(ev.layout.ids.map((id, k) => [id, { dice: ev.cases[0].metrics[k].dice, hd95: ev.cases[0].metrics[k].hd95 }]));
+}
+
+/**
+ * Real services behind an in-memory contract pair, with a new project holding the bundled
+ * phantom cases (imported through case.import, as the UI does). The caller disposes `services`
+ * and removes `tmp`.
+ */
+export async function phantomProject(prefix: string, name: string, cases: readonly string[]): Promise<{ tmp: string; services: Services; client: OsteonClient; project: string; ids: string[] }> {
+  const tmp = mkdtempSync(join(tmpdir(), prefix));
+  const ph = join(repoRoot, 'resources', 'sample', 'phantom');
+  const services = createServices({ host: 'test', home: join(tmp, 'home'), volumeUrl: (c, k) => `/api/volume/${c}/${k}` });
+  const [a, b] = memoryPair();
+  const served = serve(contract, services.handlers, a, undefined);
+  services.subscribe((n, payload) => served.emit(n, payload as never));
+  const client = createClient(contract, b) as OsteonClient;
+  const project = join(tmp, 'project');
+  await client.call('project.create', { dir: project, name });
+  const ids: string[] = [];
+  for (const c of cases) {
+    const s = await runJob(client, 'case.import', () => client.call('case.import', {
+      ct: join(ph, c, 'ct.nii.gz'), labels: join(ph, c, 'labels.nii.gz'), schema: join(ph, 'schema.json'), name: c,
+    }));
+    ids.push(s.id);
+  }
+  return { tmp, services, client, project, ids };
 }

@@ -5,14 +5,13 @@
 // versions surviving kill -9 of a writer at a random moment.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { contract, createClient, memoryPair, runJob, serve, type OsteonClient } from '../../app/contract/index.ts';
-import { createServices, type Services } from '../../app/services/services.ts';
+import type { OsteonClient } from '../../app/contract/index.ts';
+import type { Services } from '../../app/services/services.ts';
 import { listVersions, readVersionMasks, versionMasksPath } from '../../app/store/versions.ts';
-import { evalVersions } from '../helpers/review.ts';
+import { evalVersions, phantomProject } from '../helpers/review.ts';
 import { runCli } from '../helpers/cli.ts';
 import { repoRoot } from '../helpers/env.ts';
 
@@ -20,24 +19,10 @@ let tmp: string;
 let services: Services;
 let client: OsteonClient;
 let project: string;
-const ids: string[] = [];
+let ids: string[] = [];
 
 beforeAll(async () => {
-  tmp = mkdtempSync(join(tmpdir(), 'osteon-review-svc-'));
-  const ph = join(repoRoot, 'resources', 'sample', 'phantom');
-  services = createServices({ host: 'test', home: join(tmp, 'home'), volumeUrl: (c, k) => `/api/volume/${c}/${k}` });
-  const [a, b] = memoryPair();
-  const served = serve(contract, services.handlers, a, undefined);
-  services.subscribe((name, payload) => served.emit(name, payload as never));
-  client = createClient(contract, b) as OsteonClient;
-  project = join(tmp, 'project');
-  await client.call('project.create', { dir: project, name: 'review test' });
-  for (const c of ['case-000', 'case-001']) {
-    const s = await runJob(client, 'case.import', () => client.call('case.import', {
-      ct: join(ph, c, 'ct.nii.gz'), labels: join(ph, c, 'labels.nii.gz'), schema: join(ph, 'schema.json'), name: c,
-    }));
-    ids.push(s.id);
-  }
+  ({ tmp, services, client, project, ids } = await phantomProject('osteon-review-svc-', 'review test', ['case-000', 'case-001']));
 }, 60_000);
 
 afterAll(() => {
