@@ -39,3 +39,19 @@ export function requiredString(v: unknown, name: string, command: string): strin
   if (typeof v !== 'string' || v === '') throw usageError(`--${name} is required\nRun \`osteon ${command} --help\`.`);
   return v;
 }
+
+/**
+ * Repeated `--map KEY=VALUE` options as a table without a prototype (a key such as "__proto__"
+ * is a plain key). `split: 'last'` splits at the last "=", for keys that may contain one (DICOM
+ * segment labels); `expected` names the form in the usage error.
+ */
+export function mapOpt(v: unknown, expected: string, split: 'first' | 'last' = 'first'): Record<string, string> {
+  const list = Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [v] : [];
+  const out = Object.create(null) as Record<string, string>;
+  for (const item of list) {
+    const eq = split === 'first' ? item.indexOf('=') : item.lastIndexOf('=');
+    if (eq <= 0 || eq === item.length - 1) throw usageError(`--map ${item}: expected ${expected}`);
+    out[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return out;
+}

@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import type { Command } from '../command.ts';
-import { enumOpt, requiredString } from '../options.ts';
+import { enumOpt, mapOpt, requiredString } from '../options.ts';
 import { exportNiftiMasks, exportNnUNet, exportSegNrrd } from '../../exchange/exports.ts';
 import { writeDicomSeg } from '../../exchange/dicom-seg-write.ts';
 import { isDicomPath, readVolume } from '../../imaging/io.ts';
@@ -14,17 +14,6 @@ import { loadLabelSchema } from '../../labels/schema.ts';
 import { usageError } from '../../util/errors.ts';
 
 const FORMATS = ['dicom-seg', 'nifti', 'seg-nrrd', 'nnunet'] as const;
-
-function parseMap(values: unknown): Record<string, string> {
-  const list = Array.isArray(values) ? values.map(String) : typeof values === 'string' ? [values] : [];
-  const out: Record<string, string> = {};
-  for (const item of list) {
-    const eq = item.indexOf('=');
-    if (eq <= 0 || eq === item.length - 1) throw usageError(`--map ${item}: expected STRUCTURE_ID=FILE`);
-    out[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return out;
-}
 
 export const command: Command = {
   name: 'export',
@@ -66,7 +55,7 @@ export const command: Command = {
     const series = typeof values.series === 'string' ? values.series : undefined;
     const schema = loadLabelSchema(schemaPath);
     const ct = readVolume(ctFile, { seriesUid: series });
-    const { set } = loadLabels({ files: labelFiles, schema, schemaPath, map: parseMap(values.map) }, ct, ctFile);
+    const { set } = loadLabels({ files: labelFiles, schema, schemaPath, map: mapOpt(values.map, 'STRUCTURE_ID=FILE') }, ct, ctFile);
     switch (format) {
       case 'dicom-seg': {
         if (!isDicomPath(ctFile)) throw usageError(`${ctFile}: a DICOM SEG references its source series; pass the CT as DICOM (folder or DICOMDIR)`);

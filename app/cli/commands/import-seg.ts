@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from '../command.ts';
-import { enumOpt, requiredString } from '../options.ts';
+import { enumOpt, mapOpt, requiredString } from '../options.ts';
 import { readDicomSeg, segToLabelSet } from '../../exchange/dicom-seg-read.ts';
 import { writeFolderAtomic } from '../../exchange/exports.ts';
 import { readVolume } from '../../imaging/io.ts';
@@ -14,17 +14,6 @@ import { geometryOf } from '../../imaging/volume.ts';
 import { loadLabelSchema } from '../../labels/schema.ts';
 import { writeJsonAtomic } from '../../util/atomic.ts';
 import { usageError } from '../../util/errors.ts';
-
-function parseMap(values: unknown): Record<string, string> {
-  const list = Array.isArray(values) ? values.map(String) : typeof values === 'string' ? [values] : [];
-  const out: Record<string, string> = {};
-  for (const item of list) {
-    const eq = item.lastIndexOf('=');
-    if (eq <= 0 || eq === item.length - 1) throw usageError(`--map ${item}: expected "SEGMENT LABEL=STRUCTURE_ID"`);
-    out[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return out;
-}
 
 export const command: Command = {
   name: 'import-seg',
@@ -57,7 +46,7 @@ export const command: Command = {
     if (ct.meta.FrameOfReferenceUID && seg.frameOfReference && ct.meta.FrameOfReferenceUID !== seg.frameOfReference) {
       io.err(`warning: ${segFile}: FrameOfReferenceUID ${seg.frameOfReference} differs from the CT's ${ct.meta.FrameOfReferenceUID}; placed by positions`);
     }
-    const set = segToLabelSet(segFile, seg, schema, g, parseMap(values.map));
+    const set = segToLabelSet(segFile, seg, schema, g, mapOpt(values.map, '"SEGMENT LABEL=STRUCTURE_ID"', 'last'));
     const voxels: Record<string, number> = {};
     writeFolderAtomic(out, (tmp) => {
       schema.structures.forEach((s, i) => {

@@ -16,18 +16,8 @@ import { analyzeLabels } from '../../labels/analysis.ts';
 import { loadLabels } from '../../labels/load.ts';
 import { finiteJson, formatAnalysis } from '../../labels/report.ts';
 import { loadLabelSchema } from '../../labels/schema.ts';
+import { mapOpt } from '../options.ts';
 import { badInput, usageError } from '../../util/errors.ts';
-
-function parseMap(values: unknown): Record<string, string> {
-  const list = Array.isArray(values) ? values.map(String) : typeof values === 'string' ? [values] : [];
-  const out: Record<string, string> = {};
-  for (const item of list) {
-    const eq = item.indexOf('=');
-    if (eq <= 0 || eq === item.length - 1) throw usageError(`--map ${item}: expected STRUCTURE_ID=FILE`);
-    out[item.slice(0, eq)] = item.slice(eq + 1);
-  }
-  return out;
-}
 
 export const command: Command = {
   name: 'inspect',
@@ -79,7 +69,7 @@ export const command: Command = {
       if (x < lo) lo = x;
       if (x > hi) hi = x;
     }
-    const loaded = loadLabels({ files: labelFiles, schema, schemaPath, map: parseMap(values.map) }, ct, ctFile);
+    const loaded = loadLabels({ files: labelFiles, schema, schemaPath, map: mapOpt(values.map, 'STRUCTURE_ID=FILE') }, ct, ctFile);
     const analysis = analyzeLabels(loaded.set);
     const warnings = [...ct.warnings.map((w) => `${basename(ctFile)}: ${w}`), ...loaded.warnings];
     if (values.json) {
