@@ -12,6 +12,7 @@ import { TrainEventData, TrainRequest } from '../contract/training.ts';
 import type { z } from 'zod';
 import type { RunOptions } from '../learning/run.ts';
 import type { TrainingHandlers, TrainingJob } from '../learning/worker/host.ts';
+import type { WorkerStart } from '../learning/worker/protocol.ts';
 import type { GpuHostDriver } from './gpu-host-driver.ts';
 import type { AdapterInfo } from '../learning/gpu-host/protocol.ts';
 import { appendAudit } from '../store/audit.ts';
@@ -89,38 +90,10 @@ export class TrainingJobs {
   /** Records the run in project.json, starts the worker and returns the job body's result when it ends. */
   async run(p: Project, req: ParsedTrainRequest, runId: string, jobId: () => string, ctl: JobControl): Promise<JobResult<'train'>> {
     const options = runOptionsFor(p, req, runId);
-    const { startTraining } = await import('../learning/worker/host.ts');
     saveProject(p, { ...p.file, runs: [...p.file.runs, { id: runId, kind: 'train', created: new Date().toISOString(), ...(req.note ? { note: req.note } : {}) }] });
     appendAudit(p.dir, 'train', { runId, head: req.head, cases: req.caseIds, epochs: req.epochs, posWeight: req.posWeight });
-    let totalSteps = 1, doneSteps = 0;
-    const gpu = await this.#usableGpuHost();
-    const start = { run: { kind: 'new' as const, options }, backend: 'auto' as const };
-    const handlers: TrainingHandlers = {
-      onEvent: (e) => {
-        // The run folder must be empty for prepareRun; the request joins it once training starts.
-        if (e.type === 'start') writeJsonAtomic(join(options.runDir, 'request.json'), req);
-        if (e.type === 'start') totalSteps = Math.max(1, (e.epochs - e.startEpoch + 1) * e.stepsPerEpoch);
-        if (e.type === 'step') doneSteps++;
-        const parsed = TrainEventData.safeParse(wireSafe(e));
-        if (parsed.success) this.#emit('train.event', { jobId: jobId(), runId, event: parsed.data });
-        if (e.type === 'step') ctl.progress(Math.min(0.99, doneSteps / totalSteps), `epoch ${e.epoch}, step ${e.step}/${e.stepsPerEpoch}, loss ${e.loss.total.toFixed(4)}`);
-      },
-    };
-    // On the GPU host when main attached one with an adapter (the in-app WebGPU rung), else the worker's CPU ladder.
-    const job = gpu ? (await import('./gpu-host-train.ts')).startGpuHostTraining(gpu, start, handlers) : startTraining(start, handlers);
-    this.#running.set(jobId(), { job, runId });
-    const onAbort = () => job.cancel();
-    ctl.signal.addEventListener('abort', onAbort, { once: true });
-    try {
-      const done = await job.done;
-      return { runId, reason: done.reason, epoch: done.epoch, bestMeanDice: done.bestMeanDice, message: done.message };
-    } catch (e) {
-      writeJsonAtomic(join(options.runDir, 'failed.json'), { message: (e as Error).message, at: new Date().toISOString() });
-      throw e;
-    } finally {
-      ctl.signal.removeEventListener('abort', onAbort);
-      this.#running.delete(jobId());
-    }
+    // The run folder must be empty for prepareRun; the request joins it once training starts.
+    return this.#drive({ run: { kind: 'new', options }, backend: 'auto' }, runId, options.runDir, jobId, ctl, () => writeJsonAtomic(join(options.runDir, 'request.json'), req));
   }
 
   /**
@@ -131,20 +104,35 @@ export class TrainingJobs {
    */
   async resume(p: Project, runId: string, jobId: () => string, ctl: JobControl): Promise<JobResult<'train'>> {
     const runDir = runFolder(p, runId);
-    const { startTraining } = await import('../learning/worker/host.ts');
     rmSync(join(runDir, 'status.json'), { force: true });
     rmSync(join(runDir, 'failed.json'), { force: true });
     appendAudit(p.dir, 'train', { runId, resume: true });
+    return this.#drive({ run: { kind: 'resume', runDir }, backend: 'auto' }, runId, runDir, jobId, ctl);
+  }
+
+  /**
+   * Runs a new or resumed training to its end: on the GPU host when main attached one with an
+   * adapter (the in-app WebGPU rung), else in the worker's CPU ladder. Every event goes out as
+   * train.event, steps as job progress; a failure leaves failed.json in the run folder.
+   */
+  async #drive(start: WorkerStart, runId: string, runDir: string, jobId: () => string, ctl: JobControl, onStart?: () => void): Promise<JobResult<'train'>> {
     let totalSteps = 1, doneSteps = 0;
-    const job = startTraining({ run: { kind: 'resume', runDir }, backend: 'auto' }, {
+    const handlers: TrainingHandlers = {
       onEvent: (e) => {
-        if (e.type === 'start') totalSteps = Math.max(1, (e.epochs - e.startEpoch + 1) * e.stepsPerEpoch);
+        if (e.type === 'start') {
+          onStart?.();
+          totalSteps = Math.max(1, (e.epochs - e.startEpoch + 1) * e.stepsPerEpoch);
+        }
         if (e.type === 'step') doneSteps++;
         const parsed = TrainEventData.safeParse(wireSafe(e));
         if (parsed.success) this.#emit('train.event', { jobId: jobId(), runId, event: parsed.data });
         if (e.type === 'step') ctl.progress(Math.min(0.99, doneSteps / totalSteps), `epoch ${e.epoch}, step ${e.step}/${e.stepsPerEpoch}, loss ${e.loss.total.toFixed(4)}`);
       },
-    });
+    };
+    const gpu = await this.#usableGpuHost();
+    const job = gpu
+      ? (await import('./gpu-host-train.ts')).startGpuHostTraining(gpu, start, handlers)
+      : (await import('../learning/worker/host.ts')).startTraining(start, handlers);
     this.#running.set(jobId(), { job, runId });
     const onAbort = () => job.cancel();
     ctl.signal.addEventListener('abort', onAbort, { once: true });

@@ -5,16 +5,8 @@ import { tf } from '../../app/learning/backend.ts';
 
 export type Backend = 'wasm' | 'cpu';
 
-/** Deterministic uniform(-1, 1) data (a 32-bit LCG), so failures reproduce. */
-export function rand(n: number, seed: number): Float32Array {
-  const out = new Float32Array(n);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
+/** Deterministic uniform(-1, 1) data (a 32-bit LCG), so failures reproduce; the engine's own. */
+export { rand } from '../../app/learning/stepcheck.ts';
 
 export function size(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
