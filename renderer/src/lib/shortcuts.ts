@@ -58,7 +58,7 @@ export const shortcuts: readonly Shortcut[] = [
 /** Keys a focused slice viewport handles itself (Viewport.svelte), for the help overlay. */
 export const viewportKeys: readonly { keys: string; description: string }[] = [
   { keys: '+ / −', description: 'Zoom the focused slice view in / out' },
-  { keys: 'R', description: 'Reset zoom and pan of the focused slice view' },
+  { keys: 'Z', description: 'Reset zoom and pan of the focused slice view' },
   { keys: 'Enter', description: 'Maximise or restore the focused viewport' },
 ];
 
