@@ -3,7 +3,7 @@
  * and owns Chromium's `navigator.gpu` (D3D12, Metal or Vulkan), because Electron refuses Dawn's
  * Node addon (../shared/notes/gpu-webgpu-measured.md). Main owns the window and only relays:
  * a MessageChannelMain joins it to the services process, which feeds it batches and writes the
- * checkpoints (app/services/gpu-host-train.ts). The UI window can be busy or reload; this one
+ * checkpoints (app/learning/gpu-host-train.ts). The UI window can be busy or reload; this one
  * is separate and keeps computing. If its renderer dies, main opens a new one and hands the
  * services a new port (the running job fails with a clear error; the next one uses the new page).
  */

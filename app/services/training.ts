@@ -13,7 +13,7 @@ import type { z } from 'zod';
 import type { RunOptions } from '../learning/run.ts';
 import type { TrainingHandlers, TrainingJob } from '../learning/worker/host.ts';
 import type { WorkerStart } from '../learning/worker/protocol.ts';
-import type { GpuHostDriver } from './gpu-host-driver.ts';
+import type { GpuHostDriver } from '../learning/gpu-host-driver.ts';
 import type { AdapterInfo } from '../learning/gpu-host/protocol.ts';
 import { appendAudit } from '../store/audit.ts';
 import type { JobControl } from '../store/cases.ts';
@@ -131,7 +131,7 @@ export class TrainingJobs {
     };
     const gpu = await this.#usableGpuHost();
     const job = gpu
-      ? (await import('./gpu-host-train.ts')).startGpuHostTraining(gpu, start, handlers)
+      ? (await import('../learning/gpu-host-train.ts')).startGpuHostTraining(gpu, start, handlers)
       : (await import('../learning/worker/host.ts')).startTraining(start, handlers);
     this.#running.set(jobId(), { job, runId });
     const onAbort = () => job.cancel();

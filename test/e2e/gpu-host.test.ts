@@ -23,9 +23,9 @@ import { forward } from '../../app/learning/model/unet.ts';
 import { prepareRun, type RunOptions } from '../../app/learning/run.ts';
 import { TrainControl, train, type TrainEvent } from '../../app/learning/train.ts';
 import { writePhantomSet } from '../../app/phantom/write.ts';
-import { GpuHostDriver } from '../../app/services/gpu-host-driver.ts';
+import { GpuHostDriver } from '../../app/learning/gpu-host-driver.ts';
 import { serveGpuHost, type GpuHostServer } from '../../app/services/gpu-host-server.ts';
-import { trainOnGpuHost } from '../../app/services/gpu-host-train.ts';
+import { trainOnGpuHost } from '../../app/learning/gpu-host-train.ts';
 import { launchBrowser, webgpuArgs, type BrowserSession } from '../helpers/browser.ts';
 import { hasChromium, repoRoot, skipNotice } from '../helpers/env.ts';
 

@@ -13,8 +13,8 @@ import { serveHost } from '../../app/learning/gpu-host/serve.ts';
 import { resumeRun } from '../../app/learning/resume.ts';
 import { prepareRun, type RunOptions } from '../../app/learning/run.ts';
 import { writePhantomSet } from '../../app/phantom/write.ts';
-import { GpuHostDriver } from '../../app/services/gpu-host-driver.ts';
-import { trainOnGpuHost } from '../../app/services/gpu-host-train.ts';
+import { GpuHostDriver } from '../../app/learning/gpu-host-driver.ts';
+import { trainOnGpuHost } from '../../app/learning/gpu-host-train.ts';
 
 let root: string;
 

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeMessage, encodeMessage } from '../../app/learning/gpu-host/codec.ts';
 import { ToHost, type HostLink } from '../../app/learning/gpu-host/protocol.ts';
-import { GpuHostDriver } from '../../app/services/gpu-host-driver.ts';
+import { GpuHostDriver } from '../../app/learning/gpu-host-driver.ts';
 
 describe('frame codec', () => {
   it('round-trips typed arrays as raw bytes, views and empties included', () => {

@@ -7,26 +7,26 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { TrainConfig } from '../learning/config.ts';
-import { encodeCheckpoint, readCheckpoint, type CheckpointTensor } from '../learning/checkpoint.ts';
-import type { TrainingCase } from '../learning/data/case.ts';
-import { paddingValue } from '../learning/data/normalize.ts';
-import { Rng } from '../learning/data/rng.ts';
-import { sampleBatch } from '../learning/data/sampler.ts';
-import type { AdapterInfo } from '../learning/gpu-host/protocol.ts';
+import type { TrainConfig } from './config.ts';
+import { encodeCheckpoint, readCheckpoint, type CheckpointTensor } from './checkpoint.ts';
+import type { TrainingCase } from './data/case.ts';
+import { paddingValue } from './data/normalize.ts';
+import { Rng } from './data/rng.ts';
+import { sampleBatch } from './data/sampler.ts';
+import type { AdapterInfo } from './gpu-host/protocol.ts';
 import { CollapseMonitor } from '../metrics/collapse.ts';
-import { predictVolumeWith } from '../learning/predict.ts';
+import { predictVolumeWith } from './predict.ts';
 import {
   TrainControl, meanLossValues, runEventSink, scoreValidation, validationBatches, validationPredictOptions, writeDecisions,
   type DoneReason, type LossValues, type TrainEvent, type TrainOptions, type Validation,
-} from '../learning/train.ts';
+} from './train.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { OsteonError, toErrorData } from '../util/errors.ts';
-import { resumeRun } from '../learning/resume.ts';
-import { prepareRun } from '../learning/run.ts';
-import type { TrainingHandlers, TrainingJob } from '../learning/worker/host.ts';
-import type { BackendReport } from '../learning/backend.ts';
-import type { WorkerStart } from '../learning/worker/protocol.ts';
+import { resumeRun } from './resume.ts';
+import { prepareRun } from './run.ts';
+import type { TrainingHandlers, TrainingJob } from './worker/host.ts';
+import type { BackendReport } from './backend.ts';
+import type { WorkerStart } from './worker/protocol.ts';
 import type { GpuHostDriver } from './gpu-host-driver.ts';
 
 type Done = TrainEvent & { type: 'done' };

@@ -4,7 +4,7 @@
  * every answer parsed against its op's schema. The same driver runs in the app and in the e2e test.
  * A page that goes away (crash, reload, closed window) fails every pending call with a clear error.
  */
-import { FromHost, HostValue, type HostCall, type HostLink, type HostOp, type Hello } from '../learning/gpu-host/protocol.ts';
+import { FromHost, HostValue, type HostCall, type HostLink, type HostOp, type Hello } from './gpu-host/protocol.ts';
 import { OsteonError } from '../util/errors.ts';
 
 interface Pending { op: HostOp; resolve(v: unknown): void; reject(e: Error): void }
