@@ -86,6 +86,25 @@ export function planSlice(g: GridLike, view: SliceView): SlicePlan {
   };
 }
 
+/** Where a slice sits in a view: its top-left corner (x0, y0) and one pixel's size (du, dv), in CSS px. */
+export interface SliceBox {
+  x0: number;
+  y0: number;
+  du: number;
+  dv: number;
+}
+
+/**
+ * The slice as SliceCanvas draws it (object-fit: contain at physical proportions) in a view of
+ * `size`, then zoomed about the centre and panned as Viewport's stage is. Pointer layers map
+ * screen positions to pixels with it, so they land where the picture is.
+ */
+export function sliceBox(plan: SlicePlan, size: { w: number; h: number }, zoom: number, panX: number, panY: number): SliceBox {
+  const cw = plan.width, ch = Math.max(1, Math.round(plan.height * (plan.pixelHeightMm / plan.pixelWidthMm)));
+  const scale = Math.min(size.w / cw, size.h / ch) * zoom;
+  return { x0: size.w / 2 + panX - (cw * scale) / 2, y0: size.h / 2 + panY - (ch * scale) / 2, du: scale, dv: (scale * ch) / plan.height };
+}
+
 export type Rgb = [number, number, number];
 
 export interface OverlayChannel {
