@@ -5,13 +5,14 @@
 import { app, BrowserWindow, dialog, Menu, screen, session, utilityProcess, type OpenDialogOptions, type WebFrameMain } from 'electron';
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { channelOf, checkEvent, contract, eventNames, transportInvoker, type Contract, type Handlers, type Message, type Transport } from '../app/contract/index.ts';
+import { channelOf, checkEvent, contract, eventNames, transportInvoker, type Message, type Transport } from '../app/contract/index.ts';
 import { PathGuard } from '../app/services/path-guard.ts';
 import { openGpuHostWindow, relayGpuHost } from './gpu-host.ts';
-import { forwardingHandlers, guardPaths, registerIpc } from './ipc.ts';
+import { mainHandlers, registerIpc, type NativeDialogs } from './ipc.ts';
 import { buildMenu } from './menu.ts';
 import { APP_ORIGIN, handleScheme, registerSchemePrivileges } from './protocol.ts';
 import type { ServicesProcessArgs } from './services-process.ts';
+import type { DialogPurpose } from '../app/contract/schemas.ts';
 import { loadWindowState, trackWindowState } from './window-state.ts';
 
 const here = import.meta.dirname; // out/main
@@ -89,7 +90,7 @@ function sendEvent(name: string, payload: unknown): void {
 
 const imageFilters = [{ name: 'Images', extensions: ['nii', 'gz', 'nrrd', 'nhdr', 'mha', 'mhd'] }, { name: 'All files', extensions: ['*'] }];
 
-function dialogOptions(purpose: string, title?: string): OpenDialogOptions {
+function dialogOptions(purpose: Exclude<DialogPurpose, 'save'>, title?: string): OpenDialogOptions {
   switch (purpose) {
     case 'project-open': return { title: title ?? 'Open project', properties: ['openDirectory'] };
     case 'project-create': return { title: title ?? 'New project folder', properties: ['openDirectory', 'createDirectory', 'promptToCreate'] };
@@ -139,19 +140,32 @@ async function main(): Promise<void> {
       sendEvent(name, payload);
     });
   }
-  // Paths are granted, not sent: the renderer may name only what a dialog here returned, or a
-  // path inside the open project.
-  const guard = new PathGuard([], 'the desktop app accepts only paths chosen in its own dialogs, or inside the open project');
-  const local: Partial<Handlers<Contract>> = {
-    'dialog.open': async (req) => {
-      const opts = dialogOptions(req.purpose, req.title);
+  // Paths are granted, not sent: the renderer gets grant ids for what a dialog here returned or
+  // the user confirmed dropping; otherwise it may name only paths inside the open project.
+  const guard = new PathGuard([], 'the desktop app accepts files chosen with Browse… or dropped on the window, and paths inside the open project');
+  const dialogs: NativeDialogs = {
+    open: async (purpose, title) => {
+      const opts = dialogOptions(purpose, title);
       const r = win ? await dialog.showOpenDialog(win, opts) : await dialog.showOpenDialog(opts);
-      const paths = r.canceled ? [] : r.filePaths;
-      guard.grant(paths);
-      return { paths };
+      return r.canceled ? [] : r.filePaths;
+    },
+    save: async (title, defaultName) => {
+      const opts = { title: title ?? 'Export to', ...(defaultName ? { defaultPath: defaultName } : {}), properties: ['createDirectory' as const, 'showOverwriteConfirmation' as const] };
+      const r = win ? await dialog.showSaveDialog(win, opts) : await dialog.showSaveDialog(opts);
+      return r.canceled || !r.filePath ? null : r.filePath;
+    },
+    confirmDrop: async (paths) => {
+      const shown = paths.slice(0, 12).join('\n') + (paths.length > 12 ? `\n… and ${paths.length - 12} more` : '');
+      const opts = {
+        type: 'question' as const, buttons: ['Use them', 'Cancel'], defaultId: 0, cancelId: 1, title: 'Dropped files',
+        message: `Let Osteon use ${paths.length === 1 ? 'this dropped item' : `these ${paths.length} dropped items`}?`,
+        detail: `${shown}\n\nFiles are only read (imported); a dropped folder may also be opened as a project.`,
+      };
+      const r = win ? await dialog.showMessageBox(win, opts) : await dialog.showMessageBox(opts);
+      return r.response === 0;
     },
   };
-  registerIpc(guardPaths(forwardingHandlers(services, local), guard, () => projectDir), isTrusted);
+  registerIpc(mainHandlers(services, guard, dialogs, () => projectDir), isTrusted);
 
   const openPath = async (p: string) => {
     const dir = projectPathOf(p);

@@ -12,18 +12,24 @@ import type { DType, JobKind, VolumeMeta } from './schemas.ts';
 
 export type OsteonClient = Client<Contract>;
 
+/** The one call the page cannot make with text: the preload makes it from dropped `File`s. */
+export type BridgeCallName = Exclude<CallName, 'dialog.dropped'>;
+
 /** What the Electron preload exposes as `window.osteon`. Results are data; nothing throws. */
 export interface OsteonBridge {
-  calls: { [K in CallName]: (req: unknown) => Promise<Result<unknown>> };
+  calls: { [K in BridgeCallName]: (req: unknown) => Promise<Result<unknown>> };
   events: { [E in EventName]: (cb: (payload: unknown) => void) => () => void };
-  /** The file-system path of a dropped `File` (Electron's webUtils.getPathForFile). */
-  pathForFile(file: object): string;
+  /**
+   * Files dropped on the window: the preload reads their paths (webUtils.getPathForFile, never
+   * shown to the page) and sends `dialog.dropped`; main asks the user and answers grant ids.
+   */
+  dropped(files: readonly object[]): Promise<Result<unknown>>;
 }
 
 export function bridgeInvoker(bridge: OsteonBridge): Invoker {
   return {
     call: (name, payload) => {
-      const fn = bridge.calls[name as CallName];
+      const fn = (bridge.calls as Partial<Record<string, (req: unknown) => Promise<Result<unknown>>>>)[name];
       return fn ? fn(payload) : Promise.resolve(fail('bad-request', `unknown call '${name}'`));
     },
     on: (event, cb) => bridge.events[event as EventName](cb),

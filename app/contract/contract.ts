@@ -82,9 +82,15 @@ export const calls = {
     z.strictObject({ ms: z.number().int().min(0).max(600_000), steps: z.number().int().min(1).max(1000).optional() }),
     JobStarted, 'Job: a demo that waits `ms` in `steps` progress steps (used to test progress and cancel).'),
 
-  'dialog.open': call(z.strictObject({ purpose: DialogPurpose, title: z.string().max(200).optional() }),
+  'dialog.open': call(z.strictObject({
+    purpose: DialogPurpose, title: z.string().max(200).optional(),
+    /** 'save': the name the dialog suggests. */
+    defaultName: z.string().min(1).max(255).optional(),
+  }),
     z.strictObject({ paths: z.array(Path).max(1000) }),
-    'A native file/folder dialog (Electron only; the browser host answers unavailable). Empty when cancelled.'),
+    'A native file/folder dialog (Electron only; the browser host answers unavailable). Answers grant ids, not paths (app/services/path-guard.ts); empty when cancelled.'),
+  'dialog.dropped': call(z.strictObject({ paths: z.array(Path).max(64) }), z.strictObject({ paths: z.array(Path).max(64) }),
+    'Electron only, sent by the preload with the paths of files dropped on the window: main asks the user to confirm them in its own dialog and answers grant ids (empty when refused).'),
 
   // The import wizard's look before importing (app/services/import-help.ts); nothing is written.
   'schema.presets': call(Empty, z.strictObject({ presets: z.array(z.strictObject({ path: Path, schema: LabelSchemaData })).max(256) }),

@@ -127,7 +127,9 @@ export const JobInfo = z.strictObject({
 });
 export type JobInfo = z.infer<typeof JobInfo>;
 
-export const DialogPurpose = z.enum(['project-open', 'project-create', 'import-ct', 'import-labels', 'import-schema', 'export']);
+/** What a native dialog is for; 'save' names a new file or folder (an export's output). */
+export const DialogPurpose = z.enum(['project-open', 'project-create', 'import-ct', 'import-labels', 'import-schema', 'export', 'save']);
+export type DialogPurpose = z.infer<typeof DialogPurpose>;
 
 /**
  * An osteon-labels/1 schema sent inline (the import wizard's edited mapping). Only its outline is

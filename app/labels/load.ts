@@ -11,7 +11,7 @@
  *   file → one part per channel; several files → one part per mask file.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { readVolume } from '../imaging/io.ts';
 import { isDicomSegFile, readDicomSeg, segToLabelSet } from '../exchange/dicom-seg-read.ts';
 import type { LoadedVolume } from '../imaging/io.ts';
@@ -122,7 +122,8 @@ function maskFiles(schema: LabelSchema, inputs: LabelInputs): string[] {
   const schemaFile = (s: StructureDef): string | null => {
     if (s.source.kind !== 'mask' || !s.source.file) return null;
     if (schemaPath) return resolveDataFile(schemaPath, s.source.file, `structures[${schema.structures.indexOf(s)}].source.file`);
-    return isAbsolute(s.source.file) ? s.source.file : resolve(process.cwd(), s.source.file);
+    // A schema without a file of its own (sent inline) has no folder to name files in.
+    throw badInput('inline schema', `structures[${schema.structures.indexOf(s)}].source.file`, 'a schema without a file of its own may not name mask files; give the masks as label files');
   };
   const mapped = (id: string) => (Object.hasOwn(inputs.map, id) ? inputs.map[id] : undefined);
   const unmapped = schema.structures.filter((s) => mapped(s.id) === undefined);

@@ -20,10 +20,12 @@ import { extname, join, resolve, sep } from 'node:path';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { OsteonClient } from '../contract/client.ts';
 import { contract, eventNames } from '../contract/contract.ts';
-import { createClient, serve, transportInvoker, type Dispatch, type Invoker, type Message, type Served, type Transport } from '../contract/rpc.ts';
+import { createClient, createDispatcher, serve, transportInvoker, type Dispatch, type Invoker, type Message, type Served, type Transport } from '../contract/rpc.ts';
 import { Id, VolumeKind } from '../contract/schemas.ts';
 import { rawVolumePaths } from '../store/paths.ts';
 import type { ServicesWorkerData } from './services-worker.ts';
+import { defaultPresetsDir, defaultSampleDir } from './import-help.ts';
+import { forwardingHandlers, guardPaths, INLINE_SCHEMA_FIELDS, PATH_FIELDS, PathGuard } from './path-guard.ts';
 import { OsteonError } from '../util/errors.ts';
 
 export interface BrowserHostOptions {
@@ -38,9 +40,10 @@ export interface BrowserHostOptions {
   /** Largest WebSocket message accepted, bytes (default 1 MiB). */
   maxMessageBytes?: number;
   /**
-   * The folders requests may name (path-guard.ts; the open project is always allowed).
-   * `osteon serve` gives the project folder, the sample and every --root. Absent: unrestricted
-   * (tests that drive the host with temporary folders).
+   * Folders the page's requests may name, read and write (path-guard.ts): `osteon serve` gives
+   * the project folder and every --root. Always allowed besides: the open project (read and
+   * write), the bundled sample and presets (read only). Nothing else: there is no unrestricted
+   * mode. The host's own `client` (the CLI's setup calls) is not the page and is not checked.
    */
   roots?: string[];
 }
@@ -135,7 +138,7 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
   // The services run in a worker thread; this thread only moves bytes.
   const workerData: ServicesWorkerData = {
     entry: new URL('./services-worker.ts', import.meta.url).href, host: 'browser', home: opts.home, volumeBase: '/api/volume',
-    ...(opts.roots ? { roots: opts.roots } : {}),
+    ...(opts.roots ? { roots: opts.roots.map((r) => resolve(r)) } : {}),
   };
   const worker = new Worker(new URL('./worker-boot.mjs', import.meta.url), { workerData });
   let workerGone = false;
@@ -148,9 +151,17 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
     close: () => void worker.terminate(),
   };
   const services = transportInvoker(workerTransport);
-  const dispatch: Dispatch = (name, payload) => services.call(name, payload);
   const sockets = new Set<Served<typeof contract>>();
   let projectDir: string | null = null;
+  // Paths are granted, not sent: the page's path channels are checked here, before the worker.
+  const roots = (opts.roots ?? []).map((r) => resolve(r));
+  const guard = new PathGuard([
+    ...roots.map((dir) => ({ dir, access: 'write' as const })),
+    { dir: defaultSampleDir, access: 'read' as const }, { dir: defaultPresetsDir, access: 'read' as const },
+  ], `${roots.length ? `${roots.join(', ')}; ` : ''}the bundled sample and presets (read only); the open project. Start osteon serve with --root DIR to add a folder`);
+  const guarded = createDispatcher(contract, guardPaths(forwardingHandlers(services, {}), guard, () => projectDir));
+  const dispatch: Dispatch = (name, payload) => (Object.hasOwn(PATH_FIELDS, name) || Object.hasOwn(INLINE_SCHEMA_FIELDS, name)
+    ? guarded(name, payload, undefined) : services.call(name, payload));
   for (const name of eventNames) {
     services.on(name, (payload) => {
       if (name === 'project.changed') projectDir = (payload as { project: { dir: string } | null }).project?.dir ?? null;

@@ -7,7 +7,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { contract } from '../contract/contract.ts';
 import { serve, type Message, type Transport } from '../contract/rpc.ts';
-import { PathGuard } from './path-guard.ts';
 import { createServices } from './services.ts';
 
 export interface ServicesWorkerData {
@@ -16,7 +15,7 @@ export interface ServicesWorkerData {
   home: string;
   /** Prefix of voxel URLs, e.g. '/api/volume'. */
   volumeBase: string;
-  /** Folders requests may name (browser host); absent: unrestricted. */
+  /** The --root folders, for files.list (the browser host checks paths before they get here). */
   roots?: string[];
 }
 
@@ -28,7 +27,7 @@ const services = createServices({
   host: data.host,
   home: data.home,
   volumeUrl: (caseId, kind) => `${data.volumeBase}/${caseId}/${kind}`,
-  ...(data.roots ? { pathGuard: new PathGuard(data.roots, `roots given on the command line: ${data.roots.join(', ')}; add one with --root DIR`) } : {}),
+  ...(data.roots ? { listRoots: data.roots } : {}),
 });
 const transport: Transport = {
   send: (msg: Message) => port.postMessage(msg),

@@ -14,7 +14,6 @@ import { listDicomSeries } from '../imaging/dicom.ts';
 import { createProject, openProject, summarize, type Project } from '../store/project.ts';
 import { readRecent, touchRecent } from '../store/recent.ts';
 import { JobManager, sleepJob, type Emit } from './jobs.ts';
-import { PATH_FIELDS, type PathGuard } from './path-guard.ts';
 import { TrainingJobs } from './training.ts';
 import { createReviewServices } from './review.ts';
 import { mlUnavailable, requireMl } from './capabilities.ts';
@@ -40,10 +39,11 @@ export interface ServiceOptions {
   /** The bundled sample studies (default: resources/sample of the source tree), listed by files.list. */
   sampleDir?: string;
   /**
-   * Which paths requests may name (path-guard.ts); the open project is always allowed. Absent:
-   * no restriction (in-process tests and hosts that check before forwarding, like Electron main).
+   * More folders files.list may list (the browser host's --root folders). Which paths requests
+   * may name is checked before the services, where the page's requests enter the host
+   * (path-guard.ts: Electron main, the browser host's socket).
    */
-  pathGuard?: PathGuard;
+  listRoots?: readonly string[];
 }
 
 export interface Services {
@@ -168,10 +168,14 @@ export function createServices(opts: ServiceOptions): Services {
       if (!opts.dialog) throw unavailable('native dialogs exist only in the desktop app; type a path instead');
       return { paths: await opts.dialog(req.purpose, req.title) };
     },
+    // Electron main answers this itself (main/ipc.ts): it asks the user, then grants.
+    'dialog.dropped': () => {
+      throw unavailable('dropped files can be used in the desktop app only: a browser does not reveal their paths; use Browse… in the import wizard');
+    },
     'schema.presets': () => ({ presets: listPresets(opts.presetsDir ?? defaultPresetsDir) }),
     'labels.scan': (req) => scanLabels(req.labels),
     'files.list': (req) => listFiles(
-      [opts.sampleDir ?? defaultSampleDir, opts.presetsDir ?? defaultPresetsDir, ...(current ? [current.dir] : [])], req.dir),
+      [opts.sampleDir ?? defaultSampleDir, opts.presetsDir ?? defaultPresetsDir, ...(opts.listRoots ?? []), ...(current ? [current.dir] : [])], req.dir),
     'labels.preview': (req) => ({ analysis: previewLabels(req.ct, req.labels, req.schema) }),
     'train.plan': (req) => {
       const p = need();
@@ -225,18 +229,6 @@ export function createServices(opts: ServiceOptions): Services {
       return { runs, differences: configDifferences(runs.map((r) => r.config)) };
     },
   };
-
-  // Paths are granted, not sent: every path field is checked before its handler runs.
-  const guard = opts.pathGuard;
-  if (guard) {
-    for (const name of Object.keys(PATH_FIELDS) as Array<keyof typeof PATH_FIELDS>) {
-      const h = handlers[name] as (req: unknown, ctx: unknown) => unknown;
-      (handlers as Record<string, unknown>)[name] = (req: unknown, ctx: unknown) => {
-        guard.check(name, req, current?.dir ?? null);
-        return h(req, ctx);
-      };
-    }
-  }
 
   return {
     handlers,

@@ -27,7 +27,8 @@ describe.skipIf(!hasChromium())('DICOM import and export in Chromium', () => {
     tmp = mkdtempSync(join(tmpdir(), 'osteon-e2e-dicom-'));
     const rendererDir = join(tmp, 'renderer');
     await build({ configFile: join(repoRoot, 'renderer', 'vite.config.ts'), logLevel: 'warn', build: { outDir: rendererDir } });
-    host = await startBrowserHost({ rendererDir, home: join(tmp, 'home') });
+    // The page may name paths in tmp (and the fixtures); the sample is readable by default.
+    host = await startBrowserHost({ rendererDir, home: join(tmp, 'home'), roots: [tmp, fixtures] });
     browser = await launchBrowser();
     // A PACS-like export: two series in one folder, files without extensions.
     const mixed = join(tmp, 'pacs');

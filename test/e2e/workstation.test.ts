@@ -63,7 +63,8 @@ describe.skipIf(!ready)('workstation in Chromium', () => {
     const rendererDir = join(tmp, 'renderer');
     // Built into a temporary folder so a parallel `electron-vite build` of out/ is not disturbed.
     await build({ configFile: join(repoRoot, 'renderer', 'vite.config.ts'), logLevel: 'warn', build: { outDir: rendererDir } });
-    host = await startBrowserHost({ rendererDir, home: join(tmp, 'home') });
+    // The page may name paths in tmp (and the fixtures); the sample is readable by default.
+    host = await startBrowserHost({ rendererDir, home: join(tmp, 'home'), roots: [tmp] });
     browser = await launchBrowser();
   });
 

@@ -2,7 +2,7 @@
 // checks, the CSP, a contract call and a job over the socket, the voxel endpoint, and
 // `osteon serve` itself started as a user would.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -52,7 +52,7 @@ beforeAll(async () => {
   writeFileSync(join(renderer, 'index.html'), '<!doctype html><title>Osteon</title>');
   writeFileSync(join(renderer, 'assets', 'app.js'), 'console.log(1)');
   writeFileSync(join(tmp, 'secret.txt'), 'secret');
-  host = await startBrowserHost({ port: 0, rendererDir: renderer, home: join(tmp, 'home') });
+  host = await startBrowserHost({ port: 0, rendererDir: renderer, home: join(tmp, 'home'), roots: [join(tmp, 'root')] });
 });
 afterAll(async () => {
   await host.close();
@@ -112,7 +112,7 @@ describe('browser host: WebSocket contract', () => {
       expect(await client.call('app.info')).toMatchObject({ name: 'Osteon', host: 'browser' });
       await expect(client.call('case.list')).rejects.toMatchObject({ code: 'no-project' });
       await expect(client.call('project.open', { dir: 42 } as never)).rejects.toMatchObject({ code: 'bad-request' });
-      await client.call('project.create', { dir: join(tmp, 'proj'), name: 'WS' });
+      await client.call('project.create', { dir: join(tmp, 'root', 'proj'), name: 'WS' });
 
       const progress: number[] = [];
       const r = await runJob(client, 'demo.sleep', () => client.call('job.sleep', { ms: 10, steps: 2 }), { onProgress: (p) => progress.push(p) });
@@ -134,6 +134,34 @@ describe('browser host: WebSocket contract', () => {
       expect((await get(`/api/volume/${summary.id}/labels`)).status).toBe(401);
     } finally {
       client.close();
+    }
+  });
+
+  it('restricted by default: the page may name only the roots (read and write), the bundled sample and presets (read) and the open project', async () => {
+    const h = await startBrowserHost({ port: 0, rendererDir: join(tmp, 'renderer'), home: join(tmp, 'home4') });
+    const client = await connectWebSocket(`ws://127.0.0.1:${h.port}/rpc?token=${h.token}`, wsWithOrigin(h.origin));
+    try {
+      // No roots given: a temporary folder is outside, for every path channel.
+      await expect(client.call('project.create', { dir: join(tmp, 'default-proj'), name: 'x' }))
+        .rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/^project\.create: dir: .*outside the folders this host may use/) });
+      await expect(client.call('labels.scan', { labels: join(tmp, 'secret.txt') })).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/^labels\.scan: labels: /) });
+      await expect(client.call('dicom.series', { path: '/etc' })).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/^dicom\.series: path: /) });
+      await expect(client.call('case.exportAs', { caseId: 'c1', source: 'labels', format: 'seg-nrrd', out: '/tmp/x.seg.nrrd' }))
+        .rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/^case\.exportAs: out: /) });
+      // The sample is readable, never writable.
+      const sample = join(repoRoot, 'resources', 'sample', 'phantom');
+      const scan = await client.call('labels.scan', { labels: join(sample, 'case-001', 'labels.nii.gz') });
+      expect(scan.values.length).toBeGreaterThan(1);
+      await expect(client.call('project.create', { dir: join(sample, 'new-proj'), name: 'x' }))
+        .rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/^project\.create: dir: .*read-only folder/) });
+      // The host's own client (the CLI's setup) is not the page: it may create the project.
+      await h.client.call('project.create', { dir: join(tmp, 'default-proj'), name: 'x' });
+      // Then the page may use paths inside the open project, and the host still answers.
+      expect((await client.call('files.list', { dir: join(tmp, 'default-proj') })).dir).toBe(realpathSync(join(tmp, 'default-proj')));
+      expect(await client.call('app.info')).toMatchObject({ host: 'browser' });
+    } finally {
+      client.close();
+      await h.close();
     }
   });
 

@@ -21,6 +21,9 @@ const fake = vi.hoisted(() => ({
   listeners: new Map<string, Set<Listener>>(),
   exposed: new Map<string, unknown>(),
   frame: { url: 'osteon://app/index.html' } as unknown,
+  dropPath: '',
+  confirm: true,
+  confirmed: [] as string[][],
 }));
 
 vi.mock('electron', () => ({
@@ -39,7 +42,7 @@ vi.mock('electron', () => ({
     removeListener: (ch: string, l: Listener) => { fake.listeners.get(ch)?.delete(l); },
   },
   contextBridge: { exposeInMainWorld: (key: string, api: unknown) => { fake.exposed.set(key, api); } },
-  webUtils: { getPathForFile: () => '/dropped/study.nii.gz' },
+  webUtils: { getPathForFile: () => fake.dropPath },
 }));
 
 const trustedFrame = fake.frame;
@@ -57,9 +60,18 @@ beforeAll(async () => {
   services.subscribe((name, payload) => served.emit(name, payload as never));
   const toServices = transportInvoker(b);
 
-  const { forwardingHandlers, registerIpc } = await import('../../main/ipc.ts');
-  registerIpc(forwardingHandlers(toServices, { 'dialog.open': async (req) => ({ paths: [`/picked/${req.purpose}`] }) }),
-    (frame) => frame === trustedFrame);
+  const { mainHandlers, registerIpc } = await import('../../main/ipc.ts');
+  const { PathGuard } = await import('../../app/services/path-guard.ts');
+  // Main's real handlers and guard; only the native dialogs are stand-ins (they "pick" in tmp).
+  const guard = new PathGuard([], 'dialog grants');
+  const dialogs = {
+    open: async (purpose: string) => [join(tmp, `picked-${purpose}`)],
+    save: async (_title?: string, name?: string) => join(tmp, name ?? 'saved'),
+    confirmDrop: async (paths: readonly string[]) => { fake.confirmed.push([...paths]); return fake.confirm; },
+  };
+  let projectDir: string | null = null;
+  toServices.on('project.changed', (p) => { projectDir = (p as { project: { dir: string } | null }).project?.dir ?? null; });
+  registerIpc(mainHandlers(toServices, guard, dialogs, () => projectDir), (frame) => frame === trustedFrame);
   // main/index.ts forwards each service event to the window: webContents.send(channelOf(name)).
   for (const name of eventNames) {
     toServices.on(name, (p) => { for (const l of fake.listeners.get(channelOf(name)) ?? []) l({}, structuredClone(p)); });
@@ -82,22 +94,63 @@ describe('Electron main + preload (fake electron module)', () => {
 
   it('the preload exposes named functions only: no ipcRenderer, no generic invoke', () => {
     expect([...fake.exposed.keys()]).toEqual(['osteon']);
-    expect(Object.keys(bridge).sort()).toEqual(['calls', 'events', 'pathForFile']);
-    expect(Object.keys(bridge.calls)).toEqual(callNames);
+    expect(Object.keys(bridge).sort()).toEqual(['calls', 'dropped', 'events']);
+    // dialog.dropped is sent only by `dropped(files)`, with paths the preload read from Files.
+    expect(Object.keys(bridge.calls)).toEqual(callNames.filter((n) => n !== 'dialog.dropped'));
     expect(Object.keys(bridge.events)).toEqual(eventNames);
-    for (const f of [...Object.values(bridge.calls), ...Object.values(bridge.events)]) expect(typeof f).toBe('function');
-    expect(bridge.pathForFile({})).toBe('/dropped/study.nii.gz');
+    for (const f of [...Object.values(bridge.calls), ...Object.values(bridge.events), bridge.dropped]) expect(typeof f).toBe('function');
   });
 
-  it('calls cross as data and come back typed; dialogs are answered by main', async () => {
-    const p = await client.call('project.create', { dir: join(tmp, 'p'), name: 'Desk' });
+  it('calls cross as data and come back typed; dialogs are answered by main with grant ids', async () => {
+    const picked = await client.call('dialog.open', { purpose: 'project-create' });
+    expect(picked.paths).toEqual([expect.stringMatching(/^grant:[0-9a-f]{32}\/picked-project-create$/)]);
+    // A path typed outside the open project is refused; the grant for the same folder is not.
+    await expect(client.call('project.create', { dir: join(tmp, 'picked-project-create'), name: 'Desk' }))
+      .rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/^project\.create: dir: .*outside the folders/) });
+    const p = await client.call('project.create', { dir: picked.paths[0], name: 'Desk' });
     expect(p.name).toBe('Desk');
+    expect(p.dir).toBe(join(tmp, 'picked-project-create'));
     expect(await client.call('app.info')).toMatchObject({ host: 'electron' });
-    expect(await client.call('dialog.open', { purpose: 'project-open' })).toEqual({ paths: ['/picked/project-open'] });
+    // The same path asked for again gets the same id; a save dialog's answer is a write grant.
+    expect((await client.call('dialog.open', { purpose: 'project-create' })).paths).toEqual(picked.paths);
+    expect((await client.call('dialog.open', { purpose: 'save', defaultName: 'labels.seg.nrrd' })).paths[0]).toMatch(/^grant:[0-9a-f]{32}\/labels\.seg\.nrrd$/);
+    // An import grant (read) cannot be used where Osteon writes.
+    const ct = (await client.call('dialog.open', { purpose: 'import-ct' })).paths[0];
+    await expect(client.call('case.export', { caseId: 'c1', dir: ct })).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/^case\.export: dir: .*granted for reading only/) });
+    // A made-up or altered id is refused.
+    await expect(client.call('labels.scan', { labels: `grant:${'0'.repeat(32)}/ct.nii.gz` })).rejects.toMatchObject({ message: expect.stringMatching(/^labels\.scan: labels: .*not a grant this host issued/) });
+    await expect(client.call('labels.scan', { labels: ct.replace(/\/[^/]*$/, '/passwd') })).rejects.toMatchObject({ message: expect.stringMatching(/not a grant this host issued/) });
     await expect(client.call('case.get', { caseId: 'none' })).rejects.toMatchObject({ code: 'not-found', name: 'ContractError' });
     await expect(client.call('volume.get', { caseId: 'BAD ID', kind: 'ct' })).rejects.toMatchObject({ code: 'bad-request' });
     // Straight at the bridge, a failure is a Result, never a thrown Error (Electron would drop its fields).
     expect(await bridge.calls['case.get']({ caseId: 'none' })).toMatchObject({ ok: false, error: { code: 'not-found' } });
+  });
+
+  it('dropped files: the preload reads their paths, main asks the user, the page gets grant ids', async () => {
+    const { writeFileSync } = await import('node:fs');
+    fake.dropPath = join(tmp, 'dropped-ct.nii.gz');
+    writeFileSync(fake.dropPath, 'x');
+    fake.confirm = true;
+    const r = await bridge.dropped([{}]);
+    expect(r).toMatchObject({ ok: true, value: { paths: [expect.stringMatching(/^grant:[0-9a-f]{32}\/dropped-ct\.nii\.gz$/)] } });
+    expect(fake.confirmed.at(-1)).toEqual([fake.dropPath]);
+    // The user said no: nothing is granted.
+    fake.confirm = false;
+    expect(await bridge.dropped([{}])).toMatchObject({ ok: true, value: { paths: [] } });
+    // A path that does not exist is never shown to the user nor granted.
+    fake.confirm = true;
+    fake.dropPath = join(tmp, 'no-such-file');
+    const asked = fake.confirmed.length;
+    expect(await bridge.dropped([{}])).toMatchObject({ ok: true, value: { paths: [] } });
+    expect(fake.confirmed.length).toBe(asked);
+    // The page cannot send dialog.dropped with text of its own: it is not among its calls.
+    await expect(client.call('dialog.dropped', { paths: ['/etc/passwd'] })).rejects.toMatchObject({ code: 'bad-request' });
+  });
+
+  it('bundled presets come back as read grants that import accepts', async () => {
+    const { presets } = await client.call('schema.presets');
+    expect(presets.length).toBeGreaterThan(0);
+    for (const p of presets) expect(p.path).toMatch(/^grant:[0-9a-f]{32}\/[^/]+\.json$/);
   });
 
   it('streams job events through the preload', async () => {

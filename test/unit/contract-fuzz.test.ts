@@ -1,12 +1,18 @@
-// Payload fuzzing: every call, fed wrong types, extra fields, huge strings and random JSON, must
-// answer a Result (never throw, never reach the handler with bad data); schema failures come
-// back as `bad-request` naming the call and the field.
+// Payload fuzzing: every call, fed wrong types, extra fields, huge strings, out-of-range numbers
+// and random JSON, must answer a Result (never throw, never reach the handler with bad data);
+// schema failures come back as `bad-request` naming the call and the field. Twice: straight at
+// the services, and through Electron main's real handlers (main/ipc.ts: grants, path guard,
+// forwarding; a fake `electron` module), which must survive it too. Paths outside the grants on
+// every path channel: test/hostile/ipc-paths.test.ts.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callNames, contract, createDispatcher, errorCodes, type CallName, type Dispatch } from '../../app/contract/index.ts';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { callNames, contract, createDispatcher, errorCodes, type CallName, type Dispatch, type Invoker } from '../../app/contract/index.ts';
+import { PathGuard } from '../../app/services/path-guard.ts';
 import { createServices, type Services } from '../../app/services/services.ts';
+
+vi.mock('electron', () => ({ ipcMain: { handle: () => {}, removeHandler: () => {} } }));
 
 /** A valid request per call: the fuzzer breaks one field at a time. */
 const valid: Record<CallName, Record<string, unknown>> = {
@@ -29,7 +35,8 @@ const valid: Record<CallName, Record<string, unknown>> = {
   'job.list': {},
   'job.cancel': { jobId: 'job-1' },
   'job.sleep': { ms: 10, steps: 2 },
-  'dialog.open': { purpose: 'project-open', title: 't' },
+  'dialog.open': { purpose: 'save', title: 't', defaultName: 'seg.dcm' },
+  'dialog.dropped': { paths: ['/tmp/ct.nii.gz'] },
   'schema.presets': {},
   'files.list': { dir: '/tmp' },
   'labels.scan': { labels: '/tmp/l.nii.gz' },
@@ -109,12 +116,18 @@ function randomJson(r: () => number, depth = 0): unknown {
 
 let tmp: string;
 let services: Services;
+const dispatchers: Record<string, Dispatch> = {};
 let dispatch: Dispatch;
 
-beforeAll(() => {
+beforeAll(async () => {
   tmp = mkdtempSync(join(tmpdir(), 'osteon-fuzz-'));
   services = createServices({ host: 'test', home: join(tmp, 'home'), volumeUrl: () => '/v' });
-  dispatch = createDispatcher(contract, services.handlers);
+  dispatchers.services = createDispatcher(contract, services.handlers);
+  // Electron main in front of the same services: dialogs answer nothing (cancelled).
+  const { mainHandlers } = await import('../../main/ipc.ts');
+  const toServices: Invoker = { call: (n, r) => dispatchers.services(n, structuredClone(r), undefined), on: () => () => {} };
+  const dialogs = { open: async () => [], save: async () => null, confirmDrop: async () => false };
+  dispatchers['electron main'] = createDispatcher(contract, mainHandlers(toServices, new PathGuard([], 'fuzz'), dialogs, () => null));
 });
 afterAll(() => {
   services.dispose();
@@ -130,9 +143,15 @@ async function expectBadRequest(name: string, payload: unknown, field?: string) 
   if (field) expect(r.error.message).toContain(`${name}: ${field}`);
 }
 
-describe('payload fuzzing', () => {
-  it('covers every call', () => {
-    expect(Object.keys(valid).sort()).toEqual([...callNames].sort());
+it('covers every call', () => {
+  expect(Object.keys(valid).sort()).toEqual([...callNames].sort());
+});
+
+describe.each(['services', 'electron main'])('payload fuzzing: %s', (host) => {
+  beforeAll(() => { dispatch = dispatchers[host]; });
+  afterAll(async () => {
+    // The host survives: a plain call still answers.
+    expect(await dispatch('app.info', {}, undefined)).toMatchObject({ ok: true });
   });
 
   it.each(callNames)('%s: wrong top-level types', async (name) => {

@@ -132,7 +132,7 @@ describe('contract over an in-memory transport', () => {
         subs.set(n, set.add(cb));
         return () => { set.delete(cb); };
       }])) as OsteonBridge['events'],
-      pathForFile: () => '',
+      dropped: async () => ({ ok: true, value: { paths: [] } }),
     };
     const viaBridge = createClient(contract, bridgeInvoker(bridge));
     await expect(viaBridge.call('case.list')).rejects.toMatchObject({ code: 'no-project', name: 'ContractError' });

@@ -63,10 +63,10 @@ export const command: Command = {
     if (!existsSync(join(rendererDir, 'index.html'))) {
       io.err(`osteon serve: warning: ${join(rendererDir, 'index.html')} is missing; run \`npm run build\` (the page answers 503 until then).`);
     }
-    // Paths are granted, not sent: requests may name only the project folder, the bundled
-    // sample and presets, and every --root (the open project is always allowed).
+    // Paths are granted, not sent: the page may name only the project folder and every --root
+    // (the host adds the bundled sample and presets, read only, and the open project).
     const extra = Array.isArray(values.root) ? values.root.map((r) => resolve(String(r))) : [];
-    const roots = [...(typeof values.project === 'string' ? [resolve(values.project)] : []), dirname(dirname(sampleStudy.ct)), dirname(sampleStudy.schema), ...extra];
+    const roots = [...(typeof values.project === 'string' ? [resolve(values.project)] : []), ...extra];
     const host = await startBrowserHost({ port, rendererDir, home: osteonHome(), roots });
     const client = host.client;
     let project = null;

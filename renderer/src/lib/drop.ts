@@ -1,8 +1,10 @@
 /**
- * Files dropped on the window. Only Electron can turn a dropped File into a path (the preload's
- * `pathForFile`); a browser never reveals paths, so there the user types them in the wizard.
+ * Files dropped on the window. Only the desktop app can use them: its preload reads the dropped
+ * Files' paths (the page never sees them), main asks the user to confirm in its own dialog and
+ * answers grant ids (app/services/path-guard.ts), which end in the file's name. A browser never
+ * reveals paths, so there the user picks the files in the wizard (Browse…).
  */
-import type { OsteonBridge } from './contract.ts';
+import { ContractError, type OsteonBridge } from './contract.ts';
 
 export interface DropPlan {
   ct: string;
@@ -10,10 +12,13 @@ export interface DropPlan {
   schema: string;
 }
 
-export function droppedPaths(files: FileList | null): string[] | null {
+/** Grant ids for the dropped files ([] when the user declined), or null outside the desktop app. */
+export async function grantDropped(files: FileList | null): Promise<string[] | null> {
   const bridge = (globalThis as { osteon?: OsteonBridge }).osteon;
   if (!bridge || !files) return null;
-  return [...files].map((f) => bridge.pathForFile(f)).filter((p) => p !== '');
+  const r = await bridge.dropped([...files]);
+  if (!r.ok) throw new ContractError(r.error);
+  return (r.value as { paths: string[] }).paths;
 }
 
 /** Sorts dropped files into the wizard's fields by name: *.json = schema, seg/label/mask = labels, else CT. */
