@@ -5,10 +5,10 @@
  * into place, so a failure leaves nothing half-written.
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
+import { sweepDeadTemps, tempTag } from '../util/temp.ts';
 import { badInput, usageError } from '../util/errors.ts';
 import { affineOf } from '../imaging/affine.ts';
 import { writeNifti } from '../imaging/nifti.ts';
@@ -17,7 +17,10 @@ import type { LabelSet } from '../labels/labelset.ts';
 
 /** Builds a folder in a hidden sibling, then renames it over `dir` (replacing an earlier export). */
 export function writeFolderAtomic(dir: string, fill: (tmp: string) => void): void {
-  const tmp = join(dirname(dir), `.${basename(dir)}.${randomBytes(6).toString('hex')}.tmp`);
+  // The pid in the name lets the next export of `dir` remove what a killed one left.
+  mkdirSync(dirname(dir), { recursive: true });
+  sweepDeadTemps(dirname(dir), basename(dir));
+  const tmp = join(dirname(dir), `.${basename(dir)}.${tempTag()}.tmp`);
   mkdirSync(tmp, { recursive: true });
   try {
     fill(tmp);

@@ -155,6 +155,9 @@ function sweepStaging(dir: string): void {
         if (!existsSync(sub)) continue;
         for (const f of readdirSync(sub)) if (isAtomicTemp(f)) rmSync(join(sub, f), { force: true });
       }
+      // A version save killed before its rename leaves its staging folder (store/versions.ts).
+      const versions = join(full, 'versions');
+      if (existsSync(versions)) for (const f of readdirSync(versions)) if (f.startsWith('.stage-')) rmSync(join(versions, f), { recursive: true, force: true });
     }
   }
   for (const name of readdirSync(dir)) if (isAtomicTemp(name)) rmSync(join(dir, name), { force: true });

@@ -1,7 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { OsteonError } from './errors.ts';
+import { pidAlive, tempTag } from './temp.ts';
 
 /** Errors that mean "the disk cannot take this write", reported as data, never as a stack. */
 const DISK_CODES = new Set(['ENOSPC', 'EDQUOT', 'EROFS', 'EACCES', 'EPERM', 'EFBIG', 'EIO']);
@@ -52,9 +52,11 @@ export function writeAll(fd: number, data: Uint8Array): void {
  */
 export function writeFileAtomic(path: string, data: Uint8Array | string): void {
   const dir = dirname(path);
-  const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  // The writer's pid is in the name, so a later write can tell a killed writer's leftovers.
+  const tmp = join(dir, `.${basename(path)}.${tempTag()}.tmp`);
   try {
     mkdirSync(dir, { recursive: true });
+    sweepDeadAtomicTemps(dir);
     const fd = openSync(tmp, 'wx', 0o644);
     try {
       writeAll(fd, typeof data === 'string' ? Buffer.from(data, 'utf8') : data);
@@ -75,7 +77,23 @@ export function writeJsonAtomic(path: string, value: unknown): void {
   writeFileAtomic(path, JSON.stringify(value, null, 2) + '\n');
 }
 
-/** Whether a file name is one of writeFileAtomic's temporaries. */
+/** Whether a file name is one of writeFileAtomic's temporaries (`.<name>.<pid>-<hex>.tmp`, or without the pid from older versions). */
 export function isAtomicTemp(name: string): boolean {
-  return /^\..+\.[0-9a-f]{12}\.tmp$/.test(name);
+  return /^\..+\.(\d+-)?[0-9a-f]{12}\.tmp$/.test(name);
+}
+
+/**
+ * Removes the temporaries that killed writers left in `dir` (their pid is gone): every atomic
+ * write cleans its folder, so a kill -9 mid-write (a checkpoint, an export, a review) leaves no
+ * orphan once the next write there happens. Never fails the write it precedes.
+ */
+function sweepDeadAtomicTemps(dir: string): void {
+  try {
+    for (const name of readdirSync(dir)) {
+      const m = /^\..+\.(\d+)-[0-9a-f]{12}\.tmp$/.exec(name);
+      if (m && !pidAlive(Number(m[1]))) rmSync(join(dir, name), { recursive: true, force: true });
+    }
+  } catch {
+    // a folder we cannot list: the write itself will say why
+  }
 }
