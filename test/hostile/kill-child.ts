@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { writeNifti } from '../../app/imaging/nifti.ts';
 import { approveCase, attachPrediction, exportCase, importCase } from '../../app/store/cases.ts';
 import { exportCaseAs } from '../../app/store/case-export.ts';
-import { createProject, openProject } from '../../app/store/project.ts';
+import { createProject } from '../../app/store/project.ts';
 import { setReview } from '../../app/store/review.ts';
 import { saveVersion } from '../../app/store/versions.ts';
 import { validCt, validLabels } from './generate.ts';

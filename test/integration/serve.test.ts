@@ -10,6 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { connectWebSocket, fetchVoxels, runJob, type WebSocketCtor } from '../../app/contract/client.ts';
 import { startBrowserHost, type BrowserHost } from '../../app/services/browser-host.ts';
+import { callNames } from '../../app/contract/contract.ts';
+import { PATH_FIELDS } from '../../app/services/path-guard.ts';
 import { repoRoot } from '../helpers/env.ts';
 
 let tmp: string;
@@ -154,6 +156,31 @@ describe('browser host: WebSocket contract', () => {
       expect(scan.values.length).toBeGreaterThan(1);
       await expect(client.call('project.create', { dir: join(sample, 'new-proj'), name: 'x' }))
         .rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(/^project\.create: dir: .*read-only folder/) });
+      // Over the socket, every channel refuses a malformed payload, and every path field a path
+      // outside, a made-up grant id and (for writes) the read-only sample: bad-request naming
+      // the channel (and field); the host keeps answering.
+      for (const name of callNames) {
+        if (name === 'app.backend') continue;
+        await expect(client.call(name, { bogus: 1 } as never), name).rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(new RegExp(`^${name.replace('.', '\\.')}: `)) });
+      }
+      const fill: Record<string, Record<string, unknown>> = {
+        'project.create': { name: 'x' }, 'case.import': {}, 'case.export': { caseId: 'c1' }, 'case.exportAs': { caseId: 'c1', source: 'labels', format: 'nifti' },
+        'case.attachPrediction': { caseId: 'c1' }, 'labels.preview': { schema: { schema: 'osteon-labels/1', name: 'p', structures: [{ id: 'a' }] } },
+      };
+      const readable = join(sample, 'case-001', 'ct.nii.gz');
+      for (const [channel, fields] of Object.entries(PATH_FIELDS)) {
+        for (const [field, access] of Object.entries(fields!)) {
+          const base: Record<string, unknown> = { ...fill[channel] };
+          for (const [f, a] of Object.entries(fields!)) if (f !== field && (a === 'read' || !(f in base))) base[f] = a === 'read' ? readable : join(tmp, 'w');
+          if (channel === 'case.import') { delete base.labels; delete base.schema; if (field !== 'ct') base.ct = readable; }
+          const bad = [`/etc/passwd`, `grant:${'1'.repeat(32)}/x`, ...(access === 'write' ? [join(sample, 'out')] : [])];
+          for (const v of bad) {
+            await expect(client.call(channel as never, { ...base, [field]: v } as never), `${channel}.${field} = ${v}`)
+              .rejects.toMatchObject({ code: 'bad-request', message: expect.stringMatching(new RegExp(`^${channel.replace('.', '\\.')}: ${field}: `)) });
+          }
+        }
+      }
+      expect(await client.call('app.info')).toMatchObject({ host: 'browser' });
       // The host's own client (the CLI's setup) is not the page: it may create the project.
       await h.client.call('project.create', { dir: join(tmp, 'default-proj'), name: 'x' });
       // Then the page may use paths inside the open project, and the host still answers.
