@@ -48,7 +48,7 @@ export const command: Command = {
     project: 'DIR: open this project; a missing or empty folder becomes a new project',
     sample: 'import the bundled sample study (pelvis CT + labels) when the project has no cases',
     renderer: 'DIR: the built renderer to serve (default out/renderer; build it with `npm run build`)',
-    root: 'DIR: a folder the page may import from, export to or open projects in (repeatable); the project folder, the bundled sample and the presets are always allowed',
+    root: 'DIR: a folder the page may import from, export to or open projects in (repeatable); the project folder is one too, the bundled sample and presets are readable, nothing else is',
     json: 'print {url, port, token, project} as one JSON line instead of text',
   },
   allowPositionals: false,
