@@ -11,7 +11,9 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import { contract, createDispatcher, type Invoker } from '../../app/contract/index.ts';
+import { Path } from '../../app/contract/schemas.ts';
 import { writeNifti } from '../../app/imaging/nifti.ts';
 import { guardPaths, PATH_FIELDS, PathGuard } from '../../app/services/path-guard.ts';
 import { createServices } from '../../app/services/services.ts';
@@ -96,6 +98,18 @@ async function expectInlineSchemaRefused(call: (name: string, req: unknown) => P
 describe('paths outside the grants', () => {
   it('covers every path-carrying channel of the contract', () => {
     expect(Object.keys(EXAMPLES).sort()).toEqual(Object.keys(PATH_FIELDS).sort());
+    // Every request field typed as a path (schemas.ts Path, optional or not) is a guarded field:
+    // a new channel with a path cannot slip past the guard.
+    const typed: string[] = [];
+    for (const [name, spec] of Object.entries(contract.calls)) {
+      const shape = (spec.request as unknown as { shape?: Record<string, z.ZodType> }).shape ?? {};
+      for (const [field, t] of Object.entries(shape)) {
+        const inner = t instanceof z.ZodOptional ? (t.unwrap() as z.ZodType) : t;
+        if (inner === Path) typed.push(`${name}.${field}`);
+      }
+    }
+    const guarded = Object.entries(PATH_FIELDS).flatMap(([n, f]) => Object.keys(f!).map((k) => `${n}.${k}`));
+    expect(typed.sort()).toEqual(guarded.sort());
   });
 
   it('browser host rule: only inside the roots (and the open project); bad-request names the channel and field', async () => {
