@@ -89,7 +89,7 @@ async function setup(dir: string): Promise<Family> {
       const { prepareRun } = await import('../../app/learning/run.ts');
       const { train } = await import('../../app/learning/train.ts');
       const { writePhantomSet } = await import('../../app/phantom/write.ts');
-      await initBackend();
+      await initBackend({ prefer: 'wasm' }); // tiny model: wasm, no GPU start-up
       const data = join(dir, 'data'), runDir = join(dir, 'run');
       writePhantomSet(data, { cases: 3, seed: 2, dims: [16, 16, 8], spacing: 3, noiseHu: 25 });
       const a = prepareRun({

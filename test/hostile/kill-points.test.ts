@@ -142,7 +142,7 @@ describe(`kill -9 at ${POINTS} seeded random points per family (by file-system c
     const { readCheckpoint } = await import('../../app/learning/checkpoint.ts');
     const { resumeRun } = await import('../../app/learning/resume.ts');
     const { train } = await import('../../app/learning/train.ts');
-    await initBackend();
+    await initBackend({ prefer: 'wasm' });
     let resumed = 0;
     for (const s of r.snapshots) {
       const runDir = join(s.dir, 'run');
