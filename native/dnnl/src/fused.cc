@@ -3,6 +3,7 @@
 // temporaries; reluBiasGrad does it in one, on every thread.
 #include "fused.h"
 
+#include <immintrin.h>
 #include <omp.h>
 
 #include <algorithm>
@@ -11,11 +12,39 @@
 
 namespace osteon {
 
-void reluBiasGrad(int64_t rows, int64_t cols, const float* y, const float* dy, float* dyOut, float* dbias) {
+// dy times the 0/1 mask, as tfjs's mul(dy, step(y)) (a NaN or infinite dy stays NaN where y <= 0).
+// SSE (baseline x86-64) rather than a scalar loop: gcc turns the scalar form into a branch on
+// the sign of y, which mispredicts on half of a network's activations (measured 10-16 ms instead
+// of 0.5 ms for 1M floats). `sum` (if not null) accumulates the masked values.
+static inline float masked(float y, float dy) {
+  return dy * (y > 0.f ? 1.f : 0.f);
+}
+
+static void maskRow(const float* __restrict y, const float* __restrict dy, float* __restrict out, int64_t n, float* __restrict sum) {
+  const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.f);
+  int64_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    const __m128 m = _mm_and_ps(_mm_cmpgt_ps(_mm_loadu_ps(y + j), zero), one);
+    const __m128 v = _mm_mul_ps(_mm_loadu_ps(dy + j), m);
+    _mm_storeu_ps(out + j, v);
+    if (sum) _mm_storeu_ps(sum + j, _mm_add_ps(_mm_loadu_ps(sum + j), v));
+  }
+  for (; j < n; j++) {
+    out[j] = masked(y[j], dy[j]);
+    if (sum) sum[j] += out[j];
+  }
+}
+
+void reluBiasGrad(int64_t rows, int64_t cols, const float* __restrict y, const float* __restrict dy, float* __restrict dyOut, float* dbias) {
   if (!dbias) {
     const int64_t n = rows * cols;
+    constexpr int64_t kChunk = 1 << 14;
+    const int64_t chunks = (n + kChunk - 1) / kChunk;
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i++) dyOut[i] = y[i] > 0.f ? dy[i] : 0.f;
+    for (int64_t c = 0; c < chunks; c++) {
+      const int64_t at = c * kChunk;
+      maskRow(y + at, dy + at, dyOut + at, std::min(kChunk, n - at), nullptr);
+    }
     return;
   }
   // Per-thread sums: float over blocks of kBlock rows (vectorises), blocks added in double
@@ -33,18 +62,7 @@ void reluBiasGrad(int64_t rows, int64_t cols, const float* y, const float* dy, f
     for (int64_t b = 0; b < blocks; b++) {
       std::fill(blk.begin(), blk.end(), 0.f);
       const int64_t end = std::min(rows, (b + 1) * kBlock);
-      for (int64_t r = b * kBlock; r < end; r++) {
-        const float* yr = y + r * cols;
-        const float* gr = dy + r * cols;
-        float* out = dyOut + r * cols;
-        float* s = blk.data();
-#pragma omp simd
-        for (int64_t j = 0; j < cols; j++) {
-          const float v = yr[j] > 0.f ? gr[j] : 0.f;
-          out[j] = v;
-          s[j] += v;
-        }
-      }
+      for (int64_t r = b * kBlock; r < end; r++) maskRow(y + r * cols, dy + r * cols, dyOut + r * cols, cols, blk.data());
       for (int64_t j = 0; j < cols; j++) acc[j] += blk[j];
     }
   }
