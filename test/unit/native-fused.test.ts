@@ -1,7 +1,7 @@
 // The fused network kernels of the oneDNN addon (native/dnnl/src/fused.cc, pool.cc;
 // app/learning/native/fused.ts) against tfjs's cpu backend, values and gradients, 2D and 3D:
 // conv + bias + ReLU (app/learning/model/fused.ts, one kernel forward, one ReLU+bias-gradient
-// pass backward), max pool forward, softmax. Then a whole training step of the joint-head U-Net
+// pass backward), max pool forward and the vectorised max pool backward, softmax. Then a whole training step of the joint-head U-Net
 // (loss, every gradient, the parameters after an Adam step) with and without the fusions on the
 // same native path, 2D and 3D: within 1e-5 relative. Skips with a notice when the addon is absent.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -47,6 +47,11 @@ function runPoolSoftmax(): tf.Tensor[] {
   const x4odd = tf.tensor4d(rand(1 * 7 * 5 * 2, 8), [1, 7, 5, 2]);
   const x5 = tf.tensor5d(rand(2 * 4 * 6 * 4 * 3, 9), [2, 4, 6, 4, 3]);
   const x5odd = tf.tensor5d(rand(1 * 5 * 7 * 3 * 2, 10), [1, 5, 7, 3, 2]);
+  // Channels >= 4 take the vectorised backward (4 at a time, then the rest); values rounded to
+  // a few levels give ties, where the first maximum in (d, h, w) order must get dy.
+  const x4c = tf.tensor4d(rand(2 * 8 * 6 * 6, 11).map((v) => Math.round(2 * v)), [2, 8, 6, 6]);
+  const x5c = tf.tensor5d(rand(1 * 6 * 4 * 5 * 9, 12).map((v) => Math.round(2 * v)), [1, 6, 4, 5, 9]);
+  const x5c8 = tf.tensor5d(rand(2 * 4 * 4 * 4 * 8, 16), [2, 4, 4, 4, 8]);
   const out: tf.Tensor[] = [];
   const pools: Array<[tf.Tensor, (t: tf.Tensor) => tf.Tensor]> = [
     [x4, (t) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')],
@@ -57,6 +62,11 @@ function runPoolSoftmax(): tf.Tensor[] {
     [x5, (t) => tf.maxPool3d(t as tf.Tensor5D, 3, 2, 'same')],
     [x5odd, (t) => tf.maxPool3d(t as tf.Tensor5D, 2, 2, 'valid')],
     [x5odd, (t) => tf.maxPool3d(t as tf.Tensor5D, [3, 2, 2], [1, 2, 2], 'same')],
+    [x4c, (t) => tf.maxPool(t as tf.Tensor4D, 2, 2, 'valid')],
+    [x4c, (t) => tf.maxPool(t as tf.Tensor4D, 3, 2, 'same')],
+    [x5c, (t) => tf.maxPool3d(t as tf.Tensor5D, 2, 2, 'valid')],
+    [x5c, (t) => tf.maxPool3d(t as tf.Tensor5D, 3, 2, 'same')],
+    [x5c8, (t) => tf.maxPool3d(t as tf.Tensor5D, 2, 2, 'valid')],
   ];
   for (const [x, f] of pools) {
     const y = f(x);
@@ -103,7 +113,7 @@ describe.skipIf(!native.addon)('fused oneDNN kernels vs the cpu backend', () => 
     });
   }
 
-  it('max pool 2D / 3D forward (valid, same, odd sizes) and gradients; softmax and its gradient', () => compare('pool+softmax', runPoolSoftmax, { MaxPool: 8, MaxPool3D: 8, Softmax: 2 }));
+  it('max pool 2D / 3D forward and gradients (valid, same, odd sizes, overlapping windows, ties, 2-9 channels); softmax and its gradient', () => compare('pool+softmax', runPoolSoftmax, { MaxPool: 12, MaxPool3D: 14, Softmax: 2 }));
 
   it('without the addon kernels the same op composes tfjs ops (wasm matches cpu)', async () => {
     setFusedKernels(false);

@@ -34,6 +34,8 @@ export interface DnnlAddon {
   /** Max pool forward (oneDNN pooling), pool geometry as for maxPoolGrad. */
   maxPool(geometry: Int32Array, x: Float32Array, y: Float32Array): void;
   maxPoolImpl(geometry: Int32Array): string;
+  /** Max pool backward vectorised over channels; dy to the first maximum of a window, or the last with lastMax (tfjs's cpu backend in 3D). */
+  maxPoolGradV(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array, lastMax: boolean): void;
   /** Softmax over the last axis of rows × cols. */
   softmax(rows: number, cols: number, x: Float32Array, y: Float32Array): void;
 }

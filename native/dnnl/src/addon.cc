@@ -312,6 +312,19 @@ napi_value MaxPoolImpl(napi_env env, napi_callback_info info) {
   });
 }
 
+// maxPoolGradV(geometry, x, dy, dx, lastMax): vectorised; lastMax picks the last maximum of a tie.
+napi_value MaxPoolGradV(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 5);
+    const osteon::PoolGeom g = poolGeom(env, argv[0]);
+    const int64_t xs = int64_t(g.n) * g.d * g.h * g.w * g.c, ys = int64_t(g.n) * g.od * g.oh * g.ow * g.c;
+    bool lastMax = false;
+    check(env, napi_get_value_bool(env, argv[4], &lastMax));
+    osteon::maxPoolGradVector(g, f32(env, argv[1], xs, "x"), f32(env, argv[2], ys, "dy"), f32(env, argv[3], xs, "dx"), lastMax);
+    return undefinedValue(env);
+  });
+}
+
 // softmax(rows, cols, x, y): over the last axis.
 napi_value Softmax(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
@@ -341,6 +354,7 @@ napi_value Init(napi_env env, napi_value exports) {
       // fused network kernels (fused.cc, pool.cc)
       {"reluBiasGrad", nullptr, ReluBiasGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"maxPoolGradV", nullptr, MaxPoolGradV, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolImpl", nullptr, MaxPoolImpl, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
