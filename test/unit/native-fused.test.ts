@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../app/learning/backend.ts';
 import { lossFor } from '../../app/learning/heads.ts';
-import { CONV_BIAS_RELU, RELU_BIAS_GRAD, convBiasRelu, reluBiasGrad } from '../../app/learning/model/fused.ts';
+import { CONV_BIAS, RELU_BIAS_GRAD, convBias, convBiasRelu, reluBiasGrad } from '../../app/learning/model/fused.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from '../../app/learning/model/unet.ts';
 import { loadNative } from '../../app/learning/native/addon.ts';
 import { registerNativeKernels, setFusedKernels, unregisterNativeKernels } from '../../app/learning/native/register.ts';
@@ -19,7 +19,7 @@ import { expectClose, on, printWorst, rand, relDiff, size } from './kernels-help
 const native = loadNative();
 if (!native.addon) skipNotice('oneDNN fused kernel tests', `the addon (${native.reason})`);
 
-interface ConvCase { name: string; x: number[]; f: number[]; s: number; pad: 'same' | 'valid' }
+interface ConvCase { name: string; x: number[]; f: number[]; s: number; pad: 'same' | 'valid'; linear?: boolean }
 const convCases: ConvCase[] = [
   { name: '2D 7x9 C3→4 3x3 same N2', x: [2, 7, 9, 3], f: [3, 3, 3, 4], s: 1, pad: 'same' },
   { name: '2D 8x8 C1→8 3x3 same (first layer)', x: [1, 8, 8, 1], f: [3, 3, 1, 8], s: 1, pad: 'same' },
@@ -27,15 +27,17 @@ const convCases: ConvCase[] = [
   { name: '3D 5x4x6 C4→2 3x3x3 same', x: [1, 5, 4, 6, 4], f: [3, 3, 3, 4, 2], s: 1, pad: 'same' },
   { name: '3D 4x4x4 C2→5 3x3x3 same N2', x: [2, 4, 4, 4, 2], f: [3, 3, 3, 2, 5], s: 1, pad: 'same' },
   { name: '3D 5x5x5 C1→3 3x3x3 s2 same', x: [1, 5, 5, 5, 1], f: [3, 3, 3, 1, 3], s: 2, pad: 'same' },
+  { name: '2D 6x5 C4→5 1x1 valid linear (head)', x: [2, 6, 5, 4], f: [1, 1, 4, 5], s: 1, pad: 'valid', linear: true },
+  { name: '3D 4x3x5 C6→5 1x1x1 valid linear (head)', x: [1, 4, 3, 5, 6], f: [1, 1, 1, 6, 5], s: 1, pad: 'valid', linear: true },
 ];
 
-/** y, dy/dx, dy/dW, dy/db of relu(conv(x,W)+b)·r summed, and the ReLU+bias gradient on its own. */
+/** y, dy/dx, dy/dW, dy/db of relu(conv(x,W)+b)·r summed (no relu when linear), and the ReLU+bias gradient on its own. */
 function runConv(c: ConvCase): tf.Tensor[] {
   const x = tf.tensor(rand(size(c.x), 1), c.x);
   const w = tf.tensor(rand(size(c.f), 2), c.f);
   // A bias that moves some outputs across 0, so the ReLU mask matters.
   const b = tf.tensor1d(rand(c.f[c.f.length - 1], 5).map((v) => 0.5 * v));
-  const f = (a: tf.Tensor, k: tf.Tensor, bb: tf.Tensor): tf.Tensor => convBiasRelu(a, k, bb, c.s, c.pad);
+  const f = (a: tf.Tensor, k: tf.Tensor, bb: tf.Tensor): tf.Tensor => (c.linear ? convBias : convBiasRelu)(a, k, bb, c.s, c.pad);
   const y = f(x, w, b);
   const r = tf.tensor(rand(y.size, 3), y.shape);
   const grads = tf.grads((a: tf.Tensor, k: tf.Tensor, bb: tf.Tensor) => f(a, k, bb).mul(r).sum())([x, w, b]);
@@ -84,7 +86,7 @@ beforeAll(async () => {
   expect((await initBackend({ prefer: 'wasm' })).name).toBe('wasm');
   if (native.addon) {
     const { kernels } = registerNativeKernels();
-    for (const k of [CONV_BIAS_RELU, RELU_BIAS_GRAD, 'MaxPool', 'MaxPool3D', 'Softmax']) expect(kernels).toContain(`wasm+dnnl:${k}`);
+    for (const k of [CONV_BIAS, RELU_BIAS_GRAD, 'MaxPool', 'MaxPool3D', 'Softmax']) expect(kernels).toContain(`wasm+dnnl:${k}`);
   }
 });
 afterAll(() => {
@@ -107,9 +109,10 @@ async function compare(tag: string, fn: () => tf.Tensor[], kernels: Record<strin
 
 describe.skipIf(!native.addon)('fused oneDNN kernels vs the cpu backend', () => {
   for (const c of convCases) {
-    it(`conv+bias+ReLU ${c.name}: y, dx, dW, db, ReLU+bias gradient`, async () => {
-      expect(tf.getKernel(CONV_BIAS_RELU, 'wasm')).toBeDefined();
-      await compare(`convBiasRelu ${c.name}`, () => runConv(c), { OsteonConvBiasRelu: 2, OsteonReluBiasGrad: 2 });
+    it(`conv+bias${c.linear ? '' : '+ReLU'} ${c.name}: y, dx, dW, db, ReLU+bias gradient`, async () => {
+      expect(tf.getKernel(CONV_BIAS, 'wasm')).toBeDefined();
+      // Linear: the backward has no ReLU pass (only the direct reluBiasGrad call runs it).
+      await compare(`convBias ${c.name}`, () => runConv(c), { OsteonConvBias: 2, OsteonReluBiasGrad: c.linear ? 1 : 2 });
     });
   }
 
@@ -118,10 +121,12 @@ describe.skipIf(!native.addon)('fused oneDNN kernels vs the cpu backend', () => 
   it('without the addon kernels the same op composes tfjs ops (wasm matches cpu)', async () => {
     setFusedKernels(false);
     try {
-      expect(tf.getKernel(CONV_BIAS_RELU, 'wasm')).toBeUndefined();
-      const got = await on('wasm', () => runConv(convCases[3]));
-      const ref = await on('cpu', () => runConv(convCases[3]));
-      expectClose('convBiasRelu composed 3D', got, ref);
+      expect(tf.getKernel(CONV_BIAS, 'wasm')).toBeUndefined();
+      for (const c of [convCases[3], convCases[7]]) {
+        const got = await on('wasm', () => runConv(c));
+        const ref = await on('cpu', () => runConv(c));
+        expectClose(`composed ${c.name}`, got, ref);
+      }
     } finally {
       setFusedKernels(true);
     }
@@ -191,9 +196,9 @@ async function fusedVsUnfused(cfg: UNetConfig, xShape: number[]): Promise<void> 
   const served = fusedCounts();
   const fused = await step(cfg, xShape);
   expect(nativeCounts().errors).toBe(before.errors);
-  // Two convs per level and per decoder stage, each forward and backward.
+  // Two conv blocks per level and per decoder stage (plus the linear head in OsteonConvBias).
   const convs = 2 * (2 * cfg.filters.length - 1);
-  expect(fusedCounts().OsteonConvBiasRelu - (served.OsteonConvBiasRelu ?? 0)).toBe(convs);
+  expect(fusedCounts().OsteonConvBias - (served.OsteonConvBias ?? 0)).toBe(convs + 1);
   expect(fusedCounts().OsteonReluBiasGrad - (served.OsteonReluBiasGrad ?? 0)).toBe(convs);
   setFusedKernels(false);
   let unfused: Map<string, Float32Array>;

@@ -12,7 +12,7 @@
  * kernels Osteon registers (kernels/) on wasm.
  */
 import * as tf from '@tensorflow/tfjs';
-import { convBiasRelu } from './fused.ts';
+import { convBias, convBiasRelu } from './fused.ts';
 
 export type Normalization = 'none' | 'instance';
 
@@ -140,9 +140,7 @@ export function forward(p: Params, cfg: UNetConfig, x: tf.Tensor): tf.Tensor {
     h = convBlock(p, cfg, `dec${l}.conv0`, h);
     h = convBlock(p, cfg, `dec${l}.conv1`, h);
   }
-  const w = get(p, 'head.w'), b = get(p, 'head.b');
-  const y = cfg.spatialDims === 2 ? tf.conv2d(h as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid') : tf.conv3d(h as tf.Tensor5D, w as tf.Tensor5D, 1, 'valid');
-  return tf.add(y, b);
+  return convBias(h, get(p, 'head.w'), get(p, 'head.b'), 1, 'valid');
 }
 
 export function countParams(p: Params): number {

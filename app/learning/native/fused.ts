@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { MaxPool3DAttrs, MaxPoolAttrs, SoftmaxAttrs } from '@tensorflow/tfjs';
 import { geomFrom2D, geomFrom3D } from '../kernels/geometry.ts';
 import { asWasm, free } from '../kernels/wasm_heap.ts';
-import type { ConvBiasReluAttrs } from '../model/fused.ts';
+import type { ConvBiasAttrs } from '../model/fused.ts';
 import { dnnl } from './addon.ts';
 import { info2D, info3D, run } from './conv.ts';
 import { BIAS, RELU, poolGeometry, type PoolShape } from './geometry.ts';
@@ -10,8 +10,9 @@ import { f32, withFallback, withViews } from './run.ts';
 
 /**
  * The fused network kernels (native/dnnl/src/fused.cc, pool.cc) on the wasm backend:
- * - OsteonConvBiasRelu (app/learning/model/fused.ts): one oneDNN convolution with bias and ReLU
- *   post-ops, 2D and 3D; what oneDNN cannot express runs the wasm conv, Add and Relu kernels.
+ * - OsteonConvBias (app/learning/model/fused.ts): one oneDNN convolution with the bias and (for
+ *   activation 'relu') ReLU post-ops, 2D and 3D; what oneDNN cannot express runs the wasm conv,
+ *   Add and Relu kernels.
  * - OsteonReluBiasGrad: dy·[y>0] and its per-channel sum in one multi-threaded pass.
  * - MaxPool, MaxPool3D forward on oneDNN's pooling primitive (the wasm built-ins are
  *   single-threaded; MaxPool3D was 23% of 3D inference).
@@ -43,31 +44,34 @@ function kernelOf(name: string): tf.KernelFunc {
   return k.kernelFunc;
 }
 
-/** relu(conv + bias) from the wasm backend's own kernels (whatever is registered for them now). */
-const convBiasReluUnfused: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+/** [relu](conv + bias) from the wasm backend's own kernels (whatever is registered for them now). */
+const convBiasUnfused: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, filter, bias } = inputs as Record<string, tf.TensorInfo>;
-  const { strides, pad } = attrs as unknown as ConvBiasReluAttrs;
+  const { strides, pad, activation } = attrs as unknown as ConvBiasAttrs;
   if (x.shape.length === 4) {
-    return kernelOf('FusedConv2D')({ inputs: { x, filter, bias }, backend, attrs: { strides, pad, dataFormat: 'NHWC', dilations: 1, activation: 'relu' } });
+    return kernelOf('FusedConv2D')({ inputs: { x, filter, bias }, backend, attrs: { strides, pad, dataFormat: 'NHWC', dilations: 1, activation } });
   }
   const conv = kernelOf('Conv3D')({ inputs: { x, filter }, backend, attrs: { strides, pad, dataFormat: 'NDHWC', dilations: 1 } }) as tf.TensorInfo;
   const added = kernelOf('Add')({ inputs: { a: conv, b: bias }, backend, attrs: {} }) as tf.TensorInfo;
+  free(asWasm(backend), conv);
+  if (activation === 'linear') return added;
   const out = kernelOf('Relu')({ inputs: { x: added }, backend, attrs: {} }) as tf.TensorInfo;
-  free(asWasm(backend), conv, added);
+  free(asWasm(backend), added);
   return out;
 };
 
-export const convBiasRelu: tf.KernelFunc = withFallback(convBiasReluUnfused, counted('OsteonConvBiasRelu', ({ inputs, backend, attrs }) => {
+export const convBias: tf.KernelFunc = withFallback(convBiasUnfused, counted('OsteonConvBias', ({ inputs, backend, attrs }) => {
   const { x, filter, bias } = inputs;
-  const { strides, pad } = attrs as unknown as ConvBiasReluAttrs;
+  const { strides, pad, activation } = attrs as unknown as ConvBiasAttrs;
   if (!(f32(x) && f32(filter) && f32(bias)) || size(bias.shape) !== filter.shape[filter.shape.length - 1]) return null;
+  const flags = BIAS | (activation === 'relu' ? RELU : 0);
   if (x.shape.length === 4) {
     const ci = info2D(x.shape, filter.shape, { strides, pad });
-    return run(backend, 0, geomFrom2D(ci), 2, x, filter, ci.outShape, bias, BIAS | RELU);
+    return run(backend, 0, geomFrom2D(ci), 2, x, filter, ci.outShape, bias, flags);
   }
   if (x.shape.length !== 5) return null;
   const ci = info3D(x.shape, filter.shape, strides, pad);
-  return run(backend, 0, geomFrom3D(ci), 3, x, filter, ci.outShape, bias, BIAS | RELU);
+  return run(backend, 0, geomFrom3D(ci), 3, x, filter, ci.outShape, bias, flags);
 }));
 
 /** Plain loops on the heap views: only when the addon throws (it checks sizes). */

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadNative, type NativeStatus } from './addon.ts';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, conv3d, conv3dBackpropFilter, conv3dBackpropInput, fusedConv2d } from './conv.ts';
-import { CONV_BIAS_RELU, RELU_BIAS_GRAD } from '../model/fused.ts';
-import { convBiasRelu, maxPool, maxPool3d, reluBiasGrad, softmax } from './fused.ts';
+import { CONV_BIAS, RELU_BIAS_GRAD } from '../model/fused.ts';
+import { convBias, maxPool, maxPool3d, reluBiasGrad, softmax } from './fused.ts';
 import { binary, concat, identity, maxPool3dGrad, maxPoolGrad, slice, splitV, sum } from './memops.ts';
 
 /**
@@ -37,7 +37,7 @@ const factories: Array<[string, (fallback: tf.KernelFunc) => tf.KernelFunc]> = [
 
 /** Kernels with no tfjs counterpart (app/learning/model/fused.ts composes tfjs ops where these are absent). */
 const added: Array<[string, tf.KernelFunc]> = [
-  [CONV_BIAS_RELU, convBiasRelu],
+  [CONV_BIAS, convBias],
   [RELU_BIAS_GRAD, reluBiasGrad],
 ];
 let addedActive = false;
