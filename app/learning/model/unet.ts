@@ -12,6 +12,7 @@
  * kernels Osteon registers (kernels/) on wasm.
  */
 import * as tf from '@tensorflow/tfjs';
+import { convBias, convBiasRelu } from './fused.ts';
 
 export type Normalization = 'none' | 'instance';
 
@@ -93,8 +94,7 @@ function instanceNorm(x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, spatialDi
 function convBlock(p: Params, cfg: UNetConfig, name: string, x: tf.Tensor): tf.Tensor {
   const w = get(p, `${name}.w`), b = get(p, `${name}.b`);
   if (cfg.normalization === 'none') {
-    if (cfg.spatialDims === 2) return tf.fused.conv2d({ x: x as tf.Tensor4D, filter: w as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'relu' });
-    return tf.relu(tf.add(tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, 'same'), b));
+    return convBiasRelu(x, w, b, 1, 'same');
   }
   const y = cfg.spatialDims === 2 ? tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same') : tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, 'same');
   return tf.relu(instanceNorm(tf.add(y, b), get(p, `${name}.gamma`), get(p, `${name}.beta`), cfg.spatialDims));
@@ -140,9 +140,7 @@ export function forward(p: Params, cfg: UNetConfig, x: tf.Tensor): tf.Tensor {
     h = convBlock(p, cfg, `dec${l}.conv0`, h);
     h = convBlock(p, cfg, `dec${l}.conv1`, h);
   }
-  const w = get(p, 'head.w'), b = get(p, 'head.b');
-  const y = cfg.spatialDims === 2 ? tf.conv2d(h as tf.Tensor4D, w as tf.Tensor4D, 1, 'valid') : tf.conv3d(h as tf.Tensor5D, w as tf.Tensor5D, 1, 'valid');
-  return tf.add(y, b);
+  return convBias(h, get(p, 'head.w'), get(p, 'head.b'), 1, 'valid');
 }
 
 export function countParams(p: Params): number {

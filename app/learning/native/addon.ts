@@ -28,6 +28,16 @@ export interface DnnlAddon {
   setNumThreads(n: number): void;
   numThreads(): number;
   version(): string;
+  // fused network kernels (src/fused.cc, src/pool.cc)
+  /** dyOut = dy·[y>0] and, when dbias is given, dbias[j] = Σ rows dyOut[row, j]; rows × cols channels-last. */
+  reluBiasGrad(rows: number, cols: number, y: Float32Array, dy: Float32Array, dyOut: Float32Array, dbias: Float32Array | null): void;
+  /** Max pool forward (oneDNN pooling), pool geometry as for maxPoolGrad. */
+  maxPool(geometry: Int32Array, x: Float32Array, y: Float32Array): void;
+  maxPoolImpl(geometry: Int32Array): string;
+  /** Max pool backward vectorised over channels; dy to the first maximum of a window, or the last with lastMax (tfjs's cpu backend in 3D). */
+  maxPoolGradV(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array, lastMax: boolean): void;
+  /** Softmax over the last axis of rows × cols. */
+  softmax(rows: number, cols: number, x: Float32Array, y: Float32Array): void;
 }
 
 export interface NativeStatus {

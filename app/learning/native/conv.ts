@@ -14,7 +14,7 @@ import { f32, withFallback, withViews } from './run.ts';
 
 type Op = 0 | 1 | 2;
 
-function run(backend: object, op: Op, g: ConvGeom, nd: 2 | 3, a: tf.TensorInfo, b: tf.TensorInfo, outShape: number[], bias: tf.TensorInfo | null, flags: number): tf.TensorInfo | null {
+export function run(backend: object, op: Op, g: ConvGeom, nd: 2 | 3, a: tf.TensorInfo, b: tf.TensorInfo, outShape: number[], bias: tf.TensorInfo | null, flags: number): tf.TensorInfo | null {
   const geo = convGeometry(g, nd, flags);
   if (!geo) return null;
   const ins = bias ? [a, b, bias] : [a, b];
@@ -26,7 +26,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-function info2D(xShape: number[], fShape: number[], a: { strides: [number, number] | number; pad: Conv2DAttrs['pad']; dimRoundingMode?: 'floor' | 'round' | 'ceil' }, dilations: [number, number] | number = 1): tf.backend_util.Conv2DInfo {
+export function info2D(xShape: number[], fShape: number[], a: { strides: [number, number] | number; pad: Conv2DAttrs['pad']; dimRoundingMode?: 'floor' | 'round' | 'ceil' }, dilations: [number, number] | number = 1): tf.backend_util.Conv2DInfo {
   return tf.backend_util.computeConv2DInfo(xShape as [number, number, number, number], fShape as [number, number, number, number], a.strides, dilations, a.pad, a.dimRoundingMode, false, 'channelsLast');
 }
 
@@ -82,7 +82,7 @@ export function conv2dBackpropFilter(fallback: tf.KernelFunc): tf.KernelFunc {
 
 type Shape5 = [number, number, number, number, number];
 
-function info3D(xShape: number[], fShape: number[], strides: Conv3DAttrs['strides'], pad: Conv3DAttrs['pad'], dilations: Conv3DAttrs['dilations'] = 1): tf.backend_util.Conv3DInfo {
+export function info3D(xShape: number[], fShape: number[], strides: Conv3DAttrs['strides'], pad: Conv3DAttrs['pad'], dilations: Conv3DAttrs['dilations'] = 1): tf.backend_util.Conv3DInfo {
   return tf.backend_util.computeConv3DInfo(xShape as Shape5, fShape as Shape5, strides, dilations, pad);
 }
 

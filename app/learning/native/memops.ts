@@ -29,7 +29,7 @@ export function maxPoolGrad(fallback: tf.KernelFunc): tf.KernelFunc {
       kd: 1, kh: p.filterHeight, kw: p.filterWidth, sd: 1, sh: p.strideHeight, sw: p.strideWidth, pf: 0, pt: p.padInfo.top, pl: p.padInfo.left,
     });
     if (p.dilationHeight !== 1 || p.dilationWidth !== 1 || size(dy.shape) !== p.batchSize * p.outHeight * p.outWidth * p.inChannels) return null;
-    return withViews(backend, [input, dy], [input.shape], ([x, g], [dx]) => dnnl().maxPoolGrad(geo, x, g, dx))[0];
+    return withViews(backend, [input, dy], [input.shape], ([x, g], [dx]) => dnnl().maxPoolGradV(geo, x, g, dx, false))[0];
   });
 }
 
@@ -45,7 +45,7 @@ export function maxPool3dGrad(fallback: tf.KernelFunc): tf.KernelFunc {
       pf: p.padInfo.front, pt: p.padInfo.top, pl: p.padInfo.left,
     });
     if (size(dy.shape) !== p.batchSize * p.outDepth * p.outHeight * p.outWidth * p.inChannels) return null;
-    return withViews(backend, [input, dy], [input.shape], ([x, g], [dx]) => dnnl().maxPoolGrad(geo, x, g, dx))[0];
+    return withViews(backend, [input, dy], [input.shape], ([x, g], [dx]) => dnnl().maxPoolGradV(geo, x, g, dx, true))[0];
   });
 }
 

