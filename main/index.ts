@@ -11,6 +11,7 @@ import { openGpuHostWindow, relayGpuHost } from './gpu-host.ts';
 import { forwardingHandlers, guardPaths, registerIpc } from './ipc.ts';
 import { buildMenu } from './menu.ts';
 import { APP_ORIGIN, handleScheme, registerSchemePrivileges } from './protocol.ts';
+import { reportBuildWithPrintToPdf } from './report-pdf.ts';
 import type { ServicesProcessArgs } from './services-process.ts';
 import { loadWindowState, trackWindowState } from './window-state.ts';
 
@@ -151,7 +152,10 @@ async function main(): Promise<void> {
       return { paths };
     },
   };
-  registerIpc(guardPaths(forwardingHandlers(services, local), guard, () => projectDir), isTrusted);
+  const handlers = forwardingHandlers(services, local);
+  // The report's PDF comes from Electron's printToPDF here (main/report-pdf.ts), not a Chromium child.
+  handlers['report.build'] = reportBuildWithPrintToPdf(handlers['report.build']);
+  registerIpc(guardPaths(handlers, guard, () => projectDir), isTrusted);
 
   const openPath = async (p: string) => {
     const dir = projectPathOf(p);

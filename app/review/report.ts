@@ -218,6 +218,9 @@ function casePage(c: ReportCaseInput, rows: readonly ReportStructureRow[], view3
   </section>`;
 }
 
+/** The report loads nothing: inline styles and data: images only (Chromium headless and Electron printToPDF alike). */
+export const REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
+
 const CSS = `
   @page { size: A4; margin: 12mm; }
   body { font: 10pt system-ui, sans-serif; color: #111; margin: 0; }
@@ -254,7 +257,8 @@ export function reportHtml(title: string, cases: ReadonlyArray<{ input: ReportCa
     </tbody></table>
   </section>` : '';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${CSS}</style></head>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}"><title>${esc(title)}</title><style>${CSS}</style></head>
 <body>${head}${cases.map(({ input, rows, view3d }) => casePage(input, rows, view3d ?? null)).join('')}
 </body></html>
 `;

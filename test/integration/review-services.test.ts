@@ -173,6 +173,8 @@ describe('report', () => {
     // And one 3D view per case (app/review/render3d.ts: a CPU render, the same from the CLI).
     expect(html.match(/<img alt="3D view of [^"]*" src="data:image\/png;base64,/g)).toHaveLength(2);
     expect(html).toContain('leaks into the centre');
+    // It loads nothing (the desktop app prints it in a window that may load only this file).
+    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">`);
     const info = spawnSync('pdfinfo', [r.pdf!], { encoding: 'utf8' }).stdout;
     expect(Number(/Pages:\s+(\d+)/.exec(info)?.[1])).toBe(3);
     // Each case page has dark key images on white paper: count non-white pixels of a 30 dpi render.
