@@ -254,8 +254,9 @@ export class ReviewStore {
     applyPatch(w.data, w.dims, p);
     this.#counts = { undo: p.undo, redo: p.redo, dirty: p.dirty };
     this.#strokes++;
-    // New wrapper objects around the same buffer: the viewports redraw, the 3D view rebuilds.
-    this.#working = { ...w };
+    // New wrapper objects around the same buffer: the viewports redraw, the 3D view rebuilds the
+    // surfaces of the channels this step changed (LoadedVolume.edit).
+    this.#working = { ...w, edit: { seq: (w.edit?.seq ?? 0) + 1, channels: p.channels.map((c) => c.channel) } };
     this.#show(this.#working, null);
   }
 
