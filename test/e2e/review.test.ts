@@ -149,7 +149,13 @@ describe.skipIf(!hasChromium())('review workflow in Chromium', () => {
     };
     await coronalStroke();
     await expect.poll(() => page.getByRole('button', { name: 'Undo' }).textContent()).toBe('Undo (2)');
-    for (let w = 0; w < 3; w++) await page.mouse.wheel(0, -100);
+    // Three slices on (one wheel step each; Chromium coalesces wheel events sent together).
+    const corView = page.locator('section[data-view=coronal]');
+    const s0 = Number(await corView.getAttribute('data-slice'));
+    for (let w = 1; w <= 3; w++) {
+      await page.mouse.wheel(0, -100);
+      await expect.poll(async () => Number(await corView.getAttribute('data-slice'))).toBe(s0 + w);
+    }
     await coronalStroke();
     await expect.poll(() => page.getByRole('button', { name: 'Undo' }).textContent()).toBe('Undo (3)');
     expect(await page.getByRole('combobox', { name: 'Interpolation view' }).inputValue()).toBe('coronal');

@@ -88,7 +88,9 @@ export const command: Command = {
     }
     if (values.json) io.out(JSON.stringify({ url: host.url, port: host.port, token: host.token, project }));
     else {
-      io.out(`Osteon browser host: ${host.url}`);
+      // With --sample the page opens on the project's first case (the sample), every view filled.
+      const first = values.sample ? (await client.call('case.list')).cases[0]?.id : undefined;
+      io.out(`Osteon browser host: ${host.url}${first ? `&case=${encodeURIComponent(first)}` : ''}`);
       if (project) io.out(`project: ${project.name} (${project.dir}), ${project.caseCount} case(s)`);
       io.out('Open the URL in a browser on this machine. Ctrl-C stops the host.');
     }
