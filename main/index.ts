@@ -11,6 +11,7 @@ import { openGpuHostWindow, relayGpuHost } from './gpu-host.ts';
 import { mainHandlers, registerIpc, type NativeDialogs } from './ipc.ts';
 import { buildMenu } from './menu.ts';
 import { APP_ORIGIN, handleScheme, registerSchemePrivileges } from './protocol.ts';
+import { reportBuildWithPrintToPdf } from './report-pdf.ts';
 import type { ServicesProcessArgs } from './services-process.ts';
 import type { DialogPurpose } from '../app/contract/schemas.ts';
 import { loadWindowState, trackWindowState } from './window-state.ts';
@@ -165,7 +166,10 @@ async function main(): Promise<void> {
       return r.response === 0;
     },
   };
-  registerIpc(mainHandlers(services, guard, dialogs, () => projectDir), isTrusted);
+  const handlers = mainHandlers(services, guard, dialogs, () => projectDir);
+  // The report's PDF comes from Electron's printToPDF here (main/report-pdf.ts), not a Chromium child.
+  handlers['report.build'] = reportBuildWithPrintToPdf(handlers['report.build']);
+  registerIpc(handlers, isTrusted);
 
   const openPath = async (p: string) => {
     const dir = projectPathOf(p);

@@ -5,7 +5,7 @@
 //   and starts the browser host instead (`osteon serve`) on a project made from the bundled
 //   sample study, printing the URL to open. Extra arguments go to `osteon serve` (e.g. --port 8080).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,9 +30,29 @@ function run(cmd, args) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 
-/** Forwards Ctrl-C / SIGTERM to the child and exits with its code. */
+/**
+ * Forwards Ctrl-C / SIGTERM / SIGHUP to the child and exits with its code. `npm start` runs us
+ * under `sh -c`, which npm stops without the signal reaching us: when we are re-parented (our
+ * parent went away), we stop the child too, so no server is left behind. The browser host also
+ * watches us (OSTEON_EXIT_WITH_PARENT) for the case where we are killed outright.
+ */
 function supervise(child) {
-  for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => child.kill(sig));
+  const stop = (sig) => {
+    if (child.exitCode === null && child.signalCode === null) child.kill(sig);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(sig, () => stop(sig));
+  // Our parent, and (Linux) its parent: npm's `sh -c` may outlive npm, re-parented itself.
+  const parentOf = (pid) => {
+    try {
+      return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+    } catch {
+      return null;
+    }
+  };
+  const parent = process.ppid, grandparent = parentOf(parent);
+  setInterval(() => {
+    if (process.ppid !== parent || (grandparent !== null && parentOf(parent) !== grandparent)) stop('SIGTERM');
+  }, 500).unref();
   child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
 }
 
@@ -51,6 +71,6 @@ if (electron) {
   const home = process.env.OSTEON_HOME || join(process.env.XDG_CONFIG_HOME || join(homedir(), '.config'), 'osteon');
   const project = join(home, 'sample-project');
   supervise(spawn(process.execPath, [join(root, 'bin', 'osteon.mjs'), 'serve', '--project', project, '--sample', ...process.argv.slice(2)], {
-    cwd: root, stdio: 'inherit',
+    cwd: root, stdio: 'inherit', env: { ...process.env, OSTEON_EXIT_WITH_PARENT: '1' },
   }));
 }

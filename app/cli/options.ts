@@ -1,5 +1,25 @@
 /** Parsing of CLI option values, with usage errors that name the option and say what is expected. */
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { usageError } from '../util/errors.ts';
+
+/** The bundled label schema presets (resources/presets/NAME.json). */
+export const presetsDir = fileURLToPath(new URL('../../resources/presets/', import.meta.url));
+
+/**
+ * `--schema` as a file, or the name of a bundled preset (`--schema pelvis` is
+ * resources/presets/pelvis.json). A name that is neither gets a usage error listing the presets.
+ */
+export function schemaOpt(v: unknown): string | undefined {
+  if (v === undefined) return undefined;
+  const s = String(v);
+  if (existsSync(s)) return s;
+  const preset = join(presetsDir, `${s}.json`);
+  if (/^[A-Za-z0-9_-]+$/.test(s) && existsSync(preset)) return preset;
+  const names = existsSync(presetsDir) ? readdirSync(presetsDir).filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -5)).sort() : [];
+  throw usageError(`--schema ${s}: no such file, and not a preset name (presets: ${names.join(', ') || 'none'})`);
+}
 
 export function intOpt(v: unknown, name: string, def: number, lo: number, hi: number): number {
   if (v === undefined) return def;

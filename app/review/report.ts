@@ -1,19 +1,20 @@
 /**
  * The review report (docs/review.md): per case one page with key images (axial, coronal and
  * sagittal slices through each structure's centroid, CT in a bone window with the structures in
- * their schema colours, wholes as outlines), the volume of each structure in mL, Dice and HD95
+ * their schema colours, wholes as outlines) plus a 3D view of the structures (./render3d.ts), the volume of each structure in mL, Dice and HD95
  * against the ground truth where the case has one, the review state with comments and reasons,
  * and the version and run that produced the masks; a project report puts a summary page first.
  *
  * The HTML is self-contained (images inline as PNG data URLs) and paginated with CSS
  * (`break-after: page`), so printing it to PDF (Chromium headless, Electron printToPDF) gives one
- * page per case. Slices are drawn in index space with the conventions of app/imaging/volume.ts
- * (LPS): axial rows j, coronal and sagittal with k upwards; a report image, not a viewer.
+ * page per case. Slices are oriented as the workstation's slice views (patient's right on the
+ * left of axial and coronal images, superior up), from the grid's direction (LPS, volume.ts).
  */
 import type { CaseReview, StructureReview, VersionInfo } from '../contract/review.ts';
-import type { Vec3, VoxelArray } from '../imaging/volume.ts';
+import type { Mat3, Vec3, VoxelArray } from '../imaging/volume.ts';
 import { compareMasks } from './compare.ts';
 import { encodePng } from './png.ts';
+import { renderStructures3d } from './render3d.ts';
 
 export interface ReportStructure {
   id: string;
@@ -27,6 +28,8 @@ export interface ReportCaseInput {
   caseName: string;
   dims: Vec3;
   spacing: Vec3;
+  /** The grid's direction (for the 3D view's patient orientation); identity when absent. */
+  direction?: Mat3;
   ct: VoxelArray;
   structures: readonly ReportStructure[];
   /** The masks reported on (schema order). */
@@ -75,15 +78,36 @@ export function centroidOf(mask: Uint8Array, dims: Vec3): Vec3 | null {
 
 type View = 'axial' | 'coronal' | 'sagittal';
 
+/** Which index axis runs along world axis w (0 L, 1 P, 2 S) and with which sign, from the direction matrix. */
+function indexAxisOf(direction: Mat3 | undefined, w: number): { axis: number; sign: 1 | -1 } {
+  const d = direction ?? [1, 0, 0, 0, 1, 0, 0, 0, 1];
+  let best = -1, bestAbs = -1;
+  for (let a = 0; a < 3; a++) {
+    let dominant = 0;
+    for (let x = 1; x < 3; x++) if (Math.abs(d[3 * x + a]) > Math.abs(d[3 * dominant + a])) dominant = x;
+    if (dominant === w && Math.abs(d[3 * w + a]) > bestAbs) {
+      best = a;
+      bestAbs = Math.abs(d[3 * w + a]);
+    }
+  }
+  // A degenerate direction (two index axes along one world axis) falls back to index order.
+  if (best < 0) return { axis: w, sign: 1 };
+  return { axis: best, sign: d[3 * w + best] >= 0 ? 1 : -1 };
+}
+
 /**
  * RGBA of one slice through `at`, resampled (nearest) to square pixels with the longer side
- * IMAGE_PX: axial (k = at[2]) i rightwards, j downwards; coronal (j = at[1]) i rightwards, k
- * upwards; sagittal (i = at[0]) j rightwards, k upwards.
+ * IMAGE_PX, oriented as the workstation's slice views (renderer/src/lib/slices.ts), whatever the
+ * grid's direction: axial patient's right on the left, anterior up; coronal right on the left,
+ * superior up; sagittal anterior on the left, superior up.
  */
-export function keySlice(inp: Pick<ReportCaseInput, 'ct' | 'dims' | 'spacing' | 'structures' | 'masks'>, view: View, at: Vec3): { rgba: Uint8Array; width: number; height: number } {
+export function keySlice(inp: Pick<ReportCaseInput, 'ct' | 'dims' | 'spacing' | 'structures' | 'masks' | 'direction'>, view: View, at: Vec3): { rgba: Uint8Array; width: number; height: number } {
   const { dims, spacing } = inp;
-  const [ax, ay] = view === 'axial' ? [0, 1] : view === 'coronal' ? [0, 2] : [1, 2];
-  const flipY = view !== 'axial';
+  // World axis and sign that increase rightwards and downwards on the image (as the viewer).
+  const [wx, wy] = view === 'axial' ? [[0, 1], [1, 1]] : view === 'coronal' ? [[0, 1], [2, -1]] : [[1, 1], [2, -1]];
+  const X = indexAxisOf(inp.direction, wx[0]), Y = indexAxisOf(inp.direction, wy[0]);
+  const ax = X.axis, ay = Y.axis;
+  const flipX = X.sign * wx[1] < 0, flipY = Y.sign * wy[1] < 0;
   const wMm = dims[ax] * spacing[ax], hMm = dims[ay] * spacing[ay];
   const scale = IMAGE_PX / Math.max(wMm, hMm);
   const width = Math.max(1, Math.round(wMm * scale)), height = Math.max(1, Math.round(hMm * scale));
@@ -91,8 +115,9 @@ export function keySlice(inp: Pick<ReportCaseInput, 'ct' | 'dims' | 'spacing' | 
   const [nx, ny] = dims;
   const idx = new Int32Array(width * height);
   for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) {
-    const a = Math.min(dims[ax] - 1, Math.floor((x / width) * dims[ax]));
+    const aRaw = Math.min(dims[ax] - 1, Math.floor((x / width) * dims[ax]));
     const bRaw = Math.min(dims[ay] - 1, Math.floor((y / height) * dims[ay]));
+    const a = flipX ? dims[ax] - 1 - aRaw : aRaw;
     const b = flipY ? dims[ay] - 1 - bRaw : bRaw;
     const v: [number, number, number] = [at[0], at[1], at[2]];
     v[ax] = a;
@@ -131,6 +156,15 @@ function dataUrl(img: { rgba: Uint8Array; width: number; height: number }): stri
   return `data:image/png;base64,${encodePng(img.rgba, img.width, img.height).toString('base64')}`;
 }
 
+/** The 3D view's camera: anterior, turned 30° towards the patient's left, 15° from above. */
+export const VIEW3D = { azimuthDeg: 30, elevationDeg: 15, size: 240 } as const;
+
+/** The case's 3D view (app/review/render3d.ts) as a PNG data URL; null when every mask is empty. */
+export function reportView3d(inp: ReportCaseInput): string | null {
+  if (!inp.masks.some((m) => m.some((v) => v !== 0))) return null;
+  return dataUrl(renderStructures3d({ dims: inp.dims, spacing: inp.spacing, ...(inp.direction ? { direction: inp.direction } : {}), structures: inp.structures, masks: inp.masks }, VIEW3D));
+}
+
 export function reportRows(inp: ReportCaseInput): ReportStructureRow[] {
   const voxelMl = (inp.spacing[0] * inp.spacing[1] * inp.spacing[2]) / 1000;
   const grid = { dims: inp.dims, spacing: inp.spacing };
@@ -160,8 +194,12 @@ function versionText(c: ReportCaseInput): string {
   return `v${c.version.version} (${src}) by ${c.version.author}, ${c.version.time}${c.version.message ? ` — “${c.version.message}”` : ''}`;
 }
 
-function casePage(c: ReportCaseInput, rows: readonly ReportStructureRow[]): string {
-  const img = rows.filter((r) => r.images).map((r) => `
+function casePage(c: ReportCaseInput, rows: readonly ReportStructureRow[], view3d: string | null): string {
+  const legend = rows.filter((r) => r.voxels > 0).map((r) => `<span class="dot" style="background:${esc(r.structure.colour)}"></span>${esc(r.structure.name)}`).join(' ');
+  const fig3d = view3d ? `
+      <figure class="v3d"><figcaption>3D <span class="muted">anterior view turned ${VIEW3D.azimuthDeg}° to the patient's left, ${VIEW3D.elevationDeg}° from above; the whole translucent in front of the parts</span></figcaption>
+        <img alt="3D view of ${esc(c.caseName)}" src="${view3d}"><div class="muted">${legend}</div></figure>` : '';
+  const img = fig3d + rows.filter((r) => r.images).map((r) => `
       <figure><figcaption><span class="dot" style="background:${esc(r.structure.colour)}"></span>${esc(r.structure.name)}
         <span class="muted">centroid ${r.centroid!.join(', ')}</span></figcaption>
         <img alt="${esc(r.structure.name)} axial" src="${r.images!.axial}"><img alt="${esc(r.structure.name)} coronal" src="${r.images!.coronal}"><img alt="${esc(r.structure.name)} sagittal" src="${r.images!.sagittal}"></figure>`).join('');
@@ -176,9 +214,12 @@ function casePage(c: ReportCaseInput, rows: readonly ReportStructureRow[]): stri
     <p class="muted">Grid ${c.dims.join('×')} voxels of ${c.spacing.map((s) => s.toFixed(2)).join('×')} mm.
       ${c.groundTruth ? 'Dice and HD95 against the imported ground truth.' : 'No ground truth: no Dice or HD95.'}</p>
     <table><thead><tr><th>Structure</th><th>Role</th><th>Volume mL</th><th>Dice</th><th>HD95 mm</th><th>Review</th><th>Reason</th><th>Comment</th></tr></thead><tbody>${table}</tbody></table>
-    <div class="images"><p class="muted">Key images: axial · coronal · sagittal through each structure's centroid (bone window ${WINDOW.width}/${WINDOW.level}).</p>${img}</div>
+    <div class="images"><p class="muted">Key images: the 3D view, then axial · coronal · sagittal through each structure's centroid (bone window ${WINDOW.width}/${WINDOW.level}).</p>${img}</div>
   </section>`;
 }
+
+/** The report loads nothing: inline styles and data: images only (Chromium headless and Electron printToPDF alike). */
+export const REPORT_CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'";
 
 const CSS = `
   @page { size: A4; margin: 12mm; }
@@ -197,10 +238,12 @@ const CSS = `
   figure { margin: 0; break-inside: avoid; }
   figcaption { font-size: 8.5pt; }
   figure img { height: 108px; margin-right: 2px; background: #000; }
+  figure.v3d img { height: 200px; }
+  figure.v3d { width: 100%; }
 `;
 
 /** The report document: an optional project summary page, then one page per case. */
-export function reportHtml(title: string, cases: ReadonlyArray<{ input: ReportCaseInput; rows: readonly ReportStructureRow[] }>, summary: boolean, created = new Date()): string {
+export function reportHtml(title: string, cases: ReadonlyArray<{ input: ReportCaseInput; rows: readonly ReportStructureRow[]; view3d?: string | null }>, summary: boolean, created = new Date()): string {
   const head = summary ? `
   <section class="summary">
     <h1>${esc(title)}</h1>
@@ -214,8 +257,9 @@ export function reportHtml(title: string, cases: ReadonlyArray<{ input: ReportCa
     </tbody></table>
   </section>` : '';
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>${esc(title)}</title><style>${CSS}</style></head>
-<body>${head}${cases.map(({ input, rows }) => casePage(input, rows)).join('')}
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="${REPORT_CSP}"><title>${esc(title)}</title><style>${CSS}</style></head>
+<body>${head}${cases.map(({ input, rows, view3d }) => casePage(input, rows, view3d ?? null)).join('')}
 </body></html>
 `;
 }

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { VersionInfo } from '../contract/review.ts';
-import { reportHtml, reportRows, type ReportCaseInput } from '../review/report.ts';
+import { reportHtml, reportRows, reportView3d, type ReportCaseInput } from '../review/report.ts';
 import { getCase } from '../store/cases.ts';
 import type { Project } from '../store/project.ts';
 import { readReview } from '../store/review.ts';
@@ -42,7 +42,7 @@ export function reportInput(p: Project, caseId: string): ReportCaseInput {
   const masks = version ? masksOf(p, caseId, version.version).masks : gt!.masks;
   const ct = readCt(p, caseId);
   return {
-    caseId, caseName: c.name, dims: ct.geometry.dims, spacing: ct.geometry.spacing, ct: ct.data,
+    caseId, caseName: c.name, dims: ct.geometry.dims, spacing: ct.geometry.spacing, direction: ct.geometry.direction, ct: ct.data,
     structures: schema.structures.map(({ id, name, colour, role }) => ({ id, name, colour, role })),
     masks, groundTruth: gt?.masks ?? null, version, runId: runOf(versions, version), review: readReview(p.dir, caseId),
   };
@@ -82,7 +82,7 @@ export function writeReport(p: Project, caseIds: readonly string[] | undefined, 
   if (!ids.length) throw new OsteonError({ code: 'usage', message: 'the project has no cases to report on' });
   const cases = ids.map((id) => {
     const input = reportInput(p, id);
-    return { input, rows: reportRows(input) };
+    return { input, rows: reportRows(input), view3d: reportView3d(input) };
   });
   const html = resolve(out.html);
   mkdirSync(join(html, '..'), { recursive: true });

@@ -2,7 +2,8 @@
  * The review workflow end to end, in Debian's Chromium against the real browser host, on the
  * bundled phantom sample (resources/sample/phantom): a tiny run is trained through the contract,
  * then as a user: batch-predict two cases, reject one structure with a reason and a comment, paint
- * a correction with the brush and undo and redo it, save (version 2), compare v1 with v2 (the Dice
+ * a correction with the brush and undo and redo it, set the window with a right-drag and pan with a
+ * middle-drag while the brush is active, interpolate between two coronal strokes, save (version 2), compare v1 with v2 (the Dice
  * shown equals `osteon eval` on the same masks), look at the FP/FN overlay, restore v1 (version 3,
  * the same bytes as v1) and read the audit trail. Screenshots: test-artifacts/e2e/review-*.png.
  */
@@ -14,7 +15,7 @@ import { build } from 'vite';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runJob } from '../../app/contract/index.ts';
 import { startBrowserHost, type BrowserHost } from '../../app/services/browser-host.ts';
-import { versionMasksPath } from '../../app/store/versions.ts';
+import { readVersionMasks, versionMasksPath } from '../../app/store/versions.ts';
 import { artifactsDir, axialConfusion, launchBrowser, type BrowserSession } from '../helpers/browser.ts';
 import { evalVersions } from '../helpers/review.ts';
 import { hasChromium, repoRoot, skipNotice } from '../helpers/env.ts';
@@ -114,6 +115,54 @@ describe.skipIf(!hasChromium())('review workflow in Chromium', () => {
     await browser.screenshot('review-04-undone');
     await page.keyboard.press('Control+y');
     await expect.poll(() => page.getByRole('button', { name: 'Undo' }).textContent()).toBe('Undo (1)');
+    // While the brush is active the left button paints, but a right-drag still sets window/level
+    // (and paints nothing) and a middle-drag still pans.
+    const preset = await page.getByRole('radiogroup', { name: 'CT window' }).locator('[aria-checked=true]').textContent();
+    const wl = page.locator('[data-view=axial] .wl');
+    const wlBefore = await wl.textContent();
+    await page.mouse.move(x0 + side * 0.5, y0 + side * 0.5);
+    await page.mouse.down({ button: 'right' });
+    await page.mouse.move(x0 + side * 0.5 + 40, y0 + side * 0.5 + 20, { steps: 4 });
+    await page.mouse.up({ button: 'right' });
+    await expect.poll(() => wl.textContent()).not.toBe(wlBefore);
+    expect(await page.getByRole('radiogroup', { name: 'CT window' }).locator('[aria-checked=true]').textContent()).toBe('Custom');
+    await page.mouse.down({ button: 'middle' });
+    await page.mouse.move(x0 + side * 0.5 + 60, y0 + side * 0.5 + 30, { steps: 4 });
+    await page.mouse.up({ button: 'middle' });
+    await page.getByRole('button', { name: 'Reset zoom and pan of the Axial view' }).waitFor();
+    await browser.screenshot('review-04b-window-and-pan-while-editing');
+    await page.getByRole('button', { name: 'Reset zoom and pan of the Axial view' }).click();
+    await page.getByRole('radiogroup', { name: 'CT window' }).getByRole('radio', { name: preset!.trim(), exact: true }).click();
+    expect(await page.getByRole('button', { name: 'Undo' }).textContent()).toBe('Undo (1)');
+    // Interpolation on the coronal view: strokes on two coronal slices three apart (low in the
+    // image, below the axial stroke's slice), then Interpolate along the view drawn on last.
+    const cor = page.locator('[data-view=coronal] [data-testid=edit-layer]');
+    const cb = (await cor.boundingBox())!;
+    // The phantom's coronal image is 64 × 48 voxels of 2 mm: letterboxed in the view.
+    const cw = Math.min(cb.width, (cb.height * 64) / 48), ch = (cw * 48) / 64;
+    const cx = cb.x + (cb.width - cw) / 2, cy = cb.y + (cb.height - ch) / 2;
+    const coronalStroke = async () => {
+      await page.mouse.move(cx + cw * 0.25, cy + ch * 0.8);
+      await page.mouse.down();
+      for (let t = 1; t <= 5; t++) await page.mouse.move(cx + cw * (0.25 + 0.02 * t), cy + ch * 0.8);
+      await page.mouse.up();
+    };
+    await coronalStroke();
+    await expect.poll(() => page.getByRole('button', { name: 'Undo' }).textContent()).toBe('Undo (2)');
+    // Three slices on (one wheel step each; Chromium coalesces wheel events sent together).
+    const corView = page.locator('section[data-view=coronal]');
+    const s0 = Number(await corView.getAttribute('data-slice'));
+    for (let w = 1; w <= 3; w++) {
+      await page.mouse.wheel(0, -100);
+      await expect.poll(async () => Number(await corView.getAttribute('data-slice'))).toBe(s0 + w);
+    }
+    await coronalStroke();
+    await expect.poll(() => page.getByRole('button', { name: 'Undo' }).textContent()).toBe('Undo (3)');
+    expect(await page.getByRole('combobox', { name: 'Interpolation view' }).inputValue()).toBe('coronal');
+    await page.getByRole('button', { name: 'Interpolate', exact: true }).click();
+    await expect.poll(() => page.getByRole('button', { name: 'Undo' }).textContent()).toBe('Undo (4)');
+    expect(await page.getByRole('alert').count()).toBe(0);
+    await browser.screenshot('review-04c-coronal-interpolated');
     await page.getByRole('textbox', { name: 'Version message' }).fill('left arm: added the missed tip');
     await page.getByRole('button', { name: 'Save version' }).click();
     await expect.poll(async () => (await host.client.call('version.list', { caseId: ids[0] })).versions.length).toBe(2);
@@ -124,6 +173,22 @@ describe.skipIf(!hasChromium())('review workflow in Chromium', () => {
     // The brush painted the left arm, and (the phantom's whole contains its parts) the bone.
     expect(v2.voxels[1]).toBeGreaterThan(v1.voxels[1]);
     expect(v2.voxels[0]).toBeGreaterThan(v1.voxels[0]);
+    // The coronal strokes (the same path on coronal slices j = s0 and s0 + 3; identity direction,
+    // so the view's slice is j) and the interpolation between them: what the second stroke added
+    // to the left arm (below the axial stroke's slice) is on every slice from s0 to s0 + 3 in v2.
+    const axis = Number(await page.locator('[data-view=coronal] [data-testid=edit-layer]').getAttribute('data-axis'));
+    expect(axis).toBe(1);
+    const m1 = readVersionMasks(project, ids[0], 1).masks[1], m2 = readVersionMasks(project, ids[0], 2).masks[1];
+    const at = (i: number, j: number, k: number) => i + 64 * (j + 64 * k);
+    let footprint = 0;
+    const missing: string[] = [];
+    for (let k = 0; k < 18; k++) for (let i = 0; i < 64; i++) {
+      if (!m2[at(i, s0 + 3, k)] || m1[at(i, s0 + 3, k)]) continue;
+      footprint++;
+      for (let j = s0; j < s0 + 3; j++) if (!m2[at(i, j, k)]) missing.push(`${i},${j},${k}`);
+    }
+    expect(footprint).toBeGreaterThan(5);
+    expect(missing).toEqual([]);
     await browser.screenshot('review-05-saved');
   });
 

@@ -170,7 +170,11 @@ describe('report', () => {
     expect(html.match(/<section class="case"/g)).toHaveLength(2);
     // Key images: 3 per non-empty structure, inline PNGs.
     expect((html.match(/src="data:image\/png;base64,/g) ?? []).length).toBeGreaterThanOrEqual(2 * 3 * 3);
+    // And one 3D view per case (app/review/render3d.ts: a CPU render, the same from the CLI).
+    expect(html.match(/<img alt="3D view of [^"]*" src="data:image\/png;base64,/g)).toHaveLength(2);
     expect(html).toContain('leaks into the centre');
+    // It loads nothing (the desktop app prints it in a window that may load only this file).
+    expect(html).toContain(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">`);
     const info = spawnSync('pdfinfo', [r.pdf!], { encoding: 'utf8' }).stdout;
     expect(Number(/Pages:\s+(\d+)/.exec(info)?.[1])).toBe(3);
     // Each case page has dark key images on white paper: count non-white pixels of a 30 dpi render.
@@ -194,6 +198,7 @@ describe('report', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toContain('Report of 1 case(s)');
     expect(readFileSync(out, 'utf8').match(/<section class="case"/g)).toHaveLength(1);
+    expect(readFileSync(out, 'utf8').match(/<img alt="3D view of /g)).toHaveLength(1);
     const bad = runCli(['report', '--project', join(tmp, 'nope'), '--out', out]);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/project\.json/);

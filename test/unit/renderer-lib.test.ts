@@ -2,7 +2,7 @@
 // colouring, keyboard shortcuts. The components themselves are tested in Chromium (test/e2e).
 import { describe, expect, it } from 'vitest';
 import { edgeLetters, planSlice, renderSlice, type GridLike } from '../../renderer/src/lib/slices.ts';
-import { buildOverlays, distinctValues } from '../../renderer/src/lib/overlays.ts';
+import { buildOverlays, distinctValues, sameOverlays } from '../../renderer/src/lib/overlays.ts';
 import { parseIdList, parseSchema, withValues } from '../../renderer/src/lib/schemaEdit.ts';
 import { matchShortcut, shortcuts } from '../../renderer/src/lib/shortcuts.ts';
 
@@ -117,5 +117,21 @@ describe('keyboard shortcuts', () => {
   it('has no two shortcuts on the same key', () => {
     const seen = shortcuts.flatMap((s) => s.key.map((k) => `${s.ctrl}:${k}`));
     expect(new Set(seen).size).toBe(seen.length);
+  });
+});
+
+describe('sameOverlays (a Review edit keeps the overlay list, so the 3D view does not restyle)', () => {
+  it('is true for overlays built again from new labels of the same schema, false when anything drawn differs', () => {
+    const structures = [{ id: 'w', name: 'W', role: 'whole' as const, colour: '#ffffff' }, { id: 'a', name: 'A', role: 'part' as const, colour: '#ff0000' }];
+    const a = buildOverlays({ dims: [2, 2, 1], channels: 2, data: new Uint8Array(8) }, structures);
+    const b = buildOverlays({ dims: [2, 2, 1], channels: 2, data: new Uint8Array(8).fill(1) }, structures);
+    expect(sameOverlays(a, b)).toBe(true);
+    expect(sameOverlays(a, b.slice(1))).toBe(false);
+    expect(sameOverlays(a, [a[0], { ...a[1], colour: [0, 255, 0] }])).toBe(false);
+    expect(sameOverlays(a, [a[0], { ...a[1], outline: true }])).toBe(false);
+    const v1 = [{ base: 0, values: new Set([1, 2]), colour: [1, 2, 3] as [number, number, number], outline: false }];
+    expect(sameOverlays(v1, [{ ...v1[0], values: new Set([2, 1]) }])).toBe(true);
+    expect(sameOverlays(v1, [{ ...v1[0], values: new Set([1]) }])).toBe(false);
+    expect(sameOverlays(v1, [{ ...v1[0], values: null }])).toBe(false);
   });
 });

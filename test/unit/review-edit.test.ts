@@ -95,6 +95,74 @@ describe('interpolateRegion', () => {
   });
 });
 
+describe('interpolateRegion along each index axis (coronal and sagittal views as well as axial)', () => {
+  // The same known shapes as above, put on slices 0 and 4 along axis 0, 1 or 2 of a grid whose
+  // other two axes are 17 and 15 long (so a mix-up of axes shows as a wrong size or a throw).
+  // Spacing differs per axis; the in-plane spacing is 1 mm on both in-plane axes of each case, so
+  // the expected areas are those of the axial test.
+  const cases: Array<{ axis: 0 | 1 | 2; dims: Vec3; spacing: Vec3 }> = [
+    { axis: 0, dims: [5, 17, 15], spacing: [2.5, 1, 1] },
+    { axis: 1, dims: [17, 5, 15], spacing: [1, 3, 1] },
+    { axis: 2, dims: [17, 15, 5], spacing: [1, 1, 2] },
+  ];
+  for (const { axis, dims, spacing } of cases) {
+    it(`axis ${axis}: discs of radius 2 and 6 blend to radius ~4 midway; keys untouched; only that axis's slices change`, () => {
+      const g: EditGrid = { dims, spacing };
+      const n = dims[0] * dims[1] * dims[2];
+      const [pa, pb] = axis === 0 ? [1, 2] : axis === 1 ? [0, 2] : [0, 1];
+      const idx = (s: number, a: number, b: number) => { const v: Vec3 = [0, 0, 0]; v[axis] = s; v[pa] = a; v[pb] = b; return at(g, v[0], v[1], v[2]); };
+      const disc = (m: Uint8Array, s: number, r: number) => {
+        for (let b = 0; b < dims[pb]; b++) for (let a = 0; a < dims[pa]; a++) if ((a - 8) ** 2 + (b - 7) ** 2 <= r * r) m[idx(s, a, b)] = 1;
+      };
+      const area = (m: Uint8Array, s: number) => { let c = 0; for (let b = 0; b < dims[pb]; b++) for (let a = 0; a < dims[pa]; a++) c += m[idx(s, a, b)]; return c; };
+      const ref = (r: number) => { const x = new Uint8Array(n); disc(x, 0, r); return area(x, 0); };
+      const m = new Uint8Array(n);
+      disc(m, 0, 2);
+      disc(m, 4, 6);
+      const out = applyChanges([m], interpolateRegion(m, g, axis, [0, 4], 0))[0];
+      expect(area(out, 2)).toBeGreaterThanOrEqual(ref(4));
+      expect(area(out, 2)).toBeLessThanOrEqual(ref(4.5));
+      expect(area(out, 1)).toBeGreaterThan(area(out, 0));
+      expect(area(out, 3)).toBeGreaterThan(area(out, 2));
+      expect(area(out, 3)).toBeLessThan(area(out, 4));
+      expect(area(out, 0)).toBe(ref(2));
+      expect(area(out, 4)).toBe(ref(6));
+      // Everything painted lies on slices 1..3 along this axis, centred where the discs are.
+      let total = 0;
+      for (let s = 0; s < 5; s++) total += area(out, s);
+      expect(count(out)).toBe(total);
+      expect(out[idx(2, 8, 7)]).toBe(1);
+      // A square in one key slice and the same square in the other: copied through unchanged.
+      const sq = new Uint8Array(n);
+      for (const s of [0, 4]) for (let b = 3; b < 10; b++) for (let a = 4; a < 12; a++) sq[idx(s, a, b)] = 1;
+      const sqOut = applyChanges([sq], interpolateRegion(sq, g, axis, [0, 4], 0))[0];
+      for (let s = 1; s < 4; s++) expect(area(sqOut, s), `slice ${s}`).toBe(7 * 8);
+    });
+  }
+
+  it('a session interpolates along the axis of the view the strokes were drawn on', () => {
+    const dims: Vec3 = [9, 7, 6];
+    const n = dims[0] * dims[1] * dims[2];
+    const s = new EditSession({
+      caseId: 'c', base: 1, grid: { dims, spacing: [1, 1, 1] }, ct: new Float32Array(n),
+      structures: [{ id: 'a', name: 'A', role: 'part', colour: '#ff0000' }], masks: [new Uint8Array(n)],
+    });
+    // Sagittal strokes (axis 0) on slices 1 and 6: interpolation along axis 2 has no keys.
+    for (const i of [1, 6]) s.apply({ kind: 'brush', structure: 'a', axis: 0, slice: i, points: [[i, 3, 3]], radiusMm: 1.5 });
+    expect(() => s.apply({ kind: 'interpolate', structure: 'a', axis: 2 })).toThrow(/two edited slices/);
+    const before = count(s.masks[0]);
+    s.apply({ kind: 'interpolate', structure: 'a', axis: 0 });
+    const perSlice = (i: number) => { let c = 0; for (let k = 0; k < 6; k++) for (let j = 0; j < 7; j++) c += s.masks[0][at({ dims, spacing: [1, 1, 1] }, i, j, k)]; return c; };
+    for (let i = 2; i <= 5; i++) expect(perSlice(i)).toBe(perSlice(1));
+    expect(count(s.masks[0])).toBe(before + 4 * perSlice(1));
+    // Coronal strokes (axis 1) on slices 0 and 2 fill slice 1.
+    s.apply({ kind: 'brush', structure: 'a', axis: 1, slice: 0, points: [[4, 0, 1]], radiusMm: 0.5 });
+    s.apply({ kind: 'brush', structure: 'a', axis: 1, slice: 2, points: [[4, 2, 1]], radiusMm: 0.5 });
+    s.apply({ kind: 'interpolate', structure: 'a', axis: 1 });
+    expect(s.masks[0][at({ dims, spacing: [1, 1, 1] }, 4, 1, 1)]).toBe(1);
+  });
+});
+
 describe('hierarchy rules (overlapping labels: whole = channel 0, parts 1 and 2 overlap)', () => {
   const n = 8;
   // whole {0..5}, part A {0,1,2,3}, part B {2,3,4}: A and B overlap on 2 and 3.

@@ -1,7 +1,7 @@
 /** `osteon eval --pred DIR --gt DIR [--schema FILE]`: per-case × per-structure metrics. */
 import { resolve } from 'node:path';
 import type { Command } from '../command.ts';
-import { numOpt, requiredString } from '../options.ts';
+import { numOpt, requiredString, schemaOpt } from '../options.ts';
 import { progressBar } from '../progress.ts';
 import { writeFileAtomic } from '../../util/atomic.ts';
 import { evaluateDirs, evaluationCsv } from '../../learning/evaluate.ts';
@@ -25,7 +25,7 @@ export const command: Command = {
   optionHelp: {
     pred: 'DIR: predictions, one folder per case holding <structure>.nii.gz (as `osteon infer` writes)',
     gt: 'DIR: ground truth, case folders with ct.* and labels.* and schema.json (as for `osteon train`)',
-    schema: 'FILE: the label schema (default: GT DIR/schema.json)',
+    schema: 'FILE or preset name (e.g. pelvis): the label schema (default: GT DIR/schema.json)',
     tau: 'MM: NSD tolerance in millimetres (default 2)',
     'boundary-radius': 'MM: half-width of the band around part interfaces for boundary Dice (default 3)',
     csv: 'FILE: also write one row per case and structure to this CSV file (atomically)',
@@ -36,7 +36,7 @@ export const command: Command = {
     const bar = progressBar(io);
     const e = evaluateDirs({
       predDir: resolve(requiredString(v.pred, 'pred', 'eval')), gtDir: resolve(requiredString(v.gt, 'gt', 'eval')),
-      schemaPath: typeof v.schema === 'string' ? resolve(v.schema) : undefined,
+      schemaPath: typeof v.schema === 'string' ? resolve(schemaOpt(v.schema)!) : undefined,
       toleranceMm: numOpt(v.tau, 'tau', 2, 0, 1000), boundaryRadiusMm: numOpt(v['boundary-radius'], 'boundary-radius', 3, 0, 1000),
       onCase: (i, n, id) => bar.update(i / n, `case ${id}`),
     });

@@ -5,7 +5,7 @@
  */
 import { basename } from 'node:path';
 import type { Command } from '../command.ts';
-import { enumOpt, mapOpt, requiredString } from '../options.ts';
+import { enumOpt, mapOpt, requiredString, schemaOpt } from '../options.ts';
 import { exportNiftiMasks, exportNnUNet, exportSegNrrd } from '../../exchange/exports.ts';
 import { writeDicomSeg } from '../../exchange/dicom-seg-write.ts';
 import { isDicomPath, readVolume } from '../../imaging/io.ts';
@@ -50,7 +50,7 @@ export const command: Command = {
     const format = enumOpt(values.format, 'format', FORMATS, 'dicom-seg');
     if (values.format === undefined) throw usageError(`--format is required (${FORMATS.join(', ')})`);
     const out = requiredString(values.out, 'out', 'export');
-    const schemaPath = requiredString(values.schema, 'schema', 'export');
+    const schemaPath = schemaOpt(requiredString(values.schema, 'schema', 'export'))!;
     const [ctFile, ...labelFiles] = positionals;
     const series = typeof values.series === 'string' ? values.series : undefined;
     const schema = loadLabelSchema(schemaPath);

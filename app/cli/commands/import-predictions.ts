@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from '../command.ts';
-import { requiredString } from '../options.ts';
+import { requiredString, schemaOpt } from '../options.ts';
 import { decodeNnUNetLabels, nnUNetPredictionFiles, readNnUNetJson, writeFolderAtomic } from '../../exchange/exports.ts';
 import { readVolume } from '../../imaging/io.ts';
 import { writeNifti } from '../../imaging/nifti.ts';
@@ -35,7 +35,7 @@ export const command: Command = {
     if (positionals.length !== 1) throw usageError('expected NNUNET_OUT\nRun `osteon import-predictions --help`.');
     const [dir] = positionals;
     const datasetPath = requiredString(values.dataset, 'dataset', 'import-predictions');
-    const schemaPath = requiredString(values.schema, 'schema', 'import-predictions');
+    const schemaPath = schemaOpt(requiredString(values.schema, 'schema', 'import-predictions'))!;
     const out = requiredString(values.out, 'out', 'import-predictions');
     const json = readNnUNetJson(datasetPath);
     const schema = loadLabelSchema(schemaPath);

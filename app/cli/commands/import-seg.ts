@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from '../command.ts';
-import { enumOpt, mapOpt, requiredString } from '../options.ts';
+import { enumOpt, mapOpt, requiredString, schemaOpt } from '../options.ts';
 import { readDicomSeg, segToLabelSet } from '../../exchange/dicom-seg-read.ts';
 import { writeFolderAtomic } from '../../exchange/exports.ts';
 import { readVolume } from '../../imaging/io.ts';
@@ -37,7 +37,7 @@ export const command: Command = {
     if (positionals.length !== 1) throw usageError('expected SEG\nRun `osteon import-seg --help`.');
     const [segFile] = positionals;
     const ctFile = requiredString(values.ct, 'ct', 'import-seg');
-    const schema = loadLabelSchema(requiredString(values.schema, 'schema', 'import-seg'));
+    const schema = loadLabelSchema(schemaOpt(requiredString(values.schema, 'schema', 'import-seg'))!);
     const out = requiredString(values.out, 'out', 'import-seg');
     const as = enumOpt(values.as, 'as', ['labels', 'prediction'] as const, 'labels');
     const ct = readVolume(ctFile, { seriesUid: typeof values.series === 'string' ? values.series : undefined });

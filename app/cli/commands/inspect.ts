@@ -16,7 +16,7 @@ import { analyzeLabels } from '../../labels/analysis.ts';
 import { loadLabels } from '../../labels/load.ts';
 import { finiteJson, formatAnalysis } from '../../labels/report.ts';
 import { loadLabelSchema } from '../../labels/schema.ts';
-import { mapOpt } from '../options.ts';
+import { mapOpt, schemaOpt } from '../options.ts';
 import { badInput, usageError } from '../../util/errors.ts';
 
 export const command: Command = {
@@ -48,7 +48,7 @@ export const command: Command = {
     json: { type: 'boolean' },
   },
   optionHelp: {
-    schema: 'FILE: a label schema (e.g. resources/presets/pelvis.json) naming structures and roles',
+    schema: 'FILE or preset name (pelvis, lumbar-spine, phantom: resources/presets): the label schema naming structures and roles',
     map: 'ID=FILE: which mask file holds structure ID (repeatable)',
     series: 'UID: the series to read when the image or CT is a DICOM folder with several',
     json: 'print the analysis as JSON',
@@ -59,7 +59,7 @@ export const command: Command = {
     const series = typeof values.series === 'string' ? values.series : undefined;
     if (positionals.length === 1) return inspectImage(positionals[0], series, values.json === true, io);
     const [ctFile, ...labelFiles] = positionals;
-    const schemaPath = typeof values.schema === 'string' ? values.schema : null;
+    const schemaPath = schemaOpt(values.schema) ?? null;
     const schema = schemaPath ? loadLabelSchema(schemaPath) : null;
     const ct = readVolume(ctFile, { seriesUid: series });
     if (ct.channels !== 1) throw badInput(ctFile, 'channels', `${ct.channels} channels; the CT must be a single 3D volume`);

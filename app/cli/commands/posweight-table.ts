@@ -6,7 +6,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Command } from '../command.ts';
-import { intOpt, numListOpt, numOpt } from '../options.ts';
+import { intOpt, numListOpt, numOpt, schemaOpt } from '../options.ts';
 import { usageError } from '../../util/errors.ts';
 import { POS_WEIGHT_RULES, type PosWeightRule } from '../../labels/pos-weight.ts';
 import type { HeadKind } from '../../learning/heads.ts';
@@ -40,7 +40,7 @@ export const command: Command = {
   },
   optionHelp: {
     data: 'DIR: a folder of cases, or one case folder (ct.* + labels.*) cut into axial blocks (required)',
-    schema: 'FILE: the label schema (default: DIR/schema.json)',
+    schema: 'FILE or preset name (e.g. pelvis): the label schema (default: DIR/schema.json)',
     'cal-cases': 'id,..: cases that calibrate the thresholds (folder of cases)',
     'test-cases': 'id,..: held-out cases that are scored (folder of cases)',
     heads: 'sigmoid,joint,softmax: the heads to compare (default all three)',
@@ -63,7 +63,7 @@ export const command: Command = {
     io.err(`backend: ${report.name}`);
     const { ruleTable, renderRuleTable, bestRows } = await import('../../learning/rule-table.ts');
     const rows = await ruleTable({
-      dataDir: resolve(v.data), schemaPath: typeof v.schema === 'string' ? resolve(v.schema) : undefined,
+      dataDir: resolve(v.data), schemaPath: typeof v.schema === 'string' ? resolve(schemaOpt(v.schema)!) : undefined,
       calibrationIds: ids('cal-cases'), testIds: ids('test-cases'),
       heads: listOpt<HeadKind>(v.heads, 'heads', ['sigmoid', 'joint', 'softmax'], ['sigmoid', 'joint', 'softmax']),
       posWeightRules: listOpt<PosWeightRule>(v.rules, 'rules', POS_WEIGHT_RULES, POS_WEIGHT_RULES),

@@ -88,19 +88,28 @@ export const command: Command = {
     }
     if (values.json) io.out(JSON.stringify({ url: host.url, port: host.port, token: host.token, project }));
     else {
-      io.out(`Osteon browser host: ${host.url}`);
+      // With --sample the page opens on the project's first case (the sample), every view filled.
+      const first = values.sample ? (await client.call('case.list')).cases[0]?.id : undefined;
+      io.out(`Osteon browser host: ${host.url}${first ? `&case=${encodeURIComponent(first)}` : ''}`);
       if (project) io.out(`project: ${project.name} (${project.dir}), ${project.caseCount} case(s)`);
       io.out('Open the URL in a browser on this machine. Ctrl-C stops the host.');
     }
     await new Promise<void>((done) => {
+      const signals = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
+      let watch: ReturnType<typeof setInterval> | undefined;
       const stop = () => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
+        for (const sig of signals) process.off(sig, stop);
+        if (watch) clearInterval(watch);
         io.err('osteon serve: stopping');
         void host.close().then(done);
       };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
+      for (const sig of signals) process.on(sig, stop);
+      // Started by `npm start` (scripts/start.mjs): stop with it, even when it was killed outright
+      // and could not pass a signal on (we are then re-parented), so no host is left behind.
+      if (process.env.OSTEON_EXIT_WITH_PARENT === '1') {
+        const parent = process.ppid;
+        watch = setInterval(() => { if (process.ppid !== parent) stop(); }, 500);
+      }
     });
     return 0;
   },

@@ -4,7 +4,7 @@
  */
 import { resolve } from 'node:path';
 import type { Command } from '../command.ts';
-import { enumOpt, intOpt, numListOpt, numOpt } from '../options.ts';
+import { enumOpt, intOpt, numListOpt, numOpt, schemaOpt } from '../options.ts';
 import { formatDuration, progressBar } from '../progress.ts';
 import { usageError } from '../../util/errors.ts';
 import { backendChoices, type BackendPreference } from '../../learning/backend.ts';
@@ -63,7 +63,7 @@ export const command: Command = {
   },
   optionHelp: {
     data: 'DIR: case folders with ct.* and labels.* and schema.json (as `osteon phantom` writes)',
-    schema: 'FILE: the label schema (default: DIR/schema.json)',
+    schema: 'FILE or preset name (e.g. pelvis): the label schema (default: DIR/schema.json)',
     out: 'RUN: a new run folder',
     resume: 'RUN: continue this run from its last checkpoint (with --epochs N to extend it)',
     head: 'joint|sigmoid|softmax: the output head (default joint)',
@@ -112,7 +112,7 @@ export const command: Command = {
       const pw: RunOptions['posWeight'] = pwText === 'auto' || (POS_WEIGHT_RULES as readonly string[]).includes(pwText) ? pwText as RunOptions['posWeight'] : numListOpt(pwText, 'pos-weight', { min: 0 })!;
       const windowHu = numListOpt(v.window, 'window', { length: 2 }) as [number, number] | undefined;
       const options: RunOptions = {
-        dataDir: resolve(v.data), schemaPath: typeof v.schema === 'string' ? resolve(v.schema) : undefined, runDir: resolve(v.out),
+        dataDir: resolve(v.data), schemaPath: typeof v.schema === 'string' ? resolve(schemaOpt(v.schema)!) : undefined, runDir: resolve(v.out),
         head: enumOpt(v.head, 'head', ['joint', 'sigmoid', 'softmax'] as const, 'joint'), spatialDims: dims,
         filters: numListOpt(v.filters, 'filters', { min: 1, max: 1024, integer: true }) ?? (dims === 2 ? [16, 32, 64, 128] : [8, 16, 32, 64]),
         normalization: enumOpt(v.norm, 'norm', ['none', 'instance'] as const, 'none'),

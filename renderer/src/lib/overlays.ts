@@ -41,3 +41,18 @@ export function buildOverlays(labels: LabelsLike, structures: readonly Structure
   }
   return distinctValues(labels.data).map((v, i) => ({ base: 0, values: new Set([v]), colour: paletteColour(i), outline: false }));
 }
+
+/**
+ * Whether two overlay lists draw the same (ids, channels, values, colours, outlines). A Review
+ * edit gives new labels with the same overlays; keeping the old list then spares the 3D view a
+ * restyle and a frame (App.svelte).
+ */
+export function sameOverlays(a: readonly OverlayChannel[], b: readonly OverlayChannel[]): boolean {
+  if (a.length !== b.length) return false;
+  return a.every((x, i) => {
+    const y = b[i];
+    if (x.id !== y.id || x.base !== y.base || x.outline !== y.outline || x.colour.some((c, k) => c !== y.colour[k])) return false;
+    if (!x.values || !y.values) return x.values === y.values;
+    return x.values.size === y.values.size && [...x.values].every((v) => y.values!.has(v));
+  });
+}

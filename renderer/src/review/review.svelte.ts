@@ -8,7 +8,7 @@ import { fetchVoxels, type OsteonClient } from '../lib/contract.ts';
 import type {
   AuditLine, BatchCaseEvent, CaseReview, CaseReviewSummary, EditOp, EditPatch, EditSessionInfo, ReviewReason, ReviewState, VersionComparison, VersionInfo, VersionRef,
 } from '../../../app/contract/index.ts';
-import type { OverlayChannel } from '../lib/slices.ts';
+import type { OverlayChannel, SliceView } from '../lib/slices.ts';
 import type { ImageStore, LoadedVolume } from '../state/images.svelte.ts';
 import { confusionOverlays } from '../viewer/state/compare.svelte.ts';
 import { applyPatch, confusionCodes } from './lib.ts';
@@ -58,6 +58,10 @@ export class ReviewStore {
   radiusMm = $state(6);
   huMin = $state(200);
   huMax = $state(3000);
+  /** The slice view edited last: interpolation runs along its index axis. */
+  activeView = $state<SliceView>('axial');
+  /** Each slice view's index axis (normal to it), reported by its EditLayer. */
+  #viewAxes = $state<Partial<Record<SliceView, 0 | 1 | 2>>>({});
   /** null: the schema decides (EditSessionInfo.paintWholeDefault). */
   paintWhole = $state<boolean | null>(null);
   eraseParts = $state(true);
@@ -250,8 +254,9 @@ export class ReviewStore {
     applyPatch(w.data, w.dims, p);
     this.#counts = { undo: p.undo, redo: p.redo, dirty: p.dirty };
     this.#strokes++;
-    // New wrapper objects around the same buffer: the viewports redraw, the 3D view rebuilds.
-    this.#working = { ...w };
+    // New wrapper objects around the same buffer: the viewports redraw, the 3D view rebuilds the
+    // surfaces of the channels this step changed (LoadedVolume.edit).
+    this.#working = { ...w, edit: { seq: (w.edit?.seq ?? 0) + 1, channels: p.channels.map((c) => c.channel) } };
     this.#show(this.#working, null);
   }
 
@@ -261,6 +266,21 @@ export class ReviewStore {
     this.error = null;
     const hierarchy = { ...(this.paintWhole !== null ? { paintWhole: this.paintWhole } : {}), eraseParts: this.eraseParts };
     this.#applied(await this.#need().call('edit.apply', { caseId: id, op, hierarchy }));
+  }
+
+  setViewAxis(view: SliceView, axis: 0 | 1 | 2): void {
+    if (this.#viewAxes[view] !== axis) this.#viewAxes = { ...this.#viewAxes, [view]: axis };
+  }
+
+  /** The index axis normal to a slice view (axial: 2 until its layer reports, e.g. before voxels load). */
+  axisOf(view: SliceView): 0 | 1 | 2 {
+    return this.#viewAxes[view] ?? ({ axial: 2, coronal: 1, sagittal: 0 } as const)[view];
+  }
+
+  /** Shape-based interpolation of the current structure between the slices edited on `view` (default: the active view). */
+  async interpolate(view: SliceView = this.activeView): Promise<void> {
+    const cur = this.current;
+    if (cur) await this.apply({ kind: 'interpolate', structure: cur.id, axis: this.axisOf(view) });
   }
 
   async undo(): Promise<void> {

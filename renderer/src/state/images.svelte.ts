@@ -8,6 +8,12 @@ export interface LoadedVolume {
   direction: readonly number[];
   channels: number;
   data: VoxelData;
+  /**
+   * Set by a Review edit (review/review.svelte.ts): this object wraps the same buffer as the
+   * previous labels, with edit number `seq` (1, 2, … per edit session) changing only `channels`.
+   * The 3D view then rebuilds only those structures' surfaces, when it saw edit `seq − 1`.
+   */
+  edit?: { seq: number; channels: readonly number[] };
 }
 
 /** The selected case's voxels, for the slice previews. */

@@ -83,6 +83,9 @@ export class Workspace {
       this.#recent = (await client.call('project.recent')).projects;
       this.#connection = { state: 'connected' };
       await this.refreshCases();
+      // `?case=ID` (the URL `osteon serve --sample` and so `npm start` print): open on that case.
+      const wanted = typeof location === 'undefined' ? null : new URLSearchParams(location.search).get('case');
+      if (wanted && !this.#selectedId && this.#cases.some((c) => c.id === wanted)) await this.select(wanted);
     } catch (e) {
       this.#connection = { state: 'failed', error: toShownError(e) };
     }

@@ -52,6 +52,12 @@ export class SurfaceWorker {
     this.#worker.postMessage({ type: 'load', key, data } satisfies WorkerRequest);
   }
 
+  /** Sends new contents under a key already loaded (a Review edit), keeping the others. */
+  replace(key: string, data: LabelData): void {
+    this.#loaded.delete(key);
+    this.load(key, data);
+  }
+
   /** Frees every array the worker holds (a case closed). */
   release(): void {
     this.#loaded.clear();
