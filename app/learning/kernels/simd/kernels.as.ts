@@ -1,0 +1,159 @@
+// Osteon's own SIMD kernels for the tfjs wasm backend (AssemblyScript, compiled by
+// scripts/build-simd.mjs into simd_wasm.ts). They run on the wasm backend's own heap: the module
+// imports that memory, and every pointer below is a byte offset into it (a tensor's
+// memoryOffset), every count a number of float32 values. The module keeps no state and has no
+// data segment, so it never writes outside the ranges it is handed.
+//
+// Not TypeScript: v128, f32x4 and friends are AssemblyScript builtins (tsconfig and eslint skip
+// this folder's *.as.ts).
+
+/** dst row r, values [0, len) = src row r: rows of `len` floats, row strides in floats. */
+export function copyRows(src: usize, srcStride: i32, dst: usize, dstStride: i32, rows: i32, len: i32): void {
+  const sB = (<usize>srcStride) << 2;
+  const dB = (<usize>dstStride) << 2;
+  const nB = (<usize>len) << 2;
+  if (len >= 32) {
+    for (let r = 0; r < rows; r++) {
+      memory.copy(dst, src, nB);
+      src += sB;
+      dst += dB;
+    }
+    return;
+  }
+  const v = nB & ~(<usize>15);
+  for (let r = 0; r < rows; r++) {
+    let j: usize = 0;
+    for (; j < v; j += 16) v128.store(dst + j, v128.load(src + j));
+    for (; j < nB; j += 4) f32.store(dst + j, f32.load(src + j));
+    src += sB;
+    dst += dB;
+  }
+}
+
+/**
+ * out[o, i] = Σ_r x[o, r, i] for x [outer, R, inner]. Blocks of 64 rows are summed in float32,
+ * the block sums in float64 (acc: inner float64 values of scratch), so the error does not grow
+ * with R the way a value-by-value float32 sum's does.
+ */
+export function sumMiddle(x: usize, out: usize, acc: usize, outer: i32, R: i32, inner: i32): void {
+  const rowB = (<usize>inner) << 2;
+  const v = rowB & ~(<usize>15);
+  for (let o = 0; o < outer; o++) {
+    memory.fill(acc, 0, (<usize>inner) << 3);
+    for (let r0 = 0; r0 < R; r0 += 64) {
+      const r1 = min(R, r0 + 64);
+      const base = x + (<usize>(o * R + r0)) * rowB;
+      let j: usize = 0;
+      for (; j < v; j += 16) {
+        let s = f32x4.splat(0);
+        let p = base + j;
+        for (let r = r0; r < r1; r++) {
+          s = f32x4.add(s, v128.load(p));
+          p += rowB;
+        }
+        const a = acc + (j << 1);
+        v128.store(a, f64x2.add(v128.load(a), f64x2.promote_low_f32x4(s)));
+        v128.store(a + 16, f64x2.add(v128.load(a + 16), f64x2.promote_low_f32x4(v128.shuffle<f32>(s, s, 2, 3, 0, 1))));
+      }
+      for (; j < rowB; j += 4) {
+        let s: f32 = 0;
+        let p = base + j;
+        for (let r = r0; r < r1; r++) {
+          s += f32.load(p);
+          p += rowB;
+        }
+        const a = acc + (j << 1);
+        f64.store(a, f64.load(a) + <f64>s);
+      }
+    }
+    const dst = out + (<usize>o) * rowB;
+    for (let i = 0; i < inner; i++) f32.store(dst + ((<usize>i) << 2), <f32>f64.load(acc + ((<usize>i) << 3)));
+  }
+}
+
+/** out[r, c] = a[r, c] + b[c] for a [rows, C], b [C]. */
+export function addBias(a: usize, b: usize, out: usize, rows: i32, C: i32): void {
+  const rowB = (<usize>C) << 2;
+  const v = rowB & ~(<usize>15);
+  for (let r = 0; r < rows; r++) {
+    let j: usize = 0;
+    for (; j < v; j += 16) v128.store(out + j, f32x4.add(v128.load(a + j), v128.load(b + j)));
+    for (; j < rowB; j += 4) f32.store(out + j, f32.load(a + j) + f32.load(b + j));
+    a += rowB;
+    out += rowB;
+  }
+}
+
+/**
+ * Gradient of a max pool whose window equals its stride (KD×KH×KW, 'valid', no dilation) on
+ * x [N, D, H, W, C] → dy [N, OD, OH, OW, C]. Each output's gradient goes to one input of its
+ * window holding the window's maximum, as tfjs's cpu backend chooses it: last = 0, the first
+ * (d, h, w order) strictly greater than -inf (its 2D rule); last = 1, the last one >= -inf (its
+ * 3D rule). NaN is never chosen. Every other dx value is 0 (also rows no window covers).
+ */
+export function maxPoolGrad(x: usize, dy: usize, dx: usize, N: i32, D: i32, H: i32, W: i32, C: i32, KD: i32, KH: i32, KW: i32, last: i32): void {
+  const OD = D / KD, OH = H / KH, OW = W / KW;
+  const cB = (<usize>C) << 2;
+  const v = cB & ~(<usize>15);
+  memory.fill(dx, 0, (<usize>N) * (<usize>D) * (<usize>H) * (<usize>W) * cB);
+  const zero = f32x4.splat(0);
+  const ninf = f32x4.splat(-Infinity);
+  let g = dy;
+  for (let n = 0; n < N; n++) {
+    for (let od = 0; od < OD; od++) {
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          // Input offset (bytes) of the window's first tap.
+          const w0 = ((((<usize>n) * D + od * KD) * H + oh * KH) * W + ow * KW) * cB;
+          let j: usize = 0;
+          for (; j < v; j += 16) {
+            let best = ninf;
+            let at = i32x4.splat(-1);
+            let t = 0;
+            for (let kd = 0; kd < KD; kd++) {
+              for (let kh = 0; kh < KH; kh++) {
+                for (let kw = 0; kw < KW; kw++) {
+                  const val = v128.load(x + w0 + (((<usize>kd) * H + kh) * W + kw) * cB + j);
+                  const gt = last ? f32x4.ge(val, best) : f32x4.gt(val, best);
+                  best = v128.bitselect(val, best, gt);
+                  at = v128.bitselect(i32x4.splat(t), at, gt);
+                  t++;
+                }
+              }
+            }
+            const gv = v128.load(g + j);
+            t = 0;
+            for (let kd = 0; kd < KD; kd++) {
+              for (let kh = 0; kh < KH; kh++) {
+                for (let kw = 0; kw < KW; kw++) {
+                  v128.store(dx + w0 + (((<usize>kd) * H + kh) * W + kw) * cB + j, v128.bitselect(gv, zero, i32x4.eq(at, i32x4.splat(t))));
+                  t++;
+                }
+              }
+            }
+          }
+          for (; j < cB; j += 4) {
+            let best: f32 = -Infinity;
+            let at: usize = 0;
+            let found = false;
+            for (let kd = 0; kd < KD; kd++) {
+              for (let kh = 0; kh < KH; kh++) {
+                for (let kw = 0; kw < KW; kw++) {
+                  const p = w0 + (((<usize>kd) * H + kh) * W + kw) * cB + j;
+                  const val = f32.load(x + p);
+                  if (last ? val >= best : val > best) {
+                    best = val;
+                    at = p;
+                    found = true;
+                  }
+                }
+              }
+            }
+            if (found) f32.store(dx + at, f32.load(g + j));
+          }
+          g += cB;
+        }
+      }
+    }
+  }
+}
