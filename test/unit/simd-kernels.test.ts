@@ -130,6 +130,25 @@ describe('SIMD wasm kernels', () => {
     }
   });
 
+  it('conv filter gradient (per tap, SIMD): 2D and 3D, C and CO multiples of 4 (8-wide tiles and a 4-wide tail), several position blocks', async () => {
+    const cases: Array<[string, number[], number[], 'same' | 'valid']> = [
+      ['2D C4→8 3x3 same', [2, 12, 14, 4], [3, 3, 4, 8], 'same'],
+      ['2D C8→12 3x3 same', [1, 9, 11, 8], [3, 3, 8, 12], 'same'],
+      ['2D C4→4 2x3 valid', [2, 7, 6, 4], [2, 3, 4, 4], 'valid'],
+      ['2D C16→20 1x1 valid', [2, 6, 5, 16], [1, 1, 16, 20], 'valid'],
+      ['3D C4→8 3³ same', [1, 5, 6, 7, 4], [3, 3, 3, 4, 8], 'same'],
+      ['3D C8→4 2x3x3 valid', [2, 4, 4, 5, 8], [2, 3, 3, 8, 4], 'valid'],
+    ];
+    for (const [label, xs, fs, pad] of cases) {
+      const conv = (a: tf.Tensor, w: tf.Tensor): tf.Tensor => xs.length === 4
+        ? tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 1, pad)
+        : tf.conv3d(a as tf.Tensor5D, w as tf.Tensor5D, 1, pad as 'same' | 'valid');
+      const before = simdCalls();
+      await compare(`conv dW ${label}`, () => withGrads(conv, [t(xs, 40), t(fs, 41)]), 2e-5);
+      expect(simdCalls(), `${label} used the SIMD filter gradient`).toBeGreaterThan(before);
+    }
+  });
+
   it('identity shares the buffer and outlives its source', async () => {
     await tf.setBackend('wasm');
     const a = t([3, 4], 27);

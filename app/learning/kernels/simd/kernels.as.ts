@@ -157,3 +157,99 @@ export function maxPoolGrad(x: usize, dy: usize, dx: usize, N: i32, D: i32, H: i
     }
   }
 }
+
+/** Positions per block of the filter-gradient reduction: the block of dy and x stays in L1/L2. */
+const KC: i32 = 192;
+
+/**
+ * Filter gradient of a stride-1 convolution on a padded grid (see bpf_taps.ts):
+ *   dW[t, c, co] = Σ_{s < S} xp[s + δ(t), c] · dyp[s, co],  δ(t) = kd·sD + kh·sH + kw·sW,
+ * t = (kd·KH + kh)·KW + kw, with xp [S + slack, C] (the padded input, position-major) and dyp
+ * [S, CO] (dy placed on the same grid, zeros elsewhere). dW [T, C, CO] is overwritten.
+ * C and CO must be multiples of 4. Register tiles of 4 input × 8 (or 4) output channels run
+ * over blocks of KC positions, so each block's x and dy are read from cache, not memory, by
+ * every tile; block sums are added into dW, which keeps the float32 error from growing with S.
+ */
+export function convFilterGrad(xp: usize, dyp: usize, dW: usize, S: i32, C: i32, CO: i32, KD: i32, KH: i32, KW: i32, sD: i32, sH: i32, sW: i32): void {
+  const T = KD * KH * KW;
+  memory.fill(dW, 0, (<usize>T) * (<usize>C) * (<usize>CO) << 2);
+  const cB = (<usize>C) << 2;
+  const coB = (<usize>CO) << 2;
+  for (let s0 = 0; s0 < S; s0 += KC) {
+    const n = min(KC, S - s0);
+    const dyb = dyp + (<usize>s0) * coB;
+    let t = 0;
+    for (let kd = 0; kd < KD; kd++) {
+      for (let kh = 0; kh < KH; kh++) {
+        for (let kw = 0; kw < KW; kw++) {
+          const xb = xp + (<usize>(s0 + kd * sD + kh * sH + kw * sW)) * cB;
+          const wt = dW + (<usize>t) * (<usize>C) * coB;
+          let co: usize = 0;
+          for (; co + 32 <= coB; co += 32) {
+            for (let c: usize = 0; c < cB; c += 16) tile4x8(xb + c, dyb + co, wt + (c >> 2) * coB + co, n, cB, coB);
+          }
+          if (co < coB) {
+            for (let c: usize = 0; c < cB; c += 16) tile4x4(xb + c, dyb + co, wt + (c >> 2) * coB + co, n, cB, coB);
+          }
+          t++;
+        }
+      }
+    }
+  }
+}
+
+function tile4x8(x: usize, dy: usize, w: usize, n: i32, cB: usize, coB: usize): void {
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
+  let a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+  let a20 = f32x4.splat(0), a21 = f32x4.splat(0);
+  let a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+  for (let s = 0; s < n; s++) {
+    const d0 = v128.load(dy);
+    const d1 = v128.load(dy, 16);
+    let v = v128.load32_splat(x);
+    a00 = f32x4.add(a00, f32x4.mul(v, d0));
+    a01 = f32x4.add(a01, f32x4.mul(v, d1));
+    v = v128.load32_splat(x, 4);
+    a10 = f32x4.add(a10, f32x4.mul(v, d0));
+    a11 = f32x4.add(a11, f32x4.mul(v, d1));
+    v = v128.load32_splat(x, 8);
+    a20 = f32x4.add(a20, f32x4.mul(v, d0));
+    a21 = f32x4.add(a21, f32x4.mul(v, d1));
+    v = v128.load32_splat(x, 12);
+    a30 = f32x4.add(a30, f32x4.mul(v, d0));
+    a31 = f32x4.add(a31, f32x4.mul(v, d1));
+    x += cB;
+    dy += coB;
+  }
+  v128.store(w, f32x4.add(v128.load(w), a00));
+  v128.store(w, f32x4.add(v128.load(w, 16), a01), 16);
+  w += coB;
+  v128.store(w, f32x4.add(v128.load(w), a10));
+  v128.store(w, f32x4.add(v128.load(w, 16), a11), 16);
+  w += coB;
+  v128.store(w, f32x4.add(v128.load(w), a20));
+  v128.store(w, f32x4.add(v128.load(w, 16), a21), 16);
+  w += coB;
+  v128.store(w, f32x4.add(v128.load(w), a30));
+  v128.store(w, f32x4.add(v128.load(w, 16), a31), 16);
+}
+
+function tile4x4(x: usize, dy: usize, w: usize, n: i32, cB: usize, coB: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let s = 0; s < n; s++) {
+    const d = v128.load(dy);
+    a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(x), d));
+    a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(x, 4), d));
+    a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(x, 8), d));
+    a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(x, 12), d));
+    x += cB;
+    dy += coB;
+  }
+  v128.store(w, f32x4.add(v128.load(w), a0));
+  w += coB;
+  v128.store(w, f32x4.add(v128.load(w), a1));
+  w += coB;
+  v128.store(w, f32x4.add(v128.load(w), a2));
+  w += coB;
+  v128.store(w, f32x4.add(v128.load(w), a3));
+}

@@ -20,6 +20,7 @@ interface SimdExports {
   sumMiddle(x: number, out: number, acc: number, outer: number, R: number, inner: number): void;
   addBias(a: number, b: number, out: number, rows: number, C: number): void;
   maxPoolGrad(x: number, dy: number, dx: number, N: number, D: number, H: number, W: number, C: number, KD: number, KH: number, KW: number, last: number): void;
+  convFilterGrad(xp: number, dyp: number, dW: number, S: number, C: number, CO: number, KD: number, KH: number, KW: number, sD: number, sH: number, sW: number): void;
 }
 
 /** The slice of the WebAssembly API used here (tsconfig's lib has no WebAssembly types). */
@@ -64,7 +65,18 @@ export function loadSimd(backend: BackendWasm): string | null {
   }
 }
 
-function ptr(backend: BackendWasm, t: tf.TensorInfo): number {
+/**
+ * The kernels for other Osteon kernels to call (bpf_taps.ts), counted as a use; null when the
+ * module is not loaded or the kernels are switched off.
+ */
+export function simdModule(): SimdExports | null {
+  if (!simd || !enabled) return null;
+  calls++;
+  return simd;
+}
+
+/** A tensor's byte offset in the wasm heap, the kernels' pointer type. */
+export function ptr(backend: BackendWasm, t: tf.TensorInfo): number {
   const entry = backend.dataIdMap.get(t.dataId);
   if (!entry) throw new Error('simd kernel: tensor is not on the wasm backend');
   return entry.memoryOffset;
