@@ -18,7 +18,7 @@ import { timeStats, type BenchRecord, type BenchSuite } from '../app/cli/bench-t
 import { initBackend } from '../app/learning/backend.ts';
 import { lossFor } from '../app/learning/heads.ts';
 import { simdUnavailable } from '../app/learning/kernels/index.ts';
-import { setSimdKernels } from '../app/learning/kernels/simd/simd.ts';
+import { setSimdKernels, simdFlavor } from '../app/learning/kernels/simd/simd.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from '../app/learning/model/unet.ts';
 import { nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../app/learning/native/register.ts';
 
@@ -119,7 +119,7 @@ export const suite: BenchSuite = {
       return {
         name: `${LABEL} (wasm, ${mode === 'on' ? 'SIMD kernels' : 'without SIMD kernels'})`, unit: 'ms', ...s,
         ...(ref1 !== undefined ? { reference: { name: `PyTorch ${torchVersion}, 1 thread, OpenBLAS 1 thread`, median: ref1 }, ratio: s.median / ref1 } : {}),
-        detail: `${rounds} interleaved rounds of ${perRound} steps; Osteon ${util.toFixed(2)} cores busy (1 thread: tfjs wasm has no threads in Node)${vs2}; ${loads}`,
+        detail: `${rounds} interleaved rounds of ${perRound} steps; ${mode === 'on' ? `${simdFlavor() ?? 'no'} build; ` : ''}Osteon ${util.toFixed(2)} cores busy (1 thread: tfjs wasm has no threads in Node)${vs2}; ${loads}`,
       };
     };
     return [row('on'), row('off')];

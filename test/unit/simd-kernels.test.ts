@@ -4,16 +4,27 @@
 // (joint loss, Adam) on wasm with the kernels against the same step with them switched off.
 // The committed wasm binary must be what scripts/build-simd.mjs builds from kernels.as.ts.
 import { readFileSync } from 'node:fs';
+import v8 from 'node:v8';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../app/learning/backend.ts';
 import { lossFor } from '../../app/learning/heads.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from '../../app/learning/model/unet.ts';
 import { simdUnavailable } from '../../app/learning/kernels/index.ts';
 import { setSimdKernels, simdCalls } from '../../app/learning/kernels/simd/simd.ts';
-import { SIMD_WASM_BASE64 } from '../../app/learning/kernels/simd/simd_wasm.ts';
+import { SIMD_RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from '../../app/learning/kernels/simd/simd_wasm.ts';
 import { expectClose, on, printWorst, rand, relDiff, size } from './kernels-helpers.ts';
 
 let kernels: string[] = [];
+
+/** The WebAssembly API used here (tsconfig's lib has no WebAssembly types). */
+const WA = (globalThis as unknown as {
+  WebAssembly: {
+    Memory: new (d: { initial: number }) => { buffer: ArrayBuffer };
+    Module: new (b: Uint8Array) => object;
+    Instance: new (m: object, i: object) => { exports: unknown };
+    validate(b: Uint8Array): boolean;
+  };
+}).WebAssembly;
 
 beforeAll(async () => {
   const r = await initBackend({ prefer: 'wasm' });
@@ -58,9 +69,9 @@ describe('SIMD wasm kernels', () => {
   it('the committed module is the one kernels.as.ts compiles to', async () => {
     // A variable specifier: the build script is plain .mjs without type declarations.
     const script: string = '../../scripts/build-simd.mjs';
-    const { compileSimd } = (await import(script)) as { compileSimd: () => Promise<Uint8Array> };
-    const built = await compileSimd();
-    expect(Buffer.from(built).toString('base64'), 'run node scripts/build-simd.mjs').toBe(SIMD_WASM_BASE64);
+    const { compileSimd } = (await import(script)) as { compileSimd: (relaxed: boolean) => Promise<Uint8Array> };
+    expect(Buffer.from(await compileSimd(false)).toString('base64'), 'run node scripts/build-simd.mjs').toBe(SIMD_WASM_BASE64);
+    expect(Buffer.from(await compileSimd(true)).toString('base64'), 'run node scripts/build-simd.mjs').toBe(SIMD_RELAXED_WASM_BASE64);
     // No data segment: the module writes only where its callers point it.
     expect(readFileSync(new URL('../../app/learning/kernels/simd/simd.ts', import.meta.url), 'utf8')).toContain('env: { memory }');
   });
@@ -147,6 +158,26 @@ describe('SIMD wasm kernels', () => {
       await compare(`conv dW ${label}`, () => withGrads(conv, [t(xs, 40), t(fs, 41)]), 2e-5);
       expect(simdCalls(), `${label} used the SIMD filter gradient`).toBeGreaterThan(before);
     }
+  });
+
+  it('the relaxed-SIMD build (fused multiply-add) gives the plain build\'s filter gradient', (ctx) => {
+    // Node 20 validates relaxed SIMD only behind this V8 flag (Electron and Node 22+ by default).
+    if (!WA.validate(Buffer.from(SIMD_RELAXED_WASM_BASE64, 'base64'))) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    if (!WA.validate(Buffer.from(SIMD_RELAXED_WASM_BASE64, 'base64'))) return ctx.skip();
+    const [S, C, CO, KH, KW, Wp] = [700, 8, 12, 3, 3, 20];
+    const slack = (KH - 1) * Wp + KW - 1;
+    const xs = rand((S + slack) * C, 50), dys = rand(S * CO, 51);
+    const dW = (b64: string): Float32Array => {
+      const memory = new WA.Memory({ initial: 2 });
+      const k = new WA.Instance(new WA.Module(Buffer.from(b64, 'base64')), { env: { memory } }).exports as { convFilterGrad: (...a: number[]) => void };
+      const f = new Float32Array(memory.buffer);
+      const xp = 0, dyp = xs.length, out = dyp + dys.length;
+      f.set(xs, xp);
+      f.set(dys, dyp);
+      k.convFilterGrad(4 * xp, 4 * dyp, 4 * out, S, C, CO, 1, KH, KW, 0, Wp, 1);
+      return f.slice(out, out + KH * KW * C * CO);
+    };
+    expectClose('relaxed vs plain SIMD filter gradient', [dW(SIMD_RELAXED_WASM_BASE64)], [dW(SIMD_WASM_BASE64)], 1e-5);
   });
 
   it('identity shares the buffer and outlives its source', async () => {

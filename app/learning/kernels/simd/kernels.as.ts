@@ -4,8 +4,8 @@
 // memoryOffset), every count a number of float32 values. The module keeps no state and has no
 // data segment, so it never writes outside the ranges it is handed.
 //
-// Not TypeScript: v128, f32x4 and friends are AssemblyScript builtins (tsconfig and eslint skip
-// this folder's *.as.ts).
+// Not TypeScript: v128, f32x4 and friends are AssemblyScript builtins (tsconfig skips *.as.ts;
+// eslint parses it as TypeScript, so no decorators: binaryen inlines the small helpers anyway).
 
 /** dst row r, values [0, len) = src row r: rows of `len` floats, row strides in floats. */
 export function copyRows(src: usize, srcStride: i32, dst: usize, dstStride: i32, rows: i32, len: i32): void {
@@ -158,6 +158,16 @@ export function maxPoolGrad(x: usize, dy: usize, dx: usize, N: i32, D: i32, H: i
   }
 }
 
+/**
+ * a·b + c: one fused multiply-add where the engine has relaxed SIMD (the relaxed build, chosen at
+ * load time: Electron, Node 22+), a multiply and an add otherwise. ASC_FEATURE_RELAXED_SIMD is a
+ * compile-time constant, so each build holds one of the two.
+ */
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
 /** Positions per block of the filter-gradient reduction: the block of dy and x stays in L1/L2. */
 const KC: i32 = 192;
 
@@ -207,17 +217,17 @@ function tile4x8(x: usize, dy: usize, w: usize, n: i32, cB: usize, coB: usize): 
     const d0 = v128.load(dy);
     const d1 = v128.load(dy, 16);
     let v = v128.load32_splat(x);
-    a00 = f32x4.add(a00, f32x4.mul(v, d0));
-    a01 = f32x4.add(a01, f32x4.mul(v, d1));
+    a00 = madd(v, d0, a00);
+    a01 = madd(v, d1, a01);
     v = v128.load32_splat(x, 4);
-    a10 = f32x4.add(a10, f32x4.mul(v, d0));
-    a11 = f32x4.add(a11, f32x4.mul(v, d1));
+    a10 = madd(v, d0, a10);
+    a11 = madd(v, d1, a11);
     v = v128.load32_splat(x, 8);
-    a20 = f32x4.add(a20, f32x4.mul(v, d0));
-    a21 = f32x4.add(a21, f32x4.mul(v, d1));
+    a20 = madd(v, d0, a20);
+    a21 = madd(v, d1, a21);
     v = v128.load32_splat(x, 12);
-    a30 = f32x4.add(a30, f32x4.mul(v, d0));
-    a31 = f32x4.add(a31, f32x4.mul(v, d1));
+    a30 = madd(v, d0, a30);
+    a31 = madd(v, d1, a31);
     x += cB;
     dy += coB;
   }
@@ -238,10 +248,10 @@ function tile4x4(x: usize, dy: usize, w: usize, n: i32, cB: usize, coB: usize): 
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   for (let s = 0; s < n; s++) {
     const d = v128.load(dy);
-    a0 = f32x4.add(a0, f32x4.mul(v128.load32_splat(x), d));
-    a1 = f32x4.add(a1, f32x4.mul(v128.load32_splat(x, 4), d));
-    a2 = f32x4.add(a2, f32x4.mul(v128.load32_splat(x, 8), d));
-    a3 = f32x4.add(a3, f32x4.mul(v128.load32_splat(x, 12), d));
+    a0 = madd(v128.load32_splat(x), d, a0);
+    a1 = madd(v128.load32_splat(x, 4), d, a1);
+    a2 = madd(v128.load32_splat(x, 8), d, a2);
+    a3 = madd(v128.load32_splat(x, 12), d, a3);
     x += cB;
     dy += coB;
   }

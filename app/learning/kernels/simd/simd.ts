@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { asWasm, free } from '../wasm_heap.ts';
-import { SIMD_WASM_BASE64 } from './simd_wasm.ts';
+import { SIMD_RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './simd_wasm.ts';
 
 /**
  * Osteon's own SIMD wasm kernels for the pure-wasm rung (no oneDNN addon): the non-conv ops
@@ -28,10 +28,12 @@ interface WasmApi {
   Memory: abstract new (...a: never[]) => object;
   Module: new (bytes: Uint8Array) => object;
   Instance: new (module: object, imports: object) => { exports: unknown };
+  validate(bytes: Uint8Array): boolean;
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
 
 let simd: SimdExports | null = null;
+let flavor: 'simd' | 'relaxed-simd' | null = null;
 let enabled = true;
 let calls = 0;
 
@@ -48,17 +50,30 @@ export function setSimdKernels(on: boolean): boolean {
 }
 
 /**
+ * Which build runs: 'relaxed-simd' (fused multiply-add in the conv filter gradient) where the
+ * engine validates it (Electron, Node 22+; Node 20 only with --experimental-wasm-relaxed-simd),
+ * else 'simd'; null before loadSimd succeeded.
+ */
+export function simdFlavor(): 'simd' | 'relaxed-simd' | null {
+  return flavor;
+}
+
+/**
  * Instantiates the module on the wasm backend's memory. Returns why not (no SIMD in this
  * engine, a tfjs build that does not expose its memory), or null when the kernels are ready.
+ * OSTEON_WASM_RELAXED=0 keeps the plain SIMD build where the relaxed one would load.
  */
 export function loadSimd(backend: BackendWasm): string | null {
   if (simd) return null;
   const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
   if (!(memory instanceof WA.Memory)) return 'the tfjs wasm module does not export its memory';
   try {
-    const bytes = Buffer.from(SIMD_WASM_BASE64, 'base64');
+    const relaxed = Buffer.from(SIMD_RELAXED_WASM_BASE64, 'base64');
+    const useRelaxed = process.env.OSTEON_WASM_RELAXED !== '0' && WA.validate(relaxed);
+    const bytes = useRelaxed ? relaxed : Buffer.from(SIMD_WASM_BASE64, 'base64');
     const instance = new WA.Instance(new WA.Module(bytes), { env: { memory } });
     simd = instance.exports as unknown as SimdExports;
+    flavor = useRelaxed ? 'relaxed-simd' : 'simd';
     return null;
   } catch (e) {
     return `SIMD wasm module failed to load: ${e instanceof Error ? e.message : String(e)}`;
