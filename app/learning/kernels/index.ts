@@ -54,7 +54,8 @@ export function simdUnavailable(): string | null {
  * Osteon kernel above), each falling back to it outside the cases it handles. Names 'wasm-simd:Sum'.
  */
 function registerSimdKernels(): string[] {
-  simdStatus = loadSimd(asWasm(tf.backend()));
+  const backend = tf.findBackend('wasm');
+  simdStatus = backend ? loadSimd(asWasm(backend)) : 'the wasm backend is not registered';
   if (simdStatus) return [];
   const names: string[] = [];
   for (const [kernelName, wrap] of simdKernels) {
