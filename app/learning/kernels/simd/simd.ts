@@ -5,14 +5,15 @@ import { SIMD_RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './simd_wasm.ts';
 
 /**
  * Osteon's own SIMD wasm kernels for the pure-wasm rung (no oneDNN addon): the non-conv ops
- * that the tfjs wasm backend runs as scalar or per-row JS loops in a U-Net training step
- * (docs/cpu-speed.md, "Pure-wasm rung"). The module (kernels.as.ts, AssemblyScript, built by
+ * that the tfjs wasm backend runs as scalar or per-row JS loops in a U-Net training step, and
+ * the conv filter gradient that bpf_taps.ts calls (docs/cpu-speed.md, "Pure-wasm rung"). The module (kernels.as.ts, AssemblyScript, built by
  * scripts/build-simd.mjs) imports the wasm backend's own memory, so the kernels read and write
  * tensors where they lie, with no copies: every argument is a byte offset into that heap.
  *
  * Each kernel takes the cases it was written for and hands anything else (other dtypes, other
- * layouts, padded pools) to the kernel it replaced, so registering them never changes what runs,
- * only how fast.
+ * layouts, padded pools) to the kernel it replaced. The results are the replaced kernels' up to
+ * float32 rounding (Sum is more accurate), except where a max-pool window holds its maximum
+ * twice: the gradient then goes where the cpu backend sends it (see maxPoolGrad).
  */
 
 interface SimdExports {
@@ -31,6 +32,10 @@ interface WasmApi {
   validate(bytes: Uint8Array): boolean;
 }
 const WA = (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly;
+
+function bytesOf(base64: string): Uint8Array {
+  return Uint8Array.from(atob(base64), (ch) => ch.charCodeAt(0));
+}
 
 let simd: SimdExports | null = null;
 let flavor: 'simd' | 'relaxed-simd' | null = null;
@@ -68,9 +73,9 @@ export function loadSimd(backend: BackendWasm): string | null {
   const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
   if (!(memory instanceof WA.Memory)) return 'the tfjs wasm module does not export its memory';
   try {
-    const relaxed = Buffer.from(SIMD_RELAXED_WASM_BASE64, 'base64');
-    const useRelaxed = process.env.OSTEON_WASM_RELAXED !== '0' && WA.validate(relaxed);
-    const bytes = useRelaxed ? relaxed : Buffer.from(SIMD_WASM_BASE64, 'base64');
+    const relaxed = bytesOf(SIMD_RELAXED_WASM_BASE64);
+    const useRelaxed = globalThis.process?.env.OSTEON_WASM_RELAXED !== '0' && WA.validate(relaxed);
+    const bytes = useRelaxed ? relaxed : bytesOf(SIMD_WASM_BASE64);
     const instance = new WA.Instance(new WA.Module(bytes), { env: { memory } });
     simd = instance.exports as unknown as SimdExports;
     flavor = useRelaxed ? 'relaxed-simd' : 'simd';
