@@ -2,6 +2,7 @@ import type * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import type { ConvGeom } from './geometry.ts';
 import { alias, alloc, free, matmul, releaseAlias, view } from './wasm_heap.ts';
+import { ptr, simdModule } from './simd/simd.ts';
 
 const MIN_CHANNELS = 4;
 
@@ -32,6 +33,18 @@ export function convBackpropFilterByTaps(backend: BackendWasm, g: ConvGeom, x: t
   const S = N * P;
   const shift = (kd: number, kh: number, kw: number): number => (kd * g.dd * Hp + kh * g.dh) * Wp + kw * g.dw;
   const slack = shift(KD - 1, KH - 1, KW - 1);
+  const k = C % 4 === 0 && CO % 4 === 0 ? simdModule() : null;
+  if (k) {
+    // Osteon's SIMD kernel (simd/kernels.as.ts): the padded input position-major, every tap in one call.
+    const xr = alloc(backend, [(S + slack) * C]);
+    const dyr = alloc(backend, [1, S, CO]);
+    const dWr = alloc(backend, filterShape);
+    fillPaddedPositionMajor(g, view(backend, x), view(backend, xr), Dp, Hp, Wp);
+    fillOnGrid(g, view(backend, dy), view(backend, dyr), Dp, Hp, Wp);
+    k.convFilterGrad(ptr(backend, xr), ptr(backend, dyr), ptr(backend, dWr), S, C, CO, KD, KH, KW, g.dd * Hp * Wp, g.dh * Wp, g.dw);
+    free(backend, xr, dyr);
+    return dWr;
+  }
   const xp = alloc(backend, [C * S + slack]);
   const dyp = alloc(backend, [1, S, CO]);
   const dW = alloc(backend, filterShape);
@@ -67,6 +80,22 @@ function fillPaddedChannelMajor(g: ConvGeom, x: Float32Array, xp: Float32Array, 
         for (let w = 0; w < W; w++) {
           for (let c = 0; c < C; c++) xp[c * S + row + w] = x[src++];
         }
+      }
+    }
+  }
+}
+
+/** xp[(n·P + ((d+pf)·Hp + h+pt)·Wp + w+pl)·C + c] = x[n,d,h,w,c]; zeros elsewhere (and in the slack). */
+function fillPaddedPositionMajor(g: ConvGeom, x: Float32Array, xp: Float32Array, Dp: number, Hp: number, Wp: number): void {
+  const { N, D, H, W, C } = g;
+  const P = Dp * Hp * Wp;
+  const line = W * C;
+  xp.fill(0);
+  for (let n = 0; n < N; n++) {
+    for (let d = 0; d < D; d++) {
+      for (let h = 0; h < H; h++) {
+        const src = ((n * D + d) * H + h) * line;
+        xp.set(x.subarray(src, src + line), (n * P + ((d + g.pf) * Hp + h + g.pt) * Wp + g.pl) * C);
       }
     }
   }

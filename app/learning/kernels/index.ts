@@ -5,6 +5,8 @@ import { conv3d } from './conv3d.ts';
 import { conv3dBackpropFilter } from './conv3d_backprop_filter.ts';
 import { conv3dBackpropInput } from './conv3d_backprop_input.ts';
 import { splitVLastAxis } from './split_v.ts';
+import { loadSimd, simdKernels } from './simd/simd.ts';
+import { asWasm } from './wasm_heap.ts';
 import { registerMissingGradients } from '../webgpu/workarounds.ts';
 
 const registered = new Map<string, string[]>();
@@ -36,7 +38,35 @@ function registerWasmKernels(): string[] {
   replaceWasmKernel('Conv3DBackpropInputV2', conv3dBackpropInput);
   const builtinSplit: tf.KernelFunc | null = (tf.getKernel('SplitV', 'wasm') as tf.KernelConfig | undefined)?.kernelFunc ?? null;
   if (builtinSplit) replaceWasmKernel('SplitV', splitVLastAxis(builtinSplit));
-  return ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv3D', 'Conv3DBackpropFilterV2', 'Conv3DBackpropInputV2', ...(builtinSplit ? ['SplitV'] : [])].map((k) => `wasm:${k}`);
+  const names = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv3D', 'Conv3DBackpropFilterV2', 'Conv3DBackpropInputV2', ...(builtinSplit ? ['SplitV'] : [])].map((k) => `wasm:${k}`);
+  return [...names, ...registerSimdKernels()];
+}
+
+let simdStatus: string | null = null;
+
+/** Why Osteon's SIMD wasm kernels are not in use (null: they are, or the backend is not wasm). */
+export function simdUnavailable(): string | null {
+  return simdStatus;
+}
+
+/**
+ * Osteon's SIMD wasm kernels (simd/simd.ts) over whatever is registered now (a built-in, or an
+ * Osteon kernel above), each falling back to it outside the cases it handles. Names 'wasm-simd:Sum'.
+ */
+function registerSimdKernels(): string[] {
+  const backend = tf.findBackend('wasm');
+  simdStatus = backend ? loadSimd(asWasm(backend)) : 'the wasm backend is not registered';
+  if (simdStatus) return [];
+  const names: string[] = [];
+  for (const [kernelName, wrap] of simdKernels) {
+    const old = tf.getKernel(kernelName, 'wasm') as tf.KernelConfig | undefined;
+    if (!old) continue;
+    tf.unregisterKernel(kernelName, 'wasm');
+    if (!replaced.has(kernelName)) replaced.set(kernelName, old.kernelFunc);
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: wrap(old.kernelFunc) });
+    names.push(`wasm-simd:${kernelName}`);
+  }
+  return names;
 }
 
 /**
