@@ -6,6 +6,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { timeStats } from '../cli/bench-types.ts';
 import { lossFor } from './heads.ts';
+import { createAdam } from './native/fused.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from './model/unet.ts';
 
 export async function timeModel(dims: 2 | 3, batch: number, size: number, filters: number[], repeats: number, warmup = 2) {
@@ -20,7 +21,7 @@ export async function timeModel(dims: 2 | 3, batch: number, size: number, filter
   const labels = tf.tensor(lab, [batch, ...spatial], 'int32');
   const whole = tf.tensor(Float32Array.from(lab, (v) => (v > 0 ? 1 : 0)), [batch, ...spatial]);
   const loss = lossFor({ kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 });
-  const opt = tf.train.adam(1e-3);
+  const opt = createAdam(1e-3);
   const varList = [...params.values()];
   const step = async () => {
     const cost = opt.minimize(() => loss(forward(params, cfg, x), { whole, labels }).total, true, varList);

@@ -17,6 +17,7 @@ import { DEFAULT_THRESHOLD_RULE, calibrate, type Calibration } from './calibrate
 import type { TrainConfig } from './config.ts';
 import { loadOptimizer, loadParams, readCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { lossFor } from './heads.ts';
+import { createAdam } from './native/fused.ts';
 import { batchTensors, disposeTarget } from './batch.ts';
 import type { TrainingCase } from './data/case.ts';
 import { paddingValue } from './data/normalize.ts';
@@ -220,7 +221,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
   mkdirSync(ckDir, { recursive: true });
   const emit = runEventSink(opts.runDir, opts.onEvent);
   const params = createParams(cfg.model);
-  const optimizer = tf.train.adam(cfg.learningRate);
+  // Adam fused into one native call on the wasm+dnnl rung (native/fused.ts), tf.train.adam elsewhere.
+  const optimizer = createAdam(cfg.learningRate);
   const loss = lossFor(cfg.head);
   let startEpoch = 1, bestMeanDice: number | null = null, bestEpoch: number | null = null;
   // Validations since the best one (early stopping); checkpointed so a resume keeps counting.

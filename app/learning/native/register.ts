@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadNative, type NativeStatus } from './addon.ts';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, conv3d, conv3dBackpropFilter, conv3dBackpropInput, fusedConv2d } from './conv.ts';
+import { servedLog } from './run.ts';
 import { binary, concat, identity, maxPool3dGrad, maxPoolGrad, slice, splitV, sum } from './memops.ts';
 
 /**
@@ -44,7 +45,9 @@ export function registerNativeKernels(threads?: number): { kernels: string[]; st
     if (!old) continue;
     previous.set(name, old.kernelFunc);
     tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(old.kernelFunc) });
+    const fn = make(old.kernelFunc);
+    // The profiler (../profile.ts) attributes each served or handed-on call to this kernel name.
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: (args) => { servedLog.current = name; return fn(args); } });
   }
   return { kernels: [...previous.keys()].map((k) => `wasm+dnnl:${k}`), status };
 }
