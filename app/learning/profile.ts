@@ -66,33 +66,42 @@ function backendOf(active: string, served: boolean | undefined): ProfileBackend 
 }
 
 /**
- * Profiles `steps` runs of `step` (run it once or twice beforehand as warm-up). The per-kernel
- * times come from tf.profile (synchronous kernels: wasm, cpu, the addon; on webgpu they are
- * GPU timestamps where the adapter has them), the rest from the wall clock.
+ * Collects per-kernel times over steps profiled one at a time (`step`), so a caller can profile
+ * real steps of its own loop (the training loop profiles steps 2..4 of a run). The per-kernel
+ * times come from tf.profile (synchronous kernels: wasm, cpu, the addon; on webgpu, GPU
+ * timestamps where the adapter has them), the rest from the wall clock.
  */
-export async function profileSteps(what: string, step: () => Promise<void> | void, steps = PROFILE_STEPS): Promise<ProfileReport> {
-  const active = tf.getBackend();
-  const by = new Map<string, ProfileRow>();
-  const add = (kernel: string, backend: ProfileBackend, ms: number): void => {
+export class StepProfiler {
+  steps = 0;
+  wallMs = 0;
+  private inside = 0;
+  private readonly by = new Map<string, ProfileRow>();
+
+  private add(kernel: string, backend: ProfileBackend, ms: number): void {
     const key = `${kernel}\u0000${backend}`;
-    const r = by.get(key) ?? { kernel, backend, calls: 0, totalMs: 0, percent: 0 };
+    const r = this.by.get(key) ?? { kernel, backend, calls: 0, totalMs: 0, percent: 0 };
     r.calls++;
     r.totalMs += ms;
-    by.set(key, r);
-  };
-  let wallMs = 0, inside = 0;
-  for (let s = 0; s < steps; s++) {
+    this.by.set(key, r);
+    this.inside += ms;
+  }
+
+  /** Runs and profiles one step; returns what the step returned. */
+  async step<T>(fn: () => Promise<T> | T): Promise<T> {
+    const active = tf.getBackend();
     spans = [];
     servedLog.list = [];
     servedLog.on = true;
+    let out!: T;
     const t = performance.now();
     let info: Awaited<ReturnType<typeof tf.profile>>;
     try {
-      info = await tf.profile(async () => { await step(); });
+      info = await tf.profile(async () => { out = await fn(); });
     } finally {
       servedLog.on = false;
     }
-    wallMs += performance.now() - t;
+    this.wallMs += performance.now() - t;
+    this.steps++;
     // Which calls the native kernels served, in call order per kernel name.
     const queues = new Map<string, boolean[]>();
     for (const [name, served] of servedLog.list) {
@@ -100,22 +109,33 @@ export async function profileSteps(what: string, step: () => Promise<void> | voi
       q.push(served);
       queues.set(name, q);
     }
+    servedLog.list = [];
     for (const k of info.kernels) {
-      const ms = typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-      add(k.name, backendOf(active, queues.get(k.name)?.shift()), ms);
-      inside += ms;
+      // Entries that are not registered kernels are op scopes (tf.customGrad: fused conv ops, the
+      // fused loss) whose time includes the kernels inside them, listed on their own: skip them
+      // (their own glue counts as outside kernels).
+      if (!tf.getKernel(k.name, active)) continue;
+      this.add(k.name, backendOf(active, queues.get(k.name)?.shift()), typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0);
     }
-    for (const sp of spans) {
-      add(sp.name, sp.backend, sp.ms);
-      inside += sp.ms;
-    }
+    for (const sp of spans) this.add(sp.name, sp.backend, sp.ms);
     spans = null;
+    return out;
   }
-  const rows = [...by.values()];
-  rows.push({ kernel: OUTSIDE_KERNELS, backend: 'js', calls: steps, totalMs: Math.max(0, wallMs - inside), percent: 0 });
-  for (const r of rows) r.percent = wallMs > 0 ? (100 * r.totalMs) / wallMs : 0;
-  rows.sort((a, b) => b.totalMs - a.totalMs);
-  return { what, steps, wallMs, rows };
+
+  report(what: string): ProfileReport {
+    const rows = [...this.by.values()].map((r) => ({ ...r }));
+    rows.push({ kernel: OUTSIDE_KERNELS, backend: 'js', calls: this.steps, totalMs: Math.max(0, this.wallMs - this.inside), percent: 0 });
+    for (const r of rows) r.percent = this.wallMs > 0 ? (100 * r.totalMs) / this.wallMs : 0;
+    rows.sort((a, b) => b.totalMs - a.totalMs);
+    return { what, steps: this.steps, wallMs: this.wallMs, rows };
+  }
+}
+
+/** Profiles `steps` runs of `step` (run it once or twice beforehand as warm-up). */
+export async function profileSteps(what: string, step: () => Promise<void> | void, steps = PROFILE_STEPS): Promise<ProfileReport> {
+  const p = new StepProfiler();
+  for (let s = 0; s < steps; s++) await p.step(step);
+  return p.report(what);
 }
 
 /** The table as text: per step milliseconds, then per-backend totals. */

@@ -16,13 +16,18 @@
 namespace osteon {
 namespace {
 
-// softplus(-x) = log(1 + e^-x), stable for |x| large.
-inline double softplusNeg(double x) { return std::log1p(std::exp(-std::fabs(x))) + std::max(-x, 0.0); }
-// sigmoid(x), stable.
-inline double sigmoid(double x) {
-  if (x >= 0) return 1.0 / (1.0 + std::exp(-x));
-  const double e = std::exp(x);
-  return e / (1.0 + e);
+// Per element in float (expf/logf: several times cheaper than double, error ~1e-7 relative per
+// term), sums in double. e = exp(-|x|) serves softplus and sigmoid both.
+struct Sig {
+  float sp;     // softplus(-x) = log(1 + e^-x)
+  float sigNeg; // sigmoid(-x)
+  float sig;    // sigmoid(x)
+};
+inline Sig sig(float x) {
+  const float e = std::exp(-std::fabs(x));
+  const float inv = 1.0f / (1.0f + e);
+  const float hi = inv, lo = e * inv;  // sigmoid(|x|), sigmoid(-|x|)
+  return {std::log1p(e) + std::max(-x, 0.0f), x >= 0 ? lo : hi, x >= 0 ? hi : lo};
 }
 
 }  // namespace
@@ -49,7 +54,7 @@ void lossFused(const LossSpec& s, const float* logits, const float* targets, con
   {
     double* acc = part.data() + size_t(omp_get_thread_num()) * stride;
     double* dsum = acc + 3;
-    std::vector<double> p(std::max(K, 1));
+    std::vector<float> p(std::max(K, 1));
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < M; r++) {
       const float* x = logits + r * C;
@@ -57,14 +62,15 @@ void lossFused(const LossSpec& s, const float* logits, const float* targets, con
       double* ds = dice ? dsum + size_t(r / S) * nD * 3 : nullptr;
       if (bce || dSig) {
         for (int j = 0; j < s.bceN; j++) {
-          const double xv = x[s.bceC0 + j], y = targets[r * s.bceN + j];
+          const float xv = x[s.bceC0 + j], y = targets[r * s.bceN + j];
+          const Sig q = sig(xv);
           if (bce) {
-            const double w = 1.0 + (double(posWeight[j]) - 1.0) * y;
-            acc[0] += (1.0 - y) * xv + w * softplusNeg(xv);
-            if (gr) gr[s.bceC0 + j] = float(bceScale * ((1.0 - y) - w * sigmoid(-xv)));
+            const float w = 1.0f + (posWeight[j] - 1.0f) * y;
+            acc[0] += double((1.0f - y) * xv) + double(w) * double(q.sp);
+            if (gr) gr[s.bceC0 + j] = float(bceScale * double((1.0f - y) - w * q.sigNeg));
           }
           if (dSig && j >= s.diceSigFrom) {
-            const double pv = sigmoid(xv);
+            const double pv = q.sig;
             double* d = ds + size_t(j - s.diceSigFrom) * 3;
             d[0] += pv * y;
             d[1] += pv;
@@ -75,19 +81,19 @@ void lossFused(const LossSpec& s, const float* logits, const float* targets, con
       if (ce || dSoft) {
         const float* z = x + s.ceC0;
         const int y = labels[r];
-        double mx = -std::numeric_limits<double>::infinity();
-        for (int k = 0; k < K; k++) mx = std::max(mx, double(z[k]));
-        double se = 0;
-        for (int k = 0; k < K; k++) se += (p[k] = std::exp(double(z[k]) - mx));
-        const double inv = 1.0 / se;
+        float mx = -std::numeric_limits<float>::infinity();
+        for (int k = 0; k < K; k++) mx = std::max(mx, z[k]);
+        float se = 0;
+        for (int k = 0; k < K; k++) se += (p[k] = std::exp(z[k] - mx));
+        const float inv = 1.0f / se;
         for (int k = 0; k < K; k++) p[k] *= inv;
         if (ce) {
           const double wy = classWeight ? double(classWeight[y]) : 1.0;
-          acc[1] += wy * (mx + std::log(se) - double(z[y]));
+          acc[1] += wy * (double(mx - z[y]) + double(std::log(se)));
           acc[2] += wy;
           if (gr) {
-            const double sc = ceScale0 * wy;
-            for (int k = 0; k < K; k++) gr[s.ceC0 + k] = float(sc * (p[k] - (k == y ? 1.0 : 0.0)));
+            const float sc = float(ceScale0 * wy);
+            for (int k = 0; k < K; k++) gr[s.ceC0 + k] = sc * (p[k] - (k == y ? 1.0f : 0.0f));
           }
         }
         if (dSoft) {
@@ -137,17 +143,17 @@ void lossFused(const LossSpec& s, const float* logits, const float* targets, con
         for (int k = 0; k < K; k++) gr[s.ceC0 + k] = float(double(gr[s.ceC0 + k]) * ceRescale);
       if (!dice) continue;
       for (int j = s.diceSigFrom; dSig && j < s.bceN; j++) {
-        const double xv = x[s.bceC0 + j], y = targets[r * s.bceN + j], pv = sigmoid(xv);
+        const double y = targets[r * s.bceN + j], pv = sig(x[s.bceC0 + j]).sig;
         const size_t i = size_t(n) * nD + (j - s.diceSigFrom);
         gr[s.bceC0 + j] += float((alpha[i] * y + beta[i]) * pv * (1.0 - pv));
       }
       if (dSoft) {
         const float* z = x + s.ceC0;
         const int y = labels[r];
-        double mx = -std::numeric_limits<double>::infinity();
-        for (int k = 0; k < K; k++) mx = std::max(mx, double(z[k]));
+        float mx = -std::numeric_limits<float>::infinity();
+        for (int k = 0; k < K; k++) mx = std::max(mx, z[k]);
         double se = 0;
-        for (int k = 0; k < K; k++) se += (p[k] = std::exp(double(z[k]) - mx));
+        for (int k = 0; k < K; k++) se += (p[k] = std::exp(z[k] - mx));
         double dot = 0;
         for (int k = 0; k < K; k++) {
           p[k] /= se;
