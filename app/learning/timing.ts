@@ -11,7 +11,7 @@ import { PROFILE_STEPS, profileSteps, type ProfileReport } from './profile.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from './model/unet.ts';
 
 /** The reference model, its data and a training step and inference pass; `dispose` frees them. */
-function setupModel(dims: 2 | 3, batch: number, size: number, filters: number[]) {
+export function referenceModel(dims: 2 | 3, batch: number, size: number, filters: number[]) {
   const cfg: UNetConfig = { spatialDims: dims, inChannels: 1, outChannels: 5, filters, normalization: 'none', seed: 0 };
   const params = createParams(cfg);
   const spatial = Array(dims).fill(size);
@@ -44,7 +44,7 @@ function setupModel(dims: 2 | 3, batch: number, size: number, filters: number[])
 }
 
 export async function timeModel(dims: 2 | 3, batch: number, size: number, filters: number[], repeats: number, warmup = 2) {
-  const { step, inferOnce, dispose } = setupModel(dims, batch, size, filters);
+  const { step, inferOnce, dispose } = referenceModel(dims, batch, size, filters);
   const train: number[] = [], infer: number[] = [];
   for (let i = 0; i < repeats + warmup; i++) {
     const t = performance.now();
@@ -65,7 +65,7 @@ export async function timeModel(dims: 2 | 3, batch: number, size: number, filter
  * after two warm-up runs. For `osteon bench --profile` / OSTEON_PROFILE=1.
  */
 export async function profileModel(dims: 2 | 3, batch: number, size: number, filters: number[], steps = PROFILE_STEPS): Promise<{ train: ProfileReport; infer: ProfileReport }> {
-  const { step, inferOnce, dispose } = setupModel(dims, batch, size, filters);
+  const { step, inferOnce, dispose } = referenceModel(dims, batch, size, filters);
   try {
     await step();
     await step();
