@@ -19,7 +19,7 @@ import { softDice } from './losses-dice.ts';
 import { jointHeadLoss, type JointTarget } from './losses-joint.ts';
 import { checkLabels, checkWeights, requireDtype, sameShape } from './losses.ts';
 import { defaultSmooth } from './losses-dice.ts';
-import { fusedHeadLoss, type FusedLossResult } from './native/fused.ts';
+import { fusedHeadLoss, type FusedLossResult } from './fusion.ts';
 
 export type { JointTarget } from './losses-joint.ts';
 

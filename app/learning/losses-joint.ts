@@ -11,12 +11,12 @@
  * The whole mask is an input, not derived from labels > 0: the annotated whole bone may differ
  * slightly from the union of the parts. BCE and CE are always computed and reported; Dice only
  * when c > 0 (it cost ~1/3 of the loss for nothing at the default c = 0). On the wasm+dnnl rung
- * the whole loss is one fused native op (native/fused.ts); elsewhere the tfjs ops below.
+ * the whole loss is one fused native op (fusion.ts, native/fused.ts); elsewhere the tfjs ops below.
  */
 import * as tf from '@tensorflow/tfjs';
 import { bceWithLogits, channelCount, checkLabels, crossEntropy, lossInputError, oneHotF32, requireDtype, sameShape, shapeText } from './losses.ts';
 import { defaultSmooth, diceOfProbs, dropChannel0 } from './losses-dice.ts';
-import { fusedHeadLoss } from './native/fused.ts';
+import { fusedHeadLoss } from './fusion.ts';
 
 export interface JointTarget {
   /** 0/1 whole-structure mask, float32 `[N, ...spatial]`. */

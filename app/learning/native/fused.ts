@@ -2,7 +2,7 @@
  * i18b: the training loss and Adam fused into single multi-threaded native calls on the
  * wasm+dnnl rung (native/dnnl/src/loss.cc, adam.cc); every other rung keeps the tfjs ops.
  *
- * - `fusedHeadLoss`: BCE-with-logits (pos_weight), softmax CE (class weights) and soft Dice (only
+ * - `nativeFusedHeadLoss` (installed as ../fusion.ts's fusedHeadLoss by register.ts): BCE-with-logits (pos_weight), softmax CE (class weights) and soft Dice (only
  *   when weighted) of a head, value and gradient w.r.t. the logits in one pass, wrapped in a
  *   tf.customGrad op: the backward pass multiplies the saved gradient by dy.
  * - `FusedAdam`: a tf.AdamOptimizer whose applyGradients updates every variable's m, v and
@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { alloc, asWasm, view } from '../kernels/wasm_heap.ts';
+import type { FusedLossResult, FusedLossSpec } from '../fusion.ts';
 import { profileSpan } from '../profile.ts';
 import { loadNative, type DnnlAddon } from './addon.ts';
 import { nativeKernelsActive } from './register.ts';
@@ -49,34 +50,11 @@ function onHeap(b: BackendWasm, ts: readonly tf.TensorInfo[]): boolean {
   return ts.every((t) => b.dataIdMap.has(t.dataId));
 }
 
-/** A head loss in fused form; channel ranges index the logits' last axis. */
-export interface FusedLossSpec {
-  /**
-   * BCE on channels [c0, c0 + n) against float32 targets [..., n]; its value is always computed
-   * and returned, its gradient scaled by `a` (0: none). `diceFrom`: sigmoid Dice on these
-   * channels from this one on (null: none).
-   */
-  bce?: { c0: number; n: number; targets: tf.Tensor; posWeight: readonly number[] | null; diceFrom: number | null };
-  /** CE on channels [c0, c0 + k) against int32 labels [...] (range already checked); as bce, scaled by `b`; softmax Dice on classes from diceFrom. */
-  ce?: { c0: number; k: number; labels: tf.Tensor; weight: readonly number[] | null; diceFrom: number | null };
-  /** Term weights (a term with weight 0 is not computed), Dice smoothing. */
-  a: number;
-  b: number;
-  c: number;
-  smoothNr: number;
-  smoothDr: number;
-}
-
-export interface FusedLossResult {
-  total: tf.Scalar;
-  components: { bce?: tf.Scalar; ce?: tf.Scalar; dice?: tf.Scalar };
-}
-
 /**
  * The fused loss, or null when it does not apply here (then the caller runs the tfjs ops).
  * Logits `[N, ...spatial, C]` float32; the result's total is differentiable w.r.t. the logits.
  */
-export function fusedHeadLoss(logits: tf.Tensor, spec: FusedLossSpec): FusedLossResult | null {
+export function nativeFusedHeadLoss(logits: tf.Tensor, spec: FusedLossSpec): FusedLossResult | null {
   const addon = fusedAddon();
   if (!addon || logits.dtype !== 'float32' || logits.rank < 2) return null;
   const b = asWasm(tf.backend());

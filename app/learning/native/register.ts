@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { loadNative, type NativeStatus } from './addon.ts';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, conv3d, conv3dBackpropFilter, conv3dBackpropInput, fusedConv2d } from './conv.ts';
+import { setFusedLoss } from '../fusion.ts';
+import { nativeFusedHeadLoss } from './fused.ts';
 import { servedLog } from './run.ts';
 import { binary, concat, identity, maxPool3dGrad, maxPoolGrad, slice, splitV, sum } from './memops.ts';
 
@@ -49,6 +51,8 @@ export function registerNativeKernels(threads?: number): { kernels: string[]; st
     // The profiler (../profile.ts) attributes each served or handed-on call to this kernel name.
     tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: (args) => { servedLog.current = name; return fn(args); } });
   }
+  // The fused loss (i18b) applies itself only while these kernels are registered on wasm.
+  setFusedLoss(nativeFusedHeadLoss);
   return { kernels: [...previous.keys()].map((k) => `wasm+dnnl:${k}`), status };
 }
 
