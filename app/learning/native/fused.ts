@@ -154,11 +154,10 @@ export class FusedAdam extends tf.AdamOptimizer {
       super.applyGradients(variableGradients);
       return;
     }
-    // Copy-on-write for a moment whose buffer is shared: by another tensor (the engine's count,
-    // e.g. the tensor setWeights made it from) or by a zero-copy kernel (the backend's count).
-    const state = (tf.engine() as unknown as { state: { tensorInfo: WeakMap<object, { refCount: number }> } }).state;
+    // Copy-on-write for a moment whose buffer is shared with another tensor (e.g. the one
+    // setWeights made it from: tfjs counts every tensor on a buffer in the backend's refCount).
     const own = (v: tf.Variable): void => {
-      if ((state.tensorInfo.get(v.dataId)?.refCount ?? 1) > 1 || b.refCount(v.dataId) > 1) v.assign(tf.tidy(() => tf.add(v, 0)));
+      if (b.refCount(v.dataId) > 1) v.assign(tf.tidy(() => tf.add(v, 0)));
     };
     for (const e of list) { own(e.m); own(e.v); }
     const f = Math.fround;
