@@ -212,6 +212,25 @@ describe.skipIf(!has)('fused Adam vs tf.train.adam', () => {
   });
 });
 
+describe.skipIf(!has)('fused Adam and shared buffers', () => {
+  it('a moment whose buffer another tensor shares (setWeights\' input) is copied, not written in place', async () => {
+    const v = tf.variable(tf.ones([4]), true, 'cowtest');
+    const o = new FusedAdam(0.1);
+    const held = tf.zeros([4]);
+    const before = fusedCounts().adam;
+    try {
+      await o.setWeights([{ name: 'iter', tensor: tf.scalar(0, 'int32') }, { name: 'cowtest/m', tensor: held }, { name: 'cowtest/v', tensor: tf.zeros([4]) }]);
+      tf.tidy(() => o.applyGradients({ cowtest: tf.ones([4]) }));
+      expect(fusedCounts().adam).toBe(before + 1);
+      expect([...held.dataSync()]).toEqual([0, 0, 0, 0]);
+      expect((await o.getWeights())[1].tensor.dataSync()[0]).toBeCloseTo(0.1, 6);
+    } finally {
+      o.dispose();
+      tf.dispose([v, held]);
+    }
+  });
+});
+
 describe.skipIf(!has)('a full training step with the fused loss and Adam vs the unfused step', () => {
   it.each([2, 3] as const)('%dD U-Net, joint head, 3 steps: every parameter within 1e-5 relative', (dims) => {
     const cfg: UNetConfig = { spatialDims: dims, inChannels: 1, outChannels: 5, filters: [4, 8], normalization: 'none', seed: 3 };
