@@ -220,7 +220,7 @@ describe.skipIf(!has)('fused Adam and shared buffers', () => {
     const before = fusedCounts().adam;
     try {
       await o.setWeights([{ name: 'iter', tensor: tf.scalar(0, 'int32') }, { name: 'cowtest/m', tensor: held }, { name: 'cowtest/v', tensor: tf.zeros([4]) }]);
-      tf.tidy(() => o.applyGradients({ cowtest: tf.ones([4]) }));
+      tf.tidy(() => o.applyGradients([{ name: 'cowtest', tensor: tf.ones([4]) }]));
       expect(fusedCounts().adam).toBe(before + 1);
       expect([...held.dataSync()]).toEqual([0, 0, 0, 0]);
       expect((await o.getWeights())[1].tensor.dataSync()[0]).toBeCloseTo(0.1, 6);
