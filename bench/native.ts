@@ -3,19 +3,20 @@
  * PyTorch reference as the `unet` suite) on each CPU path of the wasm backend in one run:
  *   wasm+dnnl  Osteon's oneDNN kernels (native/dnnl, app/learning/native)
  *   wasm       Osteon's pure-wasm kernels (OSTEON_NATIVE=0 gives this path in the app)
- * with the ratio to PyTorch (below 1 is faster), and, from a tf.profile of one native training
- * step, the convolution-only time and the largest remaining ops (the step's overhead, op by op).
+ * with the ratio to the fair PyTorch reference (bench/fair.ts: interleaved rounds, OpenBLAS on one
+ * thread, CPU utilisation and load average per row; in 3D also PyTorch with oneDNN forced), and,
+ * from a per-op profile of one native training step (app/learning/profile.ts), the
+ * convolution-only time and the largest remaining ops (the step's overhead, op by op).
  * Without the addon only the pure wasm path is timed (with a notice).
  */
 import { loadavg } from 'node:os';
-import * as tf from '@tensorflow/tfjs';
 import type { BenchRecord, BenchSuite } from '../app/cli/bench-types.ts';
 import { initBackend } from '../app/learning/backend.ts';
-import { lossFor } from '../app/learning/heads.ts';
-import { createParams, disposeParams, forward, type UNetConfig } from '../app/learning/model/unet.ts';
 import { loadNative } from '../app/learning/native/addon.ts';
+import type { ProfileReport } from '../app/learning/profile.ts';
+import { profileModel } from '../app/learning/timing.ts';
 import { nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../app/learning/native/register.ts';
-import { reference, timeModel } from './unet.ts';
+import { fairModelRows } from './unet.ts';
 
 type Model = [2 | 3, number, number, number[], string];
 
@@ -24,38 +25,13 @@ const models: Model[] = [
   [3, 1, 64, [8, 16, 32, 64], '3D [1,64,64,64,1] 8-16-32-64'],
 ];
 
-/** Kernel milliseconds of one training step by kernel name (tf.profile; wasm kernels are synchronous). */
-async function profileStep(dims: 2 | 3, batch: number, size: number, filters: number[]): Promise<Map<string, number>> {
-  const cfg: UNetConfig = { spatialDims: dims, inChannels: 1, outChannels: 5, filters, normalization: 'none', seed: 0 };
-  const params = createParams(cfg);
-  const spatial = Array<number>(dims).fill(size);
-  const x = tf.randomNormal([batch, ...spatial, 1], 0, 1, 'float32', 1);
-  const labels = tf.randomUniform([batch, ...spatial], 0, 4, 'int32', 2);
-  const whole = tf.cast(tf.greater(labels, 0), 'float32');
-  const loss = lossFor({ kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 });
-  const opt = tf.train.adam(1e-3);
-  const step = async (): Promise<void> => {
-    const cost = opt.minimize(() => loss(forward(params, cfg, x), { whole, labels }).total, true, [...params.values()]);
-    await cost!.data();
-    cost!.dispose();
-  };
-  await step();
-  await step();
-  const prof = await tf.profile(step);
-  const by = new Map<string, number>();
-  for (const k of prof.kernels) by.set(k.name, (by.get(k.name) ?? 0) + Number(k.kernelTimeMs));
-  tf.dispose([x, labels, whole]);
-  opt.dispose();
-  disposeParams(params);
-  return by;
-}
-
-function overheadDetail(by: Map<string, number>, stepMs: number): string {
-  const isConv = (k: string): boolean => /Conv/.test(k);
-  const conv = [...by].filter(([k]) => isConv(k)).reduce((a, [, v]) => a + v, 0);
-  const rest = [...by].filter(([k]) => !isConv(k)).sort((a, b) => b[1] - a[1]);
-  const top = rest.slice(0, 8).map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ');
-  return `conv kernels ${conv.toFixed(0)} ms of a ${stepMs.toFixed(0)} ms step (${((100 * conv) / stepMs).toFixed(0)}%); largest other ops (ms): ${top}`;
+/** "conv kernels N ms of a M ms step (P%); largest other ops (ms): ..." from a per-op profile (profile.ts). */
+function overheadDetail(p: ProfileReport): string {
+  const per = (ms: number): number => ms / p.steps;
+  const step = per(p.wallMs);
+  const conv = p.rows.filter((r) => /Conv/.test(r.kernel)).reduce((a, r) => a + per(r.totalMs), 0);
+  const top = p.rows.filter((r) => !/Conv/.test(r.kernel)).slice(0, 8).map((r) => `${r.kernel} ${per(r.totalMs).toFixed(1)}`).join(', ');
+  return `conv kernels ${conv.toFixed(0)} ms of a ${step.toFixed(0)} ms step (${((100 * conv) / step).toFixed(0)}%); largest other ops (ms): ${top}`;
 }
 
 export const suite: BenchSuite = {
@@ -74,22 +50,16 @@ export const suite: BenchSuite = {
     const out: BenchRecord[] = [];
     try {
       for (const [dims, batch, size, filters, label] of models) {
-        const repeats = dims === 3 ? Math.min(ctx.repeats, 3) : ctx.repeats;
-        const ref = reference(dims, batch, size, filters, repeats);
-        if (!ref) ctx.notice('python3 with torch not available: Osteon timed alone');
         for (const path of paths) {
           if (path === 'wasm+dnnl') registerNativeKernels();
           else unregisterNativeKernels();
-          const t = await timeModel(dims, batch, size, filters, repeats);
-          const slices = batch * (dims === 3 ? size : 1);
-          const rec = (what: 'training step' | 'inference', s: typeof t.train, refMs: number | undefined, detail: string): BenchRecord => ({
-            name: `${label} ${what} (${path})`, unit: 'ms', ...s,
-            ...(refMs !== undefined && ref ? { reference: { name: `PyTorch ${ref.torch}`, median: refMs }, ratio: s.median / refMs } : {}),
-            detail,
-          });
-          let trainDetail = `${((batch * 1000) / t.train.median).toFixed(1)} samples/s`;
-          if (path === 'wasm+dnnl') trainDetail += `; ${overheadDetail(await profileStep(dims, batch, size, filters), t.train.median)}`;
-          out.push(rec('training step', t.train, ref?.train_ms, trainDetail), rec('inference', t.infer, ref?.infer_ms, `${((slices * 1000) / t.infer.median).toFixed(1)} slices/s`));
+          const rows = await fairModelRows(ctx, dims, batch, size, filters, label, path);
+          if (path === 'wasm+dnnl') {
+            const p = await profileModel(dims, batch, size, filters, 1);
+            const train = rows.find((r) => r.name === `${label} training step (${path})`);
+            if (train) train.detail = `${train.detail}; ${overheadDetail(p.train)}`;
+          }
+          out.push(...rows);
         }
       }
     } finally {

@@ -1,7 +1,10 @@
 /**
  * Bench suite `unet`: the reference U-Nets of the engine issue on the active tfjs backend, and
  * the same models in PyTorch on the same CPU in the same run (bench/reference/unet_ref.py, Debian
- * python3-torch, 2 threads), with the ratio (Osteon ÷ PyTorch: below 1 is faster).
+ * python3-torch), with the ratio (Osteon ÷ PyTorch: below 1 is faster). The reference is a fair
+ * one (bench/fair.ts): OpenBLAS on one thread, Osteon's thread count, rounds interleaved with
+ * Osteon's, each side's CPU utilisation and the load average per row; in 3D a second row
+ * against PyTorch with oneDNN forced for every convolution. --profile: per-op tables too.
  *   2D: input [4,128,128,1], filters 16-32-64-128, joint loss (pos_weight 3), Adam: ms per step,
  *       and inference of the same batch (slices/s in the detail).
  *   3D: input [1,64,64,64,1], filters 8-16-32-64: the same.
@@ -18,7 +21,10 @@ import type { BenchRecord, BenchSuite } from '../app/cli/bench-types.ts';
 import { initBackend } from '../app/learning/backend.ts';
 import { loadNodeWebgpu } from '../app/learning/webgpu/node.ts';
 import { createParams, disposeParams, type UNetConfig } from '../app/learning/model/unet.ts';
-import { timeModel } from '../app/learning/timing.ts';
+import { profileModel, referenceModel, timeModel } from '../app/learning/timing.ts';
+import { loadNative, nativeThreads } from '../app/learning/native/addon.ts';
+import { renderProfile } from '../app/learning/profile.ts';
+import { RefServer, fairRows, interleave } from './fair.ts';
 
 export { timeModel };
 import { predictVolume } from '../app/learning/predict.ts';
@@ -28,8 +34,11 @@ const REF = join(dirname(fileURLToPath(import.meta.url)), 'reference', 'unet_ref
 
 interface RefResult { torch: string; train_ms: number; infer_ms: number }
 
+/** One-shot reference timing (not interleaved), OpenBLAS on one thread, Osteon's thread count. */
 export function reference(dims: 2 | 3, batch: number, size: number, filters: number[], steps: number): RefResult | null {
-  const r = spawnSync('/usr/bin/python3', [REF, '--dims', String(dims), '--batch', String(batch), '--size', String(size), '--filters', filters.join(','), '--steps', String(steps)], { encoding: 'utf8', timeout: 900_000 });
+  const threads = osteonThreads();
+  const r = spawnSync('/usr/bin/python3', [REF, '--dims', String(dims), '--batch', String(batch), '--size', String(size), '--filters', filters.join(','), '--steps', String(steps), '--threads', String(threads)],
+    { encoding: 'utf8', timeout: 900_000, env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: String(threads) } });
   if (r.status !== 0) return null;
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as RefResult;
 }
@@ -47,17 +56,7 @@ export const suite: BenchSuite = {
       [3, 1, 64, [8, 16, 32, 64], '3D [1,64,64,64,1] 8-16-32-64'],
     ];
     for (const [dims, batch, size, filters, label] of cases) {
-      const repeats = dims === 3 ? Math.min(ctx.repeats, 3) : ctx.repeats;
-      const ours = await timeModel(dims, batch, size, filters, repeats);
-      const ref = reference(dims, batch, size, filters, repeats);
-      if (!ref) ctx.notice('python3 with torch not available: Osteon timed alone');
-      const slices = batch * (dims === 3 ? size : 1);
-      const rec = (what: 'train' | 'infer', s: typeof ours.train, refMs: number | undefined): BenchRecord => ({
-        name: `${label} ${what === 'train' ? 'training step' : 'inference'} (${path})`, unit: 'ms', ...s,
-        ...(refMs !== undefined ? { reference: { name: `PyTorch ${ref!.torch}`, median: refMs }, ratio: s.median / refMs } : {}),
-        detail: what === 'train' ? `${((batch * 1000) / s.median).toFixed(1)} samples/s` : `${((slices * 1000) / s.median).toFixed(1)} slices/s`,
-      });
-      out.push(rec('train', ours.train, ref?.train_ms), rec('infer', ours.infer, ref?.infer_ms));
+      out.push(...(await fairModelRows(ctx, dims, batch, size, filters, label, path)));
     }
     out.push(...(await webgpuRows(ctx, backend.name, path, cases, out)));
     if (process.env.OSTEON_BENCH_FULL === '1') {
@@ -74,6 +73,45 @@ export const suite: BenchSuite = {
     return out;
   },
 };
+
+/** The thread count Osteon's CPU path uses (the addon's OpenMP threads, else one per CPU): the reference gets the same. */
+export function osteonThreads(): number {
+  const n = loadNative();
+  return n.addon ? n.threads : nativeThreads();
+}
+
+/**
+ * One model on the active rung against the fair PyTorch reference (and, in 3D, PyTorch with
+ * oneDNN forced), interleaved: a training-step row and an inference row per reference.
+ */
+export async function fairModelRows(ctx: Parameters<BenchSuite['run']>[0], dims: 2 | 3, batch: number, size: number, filters: number[], label: string, path: string): Promise<BenchRecord[]> {
+  const threads = osteonThreads();
+  const refs: RefServer[] = [];
+  for (const mkldnn of dims === 3 ? [false, true] : [false]) {
+    const r = await RefServer.start(dims, batch, size, filters, threads, mkldnn);
+    if (typeof r === 'string') ctx.notice(`${label}: PyTorch reference${mkldnn ? ' (oneDNN forced)' : ''} unavailable: ${r}`);
+    else refs.push(r);
+  }
+  const m = referenceModel(dims, batch, size, filters);
+  try {
+    for (let i = 0; i < 2; i++) { await m.step(); await m.inferOnce(); }
+    const rounds = Math.max(1, ctx.repeats);
+    const train = await interleave('train', m.step, refs, rounds, 1);
+    const infer = await interleave('infer', m.inferOnce, refs, rounds, 1);
+    const slices = batch * (dims === 3 ? size : 1);
+    return [
+      ...fairRows(`${label} training step (${path})`, 'ms', train, refs, `${((batch * 1000) / train.osteon.stats.median).toFixed(1)} samples/s`),
+      ...fairRows(`${label} inference (${path})`, 'ms', infer, refs, `${((slices * 1000) / infer.osteon.stats.median).toFixed(1)} slices/s`),
+    ];
+  } finally {
+    m.dispose();
+    for (const r of refs) r.close();
+    if (ctx.profile) {
+      const p = await profileModel(dims, batch, size, filters);
+      ctx.notice(`${label} (${path}):\n${renderProfile(p.train)}\n${renderProfile(p.infer)}`);
+    }
+  }
+}
 
 /**
  * The same models on webgpu, beside the rows of the rung that loaded (`primary`, e.g. wasm+dnnl).

@@ -9,6 +9,8 @@ export interface BenchContext {
   repeats: number;
   /** A line for people (stderr), e.g. "python3 has no scipy: Osteon timed alone". */
   notice(text: string): void;
+  /** --profile or OSTEON_PROFILE=1: suites that can print per-op time tables (app/learning/profile.ts) do. */
+  profile?: boolean;
 }
 
 export interface BenchRecord {
@@ -28,6 +30,11 @@ export interface BenchRecord {
   ok?: boolean;
   /** One line of context: sizes, agreement, versions. */
   detail?: string;
+  /**
+   * CPU utilisation while timed, in cores (process CPU time / wall time), of Osteon and of the
+   * reference, and the 1-minute load average over the rounds (median).
+   */
+  cpu?: { osteon: number; reference?: number; loadavg: number };
 }
 
 export interface BenchSuite {

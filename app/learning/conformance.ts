@@ -127,9 +127,12 @@ function lossOutputs(kind: LossKind, inputs: Record<string, tf.Tensor>, raw: unk
       const p = params(jointParams, raw);
       const logits = input(inputs, 'logits');
       const parts = logits.shape[logits.rank - 1] - 2;
-      const r = jointHeadLoss(logits, { whole: input(inputs, 'whole'), labels: input(inputs, 'labels') },
-        { parts, posWeight: p.pos_weight, classWeights: p.ce_weight ?? null, a: p.a, b: p.b, c: p.c, smoothNr: p.smooth_nr, smoothDr: p.smooth_dr });
-      return { loss: r.total, ...r.components };
+      const target = { whole: input(inputs, 'whole'), labels: input(inputs, 'labels') };
+      const opts = { parts, posWeight: p.pos_weight, classWeights: p.ce_weight ?? null, a: p.a, b: p.b, c: p.c, smoothNr: p.smooth_nr, smoothDr: p.smooth_dr };
+      const r = jointHeadLoss(logits, target, opts);
+      // The oracle reports Dice whatever c; the loss computes it only when c > 0, so ask for it with c = 1.
+      const dice = r.components.dice ?? jointHeadLoss(logits, target, { ...opts, c: 1 }).components.dice!;
+      return { loss: r.total, ...r.components, dice };
     }
     default: {
       const unknownKind: never = kind;

@@ -17,6 +17,9 @@ import { badInput } from '../util/errors.ts';
 import { bceWithLogits, crossEntropy, lossInputError, shapeText } from './losses.ts';
 import { softDice } from './losses-dice.ts';
 import { jointHeadLoss, type JointTarget } from './losses-joint.ts';
+import { checkLabels, checkWeights, requireDtype, sameShape } from './losses.ts';
+import { defaultSmooth } from './losses-dice.ts';
+import { fusedHeadLoss, type FusedLossResult } from './fusion.ts';
 
 export type { JointTarget } from './losses-joint.ts';
 
@@ -160,6 +163,16 @@ function weighted(terms: Array<[keyof LossResult['components'], number, () => tf
   });
 }
 
+/** The fused result with only the weighted terms reported (as `weighted` reports them). */
+function fusedWeighted(r: FusedLossResult, terms: Array<[keyof LossResult['components'], number]>): LossResult {
+  const components: LossResult['components'] = {};
+  for (const [name, w] of terms) {
+    const v = r.components[name];
+    if (w > 0 && v) components[name] = v;
+  }
+  return { total: r.total, components };
+}
+
 /**
  * The loss function of a head. The returned function validates shapes (logits channels against
  * the config, target against the logits) and returns the total and its components as scalars.
@@ -170,6 +183,12 @@ export function lossFor<H extends HeadConfig>(head: H): HeadLoss<H['kind']> {
     case 'softmax': {
       const fn: HeadLoss<'softmax'> = (logits, labels) => {
         checkChannels(logits, h);
+        const cw = h.ceWeight ?? 1, dw = h.diceWeight ?? 0;
+        // The fused op (wasm+dnnl) makes only its result tensors: no tidy needed around it.
+        checkLabels(labels, logits, h.classes);
+        const weight = checkWeights(h.classWeights, h.classes, 'weight');
+        const fused = fusedHeadLoss(logits, { ce: { c0: 0, k: h.classes, labels, weight, diceFrom: h.includeBackground ? 0 : 1 }, a: 0, b: cw, c: dw, smoothNr: defaultSmooth, smoothDr: defaultSmooth });
+        if (fused) return fusedWeighted(fused, [['ce', cw], ['dice', dw]]);
         return weighted([
           ['ce', h.ceWeight ?? 1, () => crossEntropy(logits, labels, { weight: h.classWeights ?? null })],
           ['dice', h.diceWeight ?? 0, () => softDice(logits, { activation: 'softmax', labels }, { includeBackground: h.includeBackground ?? false })],
@@ -180,6 +199,14 @@ export function lossFor<H extends HeadConfig>(head: H): HeadLoss<H['kind']> {
     case 'sigmoid': {
       const fn: HeadLoss<'sigmoid'> = (logits, targets) => {
         checkChannels(logits, h);
+        const bw = h.bceWeight ?? 1, dw = h.diceWeight ?? 0;
+        requireDtype(targets, 'float32', 'targets');
+        if (sameShape(targets.shape, logits.shape)) {
+          const posWeight = checkWeights(h.posWeight, h.channels, 'posWeight');
+          const from = (h.includeBackground ?? true) || h.channels === 1 ? 0 : 1;
+          const fused = fusedHeadLoss(logits, { bce: { c0: 0, n: h.channels, targets, posWeight, diceFrom: from }, a: bw, b: 0, c: dw, smoothNr: defaultSmooth, smoothDr: defaultSmooth });
+          if (fused) return fusedWeighted(fused, [['bce', bw], ['dice', dw]]);
+        }
         return weighted([
           ['bce', h.bceWeight ?? 1, () => bceWithLogits(logits, targets, { posWeight: h.posWeight ?? null })],
           ['dice', h.diceWeight ?? 0, () => softDice(logits, { activation: 'sigmoid', targets }, { includeBackground: h.includeBackground ?? true })],

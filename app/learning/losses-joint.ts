@@ -9,11 +9,14 @@
  *   total = a·bce + b·ce (+ c·dice when c > 0)
  *
  * The whole mask is an input, not derived from labels > 0: the annotated whole bone may differ
- * slightly from the union of the parts. The three components are always computed and reported.
+ * slightly from the union of the parts. BCE and CE are always computed and reported; Dice only
+ * when c > 0 (it cost ~1/3 of the loss for nothing at the default c = 0). On the wasm+dnnl rung
+ * the whole loss is one fused native op (fusion.ts, native/loss-adam.ts); elsewhere the tfjs ops below.
  */
 import * as tf from '@tensorflow/tfjs';
-import { bceWithLogits, channelCount, crossEntropy, lossInputError, oneHotF32, requireDtype, sameShape, shapeText } from './losses.ts';
+import { bceWithLogits, channelCount, checkLabels, crossEntropy, lossInputError, oneHotF32, requireDtype, sameShape, shapeText } from './losses.ts';
 import { defaultSmooth, diceOfProbs, dropChannel0 } from './losses-dice.ts';
+import { fusedHeadLoss } from './fusion.ts';
 
 export interface JointTarget {
   /** 0/1 whole-structure mask, float32 `[N, ...spatial]`. */
@@ -39,7 +42,8 @@ export interface JointLossOptions {
 
 export interface JointLossResult {
   total: tf.Scalar;
-  components: { bce: tf.Scalar; ce: tf.Scalar; dice: tf.Scalar };
+  /** dice only when c > 0. */
+  components: { bce: tf.Scalar; ce: tf.Scalar; dice?: tf.Scalar };
 }
 
 function checkTermWeight(v: number, field: string): number {
@@ -72,16 +76,28 @@ export function jointHeadLoss(logits: tf.Tensor, target: JointTarget, opts: Join
   const b = checkTermWeight(opts.b, 'b');
   const cw = checkTermWeight(opts.c, 'c');
   const k = opts.parts + 1;
+  const smoothNr = opts.smoothNr ?? defaultSmooth, smoothDr = opts.smoothDr ?? defaultSmooth;
   return tf.tidy(() => {
-    const [x0, z] = splitHead(logits);
     const whole = tf.expandDims(target.whole, -1);
+    checkLabels(target.labels, logits, k);
+    const fused = fusedHeadLoss(logits, {
+      bce: { c0: 0, n: 1, targets: whole, posWeight: [opts.posWeight], diceFrom: 0 },
+      ce: { c0: 1, k, labels: target.labels, weight: opts.classWeights ?? null, diceFrom: 1 },
+      a, b, c: cw, smoothNr, smoothDr,
+    });
+    if (fused) {
+      const { bce, ce, dice } = fused.components;
+      return { total: fused.total, components: { bce: bce!, ce: ce!, ...(dice ? { dice } : {}) } };
+    }
+    const [x0, z] = splitHead(logits);
     const bce = bceWithLogits(x0, whole, { posWeight: [opts.posWeight] });
-    const ce = crossEntropy(z, target.labels, { weight: opts.classWeights ?? null });
+    const ce = crossEntropy(z, target.labels, { weight: opts.classWeights ?? null, checkRange: false });
+    let total = tf.add(tf.mul(a, bce), tf.mul(b, ce));
+    if (cw === 0) return { total: total as tf.Scalar, components: { bce, ce } };
     const p = tf.concat([tf.sigmoid(x0), dropChannel0(tf.softmax(z, -1))], -1);
     const g = tf.concat([whole, dropChannel0(oneHotF32(target.labels, k))], -1);
-    const dice = diceOfProbs(p, g, opts.smoothNr ?? defaultSmooth, opts.smoothDr ?? defaultSmooth);
-    let total = tf.add(tf.mul(a, bce), tf.mul(b, ce));
-    if (cw > 0) total = tf.add(total, tf.mul(cw, dice));
+    const dice = diceOfProbs(p, g, smoothNr, smoothDr);
+    total = tf.add(total, tf.mul(cw, dice));
     return { total: total as tf.Scalar, components: { bce, ce, dice } };
   });
 }

@@ -6,9 +6,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { timeStats } from '../cli/bench-types.ts';
 import { lossFor } from './heads.ts';
+import { createAdam } from './native/loss-adam.ts';
+import { PROFILE_STEPS, profileSteps, type ProfileReport } from './profile.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from './model/unet.ts';
 
-export async function timeModel(dims: 2 | 3, batch: number, size: number, filters: number[], repeats: number, warmup = 2) {
+/** The reference model, its data and a training step and inference pass; `dispose` frees them. */
+export function referenceModel(dims: 2 | 3, batch: number, size: number, filters: number[]) {
   const cfg: UNetConfig = { spatialDims: dims, inChannels: 1, outChannels: 5, filters, normalization: 'none', seed: 0 };
   const params = createParams(cfg);
   const spatial = Array(dims).fill(size);
@@ -20,13 +23,28 @@ export async function timeModel(dims: 2 | 3, batch: number, size: number, filter
   const labels = tf.tensor(lab, [batch, ...spatial], 'int32');
   const whole = tf.tensor(Float32Array.from(lab, (v) => (v > 0 ? 1 : 0)), [batch, ...spatial]);
   const loss = lossFor({ kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 });
-  const opt = tf.train.adam(1e-3);
+  const opt = createAdam(1e-3);
   const varList = [...params.values()];
   const step = async () => {
     const cost = opt.minimize(() => loss(forward(params, cfg, x), { whole, labels }).total, true, varList);
     await cost!.data();
     cost!.dispose();
   };
+  const inferOnce = async () => {
+    const y = tf.tidy(() => forward(params, cfg, x));
+    await y.data();
+    y.dispose();
+  };
+  const dispose = () => {
+    tf.dispose([x, labels, whole]);
+    opt.dispose();
+    disposeParams(params);
+  };
+  return { step, inferOnce, dispose };
+}
+
+export async function timeModel(dims: 2 | 3, batch: number, size: number, filters: number[], repeats: number, warmup = 2) {
+  const { step, inferOnce, dispose } = referenceModel(dims, batch, size, filters);
   const train: number[] = [], infer: number[] = [];
   for (let i = 0; i < repeats + warmup; i++) {
     const t = performance.now();
@@ -35,13 +53,27 @@ export async function timeModel(dims: 2 | 3, batch: number, size: number, filter
   }
   for (let i = 0; i < repeats + warmup; i++) {
     const t = performance.now();
-    const y = tf.tidy(() => forward(params, cfg, x));
-    await y.data();
-    y.dispose();
+    await inferOnce();
     if (i >= warmup) infer.push(performance.now() - t);
   }
-  tf.dispose([x, labels, whole]);
-  opt.dispose();
-  disposeParams(params);
+  dispose();
   return { train: timeStats(train), infer: timeStats(infer) };
+}
+
+/**
+ * Per-op profiles (profile.ts) of the same training step and inference pass: `steps` of each
+ * after two warm-up runs. For `osteon bench --profile` / OSTEON_PROFILE=1.
+ */
+export async function profileModel(dims: 2 | 3, batch: number, size: number, filters: number[], steps = PROFILE_STEPS): Promise<{ train: ProfileReport; infer: ProfileReport }> {
+  const { step, inferOnce, dispose } = referenceModel(dims, batch, size, filters);
+  try {
+    await step();
+    await step();
+    const train = await profileSteps('training step', step, steps);
+    await inferOnce();
+    const infer = await profileSteps('inference', inferOnce, steps);
+    return { train, infer };
+  } finally {
+    dispose();
+  }
 }

@@ -17,6 +17,8 @@ import { DEFAULT_THRESHOLD_RULE, calibrate, type Calibration } from './calibrate
 import type { TrainConfig } from './config.ts';
 import { loadOptimizer, loadParams, readCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { lossFor } from './heads.ts';
+import { createAdam } from './native/loss-adam.ts';
+import { PROFILE_STEPS, StepProfiler, profileRequested, renderProfile } from './profile.ts';
 import { batchTensors, disposeTarget } from './batch.ts';
 import type { TrainingCase } from './data/case.ts';
 import { paddingValue } from './data/normalize.ts';
@@ -95,6 +97,11 @@ export interface TrainOptions {
    * the app or the CLI.
    */
   lossInputHook?: (logits: tf.Tensor) => tf.Tensor;
+  /**
+   * With OSTEON_PROFILE=1 (`osteon train --profile`): receives the per-op time table of a few
+   * steps (profile.ts), once. A diagnostic for people, not an event.
+   */
+  onProfile?: (table: string) => void;
   /** Warnings to give before the first step (run.ts PreparedRun.notices). */
   notices?: ReadonlyArray<{ code: WarningCode; message: string }>;
 }
@@ -220,7 +227,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
   mkdirSync(ckDir, { recursive: true });
   const emit = runEventSink(opts.runDir, opts.onEvent);
   const params = createParams(cfg.model);
-  const optimizer = tf.train.adam(cfg.learningRate);
+  // Adam fused into one native call on the wasm+dnnl rung (native/loss-adam.ts), tf.train.adam elsewhere.
+  const optimizer = createAdam(cfg.learningRate);
   const loss = lossFor(cfg.head);
   let startEpoch = 1, bestMeanDice: number | null = null, bestEpoch: number | null = null;
   // Validations since the best one (early stopping); checkpointed so a resume keeps counting.
@@ -247,6 +255,7 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
   for (const n of opts.notices ?? []) emit({ type: 'warning', code: n.code, epoch: 0, message: n.message, finding: null });
   const monitor = new CollapseMonitor();
   const finish = (reason: DoneReason, epoch: number, message: string) => {
+    if (!profilePrinted) printProfile();
     const e = { type: 'done' as const, reason, epoch, bestEpoch, bestMeanDice, message };
     // Everything is on disk before 'done' goes out: a host may end the worker on that event.
     writeJsonAtomic(join(opts.runDir, 'status.json'), { reason, epoch, bestEpoch, bestMeanDice, message, finished: new Date().toISOString() });
@@ -254,6 +263,12 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
     optimizer.dispose();
     emit(e);
     return e;
+  };
+  const profiler = profileRequested() ? new StepProfiler() : null;
+  let profilePrinted = false;
+  const printProfile = (): void => {
+    profilePrinted = true;
+    if (profiler && profiler.steps > 0) opts.onProfile?.(renderProfile(profiler.report('training step')));
   };
   const t0 = Date.now();
   let stepsDone = 0;
@@ -265,19 +280,25 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
       if (control.isPaused) { emit({ type: 'paused' }); await control.waitWhilePaused(); if (!control.isCancelled) emit({ type: 'resumed' }); }
       if (control.isCancelled) return finish('cancelled', epoch - 1, `cancelled during epoch ${epoch}; the last checkpoint is from epoch ${epoch - 1}`);
       const b = sampleBatch(trainCases, cfg.sampling, { head: cfg.head.kind, fill }, rng, cfg.batchSize);
-      const { x, target } = batchTensors(b, cfg.head);
-      let comps: Record<string, tf.Scalar> = {};
-      const total = optimizer.minimize(() => {
-        const out = forward(params, cfg.model, x);
-        const r = loss(opts.lossInputHook ? opts.lossInputHook(out) : out, target as never);
-        comps = Object.fromEntries(Object.entries(r.components).map(([k, v]) => [k, tf.keep(v as tf.Scalar)]));
-        return r.total;
-      }, true, varList);
-      const lv: LossValues = { total: total ? (await total.data())[0] : NaN };
-      for (const [k, v] of Object.entries(comps)) { lv[k as 'bce'] = (await v.data())[0]; v.dispose(); }
-      total?.dispose();
-      x.dispose();
-      disposeTarget(target);
+      const runStep = async (): Promise<LossValues> => {
+        const { x, target } = batchTensors(b, cfg.head);
+        let comps: Record<string, tf.Scalar> = {};
+        const total = optimizer.minimize(() => {
+          const out = forward(params, cfg.model, x);
+          const r = loss(opts.lossInputHook ? opts.lossInputHook(out) : out, target as never);
+          comps = Object.fromEntries(Object.entries(r.components).map(([k, v]) => [k, tf.keep(v as tf.Scalar)]));
+          return r.total;
+        }, true, varList);
+        const values: LossValues = { total: total ? (await total.data())[0] : NaN };
+        for (const [k, v] of Object.entries(comps)) { values[k as 'bce'] = (await v.data())[0]; v.dispose(); }
+        total?.dispose();
+        x.dispose();
+        disposeTarget(target);
+        return values;
+      };
+      // OSTEON_PROFILE=1: the per-op table of steps 2..PROFILE_STEPS+1 (step 1 warms up).
+      const lv = profiler && stepsDone >= 1 && profiler.steps < PROFILE_STEPS ? await profiler.step(runStep) : await runStep();
+      if (profiler && profiler.steps === PROFILE_STEPS && !profilePrinted) printProfile();
       if (!Number.isFinite(lv.total)) {
         return finish('non-finite-loss', epoch - 1, `loss became ${lv.total} at epoch ${epoch}, step ${step}; training stopped. The last good checkpoint (epoch ${epoch - 1}) is kept. Try a lower learning rate.`);
       }

@@ -8,17 +8,43 @@ joint head (BCEWithLogits on channel 0 with pos_weight 3 + CrossEntropy on chann
 Adam lr 1e-3, fp32, torch.set_num_threads(THREADS). Prints one JSON object.
 
   /usr/bin/python3 unet_ref.py --dims 2 --batch 4 --size 128 --filters 16,32,64,128 --steps 10
+
+A fair reference (docs/cpu-speed.md, "Fair references"):
+- OpenBLAS runs on one thread (OPENBLAS_NUM_THREADS=1, set before torch is imported; the bench
+  also sets it in the child's environment). Debian's torch links OpenBLAS, whose own threads
+  otherwise spin beside PyTorch's on the same cores (2D steps of 57-305 ms instead of 54-69).
+- --threads N: the thread count Osteon uses (the bench passes it).
+- --mkldnn: every forward convolution through torch.mkldnn_convolution (oneDNN). PyTorch 1.13
+  sends a batch-1 3D convolution to slow_conv3d (im2col) unless N*C*D*H > 20480, i.e. most of a
+  64^3 U-Net's; channels_last_3d does not change that and torch.utils.mkldnn.to_mkldnn cannot run
+  ConvTranspose3d or training. The JSON's `routes` counts the conv kernels one training step ran.
+- --serve: build and warm up once, then answer lines on stdin, "train N" / "infer N" -> one JSON
+  line {times: [ms...], cpu_s, wall_s} (process CPU time and wall time of those N steps), so the
+  bench interleaves rounds of Osteon and PyTorch in one run. "quit" ends it.
 """
-import argparse, json, statistics, time
+import os
+os.environ.setdefault('OPENBLAS_NUM_THREADS', '1')
+import argparse, json, statistics, sys, time
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 
+class MkConv2d(nn.Conv2d):
+    """nn.Conv2d whose forward always runs oneDNN (its backward: convolution_backward)."""
+    def forward(self, x):
+        return torch.mkldnn_convolution(x, self.weight, self.bias, self.padding, self.stride, self.dilation, self.groups)
+
+
+class MkConv3d(nn.Conv3d):
+    def forward(self, x):
+        return torch.mkldnn_convolution(x, self.weight, self.bias, self.padding, self.stride, self.dilation, self.groups)
+
+
 class UNet(nn.Module):
-    def __init__(self, dims, filters, out_ch=5):
+    def __init__(self, dims, filters, out_ch=5, mkldnn=False):
         super().__init__()
-        conv = nn.Conv2d if dims == 2 else nn.Conv3d
+        conv = (MkConv2d if mkldnn else nn.Conv2d) if dims == 2 else (MkConv3d if mkldnn else nn.Conv3d)
         up = nn.ConvTranspose2d if dims == 2 else nn.ConvTranspose3d
         self.pool = (nn.MaxPool2d if dims == 2 else nn.MaxPool3d)(2)
         block = lambda cin, cout: nn.Sequential(conv(cin, cout, 3, padding=1), nn.ReLU(), conv(cout, cout, 3, padding=1), nn.ReLU())
@@ -47,6 +73,17 @@ class UNet(nn.Module):
         return self.head(x)
 
 
+def routes(step):
+    """Conv kernels one call of step() runs, by ATen name (which path PyTorch picked)."""
+    with torch.autograd.profiler.profile() as p:
+        step()
+    out = {}
+    for e in p.function_events:
+        if any(k in e.name for k in ('slow_conv', 'mkldnn_conv', 'thnn_conv', 'conv_depthwise')) and 'backward' not in e.name:
+            out[e.name] = out.get(e.name, 0) + 1
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument('--dims', type=int, default=2)
@@ -56,6 +93,8 @@ def main():
     ap.add_argument('--steps', type=int, default=10)
     ap.add_argument('--warmup', type=int, default=3)
     ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--mkldnn', action='store_true', help='force oneDNN for every forward convolution')
+    ap.add_argument('--serve', action='store_true', help='answer "train N" / "infer N" lines on stdin')
     ap.add_argument('--device', default='cpu', help="'cpu', or 'cuda' (osteon gpu-check)")
     a = ap.parse_args()
     dev = torch.device(a.device)
@@ -64,7 +103,7 @@ def main():
     torch.manual_seed(0)
     filters = [int(f) for f in a.filters.split(',')]
     shape = [a.batch, 1] + [a.size] * a.dims
-    model = UNet(a.dims, filters).to(dev)
+    model = UNet(a.dims, filters, mkldnn=a.mkldnn).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     x = torch.randn(shape).to(dev)
     labels = torch.randint(0, 4, [a.batch] + [a.size] * a.dims).to(dev)
@@ -78,6 +117,34 @@ def main():
         loss.backward()
         opt.step()
 
+    def infer():
+        with torch.no_grad():
+            model(x)
+
+    info = {'torch': torch.__version__, 'device': str(dev), 'params': sum(p.numel() for p in model.parameters()),
+            'threads': torch.get_num_threads(), 'openblas_threads': os.environ.get('OPENBLAS_NUM_THREADS'), 'mkldnn': a.mkldnn}
+    if a.serve:
+        for _ in range(a.warmup):
+            step()
+            infer()
+        info['routes'] = routes(step)
+        print(json.dumps(info), flush=True)
+        for line in sys.stdin:
+            parts = line.split()
+            if not parts or parts[0] == 'quit':
+                break
+            fn = step if parts[0] == 'train' else infer
+            n = int(parts[1]) if len(parts) > 1 else 1
+            times = []
+            c0, w0 = time.process_time(), time.perf_counter()
+            for _ in range(n):
+                t = time.perf_counter()
+                fn()
+                sync()
+                times.append((time.perf_counter() - t) * 1000)
+            print(json.dumps({'times': times, 'cpu_s': time.process_time() - c0, 'wall_s': time.perf_counter() - w0}), flush=True)
+        return
+
     times = []
     for i in range(a.warmup + a.steps):
         t = time.perf_counter()
@@ -86,15 +153,13 @@ def main():
         if i >= a.warmup:
             times.append((time.perf_counter() - t) * 1000)
     inf = []
-    with torch.no_grad():
-        for i in range(a.warmup + a.steps):
-            t = time.perf_counter()
-            model(x)
-            sync()
-            if i >= a.warmup:
-                inf.append((time.perf_counter() - t) * 1000)
-    print(json.dumps({'torch': torch.__version__, 'device': str(dev), 'params': sum(p.numel() for p in model.parameters()),
-                      'train_ms': statistics.median(times), 'train_min': min(times), 'train_max': max(times),
+    for i in range(a.warmup + a.steps):
+        t = time.perf_counter()
+        infer()
+        sync()
+        if i >= a.warmup:
+            inf.append((time.perf_counter() - t) * 1000)
+    print(json.dumps({**info, 'train_ms': statistics.median(times), 'train_min': min(times), 'train_max': max(times),
                       'infer_ms': statistics.median(inf), 'infer_min': min(inf), 'infer_max': max(inf), 'n': a.steps}))
 
 

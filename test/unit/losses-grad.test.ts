@@ -93,7 +93,7 @@ describe.each(['cpu', 'wasm'])('loss gradients on the %s backend', (backend) => 
     const whole = labels.map((l) => Number(l > 0));
     for (const part of ['bce', 'ce', 'dice'] as const) {
       checkGradient((x) => tf.tidy(() => jointHeadLoss(x, { whole: tf.tensor(whole, [1, 2, 3]), labels: tf.tensor(labels, [1, 2, 3], 'int32') },
-        { parts: 3, posWeight: 2, a: 1, b: 1, c: 1 }).components[part]), shape, 6);
+        { parts: 3, posWeight: 2, a: 1, b: 1, c: 1 }).components[part]!), shape, 6);
     }
   });
 

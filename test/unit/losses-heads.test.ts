@@ -86,7 +86,7 @@ describe('lossFor', () => {
     });
   });
 
-  it('joint head: the same numbers as jointHeadLoss, all three components reported', () => {
+  it('joint head: the same numbers as jointHeadLoss; Dice reported (and computed) only when c > 0', () => {
     tf.tidy(() => {
       const x = logits(5);
       const y = labels(4);
@@ -95,7 +95,10 @@ describe('lossFor', () => {
       const direct = jointHeadLoss(x, { whole, labels: y }, { parts: 3, posWeight: 3, a: 1, b: 1, c: 0 });
       expect(scalar(r.total)).toBeCloseTo(scalar(direct.total), 6);
       expect(scalar(r.total)).toBeCloseTo(scalar(r.components.bce) + scalar(r.components.ce), 5);
-      expect(scalar(r.components.dice)).toBeGreaterThan(0);
+      expect(r.components.dice).toBeUndefined();
+      const withDice = lossFor({ kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0.5 })(x, { whole, labels: y });
+      expect(scalar(withDice.components.dice)).toBeGreaterThan(0);
+      expect(scalar(withDice.total)).toBeCloseTo(scalar(r.total) + 0.5 * scalar(withDice.components.dice), 5);
     });
   });
 

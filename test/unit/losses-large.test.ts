@@ -74,7 +74,7 @@ describe.each(['wasm', 'cpu'])('losses at training size [1,32,64,64,4] on the %s
       const g = golden.joint;
       const out = jointHeadLoss(tf.tensor(data.logits5, [...SHAPE, C + 1]), { whole, labels: tf.tensor(data.labels, SHAPE, 'int32') }, { parts: 3, posWeight: g.posWeight, a: g.a, b: g.b, c: g.c });
       for (const k of ['bce', 'ce', 'dice', 'total'] as const) {
-        const t = k === 'total' ? out.total : out.components[k];
+        const t = k === 'total' ? out.total : out.components[k]!;
         expect(rel(t, g.expected[k]), k).toBeLessThan(1e-4);
       }
     });

@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Command } from '../command.ts';
 import type { BenchRecord, BenchSuite } from '../bench-types.ts';
 import { usageError } from '../../util/errors.ts';
+import { profileRequested } from '../../learning/profile.ts';
 
 /** bench/ at the repository root, beside app/. */
 const benchDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..', 'bench');
@@ -24,16 +25,18 @@ function num(v: number): string {
   return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(v >= 1 ? 2 : 3);
 }
 
-/** An aligned text table: one row per record. */
+/** An aligned text table: one row per record (with CPU columns when a record has them). */
 export function renderTable(rows: Array<{ suite: string } & BenchRecord>): string {
-  const head = ['suite', 'measurement', 'median', 'min', 'max', 'unit', 'n', 'reference', 'ref median', 'ratio', 'check'];
+  const cpu = rows.some((r) => r.cpu);
+  const head = ['suite', 'measurement', 'median', 'min', 'max', 'unit', 'n', 'reference', 'ref median', 'ratio', 'check', ...(cpu ? ['cores', 'ref cores', 'load'] : [])];
   const body = rows.map((r) => [
     r.suite, r.name, num(r.median), num(r.min), num(r.max), r.unit, String(r.n),
     r.reference?.name ?? '-', r.reference ? num(r.reference.median) : '-', r.ratio !== undefined ? num(r.ratio) : '-',
     r.ok === undefined ? '-' : r.ok ? 'ok' : 'FAILED',
+    ...(cpu ? [r.cpu ? r.cpu.osteon.toFixed(2) : '-', r.cpu?.reference !== undefined ? r.cpu.reference.toFixed(2) : '-', r.cpu ? r.cpu.loadavg.toFixed(2) : '-'] : []),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const numeric = new Set([2, 3, 4, 6, 8, 9]);
+  const numeric = new Set([2, 3, 4, 6, 8, 9, 11, 12, 13]);
   const line = (cells: string[]) => cells.map((c, i) => (numeric.has(i) ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
   const details = rows.filter((r) => r.detail).map((r) => `  ${r.suite} / ${r.name}: ${r.detail}`);
   return [line(head), ...body.map(line), ...(details.length ? ['', ...details] : [])].join('\n');
@@ -42,7 +45,7 @@ export function renderTable(rows: Array<{ suite: string } & BenchRecord>): strin
 export const command: Command = {
   name: 'bench',
   summary: 'Time Osteon\'s kernels against reference implementations (bench/*.ts suites).',
-  usage: '[--suite NAME] [--repeats N] [--json]',
+  usage: '[--suite NAME] [--repeats N] [--profile] [--json]',
   help: [
     'Runs the benchmark suites found in bench/*.ts (each module exports `suite`) and prints one',
     'row per measurement: median, min and max over the repetitions, and, where a suite times a',
@@ -58,11 +61,13 @@ export const command: Command = {
     suite: { type: 'string' },
     repeats: { type: 'string' },
     json: { type: 'boolean' },
+    profile: { type: 'boolean' },
   },
   optionHelp: {
     suite: 'NAME[,NAME]: run only these suites (bench/*.ts)',
     repeats: 'N: timed repetitions per measurement, 1..100 (default 3)',
     json: 'one JSON object per record on stdout; notices go to stderr',
+    profile: 'also print per-op time tables (kernel, backend, calls, ms, % of step) where a suite has them (unet, native; also OSTEON_PROFILE=1)',
   },
   allowPositionals: false,
   async run({ values, io }) {
@@ -80,7 +85,7 @@ export const command: Command = {
       io.err(`bench: ${s.name}: ${s.description}`);
       const t0 = performance.now();
       try {
-        const records = await s.run({ repeats, notice: (t) => io.err(`bench: ${s.name}: ${t}`) });
+        const records = await s.run({ repeats, notice: (t) => io.err(`bench: ${s.name}: ${t}`), profile: profileRequested(values.profile === true) });
         for (const r of records) {
           rows.push({ suite: s.name, ...r });
           if (r.ok === false) failed = true;

@@ -10,6 +10,7 @@ import { enumOpt, numListOpt, requiredString } from '../options.ts';
 import { progressBar } from '../progress.ts';
 import { badInput } from '../../util/errors.ts';
 import { backendChoices, initBackend, type BackendPreference } from '../../learning/backend.ts';
+import { StepProfiler, profileRequested, renderProfile } from '../../learning/profile.ts';
 import { inferFile, loadModel, releaseModel, keptThresholds } from '../../learning/infer.ts';
 import type { HierarchyMode } from '../../learning/postprocess.ts';
 
@@ -32,7 +33,7 @@ export const command: Command = {
     run: { type: 'string' }, ct: { type: 'string' }, out: { type: 'string' }, checkpoint: { type: 'string' },
     thresholds: { type: 'string' }, 'tta-flip-axes': { type: 'string' }, postprocess: { type: 'string' },
     hierarchy: { type: 'string' }, consistency: { type: 'string' }, probabilities: { type: 'boolean' }, backend: { type: 'string' },
-    force: { type: 'boolean' }, json: { type: 'boolean' },
+    force: { type: 'boolean' }, json: { type: 'boolean' }, profile: { type: 'boolean' },
   },
   optionHelp: {
     run: 'RUN: the run folder `osteon train` wrote',
@@ -48,6 +49,7 @@ export const command: Command = {
     backend: 'auto|tfjs-node-gpu|tfjs-node|wasm+dnnl|wasm|cpu: the tfjs backend (default auto)',
     force: 'replace a non-empty DIR',
     json: 'print the result as JSON',
+    profile: 'print a per-op time table (kernel, backend, calls, ms, % of the run) of the whole inference to stderr (also OSTEON_PROFILE=1)',
   },
   allowPositionals: false,
   async run({ values: v, io }) {
@@ -75,8 +77,12 @@ export const command: Command = {
     mkdirSync(tmp, { recursive: true });
     const t0 = Date.now();
     try {
-      const r = await inferFile(model, ct, tmp, { ...opts, onProgress: (d, n) => bar.update(d / n, `predicting ${d}/${n}`) });
+      const predict = () => inferFile(model, ct, tmp, { ...opts, onProgress: (d, n) => bar.update(d / n, `predicting ${d}/${n}`) });
+      // --profile: the one run, profiled (reading the CT and writing the masks count as outside kernels).
+      const profiler = profileRequested(v.profile === true) ? new StepProfiler() : null;
+      const r = profiler ? await profiler.step(predict) : await predict();
       bar.clear();
+      if (profiler) io.err(renderProfile(profiler.report(`inference of ${basename(ct)} (read, predict, write)`)));
       rmSync(out, { recursive: true, force: true });
       renameSync(tmp, out);
       const files = r.files.map((f) => join(out, basename(f)));

@@ -59,7 +59,7 @@ export const command: Command = {
     batch: { type: 'string' }, lr: { type: 'string' }, seed: { type: 'string' }, 'validate-every': { type: 'string' },
     'early-stop': { type: 'string' }, 'flip-axes': { type: 'string' }, 'loss-weights': { type: 'string' },
     'pos-weight': { type: 'string' }, 'val-fraction': { type: 'string' }, 'val-cases': { type: 'string' },
-    'split-slab': { type: 'string' }, window: { type: 'string' }, rotation: { type: 'string' }, 'scale-max': { type: 'string' }, 'spatial-prob': { type: 'string' }, 'threshold-rule': { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' },
+    'split-slab': { type: 'string' }, window: { type: 'string' }, rotation: { type: 'string' }, 'scale-max': { type: 'string' }, 'spatial-prob': { type: 'string' }, 'threshold-rule': { type: 'string' }, backend: { type: 'string' }, json: { type: 'boolean' }, profile: { type: 'boolean' },
   },
   optionHelp: {
     data: 'DIR: case folders with ct.* and labels.* and schema.json (as `osteon phantom` writes)',
@@ -92,6 +92,7 @@ export const command: Command = {
     'spatial-prob': 'P: probability of a rotation/scaling per sample, 2D (default 0.5)',
     backend: 'auto|tfjs-node-gpu|webgpu|tfjs-node|wasm+dnnl|wasm|cpu: the tfjs backend (default auto)',
     json: 'print one JSON event per line',
+    profile: 'print a per-op time table (kernel, backend, calls, ms, % of step) of training steps 2-4 to stderr (also OSTEON_PROFILE=1)',
   },
   allowPositionals: false,
   async run({ values: v, io }) {
@@ -131,6 +132,8 @@ export const command: Command = {
     const bar = progressBar(io);
     let ids: string[] = [];
     const episodes = new Set<number>();
+    // The worker reads it from its copy of the environment (app/learning/profile.ts).
+    if (v.profile) process.env.OSTEON_PROFILE = '1';
     const job = startTraining(start, {
       onBackend: (r) => { if (!v.json) io.err(`backend: ${r.name} (${r.package})${r.kernels.length ? `, ${r.kernels.length} Osteon kernels` : ''}`); },
       onEvent: (e) => {

@@ -3,6 +3,9 @@ import { loadNative, type NativeStatus } from './addon.ts';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, conv3d, conv3dBackpropFilter, conv3dBackpropInput, fusedConv2d } from './conv.ts';
 import { CONV_BIAS, RELU_BIAS_GRAD } from '../model/fused.ts';
 import { convBias, maxPool, maxPool3d, reluBiasGrad, softmax } from './fused.ts';
+import { setFusedLoss } from '../fusion.ts';
+import { nativeFusedHeadLoss } from './loss-adam.ts';
+import { servedLog } from './run.ts';
 import { binary, concat, identity, maxPool3dGrad, maxPoolGrad, slice, splitV, sum } from './memops.ts';
 
 /**
@@ -49,7 +52,7 @@ let addedActive = false;
 export function setFusedKernels(on: boolean): void {
   if (on === addedActive) return;
   for (const [name, fn] of added) {
-    if (on) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn });
+    if (on) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: (args) => { servedLog.current = name; return fn(args); } });
     else tf.unregisterKernel(name, 'wasm');
   }
   addedActive = on;
@@ -70,9 +73,13 @@ export function registerNativeKernels(threads?: number): { kernels: string[]; st
     if (!old) continue;
     previous.set(name, old.kernelFunc);
     tf.unregisterKernel(name, 'wasm');
-    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: make(old.kernelFunc) });
+    const fn = make(old.kernelFunc);
+    // The profiler (../profile.ts) attributes each served or handed-on call to this kernel name.
+    tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: (args) => { servedLog.current = name; return fn(args); } });
   }
   if (process.env.OSTEON_FUSE !== '0') setFusedKernels(true);
+  // The fused loss applies itself only while these kernels are registered on wasm.
+  setFusedLoss(nativeFusedHeadLoss);
   return { kernels: [...previous.keys(), ...(addedActive ? added.map(([k]) => k) : [])].map((k) => `wasm+dnnl:${k}`), status };
 }
 

@@ -16,6 +16,12 @@ export function nativeCounts(): { native: number; fallback: number; errors: numb
   return { ...counts, lastError };
 }
 
+/**
+ * While a profile runs (app/learning/profile.ts), each call's kernel name and whether the addon
+ * served it (false: handed to the kernel it replaced), in call order.
+ */
+export const servedLog: { on: boolean; current: string; list: Array<[string, boolean]> } = { on: false, current: '', list: [] };
+
 /** A kernel that returns null for "not mine" runs its fallback instead; addon errors too. */
 export function withFallback(fallback: tf.KernelFunc, body: (args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | tf.TensorInfo[] | null): tf.KernelFunc {
   return (args) => {
@@ -29,9 +35,11 @@ export function withFallback(fallback: tf.KernelFunc, body: (args: Parameters<tf
     }
     if (out === null) {
       counts.fallback++;
+      if (servedLog.on) servedLog.list.push([servedLog.current, false]);
       return fallback(args);
     }
     counts.native++;
+    if (servedLog.on) servedLog.list.push([servedLog.current, true]);
     return out;
   };
 }

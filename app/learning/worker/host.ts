@@ -20,6 +20,8 @@ export interface TrainingJob {
 export interface TrainingHandlers {
   onBackend?: (r: BackendReport) => void;
   onEvent: (e: TrainEvent) => void;
+  /** OSTEON_PROFILE=1 in the environment: the per-op table of a few steps (default: printed to stderr). */
+  onProfile?: (table: string) => void;
 }
 
 export function startTraining(start: WorkerStart, handlers: TrainingHandlers): TrainingJob {
@@ -32,6 +34,7 @@ export function startTraining(start: WorkerStart, handlers: TrainingHandlers): T
     worker.on('message', (m: FromWorker) => {
       if (m.type === 'backend') handlers.onBackend?.(m.report);
       else if (m.type === 'error') { failed = m.error; void worker.terminate(); }
+      else if (m.type === 'profile') (handlers.onProfile ?? ((t: string) => process.stderr.write(`${t}\n`)))(m.table);
       else {
         handlers.onEvent(m.event);
         // The worker idles on its control port after the last event; end it.

@@ -15,4 +15,6 @@ export type ToWorker = { type: 'pause' } | { type: 'resume' } | { type: 'cancel'
 export type FromWorker =
   | { type: 'backend'; report: BackendReport }
   | { type: 'event'; event: TrainEvent }
+  /** OSTEON_PROFILE=1: the per-op table of a few training steps (profile.ts). */
+  | { type: 'profile'; table: string }
   | { type: 'error'; error: ErrorData };

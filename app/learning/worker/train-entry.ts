@@ -23,15 +23,17 @@ port.on('message', (m: ToWorker) => {
 
 const start = workerData as WorkerStart;
 const onEvent = (event: TrainEvent) => post({ type: 'event', event });
+// OSTEON_PROFILE=1 (`osteon train --profile`): the per-op table goes to the host.
+const onProfile = (table: string) => post({ type: 'profile', table });
 try {
   const report = await initBackend({ prefer: start.backend });
   post({ type: 'backend', report });
   if (start.run.kind === 'new') {
     const prepared = prepareRun(start.run.options, report);
-    await train(prepared.config, prepared.train, prepared.val, { runDir: start.run.options.runDir, control, onEvent, memory: prepared.memory?.text, notices: prepared.notices });
+    await train(prepared.config, prepared.train, prepared.val, { runDir: start.run.options.runDir, control, onEvent, onProfile, memory: prepared.memory?.text, notices: prepared.notices });
   } else {
     const r = resumeRun(start.run.runDir, start.run.epochs);
-    await train(r.config, r.train, r.val, { runDir: start.run.runDir, resumeFrom: join(start.run.runDir, 'checkpoints', 'last.ckpt'), control, onEvent });
+    await train(r.config, r.train, r.val, { runDir: start.run.runDir, resumeFrom: join(start.run.runDir, 'checkpoints', 'last.ckpt'), control, onEvent, onProfile });
   }
 } catch (e) {
   post({ type: 'error', error: toErrorData(e) });

@@ -12,6 +12,7 @@
 #include "conv.h"
 #include "fused.h"
 #include "memops.h"
+#include "loss_adam.h"
 
 namespace {
 
@@ -242,6 +243,80 @@ napi_value BinaryRows(napi_env env, napi_callback_info info) {
   });
 }
 
+// fused loss and Adam (loss.cc, adam.cc)
+// lossFused(dims Int32Array[10] {m, c, s, bceC0, bceN, ceC0, ceK, diceSigFrom, diceSoftFrom, 0},
+//           params Float64Array[5] {a, b, c, smoothNr, smoothDr}, logits, targets | null,
+//           labels Int32Array | null, posWeight | null, classWeight | null, grad | null, out Float64Array[3])
+napi_value LossFused(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 9);
+    const int32_t* d = typed<int32_t>(env, argv[0], napi_int32_array, 10, "dims");
+    const double* q = typed<double>(env, argv[1], napi_float64_array, 5, "params");
+    osteon::LossSpec s{d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], q[0], q[1], q[2], q[3], q[4]};
+    if (s.m < 1 || s.c < 1 || s.s < 1 || s.m % s.s != 0) throw JsError("lossFused: bad m, c or s");
+    if (s.bceN < 0 || s.ceK < 0 || s.bceC0 < 0 || s.ceC0 < 0 || s.bceC0 + s.bceN > s.c || s.ceC0 + s.ceK > s.c) throw JsError("lossFused: channel ranges out of bounds");
+    if (s.ceK == 1) throw JsError("lossFused: CE needs >= 2 classes");
+    if (s.diceSigFrom >= s.bceN && s.bceN > 0) throw JsError("lossFused: diceSigFrom out of range");
+    if (s.diceSoftFrom >= s.ceK && s.ceK > 0) throw JsError("lossFused: diceSoftFrom out of range");
+    napi_valuetype t;
+    auto isNull = [&](napi_value v) { check(env, napi_typeof(env, v, &t)); return t == napi_null || t == napi_undefined; };
+    const float* logits = f32(env, argv[2], s.m * s.c, "logits");
+    const float* targets = s.bceN > 0 ? f32(env, argv[3], s.m * s.bceN, "targets") : nullptr;
+    const int32_t* labels = s.ceK > 0 ? typed<int32_t>(env, argv[4], napi_int32_array, s.m, "labels") : nullptr;
+    const float* pw = s.bceN > 0 ? f32(env, argv[5], s.bceN, "posWeight") : nullptr;
+    const float* cw = s.ceK > 0 && !isNull(argv[6]) ? f32(env, argv[6], s.ceK, "classWeight") : nullptr;
+    float* grad = isNull(argv[7]) ? nullptr : f32(env, argv[7], s.m * s.c, "grad");
+    double* out = typed<double>(env, argv[8], napi_float64_array, 3, "out");
+    if (labels) {
+      for (int64_t i = 0; i < s.m; i++)
+        if (labels[i] < 0 || labels[i] >= s.ceK) throw JsError("lossFused: label " + std::to_string(labels[i]) + " outside 0.." + std::to_string(s.ceK - 1));
+    }
+    osteon::lossFused(s, logits, targets, labels, pw, cw, grad, out);
+    return undefinedValue(env);
+  });
+}
+
+// adamFused(w[], g[], m[], v[], wOut[], k Float32Array[8] {lr, b1, b2, eps, 1-b1, 1-b2, 1-accB1, 1-accB2})
+napi_value AdamFused(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 6);
+    uint32_t n;
+    check(env, napi_get_array_length(env, argv[0], &n));
+    std::vector<int64_t> sizes(n);
+    std::vector<const float*> w(n), g(n);
+    std::vector<float*> m(n), v(n), o(n);
+    for (int a = 1; a < 5; a++) {
+      uint32_t k;
+      check(env, napi_get_array_length(env, argv[a], &k));
+      if (k != n) throw JsError("adamFused: arrays differ in length");
+    }
+    for (uint32_t i = 0; i < n; i++) {
+      napi_value e;
+      check(env, napi_get_element(env, argv[0], i, &e));
+      napi_typedarray_type type;
+      size_t len;
+      void* data;
+      check(env, napi_get_typedarray_info(env, e, &type, &len, &data, nullptr, nullptr));
+      if (type != napi_float32_array) throw JsError("adamFused: w: expected Float32Array");
+      sizes[i] = int64_t(len);
+      w[i] = static_cast<const float*>(data);
+      napi_value x;
+      check(env, napi_get_element(env, argv[1], i, &x));
+      g[i] = f32(env, x, sizes[i], "g");
+      check(env, napi_get_element(env, argv[2], i, &x));
+      m[i] = f32(env, x, sizes[i], "m");
+      check(env, napi_get_element(env, argv[3], i, &x));
+      v[i] = f32(env, x, sizes[i], "v");
+      check(env, napi_get_element(env, argv[4], i, &x));
+      o[i] = f32(env, x, sizes[i], "wOut");
+    }
+    const float* k = f32(env, argv[5], 8, "k");
+    osteon::adamFused(int(n), sizes.data(), w.data(), g.data(), m.data(), v.data(), o.data(), k);
+    return undefinedValue(env);
+  });
+}
+// end of the fused loss and Adam
+
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     auto argv = argsOf(env, info, 1);
@@ -357,6 +432,9 @@ napi_value Init(napi_env env, napi_value exports) {
       {"maxPoolGradV", nullptr, MaxPoolGradV, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolImpl", nullptr, MaxPoolImpl, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      // fused loss and Adam (loss.cc, adam.cc)
+      {"lossFused", nullptr, LossFused, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"adamFused", nullptr, AdamFused, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
