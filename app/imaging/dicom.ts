@@ -142,9 +142,6 @@ function planFromScan(path: string, scan: Scan, opts: DicomReadOptions): SeriesP
   const iop = first.iop;
   const direction: Mat3 = [iop[0], iop[3], n[0], iop[1], iop[4], n[1], iop[2], iop[5], n[2]];
   const f = first.file;
-  if (f.transferSyntax === '1.2.840.10008.1.2.4.51' && frameInfo(f).bitsAllocated > 8) {
-    warnings.push('JPEG Extended (12-bit) pixels are decoded by cornerstone\'s jpeg.js, which shows a bias of about +15 HU against IJG (dcmtk); for quantitative work decompress first (dcmdjpeg) — see docs/dicom.md');
-  }
   return {
     uid: str(f, T.seriesUid) ?? '', slices, rows: info.rows, cols: info.columns,
     dims: [info.columns, info.rows, slices.length], spacing: [first.spacing[1], first.spacing[0], dz], origin: first.pos, direction, warnings,
