@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { badInput } from '../util/errors.ts';
-import { decodeInWorkers, decodeSync, type DecodeProgress } from './dicom-decode.ts';
+import { cancelled, decodeInWorkers, decodeSync, type DecodeProgress } from './dicom-decode.ts';
 import { firstItem, isEncapsulatedSyntax, nums, parseDicom, str, tag, transferSyntaxName, us, type DataSet, type DicomFile } from './dicom-parse.ts';
 import { frameInfo, nativeFrames } from './dicom-pixels.ts';
 import { scanDicom, type Scan, type ScannedFile } from './dicom-scan.ts';
@@ -45,6 +45,8 @@ export interface DicomReadOptions extends ReadOptions {
   onProgress?: (p: DecodeProgress) => void;
   /** Decoder threads for compressed series (default: min(4, cores)). */
   threads?: number;
+  /** Cancels the async read (rejects with code 'cancelled'); the sync reader ignores it. */
+  signal?: AbortSignal;
 }
 
 /** One slice of the volume: a frame of a file, with its own geometry and rescale. */
@@ -90,10 +92,13 @@ export async function readDicomSeriesAsync(path: string, opts: DicomReadOptions 
   const compressed = files.some((f) => isEncapsulatedSyntax(f.transferSyntax));
   let frames: Samples[][];
   if (compressed) {
-    frames = await decodeInWorkers(files.map((f) => f.path), { threads: opts.threads, onProgress: opts.onProgress });
+    frames = await decodeInWorkers(files.map((f) => f.path), { threads: opts.threads, onProgress: opts.onProgress, signal: opts.signal });
   } else {
     frames = [];
     for (let i = 0; i < files.length; i++) {
+      // Uncompressed files are read here; yield now and then so an abort (or a UI message) gets in.
+      if (i % 16 === 15) await new Promise<void>((r) => setImmediate(r));
+      if (opts.signal?.aborted) throw cancelled();
       frames.push(nativeFrames(whole(files[i])));
       opts.onProgress?.({ done: i + 1, total: files.length, file: files[i].path });
     }

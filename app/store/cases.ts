@@ -89,6 +89,7 @@ export async function importCase(p: Project, src: ImportSources, ctl: JobControl
   //    A DICOM series is decoded in worker threads, with progress per file.
   const ctVol = await readVolumeAsync(ct, {
     seriesUid: src.seriesUid,
+    signal: ctl.signal,
     onProgress: (d) => ctl.progress(0.02 + 0.26 * (d.done / d.total), `decoding ${basename(ct)}: ${d.done}/${d.total} files`),
   });
   checkCancel(ctl);
