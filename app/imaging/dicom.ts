@@ -291,21 +291,29 @@ function sliceSpacing(path: string, slices: Slice[], warnings: string[]): number
 
 /** HU as pydicom's apply_modality_lut computes it (float64 there; int16 here when exact, else float32). */
 function huVoxels(slices: Slice[], raws: Samples[], per: number): Int16Array | Float32Array {
-  let integral = true, lo = Infinity, hi = -Infinity;
-  raws.forEach((r, k) => {
-    const { slope, intercept } = slices[k];
-    if (!Number.isInteger(slope) || !Number.isInteger(intercept)) integral = false;
-    let mn = Infinity, mx = -Infinity;
-    for (let i = 0; i < per; i++) { const x = r[i]; if (x < mn) mn = x; if (x > mx) mx = x; }
-    for (const x of [mn * slope + intercept, mx * slope + intercept]) { lo = Math.min(lo, x); hi = Math.max(hi, x); }
-  });
-  const out = integral && lo >= -32768 && hi <= 32767 ? new Int16Array(per * slices.length) : new Float32Array(per * slices.length);
+  // Int16 when every slope and intercept is an integer and every HU fits; else Float32. One pass
+  // in the common case: convert into Int16 and fall back to Float32 at the first value outside.
+  if (slices.every((s) => Number.isInteger(s.slope) && Number.isInteger(s.intercept))) {
+    const out = new Int16Array(per * slices.length);
+    if (raws.every((r, k) => toInt16(r, slices[k].slope, slices[k].intercept, out, k * per, per))) return out;
+  }
+  const out = new Float32Array(per * slices.length);
   raws.forEach((r, k) => {
     const { slope, intercept } = slices[k];
     const base = k * per;
     for (let i = 0; i < per; i++) out[base + i] = r[i] * slope + intercept;
   });
   return out;
+}
+
+/** HU of one slice into `out` at `base`; false as soon as one is outside int16. */
+function toInt16(r: Samples, slope: number, intercept: number, out: Int16Array, base: number, per: number): boolean {
+  for (let i = 0; i < per; i++) {
+    const v = r[i] * slope + intercept;
+    if (v < -32768 || v > 32767) return false;
+    out[base + i] = v;
+  }
+  return true;
 }
 
 /** A series as the import wizard and `osteon inspect` list it. */
