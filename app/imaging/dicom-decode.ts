@@ -31,6 +31,8 @@ type Reply = { i: number; frames: Samples[] } | { i: number; error: ErrorData };
 export interface DecodeOptions {
   threads?: number;
   onProgress?: (p: DecodeProgress) => void;
+  /** Each file's frames as soon as they arrive (input index), before its progress report. */
+  onFile?: (i: number, frames: Samples[]) => void;
   /** Aborting stops handing out files, terminates the workers and rejects with code 'cancelled'. */
   signal?: AbortSignal;
 }
@@ -61,9 +63,11 @@ export async function decodeInWorkers(paths: string[], opts: DecodeOptions = {})
           if ('error' in m) { stopped = true; reject(new OsteonError(m.error)); return; }
           out[m.i] = m.frames;
           done++;
+          // The worker gets its next file before this thread spends time on the result.
+          feed(w);
+          try { opts.onFile?.(m.i, m.frames); } catch (e) { stopped = true; reject(e as Error); return; }
           opts.onProgress?.({ done, total: paths.length, file: paths[m.i] });
           if (done === paths.length) resolve();
-          else feed(w);
         });
         w.on('error', reject);
         w.on('exit', (code) => { if (!stopped && done < paths.length) reject(new OsteonError({ code: 'internal', message: `DICOM decode worker exited with code ${code}` })); });

@@ -91,8 +91,11 @@ export async function readDicomSeriesAsync(path: string, opts: DicomReadOptions 
   const files = filesOf(plan);
   const compressed = files.some((f) => isEncapsulatedSyntax(f.transferSyntax));
   let frames: Samples[][];
+  let early: Int16Array | null = null;
   if (compressed) {
-    frames = await decodeInWorkers(files.map((f) => f.path), { threads: opts.threads, onProgress: opts.onProgress, signal: opts.signal });
+    const hu = incrementalHu(plan, files, opts);
+    frames = await decodeInWorkers(files.map((f) => f.path), { threads: opts.threads, onProgress: opts.onProgress, signal: opts.signal, onFile: hu?.add });
+    early = hu?.result() ?? null;
   } else {
     frames = [];
     for (let i = 0; i < files.length; i++) {
@@ -103,7 +106,36 @@ export async function readDicomSeriesAsync(path: string, opts: DicomReadOptions 
       opts.onProgress?.({ done: i + 1, total: files.length, file: files[i].path });
     }
   }
-  return assemble(plan, files, frames, opts);
+  return assemble(plan, files, frames, opts, early);
+}
+
+/**
+ * HU into int16 as each decoded file arrives, on this thread while the workers decode the
+ * others (so no conversion pass is left after the last decode). Null when a slope or intercept
+ * is not an integer; `result()` is null when a value did not fit or a frame was short (then
+ * `assemble` converts everything, or names the short frame).
+ */
+function incrementalHu(plan: SeriesPlan, files: DicomFile[], opts: ReadOptions): { add: (i: number, frames: Samples[]) => void; result: () => Int16Array | null } | null {
+  if (!plan.slices.every((s) => Number.isInteger(s.slope) && Number.isInteger(s.intercept))) return null;
+  const per = plan.rows * plan.cols;
+  checkPayload(plan.slices[0].file.path, 'Rows×Columns×slices', per * plan.slices.length, 4, opts.maxBytes ?? defaultMaxBytes());
+  const index = new Map(files.map((f, i) => [f, i]));
+  const slicesOfFile = files.map((): number[] => []);
+  plan.slices.forEach((sl, k) => slicesOfFile[index.get(sl.file)!].push(k));
+  const out = new Int16Array(per * plan.slices.length);
+  let ok = true, added = 0;
+  return {
+    add: (i, frames) => {
+      added++;
+      for (const k of slicesOfFile[i]) {
+        if (!ok) return;
+        const sl = plan.slices[k];
+        const fr = frames[sl.frame];
+        ok = fr !== undefined && fr.length >= per && toInt16(fr, sl.slope, sl.intercept, out, k * per, per);
+      }
+    },
+    result: () => (ok && added === files.length ? out : null),
+  };
 }
 
 /** The file parsed whole (the scan kept headers only, from the file's first bytes). */
@@ -115,7 +147,7 @@ function filesOf(plan: SeriesPlan): DicomFile[] {
   return [...new Set(plan.slices.map((s) => s.file))];
 }
 
-function assemble(plan: SeriesPlan, files: DicomFile[], frames: Samples[][], opts: ReadOptions): LoadedVolume {
+function assemble(plan: SeriesPlan, files: DicomFile[], frames: Samples[][], opts: ReadOptions, converted: Int16Array | null = null): LoadedVolume {
   const index = new Map(files.map((f, i) => [f, i]));
   const per = plan.rows * plan.cols;
   checkPayload(plan.slices[0].file.path, 'Rows×Columns×slices', per * plan.slices.length, 4, opts.maxBytes ?? defaultMaxBytes());
@@ -124,7 +156,7 @@ function assemble(plan: SeriesPlan, files: DicomFile[], frames: Samples[][], opt
     if (!fr || fr.length < per) throw badInput(sl.file.path, 'PixelData', `frame ${sl.frame + 1} is missing or short`);
     return fr;
   });
-  const data = huVoxels(plan.slices, raws, per);
+  const data = converted ?? huVoxels(plan.slices, raws, per);
   return {
     dims: plan.dims, spacing: plan.spacing, origin: plan.origin, direction: plan.direction, data, channels: 1,
     format: 'dicom', warnings: plan.warnings, meta: plan.meta,

@@ -88,6 +88,18 @@ describe('DICOM transfer syntaxes vs pydicom (real CT crop, encoded by dcmtk / G
     a.origin.forEach((x, i) => expect(x).toBeCloseTo(b.origin[i], 4));
   });
 
+  // The async reader converts to HU as files arrive (int16 when it fits, else float32 after
+  // all): the same voxels and array type as the synchronous reader (float32: the 8-bit JPEG
+  // with a fractional slope; int16: signed 12-bit JPEG-LS).
+  it('the async reader equals the sync reader (values and array type)', async () => {
+    for (const name of ['jpeg_baseline_8bit', 'signed_12bit_jpegls']) {
+      const a = await readDicomSeriesAsync(join(dir, name), { threads: 2 });
+      const b = readDicomSeries(join(dir, name));
+      expect(a.data.constructor.name, name).toBe(b.data.constructor.name);
+      expect(sha(int16(a.data)), name).toBe(sha(int16(b.data)));
+    }
+  });
+
   it('the async reader decodes in workers and reports progress per file', async () => {
     const seen: number[] = [];
     const v = await readDicomSeriesAsync(join(dir, 'j2k_lossless'), { threads: 2, onProgress: (p) => seen.push(p.done) });
