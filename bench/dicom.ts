@@ -3,7 +3,9 @@
  * holds — with Osteon (`readDicomSeriesAsync`: headers, sorting, decode in worker threads with
  * OpenJPEG/wasm, HU) versus pydicom 2.3 (dcmread + pixel_array through its Pillow/GDCM handlers
  * + apply_modality_lut + stack, sorted along the normal), on the same files in the same run,
- * with the voxels checked to agree (sha256 of the int16 HU volume).
+ * with the voxels checked to agree (sha256 of the int16 HU volume). The two alternate run by run
+ * (so both see the same machine load); the suite prints the wall-time ratio (median of --repeats
+ * runs each), the CPU-time ratio (all threads) and the load average before and after.
  *
  * The series: the 3 real 512² slices of ../shared/data's dcmqi CT (or, without ../shared, a
  * synthetic CT slice), each compressed once with GDCM (`gdcmconv --j2k`), then written 100 times
@@ -13,7 +15,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchRecord, BenchSuite } from '../app/cli/bench-types.ts';
@@ -58,20 +60,21 @@ print(json.dumps({'cpu_ms': ((r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_
 `;
 
 const PYDICOM = String.raw`
-import os, sys, time, json, hashlib
+import os, sys, time, json, hashlib, resource
 import numpy as np, pydicom
 from pydicom.pixel_data_handlers.util import apply_modality_lut
-folder, reps = sys.argv[1], int(sys.argv[2]); times = []
-for _ in range(reps):
-    t = time.perf_counter()
-    ds = [pydicom.dcmread(os.path.join(folder, f)) for f in sorted(os.listdir(folder))]
-    iop = np.array(ds[0].ImageOrientationPatient, float); nrm = np.cross(iop[:3], iop[3:])
-    ds.sort(key=lambda d: float(np.dot(np.array(d.ImagePositionPatient, float), nrm)))
-    vol = np.stack([apply_modality_lut(d.pixel_array, d) for d in ds])
-    times.append(time.perf_counter() - t)
+folder = sys.argv[1]
+r0 = resource.getrusage(resource.RUSAGE_SELF)
+t = time.perf_counter()
+ds = [pydicom.dcmread(os.path.join(folder, f)) for f in sorted(os.listdir(folder))]
+iop = np.array(ds[0].ImageOrientationPatient, float); nrm = np.cross(iop[:3], iop[3:])
+ds.sort(key=lambda d: float(np.dot(np.array(d.ImagePositionPatient, float), nrm)))
+vol = np.stack([apply_modality_lut(d.pixel_array, d) for d in ds])
+wall = time.perf_counter() - t
+r1 = resource.getrusage(resource.RUSAGE_SELF)
 h = hashlib.sha256(vol.astype('<i2').tobytes()).hexdigest()
 handlers = [h.__name__.split('.')[-1] for h in pydicom.config.pixel_data_handlers if h.is_available()]
-print(json.dumps({'times': times, 'sha256': h, 'pydicom': pydicom.__version__, 'handlers': handlers}))
+print(json.dumps({'wall': wall, 'cpu': (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime), 'sha256': h, 'pydicom': pydicom.__version__, 'handlers': handlers}))
 `;
 
 function series(ctx: { notice(t: string): void }): string | null {
@@ -93,28 +96,43 @@ export const suite: BenchSuite = {
     const dir = series(ctx);
     if (!dir) return [];
     const threads = defaultThreads(SLICES);
-    const times: number[] = [];
-    let sha = '';
+    // Osteon and pydicom alternate (O, P, O, P, ...) so that both see the same load; wall time
+    // and CPU time (all threads of the process) of each run.
+    const load0 = loadavg();
+    const times: number[] = [], cpus: number[] = [], refTimes: number[] = [], refCpus: number[] = [];
+    let sha = '', ref: { sha256: string; pydicom: string; handlers: string[] } | null = null;
     for (let r = 0; r < ctx.repeats; r++) {
+      const c0 = process.cpuUsage();
       const t = performance.now();
       const v = await readDicomSeriesAsync(dir);
       times.push((performance.now() - t) / 1000);
+      const c = process.cpuUsage(c0);
+      cpus.push((c.user + c.system) / 1e6);
       if (r === 0) {
         const i16 = Int16Array.from(v.data, (x) => Math.round(x));
         sha = createHash('sha256').update(new Uint8Array(i16.buffer)).digest('hex');
       }
+      const py = spawnSync('/usr/bin/python3', ['-c', PYDICOM, dir], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
+      if (py.status !== 0) { ctx.notice(`pydicom reference failed: ${py.stderr.trim().split('\n').pop() ?? ''}`); continue; }
+      const j = JSON.parse(py.stdout) as { wall: number; cpu: number; sha256: string; pydicom: string; handlers: string[] };
+      refTimes.push(j.wall);
+      refCpus.push(j.cpu);
+      ref = j;
     }
+    const load1 = loadavg();
+    const cores = availableParallelism();
     const rec: BenchRecord = { name: `read J2K lossless series 512×512×${SLICES} (${threads} decode threads)`, unit: 's', ...timeStats(times) };
-    const py = spawnSync('/usr/bin/python3', ['-c', PYDICOM, dir, String(Math.min(ctx.repeats, 2))], { encoding: 'utf8', maxBuffer: 16 * 1024 * 1024 });
-    if (py.status === 0) {
-      const ref = JSON.parse(py.stdout) as { times: number[]; sha256: string; pydicom: string; handlers: string[] };
-      const median = timeStats(ref.times).median;
+    const loads = `load average ${load0.map((x) => x.toFixed(1)).join('/')} before, ${load1.map((x) => x.toFixed(1)).join('/')} after, ${cores} cores`;
+    if (ref) {
+      const median = timeStats(refTimes).median;
       rec.reference = { name: `pydicom ${ref.pydicom} (${ref.handlers.join('+')})`, median };
       rec.ratio = rec.median / median;
       rec.ok = ref.sha256 === sha;
-      rec.detail = `${rec.ok ? 'HU volumes identical' : 'HU volumes DIFFER'}; Osteon decodes in ${threads} worker thread(s), pydicom in one`;
+      const cpu = timeStats(cpus).median, refCpu = timeStats(refCpus).median;
+      rec.detail = `${rec.ok ? 'HU volumes identical' : 'HU volumes DIFFER'}; CPU ${cpu.toFixed(1)} s (all threads) vs ${refCpu.toFixed(1)} s; ${loads}`;
+      ctx.notice(`ratio Osteon / pydicom, wall (median of ${times.length}): ${rec.ratio.toFixed(2)} (${rec.median.toFixed(1)} s vs ${median.toFixed(1)} s); CPU: ${(cpu / refCpu).toFixed(2)} (${cpu.toFixed(1)} s vs ${refCpu.toFixed(1)} s); ${loads}`);
     } else {
-      ctx.notice(`pydicom reference failed: ${py.stderr.trim().split('\n').pop() ?? ''}`);
+      rec.detail = loads;
     }
     // CPU time per slice, one thread each: comparable even when the machine is loaded.
     const one = join(dir, readdirSync(dir).sort()[0]);

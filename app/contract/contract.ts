@@ -72,6 +72,18 @@ export const calls = {
     'The image series of a DICOM folder/DICOMDIR (description, slices, spacing, transfer syntax, why one is not readable), for the import wizard.'),
   'case.attachPrediction': call(z.strictObject({ caseId: Id, labels: Path }), z.strictObject({ caseId: Id, file: z.string().max(255) }),
     'Copies a predicted label map (same grid as the CT) into the case as prediction.*; volume.get kind prediction then serves it (compare mode).'),
+  'case.importSeg': call(
+    z.strictObject({
+      caseId: Id, seg: Path, as: z.enum(['labels', 'prediction']),
+      /** Segment label → structure id, for segments whose label/description names no structure. */
+      map: z.record(z.string().min(1).max(64), z.string().min(1).max(64)).optional(),
+    }),
+    z.strictObject({
+      caseId: Id, file: z.string().max(255), as: z.enum(['labels', 'prediction']),
+      structures: z.array(z.strictObject({ id: z.string().max(64), segment: z.string().max(64), voxels: z.number().int().nonnegative() })).max(256),
+      warnings: z.array(z.string().max(2000)).max(16),
+    }),
+    'A DICOM SEG (Slicer, OHIF, highdicom) into a case, segments mapped to its schema\'s structures, overlaps kept: as its prediction (compare mode), or as the labels of a case imported without any (docs/dicom.md).'),
   'volume.get': call(z.strictObject({ caseId: Id, kind: VolumeKind }), VolumeMeta,
     'A volume\'s geometry and the URL its raw voxels are served from.'),
 

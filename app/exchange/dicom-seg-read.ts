@@ -13,7 +13,7 @@ import { nativeFrames } from '../imaging/dicom-pixels.ts';
 import { isEncapsulatedSyntax } from '../imaging/dicom-parse.ts';
 import type { Geometry } from '../imaging/volume.ts';
 import { makeLabelSet, type LabelSet } from '../labels/labelset.ts';
-import type { LabelSchema } from '../labels/schema.ts';
+import type { LabelSchema, StructureDef } from '../labels/schema.ts';
 
 const T = {
   sopClass: tag(0x0008, 0x0016), segType: tag(0x0062, 0x0001), segments: tag(0x0062, 0x0002), segNumber: tag(0x0062, 0x0004),
@@ -127,17 +127,19 @@ function frameReader(file: string, f: ReturnType<typeof parseDicom>, type: strin
  * label equals the structure's name or id (case-insensitive), or whose description is the id
  * (Osteon writes it there). Structures without a segment are refused, naming what the SEG has.
  */
-export function segToLabelSet(file: string, seg: ReadSeg, schema: LabelSchema, grid: Geometry, map: Record<string, string> = {}): LabelSet {
+/** The segment that is structure `st`: by --map, else by label (= name or id) or description (= id). */
+export function matchSegment(file: string, seg: ReadSeg, st: StructureDef, map: Record<string, string> = {}): SegSegment {
   const norm = (s: string) => s.trim().toLowerCase();
-  const masks = schema.structures.map((st) => {
-    const explicit = Object.entries(map).find(([, id]) => id === st.id)?.[0];
-    const found = seg.segments.find((s) => explicit !== undefined
-      ? norm(s.label) === norm(explicit)
-      : norm(s.label) === norm(st.name) || norm(s.label) === norm(st.id) || norm(s.description) === norm(st.id));
-    if (!found) {
-      throw badInput(file, 'SegmentSequence', `no segment for structure "${st.id}" (${st.name}); the SEG has ${seg.segments.map((s) => `"${s.label}"`).join(', ')}; map one with --map "SEGMENT LABEL=${st.id}"`);
-    }
-    return found.mask;
-  });
-  return makeLabelSet(schema, grid, masks);
+  const explicit = Object.entries(map).find(([, id]) => id === st.id)?.[0];
+  const found = seg.segments.find((s) => explicit !== undefined
+    ? norm(s.label) === norm(explicit)
+    : norm(s.label) === norm(st.name) || norm(s.label) === norm(st.id) || norm(s.description) === norm(st.id));
+  if (!found) {
+    throw badInput(file, 'SegmentSequence', `no segment for structure "${st.id}" (${st.name}); the SEG has ${seg.segments.map((s) => `"${s.label}"`).join(', ')}; map one with --map "SEGMENT LABEL=${st.id}"`);
+  }
+  return found;
+}
+
+export function segToLabelSet(file: string, seg: ReadSeg, schema: LabelSchema, grid: Geometry, map: Record<string, string> = {}): LabelSet {
+  return makeLabelSet(schema, grid, schema.structures.map((st) => matchSegment(file, seg, st, map).mask));
 }

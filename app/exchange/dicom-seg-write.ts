@@ -86,6 +86,59 @@ function readCt(p: string): Dataset {
   }
 }
 
+type Plan = ReturnType<typeof planDicomSeries>;
+interface Source { source: Dataset; frameOfSlice: number[] }
+
+/**
+ * Classic CT (one file per slice): dcmjs normalises the instances into one multiframe whose
+ * ReferencedSeriesSequence lists them, and orders it itself (reversed along the normal in 0.52),
+ * so each of its frames is mapped to Osteon's slice k by position along the normal, never by index.
+ */
+function classicSource(series: string, files: string[], plan: Plan): Source {
+  const datasets = ctDatasets(files);
+  const multiframe = dcmjs.normalizers.Normalizer.normalizeToDataset(datasets) as Dataset;
+  if (!multiframe) throw badInput(series, 'SOPClassUID', 'dcmjs could not normalise the CT series', 'unsupported');
+  const n = [plan.direction[2], plan.direction[5], plan.direction[8]];
+  const along = (p: number[]) => p[0] * n[0] + p[1] * n[1] + p[2] * n[2];
+  const perFrame = multiframe.PerFrameFunctionalGroupsSequence as Array<{ PlanePositionSequence: { ImagePositionPatient: number[] } | Array<{ ImagePositionPatient: number[] }> }>;
+  const frameOfSlice = new Array<number>(plan.slices.length).fill(0);
+  perFrame.forEach((f, idx) => {
+    const pps = Array.isArray(f.PlanePositionSequence) ? f.PlanePositionSequence[0] : f.PlanePositionSequence;
+    const s = along(pps.ImagePositionPatient.map(Number));
+    const k = plan.slices.findIndex((sl) => Math.abs(sl.s - s) < 1e-3);
+    if (k < 0) throw badInput(series, 'ImagePositionPatient', `dcmjs frame ${idx + 1} matches no slice`);
+    frameOfSlice[k] = idx + 1;
+  });
+  return { source: multiframe, frameOfSlice };
+}
+
+/**
+ * Enhanced (multi-frame) CT, one file: the SEG derives from that instance itself, so dcmjs makes
+ * every SEG frame's SourceImageSequence reference its SOP instance with ReferencedFrameNumber =
+ * the CT frame at that slice (Osteon's slices keep their frame index, whatever the frames'
+ * spatial order), copies the frame's PlanePositionSequence and shares its Frame of Reference.
+ * Only the geometry groups of the CT's shared functional groups are kept (a SEG has no CT frame
+ * type, VOI LUT or rescale); PixelMeasures and PlaneOrientation move to the shared groups if the
+ * CT gives them per frame (Osteon has checked them uniform).
+ */
+function enhancedSource(path: string, plan: Plan): Source {
+  const [ds] = ctDatasets([path]);
+  const one = <T>(x: T | T[] | undefined): T | undefined => (Array.isArray(x) ? x[0] : x);
+  const shared = (one(ds.SharedFunctionalGroupsSequence as Dataset | Dataset[]) ?? {}) as Dataset;
+  const perFrame = (ds.PerFrameFunctionalGroupsSequence ?? []) as Dataset[];
+  const first = one(perFrame) ?? {};
+  const measures = { ...((one(shared.PixelMeasuresSequence as Dataset) ?? one(first.PixelMeasuresSequence as Dataset) ?? {}) as Dataset) };
+  // DS holds 16 characters: the gap between slice positions (e.g. 0.9999999999999929) to 1 µm.
+  const gap = Number(plan.spacing[2].toFixed(6));
+  measures.PixelSpacing ??= [plan.spacing[1], plan.spacing[0]];
+  measures.SliceThickness ??= gap;
+  measures.SpacingBetweenSlices = gap;
+  const orientation = one(shared.PlaneOrientationSequence as Dataset) ?? one(first.PlaneOrientationSequence as Dataset);
+  ds.SharedFunctionalGroupsSequence = { PixelMeasuresSequence: measures, ...(orientation ? { PlaneOrientationSequence: orientation } : {}) };
+  for (const k of ['ImageType', 'ImageOrientationPatient', 'ImagePositionPatient', 'PixelSpacing']) delete ds[k];
+  return { source: ds, frameOfSlice: plan.slices.map((sl) => sl.frame + 1) };
+}
+
 /**
  * Writes `labels` (on the CT's grid) as a BINARY DICOM SEG referencing the CT series. Every
  * structure becomes a segment, empty ones included (one empty frame), so a reader finds one
@@ -96,24 +149,12 @@ export function writeDicomSeg(out: string, labels: LabelSet, opts: SegWriteOptio
   const grid = { dims: plan.dims, spacing: plan.spacing, origin: plan.origin, direction: plan.direction };
   if (!sameGrid(grid, labels.geometry)) throw badInput(out, 'geometry', 'the labels are not on the DICOM series\' grid; a SEG references the source slices one to one', 'mismatch');
   const files = plan.slices.map((s) => s.file.path);
-  if (new Set(files).size !== files.length) throw badInput(opts.ctSeries, 'NumberOfFrames', 'DICOM SEG export from multi-frame (enhanced) CT is not supported yet', 'unsupported');
-  const datasets = ctDatasets(files);
-  const multiframe = dcmjs.normalizers.Normalizer.normalizeToDataset(datasets) as Dataset;
-  if (!multiframe) throw badInput(opts.ctSeries, 'SOPClassUID', 'dcmjs could not normalise the CT series', 'unsupported');
-  // dcmjs orders the multiframe itself (reversed along the normal in 0.52): map each of its frames
-  // to Osteon's slice k by position along the slice normal, never by index.
-  const n = [plan.direction[2], plan.direction[5], plan.direction[8]];
-  const along = (p: number[]) => p[0] * n[0] + p[1] * n[1] + p[2] * n[2];
-  const perFrame = multiframe.PerFrameFunctionalGroupsSequence as Array<{ PlanePositionSequence: { ImagePositionPatient: number[] } | Array<{ ImagePositionPatient: number[] }> }>;
-  const frameOfSlice = new Array<number>(plan.slices.length).fill(0);
-  perFrame.forEach((f, idx) => {
-    const pps = Array.isArray(f.PlanePositionSequence) ? f.PlanePositionSequence[0] : f.PlanePositionSequence;
-    const s = along(pps.ImagePositionPatient.map(Number));
-    const k = plan.slices.findIndex((sl) => Math.abs(sl.s - s) < 1e-3);
-    if (k < 0) throw badInput(opts.ctSeries, 'ImagePositionPatient', `dcmjs frame ${idx + 1} matches no slice`);
-    frameOfSlice[k] = idx + 1;
-  });
-  const seg = new dcmjs.derivations.Segmentation([multiframe], { includeSliceSpacing: true });
+  const unique = [...new Set(files)];
+  if (unique.length !== files.length && unique.length !== 1) {
+    throw badInput(opts.ctSeries, 'NumberOfFrames', `the series is split over ${unique.length} multi-frame files; a SEG export needs one enhanced CT file or single-frame slices`, 'unsupported');
+  }
+  const { source, frameOfSlice } = unique.length === files.length ? classicSource(opts.ctSeries, files, plan) : enhancedSource(unique[0], plan);
+  const seg = new dcmjs.derivations.Segmentation([source], { includeSliceSpacing: true });
   const per = plan.rows * plan.cols;
   const structures = labels.schema.structures;
   const slicesOf = labels.masks.map((m) => {
@@ -149,6 +190,9 @@ export function writeDicomSeg(out: string, labels: LabelSet, opts: SegWriteOptio
   });
   seg.bitPackPixelData();
   const ds = seg.dataset as Dataset;
+  // dcmjs adds the study to the series reference when it references the source instance itself
+  // (enhanced CT); the Common Instance Reference module forbids it for the same study (dciodvfy).
+  for (const r of [ds.ReferencedSeriesSequence].flat() as Dataset[]) if (r) delete r.StudyInstanceUID;
   ds.SeriesDescription = (opts.seriesDescription ?? `Osteon ${labels.schema.name}`).slice(0, 64);
   ds.ContentLabel = 'OSTEON';
   ds.ContentDescription = `${labels.schema.name}: ${structures.length} structures, overlaps kept`.slice(0, 64);

@@ -8,7 +8,7 @@
  * | HTJ2K (.201, .202, .203)                | @cornerstonejs/codec-openjph (OpenJPH, wasm)      |
  * | JPEG-LS (.80, .81)                      | @cornerstonejs/codec-charls (CharLS, wasm)        |
  * | JPEG baseline 8-bit (.50, .51 8-bit)    | @cornerstonejs/codec-libjpeg-turbo-8bit (wasm)    |
- * | JPEG extended 12-bit (.51)              | @cornerstonejs/dicom-image-loader codecs/jpeg.js  |
+ * | JPEG extended 12-bit (.51)              | dcmjs-codecs NativeCodecs (IJG libjpeg 12-bit)    |
  * | JPEG lossless (.57, .70)                | @cornerstonejs/jpeg-lossless-decoder-js           |
  * | RLE Lossless (.5)                       | @cornerstonejs/dicom-image-loader decodeRLE       |
  *
@@ -86,7 +86,37 @@ function view(bytes: Uint8Array, bits: number, signed: boolean): Samples {
   return signed ? new Int8Array(copy.buffer, copy.byteOffset, copy.byteLength) : copy;
 }
 
-interface JpegImageClass { new (): { parse(d: Uint8Array): void; colorTransform: boolean; getData(w: number, h: number): Uint8Array; getData16(w: number, h: number): Uint16Array } }
+/** The part of dcmjs-codecs (IJG libjpeg 6b, 8/12/16-bit builds, in one wasm) Osteon uses. */
+interface DcmjsCodecs {
+  NativeCodecs: { initializeAsync(opts?: { logCodecsInfo?: boolean; logCodecsTrace?: boolean }): Promise<void>; decodeJpeg(ctx: unknown, p?: Record<string, unknown>): { getDecodedBuffer(): Uint8Array | undefined } };
+  Context: new (attrs: Record<string, unknown>) => unknown;
+}
+
+/** dcmjs-codecs' wasm (next to its JS) loaded once per thread. */
+function dcmjsCodecs(): Promise<DcmjsCodecs> {
+  return once('dcmjs-codecs', async () => {
+    const lib = require('dcmjs-codecs') as DcmjsCodecs;
+    await lib.NativeCodecs.initializeAsync({ logCodecsInfo: false, logCodecsTrace: false });
+    return lib;
+  });
+}
+
+/**
+ * JPEG extended 12-bit through IJG's 12-bit libjpeg (dcmjs-codecs), the same decoder dcmtk's
+ * dcmdjpeg and GDCM (pydicom's handler) use. Cornerstone's jpeg.js (from pdf.js) is not used for
+ * 12-bit: its level shift scales the rounding term by 4095/255 ((q + 2056·4095/255) >> 4 instead
+ * of (q + 32776) >> 4), so every sample comes out 15 too high (docs/dicom.md).
+ */
+async function decodeJpeg12(data: Uint8Array, info: FrameInfo): Promise<Samples> {
+  const { NativeCodecs, Context } = await dcmjsCodecs();
+  const ctx = new Context({
+    width: info.columns, height: info.rows, bitsAllocated: 16, bitsStored: info.bitsStored, samplesPerPixel: 1,
+    pixelRepresentation: 0, planarConfiguration: 0, photometricInterpretation: 'MONOCHROME2', encodedBuffer: data,
+  });
+  const out = NativeCodecs.decodeJpeg(ctx, { convertColorspaceToRgb: false }).getDecodedBuffer();
+  if (!out) throw new Error('12-bit JPEG decoder returned no pixels');
+  return view(out.byteOffset % 2 === 0 ? out : out.slice(), 16, false);
+}
 interface RleFrame extends FrameInfo { pixelData?: Samples }
 
 /** JPEG SOF marker precision (bits per sample) of a JPEG bitstream, or 0 if no SOF is found. */
@@ -129,11 +159,7 @@ export async function decodeFrame(ts: string, data: Uint8Array, info: FrameInfo)
         const r = runWasm(await wasmDecoder('@cornerstonejs/codec-libjpeg-turbo-8bit/decodewasmjs', 'JPEGDecoder'), data);
         return view(r.bytes, r.bits, false);
       }
-      const { default: JpegImage } = await loaderFile<{ default: JpegImageClass }>('codecs/jpeg.js');
-      const jpeg = new JpegImage();
-      jpeg.parse(data);
-      jpeg.colorTransform = false;
-      return jpeg.getData16(info.columns, info.rows);
+      return decodeJpeg12(data, info);
     }
     case '1.2.840.10008.1.2.4.57':
     case '1.2.840.10008.1.2.4.70': {

@@ -28,33 +28,55 @@ export function transferables(arrays: Samples[]): ArrayBuffer[] {
 
 type Reply = { i: number; frames: Samples[] } | { i: number; error: ErrorData };
 
+export interface DecodeOptions {
+  threads?: number;
+  onProgress?: (p: DecodeProgress) => void;
+  /** Each file's frames as soon as they arrive (input index), before its progress report. */
+  onFile?: (i: number, frames: Samples[]) => void;
+  /** Aborting stops handing out files, terminates the workers and rejects with code 'cancelled'. */
+  signal?: AbortSignal;
+}
+
+export function cancelled(): OsteonError {
+  return new OsteonError({ code: 'cancelled', message: 'DICOM decode cancelled' });
+}
+
 /** Decodes every file (all frames) in `threads` workers; results in input order. */
-export async function decodeInWorkers(paths: string[], opts: { threads?: number; onProgress?: (p: DecodeProgress) => void } = {}): Promise<Samples[][]> {
+export async function decodeInWorkers(paths: string[], opts: DecodeOptions = {}): Promise<Samples[][]> {
+  if (opts.signal?.aborted) throw cancelled();
   const threads = opts.threads ?? defaultThreads(paths.length);
   const out: Samples[][] = new Array<Samples[]>(paths.length);
   const workers = Array.from({ length: Math.min(threads, paths.length) }, () => new Worker(WORKER, { workerData: { role: 'member' } }));
-  let next = 0, done = 0;
+  let next = 0, done = 0, stopped = false;
+  let onAbort = (): void => undefined;
   try {
     await new Promise<void>((resolve, reject) => {
       if (paths.length === 0) { resolve(); return; }
+      onAbort = () => { stopped = true; reject(cancelled()); };
+      opts.signal?.addEventListener('abort', onAbort, { once: true });
       const feed = (w: Worker) => {
-        if (next < paths.length) { const i = next++; w.postMessage({ i, path: paths[i] }); }
+        if (!stopped && next < paths.length) { const i = next++; w.postMessage({ i, path: paths[i] }); }
       };
       for (const w of workers) {
         w.on('message', (m: Reply) => {
-          if ('error' in m) { reject(new OsteonError(m.error)); return; }
+          if (stopped) return;
+          if ('error' in m) { stopped = true; reject(new OsteonError(m.error)); return; }
           out[m.i] = m.frames;
           done++;
+          // The worker gets its next file before this thread spends time on the result.
+          feed(w);
+          try { opts.onFile?.(m.i, m.frames); } catch (e) { stopped = true; reject(e as Error); return; }
           opts.onProgress?.({ done, total: paths.length, file: paths[m.i] });
           if (done === paths.length) resolve();
-          else feed(w);
         });
         w.on('error', reject);
-        w.on('exit', (code) => { if (done < paths.length) reject(new OsteonError({ code: 'internal', message: `DICOM decode worker exited with code ${code}` })); });
+        w.on('exit', (code) => { if (!stopped && done < paths.length) reject(new OsteonError({ code: 'internal', message: `DICOM decode worker exited with code ${code}` })); });
         feed(w);
       }
     });
   } finally {
+    stopped = true;
+    opts.signal?.removeEventListener('abort', onAbort);
     await Promise.all(workers.map((w) => w.terminate()));
   }
   return out;

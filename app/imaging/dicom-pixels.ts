@@ -91,6 +91,8 @@ function fixSign(s: Samples, info: FrameInfo): Samples {
   }
   if (info.bitsAllocated === 16) {
     if (!signed) return s instanceof Uint16Array ? s : Uint16Array.from(s);
+    // Already two's complement at 16 bits (a signed codestream): sign extension from bit 16 is the identity.
+    if (s instanceof Int16Array && info.bitsStored === 16) return s;
     const out = new Int16Array(s.length);
     for (let i = 0; i < s.length; i++) out[i] = (s[i] << shift) >> shift;
     return out;

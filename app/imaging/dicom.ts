@@ -15,7 +15,7 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { badInput } from '../util/errors.ts';
-import { decodeInWorkers, decodeSync, type DecodeProgress } from './dicom-decode.ts';
+import { cancelled, decodeInWorkers, decodeSync, type DecodeProgress } from './dicom-decode.ts';
 import { firstItem, isEncapsulatedSyntax, nums, parseDicom, str, tag, transferSyntaxName, us, type DataSet, type DicomFile } from './dicom-parse.ts';
 import { frameInfo, nativeFrames } from './dicom-pixels.ts';
 import { scanDicom, type Scan, type ScannedFile } from './dicom-scan.ts';
@@ -45,6 +45,8 @@ export interface DicomReadOptions extends ReadOptions {
   onProgress?: (p: DecodeProgress) => void;
   /** Decoder threads for compressed series (default: min(4, cores)). */
   threads?: number;
+  /** Cancels the async read (rejects with code 'cancelled'); the sync reader ignores it. */
+  signal?: AbortSignal;
 }
 
 /** One slice of the volume: a frame of a file, with its own geometry and rescale. */
@@ -89,16 +91,51 @@ export async function readDicomSeriesAsync(path: string, opts: DicomReadOptions 
   const files = filesOf(plan);
   const compressed = files.some((f) => isEncapsulatedSyntax(f.transferSyntax));
   let frames: Samples[][];
+  let early: Int16Array | null = null;
   if (compressed) {
-    frames = await decodeInWorkers(files.map((f) => f.path), { threads: opts.threads, onProgress: opts.onProgress });
+    const hu = incrementalHu(plan, files, opts);
+    frames = await decodeInWorkers(files.map((f) => f.path), { threads: opts.threads, onProgress: opts.onProgress, signal: opts.signal, onFile: hu?.add });
+    early = hu?.result() ?? null;
   } else {
     frames = [];
     for (let i = 0; i < files.length; i++) {
+      // Uncompressed files are read here; yield now and then so an abort (or a UI message) gets in.
+      if (i % 16 === 15) await new Promise<void>((r) => setImmediate(r));
+      if (opts.signal?.aborted) throw cancelled();
       frames.push(nativeFrames(whole(files[i])));
       opts.onProgress?.({ done: i + 1, total: files.length, file: files[i].path });
     }
   }
-  return assemble(plan, files, frames, opts);
+  return assemble(plan, files, frames, opts, early);
+}
+
+/**
+ * HU into int16 as each decoded file arrives, on this thread while the workers decode the
+ * others (so no conversion pass is left after the last decode). Null when a slope or intercept
+ * is not an integer; `result()` is null when a value did not fit or a frame was short (then
+ * `assemble` converts everything, or names the short frame).
+ */
+function incrementalHu(plan: SeriesPlan, files: DicomFile[], opts: ReadOptions): { add: (i: number, frames: Samples[]) => void; result: () => Int16Array | null } | null {
+  if (!plan.slices.every((s) => Number.isInteger(s.slope) && Number.isInteger(s.intercept))) return null;
+  const per = plan.rows * plan.cols;
+  checkPayload(plan.slices[0].file.path, 'Rows×Columns×slices', per * plan.slices.length, 4, opts.maxBytes ?? defaultMaxBytes());
+  const index = new Map(files.map((f, i) => [f, i]));
+  const slicesOfFile = files.map((): number[] => []);
+  plan.slices.forEach((sl, k) => slicesOfFile[index.get(sl.file)!].push(k));
+  const out = new Int16Array(per * plan.slices.length);
+  let ok = true, added = 0;
+  return {
+    add: (i, frames) => {
+      added++;
+      for (const k of slicesOfFile[i]) {
+        if (!ok) return;
+        const sl = plan.slices[k];
+        const fr = frames[sl.frame];
+        ok = fr !== undefined && fr.length >= per && toInt16(fr, sl.slope, sl.intercept, out, k * per, per);
+      }
+    },
+    result: () => (ok && added === files.length ? out : null),
+  };
 }
 
 /** The file parsed whole (the scan kept headers only, from the file's first bytes). */
@@ -110,7 +147,7 @@ function filesOf(plan: SeriesPlan): DicomFile[] {
   return [...new Set(plan.slices.map((s) => s.file))];
 }
 
-function assemble(plan: SeriesPlan, files: DicomFile[], frames: Samples[][], opts: ReadOptions): LoadedVolume {
+function assemble(plan: SeriesPlan, files: DicomFile[], frames: Samples[][], opts: ReadOptions, converted: Int16Array | null = null): LoadedVolume {
   const index = new Map(files.map((f, i) => [f, i]));
   const per = plan.rows * plan.cols;
   checkPayload(plan.slices[0].file.path, 'Rows×Columns×slices', per * plan.slices.length, 4, opts.maxBytes ?? defaultMaxBytes());
@@ -119,7 +156,7 @@ function assemble(plan: SeriesPlan, files: DicomFile[], frames: Samples[][], opt
     if (!fr || fr.length < per) throw badInput(sl.file.path, 'PixelData', `frame ${sl.frame + 1} is missing or short`);
     return fr;
   });
-  const data = huVoxels(plan.slices, raws, per);
+  const data = converted ?? huVoxels(plan.slices, raws, per);
   return {
     dims: plan.dims, spacing: plan.spacing, origin: plan.origin, direction: plan.direction, data, channels: 1,
     format: 'dicom', warnings: plan.warnings, meta: plan.meta,
@@ -142,9 +179,6 @@ function planFromScan(path: string, scan: Scan, opts: DicomReadOptions): SeriesP
   const iop = first.iop;
   const direction: Mat3 = [iop[0], iop[3], n[0], iop[1], iop[4], n[1], iop[2], iop[5], n[2]];
   const f = first.file;
-  if (f.transferSyntax === '1.2.840.10008.1.2.4.51' && frameInfo(f).bitsAllocated > 8) {
-    warnings.push('JPEG Extended (12-bit) pixels are decoded by cornerstone\'s jpeg.js, which shows a bias of about +15 HU against IJG (dcmtk); for quantitative work decompress first (dcmdjpeg) — see docs/dicom.md');
-  }
   return {
     uid: str(f, T.seriesUid) ?? '', slices, rows: info.rows, cols: info.columns,
     dims: [info.columns, info.rows, slices.length], spacing: [first.spacing[1], first.spacing[0], dz], origin: first.pos, direction, warnings,
@@ -289,21 +323,29 @@ function sliceSpacing(path: string, slices: Slice[], warnings: string[]): number
 
 /** HU as pydicom's apply_modality_lut computes it (float64 there; int16 here when exact, else float32). */
 function huVoxels(slices: Slice[], raws: Samples[], per: number): Int16Array | Float32Array {
-  let integral = true, lo = Infinity, hi = -Infinity;
-  raws.forEach((r, k) => {
-    const { slope, intercept } = slices[k];
-    if (!Number.isInteger(slope) || !Number.isInteger(intercept)) integral = false;
-    let mn = Infinity, mx = -Infinity;
-    for (let i = 0; i < per; i++) { const x = r[i]; if (x < mn) mn = x; if (x > mx) mx = x; }
-    for (const x of [mn * slope + intercept, mx * slope + intercept]) { lo = Math.min(lo, x); hi = Math.max(hi, x); }
-  });
-  const out = integral && lo >= -32768 && hi <= 32767 ? new Int16Array(per * slices.length) : new Float32Array(per * slices.length);
+  // Int16 when every slope and intercept is an integer and every HU fits; else Float32. One pass
+  // in the common case: convert into Int16 and fall back to Float32 at the first value outside.
+  if (slices.every((s) => Number.isInteger(s.slope) && Number.isInteger(s.intercept))) {
+    const out = new Int16Array(per * slices.length);
+    if (raws.every((r, k) => toInt16(r, slices[k].slope, slices[k].intercept, out, k * per, per))) return out;
+  }
+  const out = new Float32Array(per * slices.length);
   raws.forEach((r, k) => {
     const { slope, intercept } = slices[k];
     const base = k * per;
     for (let i = 0; i < per; i++) out[base + i] = r[i] * slope + intercept;
   });
   return out;
+}
+
+/** HU of one slice into `out` at `base`; false as soon as one is outside int16. */
+function toInt16(r: Samples, slope: number, intercept: number, out: Int16Array, base: number, per: number): boolean {
+  for (let i = 0; i < per; i++) {
+    const v = r[i] * slope + intercept;
+    if (v < -32768 || v > 32767) return false;
+    out[base + i] = v;
+  }
+  return true;
 }
 
 /** A series as the import wizard and `osteon inspect` list it. */

@@ -227,6 +227,14 @@ export function loadLabels(inputs: LabelInputs, ref: Geometry, refFile: string):
       const file = inputs.files[0];
       const v = read(file, ref, refFile);
       warnings.push(...v.warnings.map((w) => `${basename(file)}: ${w}`));
+      if (kind === 'labelmap' && v.channels > 1 && v.channels === schema.structures.length) {
+        // Osteon's masks layout (segmentation versions, a SEG imported into a case): one 0/1
+        // channel per structure in schema order, overlaps kept, whatever the schema's source kind.
+        requireBinaryMask(v, file);
+        const inOrder = { ...schema, structures: schema.structures.map((st, index) => ({ ...st, source: { kind: 'channel' as const, index } })) };
+        const set = fromChannels(inOrder, geometryOf(ref), v.data, v.channels, file);
+        return { set: { ...set, schema }, files: schema.structures.map(() => file), warnings };
+      }
       if (kind === 'labelmap' && v.data.length !== voxelCount(v)) {
         throw badInput(file, 'channels', `${v.channels} channels; schema "${schema.name}" expects a single-channel label map`);
       }

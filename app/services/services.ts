@@ -10,6 +10,7 @@ import type { AppInfo, VolumeKind } from '../contract/schemas.ts';
 import { approveCase, attachPrediction, caseDir, exportCase, importCase, rawVolume, readAnalysis, getCase, type RawVolume } from '../store/cases.ts';
 import { appendAudit } from '../store/audit.ts';
 import { exportCaseAs } from '../store/case-export.ts';
+import { importSegIntoCase } from '../store/case-seg.ts';
 import { listDicomSeries } from '../imaging/dicom.ts';
 import { createProject, openProject, summarize, type Project } from '../store/project.ts';
 import { readRecent, touchRecent } from '../store/recent.ts';
@@ -154,6 +155,7 @@ export function createServices(opts: ServiceOptions): Services {
     'case.exportAs': (req) => exportCaseAs(need(), req),
     'dicom.series': (req) => ({ series: listDicomSeries(req.path) }),
     'case.attachPrediction': (req) => ({ caseId: req.caseId, file: attachPrediction(need(), req.caseId, req.labels) }),
+    'case.importSeg': (req) => importSegIntoCase(need(), req),
     'volume.get': (req) => {
       const raw = rawVolume(need(), req.caseId, req.kind);
       return {

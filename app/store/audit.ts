@@ -12,7 +12,7 @@ import { writeAll, writeError } from '../util/atomic.ts';
 
 export const AUDIT_FILE = 'audit.jsonl';
 
-export type AuditAction = 'project.create' | 'case.import' | 'case.approve' | 'case.export' | 'case.exportAs' | 'case.attachPrediction' | 'train' | 'infer'
+export type AuditAction = 'project.create' | 'case.import' | 'case.approve' | 'case.export' | 'case.exportAs' | 'case.attachPrediction' | 'case.importSeg' | 'train' | 'infer'
   | 'version.save' | 'version.restore' | 'review.set' | 'predict.batch' | 'report';
 
 export interface AuditEntry {

@@ -89,6 +89,7 @@ export async function importCase(p: Project, src: ImportSources, ctl: JobControl
   //    A DICOM series is decoded in worker threads, with progress per file.
   const ctVol = await readVolumeAsync(ct, {
     seriesUid: src.seriesUid,
+    signal: ctl.signal,
     onProgress: (d) => ctl.progress(0.02 + 0.26 * (d.done / d.total), `decoding ${basename(ct)}: ${d.done}/${d.total} files`),
   });
   checkCancel(ctl);
@@ -315,6 +316,18 @@ function predictionFile(p: Project, caseId: string): string | undefined {
   return ['nii.gz', 'nii', 'nrrd', 'seg.nrrd', 'mha'].map((e) => `prediction.${e}`).find((f) => existsSync(join(dir, f)));
 }
 
+/** Writes `bytes` as the case's prediction file `name` (atomically), replacing an earlier one and its raw cache. */
+export function setPrediction(p: Project, caseId: string, name: string, bytes: Uint8Array): string {
+  const dir = caseDir(p, caseId);
+  const old = predictionFile(p, caseId);
+  writeFileAtomic(join(dir, name), bytes);
+  if (old && old !== name) rmSync(join(dir, old), { force: true });
+  const cache = rawVolumePaths(p.dir, caseId, 'prediction');
+  rmSync(cache.raw, { force: true });
+  rmSync(cache.meta, { force: true });
+  return name;
+}
+
 /**
  * Copies a predicted label map into the case for compare mode, after checking it lies on the
  * CT's grid (dims, spacing, origin, direction within 1e-3). Replaces an earlier prediction and
@@ -332,14 +345,7 @@ export function attachPrediction(p: Project, caseId: string, source: string): st
   if (!near(pred.spacing, ct.spacing) || !near(pred.origin, ct.origin) || !near(pred.direction, ct.direction)) {
     throw badInput(source, 'geometry', 'prediction spacing, origin or direction differs from the CT\'s');
   }
-  const dir = caseDir(p, caseId);
-  const old = predictionFile(p, caseId);
-  const name = `prediction.${ext}`;
-  if (old && old !== name) rmSync(join(dir, old), { force: true });
-  writeFileAtomic(join(dir, name), readFileSync(source));
-  const cache = rawVolumePaths(p.dir, caseId, 'prediction');
-  rmSync(cache.raw, { force: true });
-  rmSync(cache.meta, { force: true });
+  const name = setPrediction(p, caseId, `prediction.${ext}`, readFileSync(source));
   appendAudit(p.dir, 'case.attachPrediction', { caseId, source: resolve(source), file: name });
   return name;
 }

@@ -2,14 +2,30 @@
 """Independent read of a DICOM SEG with pydicom + numpy (no Osteon code), printed as JSON:
 segments (number, label, algorithm type/name, voxel count), pairwise overlaps between segments
 (voxels set in both at the same position), the Frame of Reference and referenced series, and
-whether every frame's source image exists in the CT folder at the frame's position.
-Usage: check_dicom_seg.py SEG CT_FOLDER"""
+whether every frame's source image exists in the CT folder at the frame's position (for an
+enhanced multi-frame CT: the source instance and ReferencedFrameNumber, whose per-frame
+PlanePositionSequence must be the SEG frame's position).
+Usage: check_dicom_seg.py SEG CT_FOLDER_OR_FILE"""
 import json, os, sys
 import numpy as np
 import pydicom
 
 seg = pydicom.dcmread(sys.argv[1])
-ct = {d.SOPInstanceUID: d for d in (pydicom.dcmread(os.path.join(sys.argv[2], f), stop_before_pixels=True) for f in sorted(os.listdir(sys.argv[2])))}
+ct_files = [os.path.join(sys.argv[2], f) for f in sorted(os.listdir(sys.argv[2]))] if os.path.isdir(sys.argv[2]) else [sys.argv[2]]
+ct = {d.SOPInstanceUID: d for d in (pydicom.dcmread(f, stop_before_pixels=True) for f in ct_files)}
+
+
+def source_position(src):
+    """ImagePositionPatient of the referenced CT image (or frame of a multi-frame CT)."""
+    d = ct.get(src.ReferencedSOPInstanceUID)
+    if d is None:
+        return None
+    if 'ReferencedFrameNumber' in src:
+        fr = d.PerFrameFunctionalGroupsSequence[int(src.ReferencedFrameNumber) - 1]
+        return tuple(round(float(x), 3) for x in fr.PlanePositionSequence[0].ImagePositionPatient)
+    return tuple(round(float(x), 3) for x in d.ImagePositionPatient)
+
+
 rows, cols, n = int(seg.Rows), int(seg.Columns), int(seg.NumberOfFrames)
 bits = np.unpackbits(np.frombuffer(seg.PixelData, np.uint8), bitorder='little')[: rows * cols * n].reshape(n, rows, cols)
 vox = {}
@@ -17,8 +33,7 @@ sources_ok = True
 for k, f in enumerate(seg.PerFrameFunctionalGroupsSequence):
     s = int(f.SegmentIdentificationSequence[0].ReferencedSegmentNumber)
     ipp = tuple(round(float(x), 3) for x in f.PlanePositionSequence[0].ImagePositionPatient)
-    src = f.DerivationImageSequence[0].SourceImageSequence[0].ReferencedSOPInstanceUID
-    if src not in ct or tuple(round(float(x), 3) for x in ct[src].ImagePositionPatient) != ipp:
+    if source_position(f.DerivationImageSequence[0].SourceImageSequence[0]) != ipp:
         sources_ok = False
     vox.setdefault(s, {})
     vox[s][ipp] = vox[s].get(ipp, np.zeros((rows, cols), bool)) | bits[k].astype(bool)

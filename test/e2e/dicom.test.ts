@@ -2,7 +2,7 @@
  * DICOM in the workstation, in Debian's Chromium against the real browser host: import one
  * series out of a folder holding two (the wizard lists them with slices, spacing and transfer
  * syntax), then export the case as a DICOM SEG and a Slicer .seg.nrrd from the case header's
- * Export… action. Screenshots go to test-artifacts/e2e/ for a person to look at.
+ * Export… action, and import that SEG back as the case's prediction from Import SEG…. Screenshots go to test-artifacts/e2e/ for a person to look at.
  */
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -93,5 +93,24 @@ describe.skipIf(!hasChromium())('DICOM import and export in Chromium', () => {
     await page.getByTestId('export-start').click();
     await expect.poll(() => page.getByTestId('export-done').textContent(), { timeout: 60_000 }).toMatch(/3 segments in 2 layer/);
     expect(existsSync(nrrd)).toBe(true);
+    await page.getByTestId('export-dialog').locator('xpath=ancestor::dialog').getByRole('button', { name: 'Close', exact: true }).click();
+    await expect.poll(() => page.locator('dialog').count()).toBe(0);
+
+    // The SEG back into the case from the header's Import SEG… action: the case has labels, so
+    // it lands as the prediction (compare mode), every segment on its structure, overlaps kept.
+    await page.getByTestId('case-import-seg').click();
+    await page.getByTestId('import-seg-dialog').waitFor();
+    expect(await page.getByTestId('import-seg-dialog').getByRole('radio', { name: 'Labels' }).isDisabled()).toBe(true);
+    await page.getByTestId('import-seg-file').fill(seg);
+    await page.getByTestId('import-seg-start').click();
+    const done = page.getByTestId('import-seg-done');
+    await done.waitFor({ timeout: 60_000 });
+    const text = (await done.textContent()) ?? '';
+    for (const [id, label, n] of [['labelled', 'Liver and spine', '119,537'], ['liver', 'Liver', '107,098'], ['spine', 'Thoracic spine', '12,439']]) {
+      expect(text).toContain(`${id} ← “${label}”: ${n} voxels`);
+    }
+    await browser.screenshot('dicom-03-import-seg');
+    const cases = readdirSync(join(tmp, 'projects', 'dicom', 'cases')).filter((n) => !n.startsWith('.'));
+    expect(existsSync(join(tmp, 'projects', 'dicom', 'cases', cases[0], 'prediction.nii.gz'))).toBe(true);
   }, 300_000);
 });

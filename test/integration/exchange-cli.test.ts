@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { readVolume } from '../../app/imaging/io.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readVolume, writeVolume } from '../../app/imaging/io.ts';
 import { runCli } from '../helpers/cli.ts';
 import { fixtures, hasPythonModule, repoRoot } from '../helpers/env.ts';
 
@@ -81,6 +81,74 @@ describe('DICOM SEG out (BINARY, overlaps kept)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/--run RUN_ID .* or --manual/);
     expect(existsSync(none)).toBe(false);
+  });
+});
+
+describe('DICOM SEG out from an enhanced (multi-frame) CT', () => {
+  // The enhanced CT fixture is one Enhanced CT Image Storage file: the dcmqi CT cropped to
+  // 96×80 at (x 210, y 200), frames out of spatial order. Label 1 is the same crop of
+  // liver_spine_seg.nii.gz's liver (placed by world position); the spine lies outside the crop,
+  // so label 2 is every other voxel above 100 HU. The whole covers both, as in the schema.
+  const enhanced = join(fixtures, 'imaging', 'dicom-codecs', 'enhanced_ct', 'ct.dcm');
+  const crop = join(work, 'enhanced-labels.nii.gz');
+  const seg = join(work, 'enhanced.seg.dcm');
+  const want = { labelled: 0, liver: 0, spine: 0 };
+  beforeAll(() => {
+    const g = readVolume(enhanced);
+    const l = readVolume(labels);
+    const off = [0, 1].map((a) => (g.origin[a] - l.origin[a]) / l.spacing[a]);
+    off.forEach((o) => expect(Math.abs(o - Math.round(o))).toBeLessThan(1e-3));
+    const [i0, j0] = off.map(Math.round);
+    const data = new Uint8Array(g.dims[0] * g.dims[1] * g.dims[2]);
+    for (let k = 0; k < g.dims[2]; k++) for (let j = 0; j < g.dims[1]; j++) for (let i = 0; i < g.dims[0]; i++) {
+      const at = i + g.dims[0] * (j + g.dims[1] * k);
+      const v = l.data[i + i0 + l.dims[0] * (j + j0 + l.dims[1] * k)] === 1 ? 1 : g.data[at] > 100 ? 2 : 0;
+      data[at] = v;
+      if (v === 1 || v === 2) want.labelled++;
+      if (v === 1) want.liver++;
+      if (v === 2) want.spine++;
+    }
+    writeVolume(crop, { dims: g.dims, spacing: g.spacing, origin: g.origin, direction: g.direction, data, channels: 1 });
+  });
+
+  it('osteon export writes one segment per structure from the enhanced CT', () => {
+    expect(want.spine).toBeGreaterThan(0);
+    expect(want.liver).toBeGreaterThan(0);
+    const r = runCli(['export', enhanced, crop, '--schema', schema, '--format', 'dicom-seg', '--out', seg, '--run', 'run-7']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/3 segments/);
+  });
+
+  it.skipIf(!hasPy)('pydicom: counts, overlaps, the source instance and its frame at each SEG frame\'s position, shared Frame of Reference', () => {
+    const r = spawnSync('/usr/bin/python3', [join(repoRoot, 'scripts', 'reference', 'check_dicom_seg.py'), seg, enhanced], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout) as { segments: Array<{ label: string; count: number }>; overlaps: Record<string, number>; [k: string]: unknown };
+    expect(j.segments.map((s) => [s.label, s.count])).toEqual([['Liver and spine', want.labelled], ['Liver', want.liver], ['Thoracic spine', want.spine]]);
+    expect(j.overlaps).toEqual({ '1-2': want.liver, '1-3': want.spine, '2-3': 0 });
+    expect(j).toMatchObject({ frame_of_reference_ok: true, referenced_series_ok: true, study_ok: true, sources_ok: true });
+    // Every SEG frame references the one enhanced instance with a frame number.
+    const refs = py([
+      'import json, sys, pydicom',
+      's = pydicom.dcmread(sys.argv[1]); c = pydicom.dcmread(sys.argv[2], stop_before_pixels=True)',
+      'src = [f.DerivationImageSequence[0].SourceImageSequence[0] for f in s.PerFrameFunctionalGroupsSequence]',
+      'print(json.dumps({"uids": sorted({str(x.ReferencedSOPInstanceUID) for x in src}), "ct": str(c.SOPInstanceUID), "frames": sorted({int(x.ReferencedFrameNumber) for x in src}),',
+      '  "series_refs": [str(i.ReferencedSOPInstanceUID) for i in s.ReferencedSeriesSequence[0].ReferencedInstanceSequence]}))',
+    ].join('\n'), seg, enhanced);
+    expect(refs.uids).toEqual([refs.ct]);
+    expect(refs.series_refs).toEqual([refs.ct]);
+    expect(refs.frames).toEqual([1, 2, 3]);
+  });
+
+  it.skipIf(!hasDciodvfy)('dciodvfy reports no errors', () => {
+    const r = spawnSync('dciodvfy', [seg], { encoding: 'utf8' });
+    const errors = (r.stderr + r.stdout).split('\n').filter((l) => l.startsWith('Error'));
+    expect(errors).toEqual([]);
+  });
+
+  it('reads back through import-seg on the enhanced CT with the same counts', () => {
+    const r = runCli(['import-seg', seg, '--ct', enhanced, '--schema', schema, '--out', join(work, 'enhanced-in')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`labelled ${want.labelled}, liver ${want.liver}, spine ${want.spine}`);
   });
 });
 

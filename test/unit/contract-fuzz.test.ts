@@ -31,6 +31,7 @@ const valid: Record<CallName, Record<string, unknown>> = {
   'case.exportAs': { caseId: 'c1', source: 'labels', format: 'seg-nrrd', out: '/tmp/out.seg.nrrd', run: 'run-1' },
   'dicom.series': { path: '/tmp/dicom' },
   'case.attachPrediction': { caseId: 'c1', labels: '/data/pred.nii.gz' },
+  'case.importSeg': { caseId: 'c1', seg: '/data/seg.dcm', as: 'prediction', map: { 'Segment 1': 'femur' } },
   'volume.get': { caseId: 'c1', kind: 'ct' },
   'job.list': {},
   'job.cancel': { jobId: 'job-1' },

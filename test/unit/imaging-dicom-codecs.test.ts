@@ -9,9 +9,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readDicomSeries, readDicomSeriesAsync } from '../../app/imaging/dicom.ts';
+import { parseDicom } from '../../app/imaging/dicom-parse.ts';
+import { frameInfo, storedFrames } from '../../app/imaging/dicom-pixels.ts';
 import { readVolume } from '../../app/imaging/io.ts';
 import type { VoxelArray } from '../../app/imaging/volume.ts';
-import { fixtures } from '../helpers/env.ts';
+import { fixtures, hasPythonModule, python } from '../helpers/env.ts';
 
 const dir = join(fixtures, 'imaging', 'dicom-codecs');
 const golden = JSON.parse(readFileSync(join(dir, 'golden.json'), 'utf8')) as Record<string, {
@@ -37,14 +39,34 @@ describe('DICOM transfer syntaxes vs pydicom (real CT crop, encoded by dcmtk / G
     expect(sha(hu)).toBe(g.sha256_int16);
   });
 
-  // JPEG extended 12-bit: the only maintained JS decoder (cornerstone's jpeg.js, from pdf.js)
-  // is biased by +14..+16 HU against IJG (dcmtk) on this file; docs/dicom.md. Osteon warns on
-  // such series; this comparison stays visible as skipped until the decoder is fixed upstream.
+  // JPEG extended 12-bit is decoded by IJG's 12-bit libjpeg (dcmjs-codecs), the decoder behind
+  // dcmtk's dcmdjpeg and GDCM (pydicom's handler for this syntax): identical samples, tolerance 0.
   const lossy = Object.keys(golden).filter((k) => golden[k].lossy && k !== 'jpeg_extended_12bit');
-  it.skip('jpeg_extended_12bit matches the reference decoder (known upstream bias, see docs/dicom.md)', () => undefined);
-  it('jpeg_extended_12bit is read with a warning about the decoder bias', () => {
+  it('jpeg_extended_12bit equals the IJG decode exactly (dcmdjpeg = pydicom + GDCM)', () => {
+    const name = 'jpeg_extended_12bit';
+    const v = readVolume(join(dir, name));
+    expect(v.meta.TransferSyntaxUID).toBe('1.2.840.10008.1.2.4.51');
+    expect(v.warnings).toEqual([]);
+    const ref = new Int16Array(new Uint8Array(readFileSync(join(dir, `${name}.reference.i16`))).buffer);
+    expect(sha(int16(v.data))).toBe(sha(ref));
+  });
+  it.skipIf(!hasPythonModule('pydicom, gdcm, numpy'))('jpeg_extended_12bit equals pydicom + GDCM, decoded now', () => {
+    const out = python(['-c', [
+      'import os, sys, glob, pydicom, numpy as np',
+      'os.dup2(os.open(os.devnull, os.O_WRONLY), 2)  # GDCM reports its 8-bit attempt before the 12-bit decode',
+      'from pydicom.pixel_data_handlers import gdcm_handler',
+      'from pydicom.pixel_data_handlers.util import apply_modality_lut',
+      'pydicom.config.pixel_data_handlers = [gdcm_handler]',
+      'ds = [pydicom.dcmread(f) for f in sorted(glob.glob(sys.argv[1] + "/*"))]',
+      'ds.sort(key=lambda d: float(d.ImagePositionPatient[2]))',
+      'v = np.stack([apply_modality_lut(d.pixel_array, d) for d in ds]).astype(np.int16)',
+      'sys.stdout.write(v.tobytes().hex())',
+    ].join('\n'), join(dir, 'jpeg_extended_12bit')]);
+    const ref = new Int16Array(new Uint8Array(Buffer.from(out, 'hex')).buffer);
     const v = readVolume(join(dir, 'jpeg_extended_12bit'));
-    expect(v.warnings.join('\n')).toMatch(/JPEG Extended.*12-bit.*bias/);
+    expect(ref.length).toBe(v.data.length);
+    // Sorted by z (the crop's normal is +z), the same order as Osteon's volume.
+    expect(sha(int16(v.data))).toBe(sha(ref));
   });
   it.each(lossy)('%s matches the reference decoder', (name) => {
     const g = golden[name];
@@ -64,6 +86,18 @@ describe('DICOM transfer syntaxes vs pydicom (real CT crop, encoded by dcmtk / G
     expect(a.dims).toEqual(b.dims);
     expect(sha(int16(a.data))).toBe(sha(int16(b.data)));
     a.origin.forEach((x, i) => expect(x).toBeCloseTo(b.origin[i], 4));
+  });
+
+  // The async reader converts to HU as files arrive (int16 when it fits, else float32 after
+  // all): the same voxels and array type as the synchronous reader (float32: the 8-bit JPEG
+  // with a fractional slope; int16: signed 12-bit JPEG-LS).
+  it('the async reader equals the sync reader (values and array type)', async () => {
+    for (const name of ['jpeg_baseline_8bit', 'signed_12bit_jpegls']) {
+      const a = await readDicomSeriesAsync(join(dir, name), { threads: 2 });
+      const b = readDicomSeries(join(dir, name));
+      expect(a.data.constructor.name, name).toBe(b.data.constructor.name);
+      expect(sha(int16(a.data)), name).toBe(sha(int16(b.data)));
+    }
   });
 
   it('the async reader decodes in workers and reports progress per file', async () => {
@@ -88,6 +122,19 @@ describe("pydicom's own test files", () => {
     for (const x of v.data) s += x;
     expect(s).toBe(2125338);
     expect(Array.from(v.data)).toEqual(Array.from(ref.data));
+  });
+
+  // JPEG-lossy.dcm (NEMA WG04 NM1_JPLY, 12-bit JPEG extended, no patient geometry, so stored
+  // values only): pydicom 2.3.1 + GDCM gives min 0, max 264, sum 3767007, arr[420, 140] = 244 (the
+  // value pydicom's own GDCM test checks). Cornerstone's jpeg.js gave 9, 279, 7671814, 259.
+  it('JPEG-lossy.dcm (12-bit JPEG extended) equals pydicom + GDCM', async () => {
+    const p = join(pd, 'JPEG-lossy.dcm');
+    const f = parseDicom(p, readFileSync(p));
+    const [s] = await storedFrames(f);
+    let sum = 0, mn = Infinity, mx = -Infinity;
+    for (const x of s) { sum += x; mn = Math.min(mn, x); mx = Math.max(mx, x); }
+    expect([mn, mx, sum]).toEqual([0, 264, 3767007]);
+    expect(s[420 * frameInfo(f).columns + 140]).toBe(244);
   });
 
   // pydicom 2.3.1 (+GDCM/Pillow) pixel_array · slope + intercept: min, max, sum.

@@ -1,7 +1,7 @@
 export type ViewportId = 'axial' | 'coronal' | 'sagittal' | '3d';
 export const viewportIds: readonly ViewportId[] = ['axial', 'coronal', 'sagittal', '3d'];
 
-export type DialogId = 'project' | 'import' | 'help' | 'export';
+export type DialogId = 'project' | 'import' | 'help' | 'export' | 'import-seg';
 export type CentreTab = 'viewer' | 'dashboards';
 
 /** Which dialog, drawer and viewport layout is showing. One dialog at a time. */
