@@ -10,9 +10,9 @@ export interface DnnlAddon {
   /** op 0: out = a + b, 1: out = a * b, b being `cols` values repeated over `rows` rows of a. */
   binaryRows(op: 0 | 1, rows: number, cols: number, a: Float32Array, b: Float32Array, out: Float32Array): void;
   slice(inShape: number[], begin: number[], size: number[], src: Float32Array, dst: Float32Array): void;
-  /** i18b: the head loss fused (src/loss.cc); dims {m,c,s,bceC0,bceN,ceC0,ceK,diceSigFrom,diceSoftFrom,0}, params {a,b,c,smoothNr,smoothDr}; out = [bce, ce, dice]. Absent in addons built before it. */
+  /** the head loss fused (src/loss.cc); dims {m,c,s,bceC0,bceN,ceC0,ceK,diceSigFrom,diceSoftFrom,0}, params {a,b,c,smoothNr,smoothDr}; out = [bce, ce, dice]. Absent in addons built before it. */
   lossFused?(dims: Int32Array, params: Float64Array, logits: Float32Array, targets: Float32Array | null, labels: Int32Array | null, posWeight: Float32Array | null, classWeight: Float32Array | null, grad: Float32Array | null, out: Float64Array): void;
-  /** i18b: Adam over every tensor in one call (src/adam.cc): m, v in place, new weights to wOut; k = {lr, b1, b2, eps, 1-b1, 1-b2, 1-accBeta1, 1-accBeta2}. */
+  /** Adam over every tensor in one call (src/adam.cc): m, v in place, new weights to wOut; k = {lr, b1, b2, eps, 1-b1, 1-b2, 1-accBeta1, 1-accBeta2}. */
   adamFused?(w: Float32Array[], g: Float32Array[], m: Float32Array[], v: Float32Array[], wOut: Float32Array[], k: Float32Array): void;
   setNumThreads(n: number): void;
   numThreads(): number;

@@ -1,4 +1,4 @@
-// i18b: `osteon train --profile` and `osteon infer` with OSTEON_PROFILE=1 print the per-op table
+// `osteon train --profile` and `osteon infer` with OSTEON_PROFILE=1 print the per-op table
 // (app/learning/profile.ts) on stderr, as a user runs them, on a tiny phantom. The numbers are
 // not checked (no timing assertions): the table, its columns and the engine row are.
 import { mkdtempSync, rmSync } from 'node:fs';
