@@ -87,6 +87,8 @@ export interface InferOptions {
   onProgress?: (done: number, total: number) => void;
   /** Also keep float32 probability volumes (Prediction.probs); default: masks only. */
   probabilities?: boolean;
+  /** Windows per forward pass (predict.ts; default 4). */
+  batchSize?: number;
 }
 
 export interface Prediction {
@@ -115,7 +117,7 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
   let probs: Float32Array[] | null = null;
   await predictSlabs(model.params, cfg.model, cfg.head, { raw: hu, map: (raw, from, to, out, at) => normalizeInto(raw, from, to, norm, out, at) }, geometry, {
     context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(norm), hasWhole: cfg.layout.hasWhole,
-    ttaFlipAxes: o.ttaFlipAxes, onProgress: o.onProgress,
+    ttaFlipAxes: o.ttaFlipAxes, onProgress: o.onProgress, batchSize: o.batchSize,
   }, (z0, _z1, slab) => {
     if (masks.length === 0) {
       masks = slab.map(() => new Uint8Array(n));

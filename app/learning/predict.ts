@@ -28,6 +28,7 @@ export interface PredictOptions {
   overlap?: number;
   /** Volume index axes to mirror for test-time augmentation (each axis separately, plus none). */
   ttaFlipAxes?: number[];
+  /** Windows per forward pass; default up to 4, fewer for large windows (defaultBatch). */
   batchSize?: number;
   /** Normalised value of air, used outside the volume. */
   fill: number;
@@ -81,6 +82,17 @@ function windowStarts(dim: number, size: number, step: number): number[] {
   if (size >= dim) return [Math.floor((dim - size) / 2)];
   const n = Math.ceil((dim - size) / step) + 1;
   return Array.from({ length: n }, (_, i) => Math.round((i * (dim - size)) / (n - 1)));
+}
+
+/**
+ * Windows per forward pass unless the caller says: up to 4, fewer when a window is large, so
+ * that the first level's activations of a batch stay near 4 M floats (16 MiB). The wasm heap
+ * grows to the largest forward pass and never shrinks: whole 512×512 slices 4 at a time grew it
+ * past 1 GB, one at a time to about 0.3 GB, at the same speed (measured, bench/wholect.ts).
+ */
+function defaultBatch(model: UNetConfig, window: number[]): number {
+  const floats = window[0] * window[1] * window[2] * (model.filters[0] ?? 1);
+  return Math.max(1, Math.min(4, Math.floor((1 << 22) / floats)));
 }
 
 /** A window batch to run: input x [N, ...window, Cin] in, structure probabilities [N, ...window, S] back. */
@@ -242,8 +254,6 @@ function* predictionSteps(model: UNetConfig, head: HeadConfig, image: ImageSourc
   const dims = geometry.dims as Vec3;
   const S = (head.kind === 'softmax' ? head.classes - 1 + (opts.hasWhole ? 1 : 0) : head.kind === 'joint' ? head.parts + 1 : head.channels);
   const m = sizeMultiple(model);
-  let batchSize = opts.batchSize ?? 4;
-
   // Blocks to run: image spec (with flips) + where the output goes.
   interface Job { spec: BlockSpec; out: BlockSpec; flip: [boolean, boolean, boolean] }
   const jobs: Job[] = [];
@@ -278,6 +288,7 @@ function* predictionSteps(model: UNetConfig, head: HeadConfig, image: ImageSourc
   }
   // Windows stream through the device a batch at a time (the volume stays on the host); on
   // webgpu the batch also shrinks until its largest tensor fits one storage binding.
+  let batchSize = opts.batchSize ?? defaultBatch(model, outSize);
   const limit = opts.bindingLimit ?? activeBindingLimit();
   if (limit !== null) {
     const patch = model.spatialDims === 2 ? [inSize[0], inSize[1]] : inSize;
