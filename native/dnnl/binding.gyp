@@ -6,8 +6,8 @@
       "defines": ["NAPI_VERSION=8"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fopenmp"],
-      "ldflags": ["-fopenmp"],
-      "libraries": ["-ldnnl", "-lgomp"]
+      "ldflags": ["-fopenmp", "-Wl,--disable-new-dtags", "-Wl,-rpath,'$$ORIGIN'", "-Wl,--no-as-needed"],
+      "libraries": ["-ldnnl", "-lgomp", "-lOpenCL"]
     }
   ]
 }
