@@ -14,7 +14,7 @@ import { loadParams, readCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
 import { normalizeInto, paddingValue } from './data/normalize.ts';
 import { createParams, disposeParams, type Params } from './model/unet.ts';
-import { applyHierarchy, applyPlan, enforceConsistency, type HierarchyMode, type PostprocessPlan } from './postprocess.ts';
+import { applyHierarchy, enforceConsistency, largestComponent, type HierarchyMode, type PostprocessPlan } from './postprocess.ts';
 import type { Calibration } from './calibrate.ts';
 import { binarize, predictSlabs } from './predict.ts';
 import { readRunConfig } from './resume.ts';
@@ -131,8 +131,10 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
   const plan: PostprocessPlan | null = o.postprocess === 'none' ? null
     : o.postprocess === 'lcc' ? { format: 'osteon-postprocessing/1', largestComponent: masks.map(() => true), evidence: [] }
       : model.plan;
-  masks = applyPlan(masks, geometry.dims as Vec3, plan);
-  masks = applyHierarchy(masks, cfg.layout.hasWhole, o.hierarchy);
+  // applyPlan and applyHierarchy, without their defensive copies of masks made here (a
+  // 512×512×300 mask is 79 MB): only the largest-component channels get new arrays.
+  masks = masks.map((m, k) => (plan?.largestComponent[k] ? largestComponent(m, geometry.dims as Vec3) : m));
+  if (cfg.layout.hasWhole && o.hierarchy !== 'none') masks = applyHierarchy(masks, true, o.hierarchy);
   return { geometry, probs, masks };
 }
 
