@@ -13,6 +13,9 @@ export interface DnnlAddon {
   setNumThreads(n: number): void;
   numThreads(): number;
   version(): string;
+  // i18c: whole-volume inference blending (src/accumulate.cc; app/learning/window-accumulate.ts)
+  accumulateWindows(geometry: Int32Array, windows: Int32Array, values: Float32Array, weights: Float32Array | null, acc: Float32Array[], wsum: Float32Array): void;
+  normalizeWeights(n: number, acc: Float32Array[], wsum: Float32Array): void;
 }
 
 /** The loaded addon, or null when it is not built or cannot load. */
