@@ -15,6 +15,7 @@ import { OsteonError } from '../util/errors.ts';
 import { registerCustomKernels } from './kernels/index.ts';
 import { loadNative } from './native/addon.ts';
 import { registerNativeKernels } from './native/register.ts';
+import { useNativeAccumulate } from './window-accumulate.ts';
 import { installTfjsNodeShim } from './tfjs-node-shim.ts';
 import type { AdapterSummary } from './webgpu/device.ts';
 import { loadNodeWebgpu } from './webgpu/node.ts';
@@ -139,6 +140,7 @@ async function choose(opts: InitBackendOptions): Promise<BackendReport> {
     }
     if (candidate === 'wasm+dnnl') {
       const native = registerNativeKernels(opts.threads);
+      useNativeAccumulate(native.status.addon); // whole-volume blending in the addon too
       kernels = [...kernels, ...native.kernels];
       note = `oneDNN ${native.status.version ?? '?'}, ${native.status.threads} OpenMP thread(s) (OSTEON_THREADS; OSTEON_NATIVE=0 disables)`;
       attempts[attempts.length - 1] = { candidate, ok: true, note };

@@ -12,11 +12,11 @@ import { writeJsonAtomic } from '../util/atomic.ts';
 import { badInput } from '../util/errors.ts';
 import { loadParams, readCheckpoint } from './checkpoint.ts';
 import type { TrainConfig } from './config.ts';
-import { normalize, paddingValue } from './data/normalize.ts';
+import { normalizeInto, paddingValue } from './data/normalize.ts';
 import { createParams, disposeParams, type Params } from './model/unet.ts';
-import { applyHierarchy, applyPlan, enforceConsistency, type HierarchyMode, type PostprocessPlan } from './postprocess.ts';
+import { applyHierarchy, enforceConsistency, largestComponent, type HierarchyMode, type PostprocessPlan } from './postprocess.ts';
 import type { Calibration } from './calibrate.ts';
-import { binarize, predictVolume } from './predict.ts';
+import { binarize, predictSlabs } from './predict.ts';
 import { readRunConfig } from './resume.ts';
 
 export interface LoadedModel {
@@ -85,29 +85,56 @@ export interface InferOptions {
    */
   consistency?: 'auto' | 'on' | 'off';
   onProgress?: (done: number, total: number) => void;
+  /** Also keep float32 probability volumes (Prediction.probs); default: masks only. */
+  probabilities?: boolean;
+  /** Windows per forward pass (predict.ts; default 4). */
+  batchSize?: number;
 }
 
 export interface Prediction {
   geometry: Geometry;
-  probs: Float32Array[];
+  /** Float32 probability volumes per structure, only when asked for (`probabilities`). */
+  probs: Float32Array[] | null;
   masks: Uint8Array[];
 }
 
+/**
+ * Predicts a CT slab by slab (predict.ts predictSlabs): the HU are normalised a slab at a time,
+ * each finished slab of probabilities is thresholded (and made consistent) into the uint8 masks
+ * at once, and float32 probability volumes are kept only when `probabilities` asks for them. A
+ * 512×512×300 CT then holds its raw voxels, the masks and one slab of floats, not a float32
+ * copy of the CT plus a float32 volume per structure.
+ */
 export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { length: number }, geometry: Geometry, o: InferOptions): Promise<Prediction> {
   const cfg = model.config;
-  const image = normalize(hu as Float32Array, cfg.normalization);
-  const probs = await predictVolume(model.params, cfg.model, cfg.head, image, geometry, {
-    context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(cfg.normalization), hasWhole: cfg.layout.hasWhole,
-    ttaFlipAxes: o.ttaFlipAxes, onProgress: o.onProgress,
+  const norm = cfg.normalization;
+  const thresholds = o.thresholds ?? model.calibration?.thresholds;
+  const consistent = o.consistency === 'on' || ((o.consistency ?? 'auto') === 'auto' && o.postprocess !== 'none' && model.plan?.consistency?.apply === true);
+  const enforce = consistent && cfg.head.kind === 'sigmoid' && cfg.layout.hasWhole;
+  const n = hu.length;
+  const plane = geometry.dims[0] * geometry.dims[1];
+  let masks: Uint8Array[] = [];
+  let probs: Float32Array[] | null = null;
+  await predictSlabs(model.params, cfg.model, cfg.head, { raw: hu, map: (raw, from, to, out, at) => normalizeInto(raw, from, to, norm, out, at) }, geometry, {
+    context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(norm), hasWhole: cfg.layout.hasWhole,
+    ttaFlipAxes: o.ttaFlipAxes, onProgress: o.onProgress, batchSize: o.batchSize,
+  }, (z0, _z1, slab) => {
+    if (masks.length === 0) {
+      masks = slab.map(() => new Uint8Array(n));
+      if (o.probabilities) probs = slab.map(() => new Float32Array(n));
+    }
+    let m = binarize(slab, cfg.head, cfg.layout.hasWhole, thresholds);
+    if (enforce) m = enforceConsistency(m, slab);
+    m.forEach((mk, k) => masks[k].set(mk, z0 * plane));
+    probs?.forEach((p, k) => p.set(slab[k], z0 * plane));
   });
-  let masks = binarize(probs, cfg.head, cfg.layout.hasWhole, o.thresholds ?? model.calibration?.thresholds);
   const plan: PostprocessPlan | null = o.postprocess === 'none' ? null
     : o.postprocess === 'lcc' ? { format: 'osteon-postprocessing/1', largestComponent: masks.map(() => true), evidence: [] }
       : model.plan;
-  const consistent = o.consistency === 'on' || ((o.consistency ?? 'auto') === 'auto' && o.postprocess !== 'none' && model.plan?.consistency?.apply === true);
-  if (consistent && cfg.head.kind === 'sigmoid' && cfg.layout.hasWhole) masks = enforceConsistency(masks, probs);
-  masks = applyPlan(masks, geometry.dims as Vec3, plan);
-  masks = applyHierarchy(masks, cfg.layout.hasWhole, o.hierarchy);
+  // applyPlan and applyHierarchy, without their defensive copies of masks made here (a
+  // 512×512×300 mask is 79 MB): only the largest-component channels get new arrays.
+  masks = masks.map((m, k) => (plan?.largestComponent[k] ? largestComponent(m, geometry.dims as Vec3) : m));
+  if (cfg.layout.hasWhole && o.hierarchy !== 'none') masks = applyHierarchy(masks, true, o.hierarchy);
   return { geometry, probs, masks };
 }
 
@@ -122,6 +149,7 @@ export async function inferFile(model: LoadedModel, ctPath: string, outDir: stri
   if (ct.channels !== 1) throw badInput(ctPath, 'channels', `${ct.channels} channels; a CT has one`);
   const g = geometryOf(ct);
   const p = await predictCt(model, ct.data, g, o);
+  const probs = p.probs;
   const ids = model.config.layout.ids;
   const files: string[] = [];
   const voxels: Record<string, number> = {};
@@ -129,10 +157,12 @@ export async function inferFile(model: LoadedModel, ctPath: string, outDir: stri
     const f = join(outDir, `${ids[k]}.nii.gz`);
     writeVolume(f, { ...g, data: m, channels: 1 });
     files.push(f);
-    voxels[ids[k]] = m.reduce((a, b) => a + b, 0);
-    if (o.probabilities) {
+    let on = 0;
+    for (let v = 0; v < m.length; v++) on += m[v];
+    voxels[ids[k]] = on;
+    if (probs) {
       const pf = join(outDir, `${ids[k]}.prob.nii.gz`);
-      writeVolume(pf, { ...g, data: p.probs[k], channels: 1 });
+      writeVolume(pf, { ...g, data: probs[k], channels: 1 });
       files.push(pf);
     }
   });

@@ -12,11 +12,12 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Geometry, Vec3 } from '../imaging/volume.ts';
 import type { HeadConfig } from './heads.ts';
-import { accumulateBlock, extractBlock, type BlockSpec } from './data/block.ts';
+import { extractBlock, type BlockSpec } from './data/block.ts';
 import { axialAxis } from './data/case.ts';
 import { forward, sizeMultiple, type Params, type UNetConfig } from './model/unet.ts';
 import { activeBindingLimit } from './webgpu/device.ts';
 import { inferenceBatch } from './webgpu/memory.ts';
+import { accumulateWindows, headMode, HEAD_MODE, normalizeWeights, type AccumulateSpec } from './window-accumulate.ts';
 
 export interface PredictOptions {
   /** Context slices each side (2.5D); 0 for plain 2D; ignored in 3D. */
@@ -27,6 +28,7 @@ export interface PredictOptions {
   overlap?: number;
   /** Volume index axes to mirror for test-time augmentation (each axis separately, plus none). */
   ttaFlipAxes?: number[];
+  /** Windows per forward pass; default up to 4, fewer for large windows (defaultBatch). */
   batchSize?: number;
   /** Normalised value of air, used outside the volume. */
   fill: number;
@@ -65,19 +67,6 @@ export function structureProbs(logits: tf.Tensor, head: HeadConfig, hasWhole: bo
   });
 }
 
-/** Mirrors a dense channels-last block [s0,s1,s2,ch] along the flagged axes (in place is unsafe: returns new). */
-function flipBlock(src: Float32Array, size: number[], ch: number, flip: boolean[]): Float32Array {
-  if (!flip.some(Boolean)) return src;
-  const out = new Float32Array(src.length);
-  const [s0, s1, s2] = size;
-  for (let a = 0; a < s0; a++) for (let b = 0; b < s1; b++) for (let c = 0; c < s2; c++) {
-    const fa = flip[0] ? s0 - 1 - a : a, fb = flip[1] ? s1 - 1 - b : b, fc = flip[2] ? s2 - 1 - c : c;
-    const from = ((a * s1 + b) * s2 + c) * ch, to = ((fa * s1 + fb) * s2 + fc) * ch;
-    for (let k = 0; k < ch; k++) out[to + k] = src[from + k];
-  }
-  return out;
-}
-
 function gaussianWeights(size: number[]): Float32Array {
   const w = new Float32Array(size[0] * size[1] * size[2]);
   const g = size.map((n) => {
@@ -95,42 +84,178 @@ function windowStarts(dim: number, size: number, step: number): number[] {
   return Array.from({ length: n }, (_, i) => Math.round((i * (dim - size)) / (n - 1)));
 }
 
+/**
+ * Windows per forward pass unless the caller says: up to 4, fewer when a window is large, so
+ * that the first level's activations of a batch stay near 4 M floats (16 MiB). The wasm heap
+ * grows to the largest forward pass and never shrinks: whole 512×512 slices 4 at a time grew it
+ * past 1 GB, one at a time to about 0.3 GB, at the same speed (measured, bench/wholect.ts).
+ */
+function defaultBatch(model: UNetConfig, window: number[]): number {
+  const floats = window[0] * window[1] * window[2] * (model.filters[0] ?? 1);
+  return Math.max(1, Math.min(4, Math.floor((1 << 22) / floats)));
+}
+
 /** A window batch to run: input x [N, ...window, Cin] in, structure probabilities [N, ...window, S] back. */
 export interface WindowBatch { x: Float32Array; shape: number[] }
 
-export function predictVolume(params: Params, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Promise<Float32Array[]> {
-  return predictVolumeWith(async ({ x, shape }) => {
-    const probs = tf.tidy(() => structureProbs(forward(params, model, tf.tensor(x, shape)), head, opts.hasWhole));
+/** What a batch gives back: structure probabilities, or the model's logits (the head's activation then runs in the blend). */
+interface WindowResult { values: Float32Array; logits: boolean }
+
+/**
+ * The image a prediction reads: normalised float32 voxels, or the raw voxels (e.g. int16 HU) and
+ * the mapping to apply, which then runs one slab at a time (no full float32 copy of the CT).
+ */
+export type ImageSource = Float32Array | { raw: ArrayLike<number>; map: (raw: ArrayLike<number>, from: number, to: number, out: Float32Array, at: number) => void };
+
+/**
+ * Receives finished planes [z0, z1) of volume axis 2 (the slowest), in order, as one
+ * probability array per structure ((z1 − z0)·dims[0]·dims[1] values, voxel order of volume.ts).
+ * The arrays are reused after the call returns: copy what you keep.
+ */
+export type SlabSink = (z0: number, z1: number, probs: Float32Array[]) => void;
+
+/** Probability volumes per structure (see the header), blended whole in memory. */
+export async function predictVolume(params: Params, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Promise<Float32Array[]> {
+  return collect(geometry, (sink) => predictSlabs(params, model, head, image, geometry, opts, sink));
+}
+
+/**
+ * The prediction streamed: `sink` gets each slab of finished planes as soon as no later window
+ * touches it, so only a slab of probabilities (and of normalised input, for an `ImageSource` with
+ * a mapping) is ever held. Runs the windows here on the active tfjs backend and blends the logits
+ * (the head's activation fused into the blend: window-accumulate.ts, native when the addon is on).
+ */
+export async function predictSlabs(params: Params, model: UNetConfig, head: HeadConfig, image: ImageSource, geometry: Geometry, opts: PredictOptions, sink: SlabSink): Promise<void> {
+  const steps = predictionSteps(model, head, image, geometry, opts, sink);
+  let r = steps.next();
+  while (!r.done) {
+    const { x, shape } = r.value;
+    const logits = tf.tidy(() => forward(params, model, tf.tensor(x, shape)));
     // An async read: webgpu has no synchronous read-back in Node, and it lets the host breathe.
-    const p = (await probs.data()) as Float32Array;
-    probs.dispose();
-    return p;
-  }, model, head, image, geometry, opts);
+    const values = (await logits.data()) as Float32Array;
+    logits.dispose();
+    r = steps.next({ values, logits: true });
+  }
 }
 
 /** predictVolume with the windows run elsewhere (the GPU host): `run` answers each window batch. */
 export async function predictVolumeWith(run: (b: WindowBatch) => Promise<Float32Array>, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Promise<Float32Array[]> {
-  const steps = predictionSteps(model, head, image, geometry, opts);
-  let r = steps.next();
-  while (!r.done) r = steps.next(await run(r.value));
-  return r.value;
+  return collect(geometry, async (sink) => {
+    const steps = predictionSteps(model, head, image, geometry, opts, sink);
+    let r = steps.next();
+    while (!r.done) r = steps.next({ values: await run(r.value), logits: false });
+  });
+}
+
+/** Gathers a streamed prediction into whole volumes. */
+async function collect(geometry: Geometry, predict: (sink: SlabSink) => Promise<void>): Promise<Float32Array[]> {
+  const [d0, d1, d2] = geometry.dims;
+  const plane = d0 * d1;
+  let out: Float32Array[] = [];
+  await predict((z0, _z1, probs) => {
+    if (out.length === 0) out = probs.map(() => new Float32Array(plane * d2));
+    probs.forEach((p, k) => out[k].set(p, z0 * plane));
+  });
+  return out;
+}
+
+/** Planes [lo, hi) of volume axis 2 that a block touches (clipped to the volume). */
+function zRange(spec: BlockSpec, depth: number): [number, number] {
+  const b = spec.axes.indexOf(2);
+  return [Math.max(0, spec.start[b]), Math.min(depth, spec.start[b] + spec.size[b])];
+}
+
+/** spec with its axis-2 start moved into a slab that begins at plane z0. */
+function shifted<T extends BlockSpec>(spec: T, z0: number): T {
+  const b = spec.axes.indexOf(2);
+  const start = [...spec.start] as [number, number, number];
+  start[b] -= z0;
+  return { ...spec, start };
 }
 
 /**
- * The prediction as steps: yields each window batch, takes its probabilities back, and returns
- * the blended structure volumes. One plan for both ways of running the windows.
+ * Planes [c0, c1) of the image, normalised (a sliding cache over volume axis 2); the image itself
+ * when it is already float32.
  */
-function* predictionSteps(model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Generator<WindowBatch, Float32Array[], Float32Array> {
-  const dims = geometry.dims as Vec3;
-  const nvox = dims[0] * dims[1] * dims[2];
-  const S = (head.kind === 'softmax' ? head.classes - 1 + (opts.hasWhole ? 1 : 0) : head.kind === 'joint' ? head.parts + 1 : head.channels);
-  const acc = Array.from({ length: S }, () => new Float32Array(nvox));
-  const wsum = new Float32Array(nvox);
-  const m = sizeMultiple(model);
-  let batchSize = opts.batchSize ?? 4;
+class InputSlab {
+  private c0 = 0;
+  private c1 = 0;
+  private buf = new Float32Array(0);
+  constructor(private readonly image: ImageSource, private readonly dims: Vec3) {}
 
+  /** The slab holding planes [lo, hi) (and its first plane), valid until the next call. */
+  cover(lo: number, hi: number): { data: Float32Array; z0: number; depth: number } {
+    const img = this.image;
+    if (img instanceof Float32Array) return { data: img, z0: 0, depth: this.dims[2] };
+    const plane = this.dims[0] * this.dims[1];
+    if (lo < this.c0 || hi > this.c1) {
+      const keep0 = Math.max(lo, this.c0), keep1 = Math.min(hi, this.c1);
+      const need = (hi - lo) * plane;
+      if (this.buf.length < need) {
+        const next = new Float32Array(need);
+        if (keep1 > keep0) next.set(this.buf.subarray((keep0 - this.c0) * plane, (keep1 - this.c0) * plane), (keep0 - lo) * plane);
+        this.buf = next;
+      } else if (keep1 > keep0) {
+        this.buf.copyWithin((keep0 - lo) * plane, (keep0 - this.c0) * plane, (keep1 - this.c0) * plane);
+      }
+      for (let z = lo; z < hi; z++) if (z < keep0 || z >= keep1) img.map(img.raw, z * plane, (z + 1) * plane, this.buf, (z - lo) * plane);
+      this.c0 = lo;
+      this.c1 = hi;
+    }
+    return { data: this.buf, z0: this.c0, depth: this.c1 - this.c0 };
+  }
+}
+
+/**
+ * Planes [z0, z0 + depth) of every structure's weighted sum and the summed weight. Grows when a
+ * batch reaches further; `flush` hands finished planes to the sink and slides the rest down.
+ */
+class OutputSlab {
+  z0 = 0;
+  depth = 0;
+  acc: Float32Array[];
+  wsum = new Float32Array(0);
+  constructor(private readonly S: number, private readonly plane: number, private readonly total: number) {
+    this.acc = Array.from({ length: S }, () => new Float32Array(0));
+  }
+
+  /** Makes room up to plane `hi` (exclusive). */
+  reach(hi: number): void {
+    const want = Math.min(this.total, hi) - this.z0;
+    if (want <= this.depth) return;
+    const depth = want;
+    const grow = (a: Float32Array) => { const b = new Float32Array(depth * this.plane); b.set(a); return b; };
+    this.acc = this.acc.map(grow);
+    this.wsum = grow(this.wsum);
+    this.depth = depth;
+  }
+
+  /** Normalises planes [z0, upTo), gives them to the sink, and slides the slab to start at upTo. */
+  flush(upTo: number, sink: SlabSink): void {
+    const n = Math.min(upTo, this.z0 + this.depth) - this.z0;
+    if (n <= 0) return;
+    const len = n * this.plane, all = this.depth * this.plane;
+    const views = this.acc.map((a) => a.subarray(0, len));
+    normalizeWeights(len, views, this.wsum.subarray(0, len));
+    sink(this.z0, this.z0 + n, views);
+    for (const a of [...this.acc, this.wsum]) {
+      a.copyWithin(0, len, all);
+      a.fill(0, all - len);
+    }
+    this.z0 += n;
+  }
+}
+
+/**
+ * The prediction as steps: yields each window batch, takes its outputs back, and streams the
+ * blended structure probabilities to `sink`. One plan for both ways of running the windows.
+ */
+function* predictionSteps(model: UNetConfig, head: HeadConfig, image: ImageSource, geometry: Geometry, opts: PredictOptions, sink: SlabSink): Generator<WindowBatch, void, WindowResult> {
+  const dims = geometry.dims as Vec3;
+  const S = (head.kind === 'softmax' ? head.classes - 1 + (opts.hasWhole ? 1 : 0) : head.kind === 'joint' ? head.parts + 1 : head.channels);
+  const m = sizeMultiple(model);
   // Blocks to run: image spec (with flips) + where the output goes.
-  interface Job { spec: BlockSpec; out: BlockSpec; flip: boolean[] }
+  interface Job { spec: BlockSpec; out: BlockSpec; flip: [boolean, boolean, boolean] }
   const jobs: Job[] = [];
   let inSize: [number, number, number], outSize: [number, number, number], weights: Float32Array | null = null;
   const flips: boolean[][] = [[false, false, false]];
@@ -145,7 +270,7 @@ function* predictionSteps(model: UNetConfig, head: HeadConfig, image: Float32Arr
     const r0 = Math.floor((dims[axes[0]] - H) / 2), c0 = Math.floor((dims[axes[1]] - W) / 2);
     for (const a of opts.ttaFlipAxes ?? []) { const b = axes.indexOf(a); if (b === 0 || b === 1) { const f = [false, false, false]; f[b] = true; flips.push(f); } }
     for (let t = 0; t < dims[s]; t++) for (const f of flips) {
-      jobs.push({ spec: { axes, start: [r0, c0, t - opts.context], size: inSize, flip: [f[0], f[1], false] }, out: { axes, start: [r0, c0, t], size: outSize }, flip: f });
+      jobs.push({ spec: { axes, start: [r0, c0, t - opts.context], size: inSize, flip: [f[0], f[1], false] }, out: { axes, start: [r0, c0, t], size: outSize }, flip: [f[0], f[1], f[2]] });
     }
   } else {
     const axes: [number, number, number] = [2, 1, 0];
@@ -158,35 +283,55 @@ function* predictionSteps(model: UNetConfig, head: HeadConfig, image: Float32Arr
     for (const a of opts.ttaFlipAxes ?? []) { const b = axes.indexOf(a); const f = [false, false, false]; f[b] = true; flips.push(f); }
     for (const z of starts[0]) for (const y of starts[1]) for (const x of starts[2]) for (const f of flips) {
       const start: [number, number, number] = [z, y, x];
-      jobs.push({ spec: { axes, start, size: inSize, flip: f as [boolean, boolean, boolean] }, out: { axes, start, size: outSize }, flip: f });
+      jobs.push({ spec: { axes, start, size: inSize, flip: f as [boolean, boolean, boolean] }, out: { axes, start, size: outSize }, flip: [f[0], f[1], f[2]] });
     }
   }
   // Windows stream through the device a batch at a time (the volume stays on the host); on
   // webgpu the batch also shrinks until its largest tensor fits one storage binding.
+  let batchSize = opts.batchSize ?? defaultBatch(model, outSize);
   const limit = opts.bindingLimit ?? activeBindingLimit();
   if (limit !== null) {
     const patch = model.spatialDims === 2 ? [inSize[0], inSize[1]] : inSize;
     batchSize = inferenceBatch({ spatialDims: model.spatialDims, patch, filters: model.filters, inChannels: model.inChannels, outChannels: model.outChannels }, batchSize, limit);
   }
+  // Output planes are final once no later job starts at or below them: jobs go up volume axis 2
+  // (3D windows z-major, axial 2D slice by slice). A 2D model on a non-axial series writes every
+  // plane with every job, so its slab is the whole volume, as before streaming.
+  const outFrom = jobs.map((j) => zRange(j.out, dims[2])[0]);
+  const finishedBelow = new Int32Array(jobs.length + 1);
+  finishedBelow[jobs.length] = dims[2];
+  for (let j = jobs.length - 1; j >= 0; j--) finishedBelow[j] = Math.min(outFrom[j], finishedBelow[j + 1]);
+  const input = new InputSlab(image, dims);
+  const output = new OutputSlab(S, dims[0] * dims[1], dims[2]);
   const inVol = inSize[0] * inSize[1] * inSize[2];
-  const outVol = outSize[0] * outSize[1] * outSize[2];
   for (let j0 = 0; j0 < jobs.length; j0 += batchSize) {
     const batch = jobs.slice(j0, j0 + batchSize);
+    let lo = dims[2], hi = 0, outHi = 0;
+    for (const job of batch) {
+      const [a, b] = zRange(job.spec, dims[2]);
+      if (b > a) { lo = Math.min(lo, a); hi = Math.max(hi, b); }
+      outHi = Math.max(outHi, zRange(job.out, dims[2])[1]);
+    }
+    const src = input.cover(Math.min(lo, hi), hi);
+    const srcDims: Vec3 = [dims[0], dims[1], src.depth];
     const x = new Float32Array(batch.length * inVol);
-    batch.forEach((job, b) => extractBlock(image, dims, job.spec, opts.fill, x, b * inVol));
+    batch.forEach((job, b) => extractBlock(src.data, srcDims, shifted(job.spec, src.z0), opts.fill, x, b * inVol));
     const shape = model.spatialDims === 2 ? [batch.length, inSize[0], inSize[1], inSize[2]] : [batch.length, ...inSize, 1];
-    const p = yield { x, shape };
-    batch.forEach((job, b) => {
-      const block = flipBlock(p.subarray(b * outVol * S, (b + 1) * outVol * S), outSize, S, job.flip);
-      for (let k = 0; k < S; k++) accumulateBlock(block, dims, job.out, acc[k], weights, k === 0 ? wsum : null, S, k);
-    });
+    const r = yield { x, shape };
+    output.flush(finishedBelow[j0], sink);
+    output.reach(outHi);
+    const C = r.logits ? model.outChannels : S;
+    if (r.values.length !== batch.length * outSize[0] * outSize[1] * outSize[2] * C) throw new Error(`prediction: a window batch gave ${r.values.length} values, expected ${C} per voxel`);
+    const mode = r.logits ? headMode(head, opts.hasWhole) : HEAD_MODE.probs;
+    const spec: AccumulateSpec = {
+      mode, channels: C, size: outSize, axes: batch[0].out.axes, slab: [dims[0], dims[1], output.depth],
+      starts: batch.map((job) => shifted(job.out, output.z0).start), flips: batch.map((job) => job.flip),
+    };
+    accumulateWindows(spec, r.values, weights, output.acc, output.wsum);
+    output.flush(finishedBelow[Math.min(j0 + batchSize, jobs.length)], sink);
     opts.onProgress?.(Math.min(j0 + batchSize, jobs.length), jobs.length);
   }
-  for (let v = 0; v < nvox; v++) {
-    const w = wsum[v];
-    if (w > 0 && w !== 1) for (let k = 0; k < S; k++) acc[k][v] /= w;
-  }
-  return acc;
+  output.flush(dims[2], sink);
 }
 
 /**

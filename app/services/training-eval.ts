@@ -64,7 +64,8 @@ async function predictValidation(p: Project, runId: string, checkpoint: 'best' |
       const loaded = loadCase(c, schema, schemaPath);
       const layout = structureLayout(loaded.labels);
       const gt = layout.ids.map((id) => loaded.labels.masks[loaded.labels.schema.structures.findIndex((s) => s.id === id)]);
-      const pr = await predictCt(model, loaded.hu, loaded.geometry, { postprocess: 'auto', hierarchy: 'none' });
+      const pr = await predictCt(model, loaded.hu, loaded.geometry, { postprocess: 'auto', hierarchy: 'none', probabilities: true });
+      if (!pr.probs) throw new Error('predictCt returned no probabilities');
       const labelChannels = loaded.labels.schema.structures[0].source.kind === 'channel' ? readVolume(c.labels[0]).channels : 1;
       preds.push({
         caseId: c.id, dims: loaded.geometry.dims as Vec3, spacing: loaded.geometry.spacing as Vec3, axis: axialAxis(loaded.geometry), probs: pr.probs, masks: pr.masks, gt,

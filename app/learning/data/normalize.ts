@@ -42,14 +42,19 @@ export function finishStats(stats: RunningStats, window: [number, number]): Norm
 
 /** HU → normalised float32 (a new array; the input is not touched). */
 export function normalize(hu: VoxelArray, norm: Normalization): Float32Array {
-  const [lo, hi] = norm.windowHu;
   const out = new Float32Array(hu.length);
-  const inv = 1 / norm.std;
-  for (let i = 0; i < hu.length; i++) {
-    const v = hu[i] < lo ? lo : hu[i] > hi ? hi : hu[i];
-    out[i] = (v - norm.mean) * inv;
-  }
+  normalizeInto(hu, 0, hu.length, norm, out, 0);
   return out;
+}
+
+/** normalize for hu[from, to) only, written to out from index `at` (a slab at a time). */
+export function normalizeInto(hu: ArrayLike<number>, from: number, to: number, norm: Normalization, out: Float32Array, at: number): void {
+  const [lo, hi] = norm.windowHu;
+  const inv = 1 / norm.std;
+  for (let i = from, o = at; i < to; i++, o++) {
+    const v = hu[i] < lo ? lo : hu[i] > hi ? hi : hu[i];
+    out[o] = (v - norm.mean) * inv;
+  }
 }
 
 /** The normalised value of air: what padding outside the volume is filled with. */

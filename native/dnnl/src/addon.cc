@@ -13,6 +13,7 @@
 #include "fused.h"
 #include "memops.h"
 #include "loss_adam.h"
+#include "accumulate.h"
 
 namespace {
 
@@ -316,6 +317,60 @@ napi_value AdamFused(napi_env env, napi_callback_info info) {
   });
 }
 // end of the fused loss and Adam
+// whole-volume inference, sliding windows blended into a slab (accumulate.cc).
+std::vector<float*> channelsOf(napi_env env, napi_value arr, int want, int64_t len, const char* what) {
+  uint32_t n;
+  check(env, napi_get_array_length(env, arr, &n));
+  if (int(n) != want) throw JsError(std::string(what) + ": expected " + std::to_string(want) + " arrays, got " + std::to_string(n));
+  std::vector<float*> p(n);
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    check(env, napi_get_element(env, arr, i, &v));
+    p[i] = f32(env, v, len, what);
+  }
+  return p;
+}
+
+// accumulateWindows(geometry, windows, values, weights | null, acc[], wsum)
+napi_value AccumulateWindows(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 6);
+    const int32_t* raw = typed<int32_t>(env, argv[0], napi_int32_array, osteon::kAccumGeomLen, "geometry");
+    osteon::AccumGeom g;
+    std::copy(raw, raw + osteon::kAccumGeomLen, &g.c);
+    const int* all = &g.c;
+    for (int i = 0; i < osteon::kAccumGeomLen; i++) {
+      const bool zeroOk = i == 2 || (i >= 6 && i <= 8) || i == 12;  // head, axes, window count
+      if (zeroOk ? all[i] < 0 : all[i] < 1) throw JsError("accumulate geometry value " + std::to_string(i) + " out of range");
+    }
+    if (g.a0 > 2 || g.a1 > 2 || g.a2 > 2 || g.a0 == g.a1 || g.a1 == g.a2 || g.a0 == g.a2) throw JsError("accumulate: axes must be a permutation of 0, 1, 2");
+    if (osteon::structuresOf(g.head, g.c) != g.s) throw JsError("accumulate: structures do not match the head");
+    const int64_t blockVox = int64_t(g.s0) * g.s1 * g.s2, slab = int64_t(g.d0) * g.d1 * g.d2;
+    const int32_t* windows = typed<int32_t>(env, argv[1], napi_int32_array, int64_t(g.windows) * osteon::kWindowLen, "windows");
+    const float* values = f32(env, argv[2], int64_t(g.windows) * blockVox * g.c, "values");
+    napi_valuetype wt;
+    check(env, napi_typeof(env, argv[3], &wt));
+    const float* weights = wt == napi_null || wt == napi_undefined ? nullptr : f32(env, argv[3], blockVox, "weights");
+    auto acc = channelsOf(env, argv[4], g.s, slab, "acc");
+    osteon::accumulateWindows(g, windows, values, weights, acc.data(), f32(env, argv[5], slab, "wsum"));
+    return undefinedValue(env);
+  });
+}
+
+// normalizeWeights(n, acc[], wsum)
+napi_value NormalizeWeights(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 3);
+    const int64_t n = num(env, argv[0]);
+    uint32_t s;
+    check(env, napi_get_array_length(env, argv[1], &s));
+    if (n < 0 || s < 1) throw JsError("normalizeWeights: bad size");
+    auto acc = channelsOf(env, argv[1], int(s), n, "acc");
+    osteon::normalizeWeights(int(s), n, acc.data(), f32(env, argv[2], n, "wsum"));
+    return undefinedValue(env);
+  });
+}
+// end of whole-volume blending
 
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
@@ -435,6 +490,9 @@ napi_value Init(napi_env env, napi_value exports) {
       // fused loss and Adam (loss.cc, adam.cc)
       {"lossFused", nullptr, LossFused, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"adamFused", nullptr, AdamFused, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+    
+      {"accumulateWindows", nullptr, AccumulateWindows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"normalizeWeights", nullptr, NormalizeWeights, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;
