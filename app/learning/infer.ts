@@ -16,7 +16,9 @@ import { normalize, paddingValue } from './data/normalize.ts';
 import { createParams, disposeParams, type Params } from './model/unet.ts';
 import { applyHierarchy, applyPlan, enforceConsistency, type HierarchyMode, type PostprocessPlan } from './postprocess.ts';
 import type { Calibration } from './calibrate.ts';
-import { binarize, predictVolume } from './predict.ts';
+import { binarize, localWindows, predictVolumeWith, type InferencePlan, type WindowRunner } from './predict.ts';
+import { getBackendReport } from './backend.ts';
+import type { AdapterSummary } from './webgpu/device.ts';
 import { readRunConfig } from './resume.ts';
 
 export interface LoadedModel {
@@ -85,21 +87,55 @@ export interface InferOptions {
    */
   consistency?: 'auto' | 'on' | 'off';
   onProgress?: (done: number, total: number) => void;
+  /** Where the windows run (default: this process's tfjs backend); the GPU host's runner in the app. */
+  windows?: WindowRunner;
+  /** Checked before each window batch (cancel). */
+  signal?: AbortSignal;
+  /** A forced window budget in bytes (the largest tensor of one pass), below the device's own limit. */
+  windowBudget?: number;
+}
+
+/** What a prediction ran on, as every prediction records it. */
+export interface InferenceBackend {
+  /** The tfjs backend, e.g. 'webgpu', 'wasm'. */
+  name: string;
+  /** Where it ran: 'this process' or 'GPU host page'. */
+  host: string;
+  adapter: AdapterSummary | null;
+}
+
+/** This process's active backend (initBackend must have run). */
+export function localBackend(): InferenceBackend {
+  const r = getBackendReport();
+  return { name: r?.name ?? 'unknown', host: 'this process', adapter: r?.name === 'webgpu' ? r.adapter : null };
+}
+
+/** What the windows cost: the plan and the device memory's high-water mark (null where the backend has none). */
+export interface InferenceStats {
+  plan: InferencePlan;
+  peakGpuBytes: number | null;
+  seconds: number;
 }
 
 export interface Prediction {
   geometry: Geometry;
   probs: Float32Array[];
   masks: Uint8Array[];
+  stats: InferenceStats;
 }
 
 export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { length: number }, geometry: Geometry, o: InferOptions): Promise<Prediction> {
   const cfg = model.config;
   const image = normalize(hu as Float32Array, cfg.normalization);
-  const probs = await predictVolume(model.params, cfg.model, cfg.head, image, geometry, {
+  const windows = o.windows ?? localWindows(model.params, cfg.model, cfg.head, cfg.layout.hasWhole);
+  const t0 = performance.now();
+  let windowPlan: InferencePlan | null = null;
+  const probs = await predictVolumeWith(windows.run, cfg.model, cfg.head, image, geometry, {
     context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(cfg.normalization), hasWhole: cfg.layout.hasWhole,
-    ttaFlipAxes: o.ttaFlipAxes, onProgress: o.onProgress,
+    ttaFlipAxes: o.ttaFlipAxes, onProgress: o.onProgress, signal: o.signal, onPlan: (p) => { windowPlan = p; },
+    bindingLimit: windows.bindingLimit, windowBudget: o.windowBudget,
   });
+  const stats: InferenceStats = { plan: windowPlan!, peakGpuBytes: windows.peakGpuBytes(), seconds: (performance.now() - t0) / 1000 };
   let masks = binarize(probs, cfg.head, cfg.layout.hasWhole, o.thresholds ?? model.calibration?.thresholds);
   const plan: PostprocessPlan | null = o.postprocess === 'none' ? null
     : o.postprocess === 'lcc' ? { format: 'osteon-postprocessing/1', largestComponent: masks.map(() => true), evidence: [] }
@@ -108,16 +144,17 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
   if (consistent && cfg.head.kind === 'sigmoid' && cfg.layout.hasWhole) masks = enforceConsistency(masks, probs);
   masks = applyPlan(masks, geometry.dims as Vec3, plan);
   masks = applyHierarchy(masks, cfg.layout.hasWhole, o.hierarchy);
-  return { geometry, probs, masks };
+  return { geometry, probs, masks, stats };
 }
 
 export interface InferResult {
   files: string[];
   voxels: Record<string, number>;
+  stats: InferenceStats;
 }
 
 /** Reads the CT, predicts, writes OUT/<structure>.nii.gz (+ .prob.nii.gz) and OUT/prediction.json. */
-export async function inferFile(model: LoadedModel, ctPath: string, outDir: string, o: InferOptions & { probabilities: boolean }): Promise<InferResult> {
+export async function inferFile(model: LoadedModel, ctPath: string, outDir: string, o: InferOptions & { probabilities: boolean; backend?: InferenceBackend }): Promise<InferResult> {
   const ct = readVolume(ctPath);
   if (ct.channels !== 1) throw badInput(ctPath, 'channels', `${ct.channels} channels; a CT has one`);
   const g = geometryOf(ct);
@@ -139,7 +176,8 @@ export async function inferFile(model: LoadedModel, ctPath: string, outDir: stri
   writeJsonAtomic(join(outDir, 'prediction.json'), {
     format: 'osteon-prediction/1', ct: ctPath, run: model.runDir, checkpoint: model.checkpoint, structures: ids,
     head: model.config.head.kind, thresholds: o.thresholds ?? model.calibration?.thresholds ?? null, ttaFlipAxes: o.ttaFlipAxes ?? [], postprocess: o.postprocess,
-    plan: o.postprocess === 'auto' ? model.plan : null, hierarchy: o.hierarchy, consistency: o.consistency ?? 'auto', voxels, created: new Date().toISOString(),
+    plan: o.postprocess === 'auto' ? model.plan : null, hierarchy: o.hierarchy, consistency: o.consistency ?? 'auto', voxels,
+    backend: o.backend ?? localBackend(), inference: p.stats, created: new Date().toISOString(),
   });
-  return { files, voxels };
+  return { files, voxels, stats: p.stats };
 }

@@ -16,7 +16,8 @@ import { accumulateBlock, extractBlock, type BlockSpec } from './data/block.ts';
 import { axialAxis } from './data/case.ts';
 import { forward, sizeMultiple, type Params, type UNetConfig } from './model/unet.ts';
 import { activeBindingLimit } from './webgpu/device.ts';
-import { inferenceBatch } from './webgpu/memory.ts';
+import { inferenceBatch, largestTensorBytes } from './webgpu/memory.ts';
+import { OsteonError } from '../util/errors.ts';
 
 export interface PredictOptions {
   /** Context slices each side (2.5D); 0 for plain 2D; ignored in 3D. */
@@ -32,8 +33,35 @@ export interface PredictOptions {
   fill: number;
   hasWhole: boolean;
   onProgress?: (done: number, total: number) => void;
-  /** maxStorageBufferBindingSize of the device that runs the windows, when it is not this process's (the GPU host). */
+  /**
+   * maxStorageBufferBindingSize of the device that runs the windows, when it is not this
+   * process's (the GPU host).
+   */
   bindingLimit?: number;
+  /** A forced budget in bytes for the largest tensor of one window batch (the CLI's --window-budget, tests). */
+  windowBudget?: number;
+  /** Checked before each window batch: an aborted signal stops the prediction (code 'cancelled'). */
+  signal?: AbortSignal;
+  /** Told once, before the first window batch: how the volume is streamed. */
+  onPlan?: (plan: InferencePlan) => void;
+}
+
+/**
+ * How a volume streams through the device: `windows` windows (2D slices with their context, or
+ * 3D patches), `batch` at a time, so `calls` forward passes; the largest tensor of one pass, and
+ * the limit it was fitted to (null on a backend without one). The volume itself stays on the host.
+ */
+export interface InferencePlan {
+  windows: number;
+  batch: number;
+  calls: number;
+  /** One window's input size, [H, W, context channels] (2D) or [D, H, W] (3D). */
+  window: number[];
+  largestTensorBytes: number;
+  limitBytes: number | null;
+  /** The normalised input volume's float32 bytes, for comparison: what is never on the device at once. */
+  volumeBytes: number;
+  text: string;
 }
 
 function roundUp(n: number, m: number): number {
@@ -98,23 +126,57 @@ function windowStarts(dim: number, size: number, step: number): number[] {
 /** A window batch to run: input x [N, ...window, Cin] in, structure probabilities [N, ...window, S] back. */
 export interface WindowBatch { x: Float32Array; shape: number[] }
 
+/**
+ * Where window batches run: this process's tfjs backend (localWindows) or the GPU host page
+ * (learning/gpu-host-infer.ts). `bindingLimit` is the device's maxStorageBufferBindingSize when
+ * the windows run on another device; `peakGpuBytes` the most device memory seen allocated.
+ */
+export interface WindowRunner {
+  run(b: WindowBatch): Promise<Float32Array>;
+  bindingLimit?: number;
+  peakGpuBytes(): number | null;
+}
+
+/** Device bytes the active backend has allocated (webgpu: its buffer pool), or null where it has no such figure. */
+function gpuBytesNow(): number | null {
+  const m = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number; numBytesInGPUAllocated?: number };
+  const v = m.numBytesAllocatedInGPU ?? m.numBytesInGPUAllocated;
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** Window batches on this process's tfjs backend, with the device memory's high-water mark. */
+export function localWindows(params: Params, model: UNetConfig, head: HeadConfig, hasWhole: boolean): WindowRunner {
+  let peak: number | null = null;
+  return {
+    async run({ x, shape }) {
+      const probs = tf.tidy(() => structureProbs(forward(params, model, tf.tensor(x, shape)), head, hasWhole));
+      // An async read: webgpu has no synchronous read-back in Node, and it lets the host breathe.
+      const p = (await probs.data()) as Float32Array;
+      const g = gpuBytesNow();
+      if (g !== null) peak = Math.max(peak ?? 0, g);
+      probs.dispose();
+      return p;
+    },
+    peakGpuBytes: () => peak,
+  };
+}
+
 export function predictVolume(params: Params, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Promise<Float32Array[]> {
-  return predictVolumeWith(async ({ x, shape }) => {
-    const probs = tf.tidy(() => structureProbs(forward(params, model, tf.tensor(x, shape)), head, opts.hasWhole));
-    // An async read: webgpu has no synchronous read-back in Node, and it lets the host breathe.
-    const p = (await probs.data()) as Float32Array;
-    probs.dispose();
-    return p;
-  }, model, head, image, geometry, opts);
+  return predictVolumeWith(localWindows(params, model, head, opts.hasWhole).run, model, head, image, geometry, opts);
 }
 
 /** predictVolume with the windows run elsewhere (the GPU host): `run` answers each window batch. */
 export async function predictVolumeWith(run: (b: WindowBatch) => Promise<Float32Array>, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Promise<Float32Array[]> {
   const steps = predictionSteps(model, head, image, geometry, opts);
   let r = steps.next();
-  while (!r.done) r = steps.next(await run(r.value));
+  while (!r.done) {
+    if (opts.signal?.aborted) throw new OsteonError({ code: 'cancelled', message: 'prediction cancelled' });
+    r = steps.next(await run(r.value));
+  }
   return r.value;
 }
+
+const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MiB`;
 
 /**
  * The prediction as steps: yields each window batch, takes its probabilities back, and returns
@@ -164,10 +226,18 @@ function* predictionSteps(model: UNetConfig, head: HeadConfig, image: Float32Arr
   // Windows stream through the device a batch at a time (the volume stays on the host); on
   // webgpu the batch also shrinks until its largest tensor fits one storage binding.
   const limit = opts.bindingLimit ?? activeBindingLimit();
-  if (limit !== null) {
-    const patch = model.spatialDims === 2 ? [inSize[0], inSize[1]] : inSize;
-    batchSize = inferenceBatch({ spatialDims: model.spatialDims, patch, filters: model.filters, inChannels: model.inChannels, outChannels: model.outChannels }, batchSize, limit);
-  }
+  const net = { spatialDims: model.spatialDims, patch: model.spatialDims === 2 ? [inSize[0], inSize[1]] : inSize, filters: model.filters, inChannels: model.inChannels, outChannels: model.outChannels };
+  if (limit !== null) batchSize = inferenceBatch(net, batchSize, limit);
+  const budget = opts.windowBudget;
+  if (budget !== undefined) while (batchSize > 1 && largestTensorBytes({ ...net, batch: batchSize }) > budget) batchSize = Math.max(1, Math.floor(batchSize / 2));
+  batchSize = Math.max(1, Math.min(batchSize, jobs.length));
+  const calls = Math.ceil(jobs.length / batchSize);
+  const largest = largestTensorBytes({ ...net, batch: batchSize });
+  opts.onPlan?.({
+    windows: jobs.length, batch: batchSize, calls, window: [...inSize], largestTensorBytes: largest, limitBytes: limit, volumeBytes: nvox * 4,
+    text: `inference plan: ${jobs.length} windows of ${inSize.join('×')}, ${batchSize} per pass (${calls} passes); largest tensor ${mib(largest)}`
+      + (limit !== null ? ` of the device's maxStorageBufferBindingSize ${mib(limit)}` : '') + (budget !== undefined ? `, window budget ${mib(budget)}` : '') + `; the ${dims.join('×')} volume (${mib(nvox * 4)}) stays on the host`,
+  });
   const inVol = inSize[0] * inSize[1] * inSize[2];
   const outVol = outSize[0] * outSize[1] * outSize[2];
   for (let j0 = 0; j0 < jobs.length; j0 += batchSize) {

@@ -67,7 +67,11 @@ export class TrainingJobs {
     return host ? ((await host.hello).adapter ?? null) : null;
   }
 
-  /** The GPU host if it is up and said it has an adapter (waiting briefly for its hello). */
+  /** The GPU host if it is up and said it has an adapter (waiting briefly for its hello); prediction jobs use it too. */
+  usableGpuHost(): Promise<GpuHostDriver | null> {
+    return this.#usableGpuHost();
+  }
+
   async #usableGpuHost(): Promise<GpuHostDriver | null> {
     const host = this.#gpuHost;
     if (!host || host.closed) return null;
