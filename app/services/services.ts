@@ -245,7 +245,7 @@ export function createServices(opts: ServiceOptions): Services {
     jobs,
     attachGpuHost(link) {
       // Loaded on demand, as the training worker is: the driver's schemas pull in tfjs.
-      void import('../learning/gpu-host-driver.ts').then(({ GpuHostDriver }) => training.useGpuHost(new GpuHostDriver(link)));
+      training.attachGpuHost(import('../learning/gpu-host-driver.ts').then(({ GpuHostDriver }) => new GpuHostDriver(link)));
     },
     subscribe(cb) {
       listeners.add(cb);

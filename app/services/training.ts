@@ -55,6 +55,14 @@ export class TrainingJobs {
     this.#emit = emit;
   }
 
+  /** A driver still loading (its module is imported on demand): jobs started meanwhile wait for it. */
+  #attaching: Promise<void> = Promise.resolve();
+
+  /** Uses the driver once it has loaded (jobs that start before then wait for it instead of going to the CPU). */
+  attachGpuHost(driver: Promise<GpuHostDriver>): void {
+    this.#attaching = driver.then((d) => this.useGpuHost(d), () => undefined);
+  }
+
   /** Trains on this GPU host from now on, while it has an adapter and stays up (else the CPU ladder). */
   useGpuHost(driver: GpuHostDriver | null): void {
     this.#gpuHost?.close();
@@ -73,6 +81,7 @@ export class TrainingJobs {
   }
 
   async #usableGpuHost(): Promise<GpuHostDriver | null> {
+    await this.#attaching;
     const host = this.#gpuHost;
     if (!host || host.closed) return null;
     const hello = await Promise.race([host.hello.catch(() => null), new Promise<null>((r) => setTimeout(() => r(null), 15_000).unref())]);
