@@ -176,7 +176,7 @@ export async function predictVolumeWith(run: (b: WindowBatch) => Promise<Float32
   return r.value;
 }
 
-const mib = (b: number) => `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MiB`;
+const mib = (b: number) => (b < 2 ** 20 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MiB`);
 
 /**
  * The prediction as steps: yields each window batch, takes its probabilities back, and returns
