@@ -175,10 +175,13 @@ export function createServices(opts: ServiceOptions): Services {
     'files.list': (req) => listFiles(
       [opts.sampleDir ?? defaultSampleDir, opts.presetsDir ?? defaultPresetsDir, ...(current ? [current.dir] : [])], req.dir),
     'labels.preview': (req) => ({ analysis: previewLabels(req.ct, req.labels, req.schema) }),
-    'train.plan': (req) => {
+    'train.plan': async (req) => {
       const p = need();
       const runs = p.file.runs.filter((r) => r.kind === 'train').map((r) => runDetail(p, r.id, training.isRunning(r.id)));
-      return trainPlan(p, req.caseIds, runs, backendName);
+      // The estimate's basis is the backend the next run trains on: the GPU host when it has an
+      // adapter (whether or not app.backend was asked yet), else the CPU ladder's rung.
+      const active = (await training.gpuHostAdapter()) ? 'webgpu' : backendName;
+      return trainPlan(p, req.caseIds, runs, active);
     },
     'train.start': async (req) => {
       requireMl('Training');

@@ -198,6 +198,8 @@ describe('GPU host window (fake electron module)', () => {
     const batch = await runJob(client, 'predict.batch', () => client.call('predict.batch', { runId: trainedRunId, caseIds, checkpoint: 'best' }));
     expect(batch.cases.map((c) => c.state)).toEqual(['done', 'done']);
     expect(inferenceCalls().filter((c) => c.op === 'load')).toHaveLength(1); // one model for the whole batch
+    // The training form's estimate uses the runs measured on the backend the next run trains on.
+    expect((await client.call('train.plan', {})).basis).toContain('runs on the webgpu backend');
     const { versions } = await client.call('version.list', { caseId: caseIds[0] });
     expect(versions.at(-1)!.source).toMatchObject({ kind: 'prediction', runId: trainedRunId, backend: 'webgpu on the GPU host page (tfjs cpu backend (test stand-in), software)' });
   }, 60_000);
