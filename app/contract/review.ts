@@ -16,7 +16,8 @@ export type VersionRef = z.infer<typeof VersionRef>;
 /** Where a version's masks came from. */
 export const VersionSource = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('ground-truth') }),
-  z.strictObject({ kind: z.literal('prediction'), runId: Id, checkpoint: z.enum(['best', 'last']) }),
+  /** `backend`: what predicted it, e.g. "webgpu on the GPU host page (nvidia ampere)" (absent in older versions). */
+  z.strictObject({ kind: z.literal('prediction'), runId: Id, checkpoint: z.enum(['best', 'last']), backend: z.string().max(512).optional() }),
   /** Edited from version `of` (null: from the ground truth). */
   z.strictObject({ kind: z.literal('edit'), of: VersionNumber.nullable() }),
   z.strictObject({ kind: z.literal('restore'), of: VersionNumber }),

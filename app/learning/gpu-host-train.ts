@@ -1,24 +1,21 @@
 /**
- * The training loop with the GPU host doing the arithmetic: the same run as train.ts (the same
- * batches from the same seeds, the same events, metrics.jsonl, checkpoints and status.json), but
- * each Adam step, validation window and validation loss is a call to the page that owns
+ * The training loop with the GPU host doing the arithmetic: the same run as train.ts (its epoch
+ * loop, runEpochs: the same batches from the same seeds, the same events, metrics.jsonl,
+ * checkpoints and status.json), but each Adam step, validation window and validation loss is a
+ * call to the page that owns
  * `navigator.gpu` (GpuHostDriver). Sampling, pause/cancel, checkpoints (written atomically) and
  * every other file stay here, in the services. Same pause/resume/cancel as the CPU path.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TrainConfig } from './config.ts';
-import { encodeCheckpoint, readCheckpoint, type CheckpointTensor } from './checkpoint.ts';
+import { encodeCheckpoint, readCheckpoint } from './checkpoint.ts';
 import type { TrainingCase } from './data/case.ts';
-import { paddingValue } from './data/normalize.ts';
-import { Rng } from './data/rng.ts';
-import { sampleBatch } from './data/sampler.ts';
 import type { AdapterInfo } from './gpu-host/protocol.ts';
-import { CollapseMonitor } from '../metrics/collapse.ts';
 import { predictVolumeWith } from './predict.ts';
 import {
-  TrainControl, meanLossValues, runEventSink, scoreValidation, validationBatches, validationPredictOptions, writeDecisions,
-  type DoneReason, type LossValues, type TrainEvent, type TrainOptions, type Validation,
+  TrainControl, loopState, meanLossValues, runEpochs, scoreValidation, validationBatches, validationPredictOptions, writeDecisions,
+  type LossValues, type TrainEngine, type TrainEvent, type TrainOptions,
 } from './train.ts';
 import { writeFileAtomic, writeJsonAtomic } from '../util/atomic.ts';
 import { OsteonError, toErrorData } from '../util/errors.ts';
@@ -54,82 +51,33 @@ function recordBackend(runDir: string, adapter: AdapterInfo | null): void {
 }
 
 export async function trainOnGpuHost(host: GpuHostDriver, cfg: TrainConfig, trainCases: readonly TrainingCase[], valCases: readonly TrainingCase[], opts: TrainOptions): Promise<Done> {
-  const control = opts.control ?? new TrainControl();
-  const ckDir = join(opts.runDir, 'checkpoints');
-  mkdirSync(ckDir, { recursive: true });
-  const emit = runEventSink(opts.runDir, opts.onEvent);
+  mkdirSync(join(opts.runDir, 'checkpoints'), { recursive: true });
   const hello = await host.hello;
   if (!hello.adapter) throw new Error(`the GPU host has no WebGPU adapter: ${hello.reason ?? 'unknown reason'}`);
   recordBackend(opts.runDir, hello.adapter);
   const init = await host.call({ op: 'init', model: cfg.model, head: cfg.head, learningRate: cfg.learningRate, hasWhole: cfg.layout.hasWhole });
-  let startEpoch = 1, bestMeanDice: number | null = null, bestEpoch: number | null = null, sinceBest = 0;
+  let state = loopState();
   if (opts.resumeFrom) {
     const ck = readCheckpoint(opts.resumeFrom);
     await host.call({ op: 'setWeights', tensors: [...ck.tensors].map(([name, t]) => ({ name, ...t })) });
-    startEpoch = ck.epoch + 1;
-    bestMeanDice = typeof ck.meta.bestMeanDice === 'number' ? ck.meta.bestMeanDice : null;
-    bestEpoch = typeof ck.meta.bestEpoch === 'number' ? ck.meta.bestEpoch : null;
-    sinceBest = typeof ck.meta.sinceBest === 'number' && Number.isInteger(ck.meta.sinceBest) && ck.meta.sinceBest >= 0 ? ck.meta.sinceBest : 0;
+    state = loopState(ck);
   }
-  const fill = paddingValue(cfg.normalization);
-  emit({ type: 'start', runDir: opts.runDir, structures: cfg.layout.ids, params: init.params, trainCases: cfg.trainCases, valCases: cfg.valCases, startEpoch, epochs: cfg.epochs, stepsPerEpoch: cfg.stepsPerEpoch, ...(opts.memory ? { memory: opts.memory } : {}) });
-  for (const n of opts.notices ?? []) emit({ type: 'warning', code: n.code, epoch: 0, message: n.message, finding: null });
-  const monitor = new CollapseMonitor();
-  const finish = async (reason: DoneReason, epoch: number, message: string): Promise<Done> => {
-    const e = { type: 'done' as const, reason, epoch, bestEpoch, bestMeanDice, message };
-    writeJsonAtomic(join(opts.runDir, 'status.json'), { reason, epoch, bestEpoch, bestMeanDice, message, backend: 'webgpu', finished: new Date().toISOString() });
-    await host.call({ op: 'dispose' }).catch(() => undefined); // the page may be gone; the run is on disk
-    emit(e);
-    return e;
+  const engine: TrainEngine = {
+    params: init.params,
+    step: async (batch) => (await host.call({ op: 'step', batch })).loss,
+    validate: () => validateOnHost(host, cfg, valCases),
+    async snapshot() {
+      // One read of the weights per epoch, for both checkpoints (best: the parameters only).
+      const { tensors } = await host.call({ op: 'weights', optimizer: true });
+      return {
+        save: async (path, epoch, optimizer, meta) => writeFileAtomic(path, encodeCheckpoint(epoch, optimizer ? tensors : tensors.filter((t) => t.name.startsWith('param:')), meta)),
+      };
+    },
+    decide: (emit) => decidePostprocessingOnHost(host, cfg, valCases, opts.runDir, emit),
+    // The page may be gone; the run is on disk.
+    dispose: async () => { await host.call({ op: 'dispose' }).catch(() => undefined); },
   };
-  const save = (path: string, epoch: number, tensors: CheckpointTensor[], meta: Record<string, unknown>) => writeFileAtomic(path, encodeCheckpoint(epoch, tensors, meta));
-  const t0 = Date.now();
-  let stepsDone = 0;
-  for (let epoch = startEpoch; epoch <= cfg.epochs; epoch++) {
-    const rng = new Rng(cfg.seed * 7919 + epoch);
-    const epochStart = Date.now();
-    const losses: LossValues[] = [];
-    for (let step = 1; step <= cfg.stepsPerEpoch; step++) {
-      if (control.isPaused) { emit({ type: 'paused' }); await control.waitWhilePaused(); if (!control.isCancelled) emit({ type: 'resumed' }); }
-      if (control.isCancelled) return finish('cancelled', epoch - 1, `cancelled during epoch ${epoch}; the last checkpoint is from epoch ${epoch - 1}`);
-      const batch = sampleBatch(trainCases, cfg.sampling, { head: cfg.head.kind, fill }, rng, cfg.batchSize);
-      const lv = (await host.call({ op: 'step', batch })).loss;
-      if (!Number.isFinite(lv.total)) {
-        return finish('non-finite-loss', epoch - 1, `loss became ${lv.total} at epoch ${epoch}, step ${step}; training stopped. The last good checkpoint (epoch ${epoch - 1}) is kept. Try a lower learning rate.`);
-      }
-      losses.push(lv);
-      stepsDone++;
-      const elapsed = (Date.now() - t0) / 1000;
-      const remaining = (cfg.epochs - epoch) * cfg.stepsPerEpoch + (cfg.stepsPerEpoch - step);
-      emit({ type: 'step', epoch, step, stepsPerEpoch: cfg.stepsPerEpoch, loss: lv, samplesPerSec: (stepsDone * cfg.batchSize) / elapsed, etaSec: (elapsed / stepsDone) * remaining });
-    }
-    let validation: Validation | undefined;
-    if (valCases.length && (epoch % cfg.validateEvery === 0 || epoch === cfg.epochs)) {
-      const v = await validateOnHost(host, cfg, valCases);
-      validation = v.validation;
-      const ep = monitor.observe(v.collapse, epoch === cfg.epochs);
-      if (v.collapse && ep) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse, episode: ep.episode, count: ep.count });
-    }
-    emit({ type: 'epoch', epoch, loss: meanLossValues(losses), seconds: (Date.now() - epochStart) / 1000, validation });
-    const { tensors } = await host.call({ op: 'weights', optimizer: true });
-    if (validation && Number.isFinite(validation.meanDice) && (bestMeanDice === null || validation.meanDice > bestMeanDice)) {
-      bestMeanDice = validation.meanDice;
-      bestEpoch = epoch;
-      sinceBest = 0;
-      const bestPath = join(ckDir, 'best.ckpt');
-      save(bestPath, epoch, tensors.filter((t) => t.name.startsWith('param:')), { meanDice: validation.meanDice, dice: validation.dice });
-      emit({ type: 'checkpoint', kind: 'best', epoch, path: bestPath, meanDice: validation.meanDice });
-    } else if (validation) sinceBest++;
-    const lastPath = join(ckDir, 'last.ckpt');
-    save(lastPath, epoch, tensors, { bestMeanDice, bestEpoch, sinceBest });
-    emit({ type: 'checkpoint', kind: 'last', epoch, path: lastPath });
-    if (cfg.earlyStoppingPatience > 0 && sinceBest >= cfg.earlyStoppingPatience) {
-      await decidePostprocessingOnHost(host, cfg, valCases, opts.runDir, emit);
-      return finish('early-stopped', epoch, `no improvement of mean validation Dice for ${sinceBest} validations; best ${bestMeanDice?.toFixed(4)} at epoch ${bestEpoch}`);
-    }
-  }
-  await decidePostprocessingOnHost(host, cfg, valCases, opts.runDir, emit);
-  return finish('completed', cfg.epochs, `completed ${cfg.epochs} epochs${bestMeanDice !== null ? `; best mean validation Dice ${bestMeanDice.toFixed(4)} at epoch ${bestEpoch}` : ''}`);
+  return runEpochs(cfg, trainCases, valCases, opts, engine, state, { backend: 'webgpu' });
 }
 
 /** train.ts's rule, with the best checkpoint loaded into the host's model (training is over). */

@@ -16,7 +16,9 @@ import { normalizeInto, paddingValue } from './data/normalize.ts';
 import { createParams, disposeParams, type Params } from './model/unet.ts';
 import { applyHierarchy, enforceConsistency, largestComponent, type HierarchyMode, type PostprocessPlan } from './postprocess.ts';
 import type { Calibration } from './calibrate.ts';
-import { binarize, predictSlabs } from './predict.ts';
+import { binarize, localLogitWindows, predictSlabsWith, type InferencePlan, type WindowRunner } from './predict.ts';
+import { getBackendReport } from './backend.ts';
+import type { AdapterSummary } from './webgpu/device.ts';
 import { readRunConfig } from './resume.ts';
 
 export interface LoadedModel {
@@ -89,6 +91,34 @@ export interface InferOptions {
   probabilities?: boolean;
   /** Windows per forward pass (predict.ts; default 4). */
   batchSize?: number;
+  /** Where the windows run (default: this process's tfjs backend); the GPU host's runner in the app. */
+  windows?: WindowRunner;
+  /** Checked before each window batch (cancel). */
+  signal?: AbortSignal;
+  /** A forced window budget in bytes (the largest tensor of one pass), below the device's own limit. */
+  windowBudget?: number;
+}
+
+/** What a prediction ran on, as every prediction records it. */
+export interface InferenceBackend {
+  /** The tfjs backend, e.g. 'webgpu', 'wasm'. */
+  name: string;
+  /** Where it ran: 'this process' or 'GPU host page'. */
+  host: string;
+  adapter: AdapterSummary | null;
+}
+
+/** This process's active backend (initBackend must have run). */
+export function localBackend(): InferenceBackend {
+  const r = getBackendReport();
+  return { name: r?.name ?? 'unknown', host: 'this process', adapter: r?.name === 'webgpu' ? r.adapter : null };
+}
+
+/** What the windows cost: the plan and the device memory's high-water mark (null where the backend has none). */
+export interface InferenceStats {
+  plan: InferencePlan;
+  peakGpuBytes: number | null;
+  seconds: number;
 }
 
 export interface Prediction {
@@ -96,6 +126,7 @@ export interface Prediction {
   /** Float32 probability volumes per structure, only when asked for (`probabilities`). */
   probs: Float32Array[] | null;
   masks: Uint8Array[];
+  stats: InferenceStats;
 }
 
 /**
@@ -115,9 +146,13 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
   const plane = geometry.dims[0] * geometry.dims[1];
   let masks: Uint8Array[] = [];
   let probs: Float32Array[] | null = null;
-  await predictSlabs(model.params, cfg.model, cfg.head, { raw: hu, map: (raw, from, to, out, at) => normalizeInto(raw, from, to, norm, out, at) }, geometry, {
+  const windows = o.windows ?? localLogitWindows(model.params, cfg.model);
+  const t0 = performance.now();
+  let windowPlan: InferencePlan | null = null;
+  await predictSlabsWith(windows, cfg.model, cfg.head, { raw: hu, map: (raw, from, to, out, at) => normalizeInto(raw, from, to, norm, out, at) }, geometry, {
     context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(norm), hasWhole: cfg.layout.hasWhole,
-    ttaFlipAxes: o.ttaFlipAxes, onProgress: o.onProgress, batchSize: o.batchSize,
+    ttaFlipAxes: o.ttaFlipAxes, onProgress: o.onProgress, batchSize: o.batchSize, signal: o.signal,
+    onPlan: (p) => { windowPlan = p; }, bindingLimit: windows.bindingLimit, windowBudget: o.windowBudget,
   }, (z0, _z1, slab) => {
     if (masks.length === 0) {
       masks = slab.map(() => new Uint8Array(n));
@@ -128,6 +163,7 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
     m.forEach((mk, k) => masks[k].set(mk, z0 * plane));
     probs?.forEach((p, k) => p.set(slab[k], z0 * plane));
   });
+  const stats: InferenceStats = { plan: windowPlan!, peakGpuBytes: windows.peakGpuBytes(), seconds: (performance.now() - t0) / 1000 };
   const plan: PostprocessPlan | null = o.postprocess === 'none' ? null
     : o.postprocess === 'lcc' ? { format: 'osteon-postprocessing/1', largestComponent: masks.map(() => true), evidence: [] }
       : model.plan;
@@ -135,16 +171,17 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
   // 512×512×300 mask is 79 MB): only the largest-component channels get new arrays.
   masks = masks.map((m, k) => (plan?.largestComponent[k] ? largestComponent(m, geometry.dims as Vec3) : m));
   if (cfg.layout.hasWhole && o.hierarchy !== 'none') masks = applyHierarchy(masks, true, o.hierarchy);
-  return { geometry, probs, masks };
+  return { geometry, probs, masks, stats };
 }
 
 export interface InferResult {
   files: string[];
   voxels: Record<string, number>;
+  stats: InferenceStats;
 }
 
 /** Reads the CT, predicts, writes OUT/<structure>.nii.gz (+ .prob.nii.gz) and OUT/prediction.json. */
-export async function inferFile(model: LoadedModel, ctPath: string, outDir: string, o: InferOptions & { probabilities: boolean }): Promise<InferResult> {
+export async function inferFile(model: LoadedModel, ctPath: string, outDir: string, o: InferOptions & { probabilities: boolean; backend?: InferenceBackend }): Promise<InferResult> {
   const ct = readVolume(ctPath);
   if (ct.channels !== 1) throw badInput(ctPath, 'channels', `${ct.channels} channels; a CT has one`);
   const g = geometryOf(ct);
@@ -169,7 +206,8 @@ export async function inferFile(model: LoadedModel, ctPath: string, outDir: stri
   writeJsonAtomic(join(outDir, 'prediction.json'), {
     format: 'osteon-prediction/1', ct: ctPath, run: model.runDir, checkpoint: model.checkpoint, structures: ids,
     head: model.config.head.kind, thresholds: o.thresholds ?? model.calibration?.thresholds ?? null, ttaFlipAxes: o.ttaFlipAxes ?? [], postprocess: o.postprocess,
-    plan: o.postprocess === 'auto' ? model.plan : null, hierarchy: o.hierarchy, consistency: o.consistency ?? 'auto', voxels, created: new Date().toISOString(),
+    plan: o.postprocess === 'auto' ? model.plan : null, hierarchy: o.hierarchy, consistency: o.consistency ?? 'auto', voxels,
+    backend: o.backend ?? localBackend(), inference: p.stats, created: new Date().toISOString(),
   });
-  return { files, voxels };
+  return { files, voxels, stats: p.stats };
 }

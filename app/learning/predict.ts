@@ -16,7 +16,8 @@ import { extractBlock, type BlockSpec } from './data/block.ts';
 import { axialAxis } from './data/case.ts';
 import { forward, sizeMultiple, type Params, type UNetConfig } from './model/unet.ts';
 import { activeBindingLimit } from './webgpu/device.ts';
-import { inferenceBatch } from './webgpu/memory.ts';
+import { inferenceBatch, largestTensorBytes } from './webgpu/memory.ts';
+import { OsteonError } from '../util/errors.ts';
 import { accumulateWindows, headMode, HEAD_MODE, normalizeWeights, type AccumulateSpec } from './window-accumulate.ts';
 
 export interface PredictOptions {
@@ -34,8 +35,35 @@ export interface PredictOptions {
   fill: number;
   hasWhole: boolean;
   onProgress?: (done: number, total: number) => void;
-  /** maxStorageBufferBindingSize of the device that runs the windows, when it is not this process's (the GPU host). */
+  /**
+   * maxStorageBufferBindingSize of the device that runs the windows, when it is not this
+   * process's (the GPU host).
+   */
   bindingLimit?: number;
+  /** A forced budget in bytes for the largest tensor of one window batch (the CLI's --window-budget, tests). */
+  windowBudget?: number;
+  /** Checked before each window batch: an aborted signal stops the prediction (code 'cancelled'). */
+  signal?: AbortSignal;
+  /** Told once, before the first window batch: how the volume is streamed. */
+  onPlan?: (plan: InferencePlan) => void;
+}
+
+/**
+ * How a volume streams through the device: `windows` windows (2D slices with their context, or
+ * 3D patches), `batch` at a time, so `calls` forward passes; the largest tensor of one pass, and
+ * the limit it was fitted to (null on a backend without one). The volume itself stays on the host.
+ */
+export interface InferencePlan {
+  windows: number;
+  batch: number;
+  calls: number;
+  /** One window's input size, [H, W, context channels] (2D) or [D, H, W] (3D). */
+  window: number[];
+  largestTensorBytes: number;
+  limitBytes: number | null;
+  /** The normalised input volume's float32 bytes, for comparison: what is never on the device at once. */
+  volumeBytes: number;
+  text: string;
 }
 
 function roundUp(n: number, m: number): number {
@@ -98,6 +126,55 @@ function defaultBatch(model: UNetConfig, window: number[]): number {
 /** A window batch to run: input x [N, ...window, Cin] in, structure probabilities [N, ...window, S] back. */
 export interface WindowBatch { x: Float32Array; shape: number[] }
 
+/**
+ * Where window batches run: this process's tfjs backend (localWindows, or the logits runner that
+ * predictSlabs uses) or the GPU host page (learning/gpu-host-infer.ts). `logits`: run gives the
+ * model's logits and the head's activation runs in the blend (window-accumulate.ts); otherwise
+ * structure probabilities. `bindingLimit` is the device's maxStorageBufferBindingSize when the
+ * windows run on another device; `peakGpuBytes` the most device memory seen allocated.
+ */
+export interface WindowRunner {
+  run(b: WindowBatch): Promise<Float32Array>;
+  logits?: boolean;
+  bindingLimit?: number;
+  peakGpuBytes(): number | null;
+}
+
+/** Device bytes the active backend has allocated (webgpu: its buffer pool), or null where it has no such figure. */
+function gpuBytesNow(): number | null {
+  const m = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number; numBytesInGPUAllocated?: number };
+  const v = m.numBytesAllocatedInGPU ?? m.numBytesInGPUAllocated;
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+/** A runner on this process's tfjs backend: `out` maps the logits tensor to what run gives back. */
+function localRunner(params: Params, model: UNetConfig, out: ((logits: tf.Tensor) => tf.Tensor) | null): WindowRunner {
+  let peak: number | null = null;
+  return {
+    logits: out === null,
+    async run({ x, shape }) {
+      const y = tf.tidy(() => { const logits = forward(params, model, tf.tensor(x, shape)); return out ? out(logits) : logits; });
+      // An async read: webgpu has no synchronous read-back in Node, and it lets the host breathe.
+      const v = (await y.data()) as Float32Array;
+      const g = gpuBytesNow();
+      if (g !== null) peak = Math.max(peak ?? 0, g);
+      y.dispose();
+      return v;
+    },
+    peakGpuBytes: () => peak,
+  };
+}
+
+/** Window batches on this process's tfjs backend giving structure probabilities, with the device memory's high-water mark. */
+export function localWindows(params: Params, model: UNetConfig, head: HeadConfig, hasWhole: boolean): WindowRunner {
+  return localRunner(params, model, (logits) => structureProbs(logits, head, hasWhole));
+}
+
+/** Window batches on this process's tfjs backend giving logits (the activation then runs in the blend). */
+export function localLogitWindows(params: Params, model: UNetConfig): WindowRunner {
+  return localRunner(params, model, null);
+}
+
 /** What a batch gives back: structure probabilities, or the model's logits (the head's activation then runs in the blend). */
 interface WindowResult { values: Float32Array; logits: boolean }
 
@@ -126,25 +203,22 @@ export async function predictVolume(params: Params, model: UNetConfig, head: Hea
  * (the head's activation fused into the blend: window-accumulate.ts, native when the addon is on).
  */
 export async function predictSlabs(params: Params, model: UNetConfig, head: HeadConfig, image: ImageSource, geometry: Geometry, opts: PredictOptions, sink: SlabSink): Promise<void> {
-  const steps = predictionSteps(model, head, image, geometry, opts, sink);
+  return predictSlabsWith(localLogitWindows(params, model), model, head, image, geometry, opts, sink);
+}
+
+/** predictSlabs with the windows run by `runner` (here or on the GPU host); checks `opts.signal` before each batch. */
+export async function predictSlabsWith(runner: WindowRunner, model: UNetConfig, head: HeadConfig, image: ImageSource, geometry: Geometry, opts: PredictOptions, sink: SlabSink): Promise<void> {
+  const steps = predictionSteps(model, head, image, geometry, { ...opts, bindingLimit: opts.bindingLimit ?? runner.bindingLimit }, sink);
   let r = steps.next();
   while (!r.done) {
-    const { x, shape } = r.value;
-    const logits = tf.tidy(() => forward(params, model, tf.tensor(x, shape)));
-    // An async read: webgpu has no synchronous read-back in Node, and it lets the host breathe.
-    const values = (await logits.data()) as Float32Array;
-    logits.dispose();
-    r = steps.next({ values, logits: true });
+    if (opts.signal?.aborted) throw new OsteonError({ code: 'cancelled', message: 'prediction cancelled' });
+    r = steps.next({ values: await runner.run(r.value), logits: runner.logits === true });
   }
 }
 
 /** predictVolume with the windows run elsewhere (the GPU host): `run` answers each window batch. */
 export async function predictVolumeWith(run: (b: WindowBatch) => Promise<Float32Array>, model: UNetConfig, head: HeadConfig, image: Float32Array, geometry: Geometry, opts: PredictOptions): Promise<Float32Array[]> {
-  return collect(geometry, async (sink) => {
-    const steps = predictionSteps(model, head, image, geometry, opts, sink);
-    let r = steps.next();
-    while (!r.done) r = steps.next({ values: await run(r.value), logits: false });
-  });
+  return collect(geometry, (sink) => predictSlabsWith({ run, peakGpuBytes: () => null }, model, head, image, geometry, opts, sink));
 }
 
 /** Gathers a streamed prediction into whole volumes. */
@@ -172,6 +246,8 @@ function shifted<T extends BlockSpec>(spec: T, z0: number): T {
   start[b] -= z0;
   return { ...spec, start };
 }
+
+const mib = (b: number) => (b < 2 ** 20 ? `${(b / 1024).toFixed(1)} KiB` : `${(b / 2 ** 20).toFixed(b < 10 * 2 ** 20 ? 1 : 0)} MiB`);
 
 /**
  * Planes [c0, c1) of the image, normalised (a sliding cache over volume axis 2); the image itself
@@ -290,10 +366,19 @@ function* predictionSteps(model: UNetConfig, head: HeadConfig, image: ImageSourc
   // webgpu the batch also shrinks until its largest tensor fits one storage binding.
   let batchSize = opts.batchSize ?? defaultBatch(model, outSize);
   const limit = opts.bindingLimit ?? activeBindingLimit();
-  if (limit !== null) {
-    const patch = model.spatialDims === 2 ? [inSize[0], inSize[1]] : inSize;
-    batchSize = inferenceBatch({ spatialDims: model.spatialDims, patch, filters: model.filters, inChannels: model.inChannels, outChannels: model.outChannels }, batchSize, limit);
-  }
+  const net = { spatialDims: model.spatialDims, patch: model.spatialDims === 2 ? [inSize[0], inSize[1]] : inSize, filters: model.filters, inChannels: model.inChannels, outChannels: model.outChannels };
+  if (limit !== null) batchSize = inferenceBatch(net, batchSize, limit);
+  const budget = opts.windowBudget;
+  if (budget !== undefined) while (batchSize > 1 && largestTensorBytes({ ...net, batch: batchSize }) > budget) batchSize = Math.max(1, Math.floor(batchSize / 2));
+  batchSize = Math.max(1, Math.min(batchSize, jobs.length));
+  const calls = Math.ceil(jobs.length / batchSize);
+  const largest = largestTensorBytes({ ...net, batch: batchSize });
+  const nvox = dims[0] * dims[1] * dims[2];
+  opts.onPlan?.({
+    windows: jobs.length, batch: batchSize, calls, window: [...inSize], largestTensorBytes: largest, limitBytes: limit, volumeBytes: nvox * 4,
+    text: `inference plan: ${jobs.length} windows of ${inSize.join('×')}, ${batchSize} per pass (${calls} passes); largest tensor ${mib(largest)}`
+      + (limit !== null ? ` of the device's maxStorageBufferBindingSize ${mib(limit)}` : '') + (budget !== undefined ? `, window budget ${mib(budget)}` : '') + `; the ${dims.join('×')} volume (${mib(nvox * 4)}) stays on the host`,
+  });
   // Output planes are final once no later job starts at or below them: jobs go up volume axis 2
   // (3D windows z-major, axial 2D slice by slice). A 2D model on a non-axial series writes every
   // plane with every job, so its slab is the whole volume, as before streaming.

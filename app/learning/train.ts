@@ -221,58 +221,79 @@ export function runEventSink(runDir: string, onEvent: (e: TrainEvent) => void): 
   };
 }
 
-export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[], valCases: readonly TrainingCase[], opts: TrainOptions): Promise<TrainEvent & { type: 'done' }> {
+type Done = TrainEvent & { type: 'done' };
+
+/** Where a run's arithmetic happens: this process's tfjs (train) or the GPU host page (gpu-host-train.ts). */
+export interface TrainEngine {
+  /** Trainable parameters, for the start event. */
+  params: number;
+  /** One Adam step on a batch: its loss values. */
+  step(batch: Batch): Promise<LossValues>;
+  /** After each step: lets the thread breathe (the worker), or nothing. */
+  afterStep?(): Promise<void>;
+  /** Validation Dice, thresholds, volumes and the validation loss of the current weights; the collapse check. */
+  validate(): Promise<{ validation: Validation; collapse: CollapseFinding | null }>;
+  /** The current weights, once per epoch; `save` writes them (parameters, and Adam's state with `optimizer`) atomically. */
+  snapshot(): Promise<{ save(path: string, epoch: number, optimizer: boolean, meta: Record<string, unknown>): Promise<void> }>;
+  /** Before the first epoch of a new run (the worker writes an epoch-0 checkpoint). */
+  beforeFirstEpoch?(): Promise<void>;
+  /** With the best checkpoint, after training: calibration and post-processing (writeDecisions). */
+  decide(emit: (e: TrainEvent) => void): Promise<void>;
+  /** Frees the model; everything is on disk by then. */
+  dispose(): Promise<void>;
+}
+
+/** Where a run stands: the first epoch to train, the best validation so far, validations since it. */
+export interface LoopState { startEpoch: number; bestMeanDice: number | null; bestEpoch: number | null; sinceBest: number }
+
+/** A new run's state, or a resumed one's from its last checkpoint's epoch and meta. */
+export function loopState(ck?: { epoch: number; meta: Record<string, unknown> }): LoopState {
+  if (!ck) return { startEpoch: 1, bestMeanDice: null, bestEpoch: null, sinceBest: 0 };
+  const m = ck.meta;
+  return {
+    startEpoch: ck.epoch + 1,
+    bestMeanDice: typeof m.bestMeanDice === 'number' ? m.bestMeanDice : null,
+    bestEpoch: typeof m.bestEpoch === 'number' ? m.bestEpoch : null,
+    // Validations since the best one (early stopping); checkpointed so a resume keeps counting.
+    sinceBest: typeof m.sinceBest === 'number' && Number.isInteger(m.sinceBest) && m.sinceBest >= 0 ? m.sinceBest : 0,
+  };
+}
+
+/**
+ * The epoch loop both training paths share: batches from Rng(seed, epoch), pause/cancel between
+ * steps, the NaN/Inf stop, validation and the collapse monitor, best/last checkpoints, early
+ * stopping, the post-processing decisions, status.json and the done event (after everything is on
+ * disk: a host may end the worker on it). `status` adds fields to status.json.
+ */
+export async function runEpochs(cfg: TrainConfig, trainCases: readonly TrainingCase[], valCases: readonly TrainingCase[], opts: TrainOptions, engine: TrainEngine, state: LoopState, status: Record<string, unknown> = {}): Promise<Done> {
   const control = opts.control ?? new TrainControl();
   const ckDir = join(opts.runDir, 'checkpoints');
   mkdirSync(ckDir, { recursive: true });
   const emit = runEventSink(opts.runDir, opts.onEvent);
-  const params = createParams(cfg.model);
-  // Adam fused into one native call on the wasm+dnnl rung (native/loss-adam.ts), tf.train.adam elsewhere.
-  const optimizer = createAdam(cfg.learningRate);
-  const loss = lossFor(cfg.head);
-  let startEpoch = 1, bestMeanDice: number | null = null, bestEpoch: number | null = null;
-  // Validations since the best one (early stopping); checkpointed so a resume keeps counting.
-  let sinceBest = 0;
-  if (opts.resumeFrom) {
-    const ck = readCheckpoint(opts.resumeFrom);
-    loadParams(ck, params, opts.resumeFrom);
-    // Adam restores its moments by position, in the order of varList below (the params' order).
-    await loadOptimizer(ck, optimizer);
-    startEpoch = ck.epoch + 1;
-    bestMeanDice = typeof ck.meta.bestMeanDice === 'number' ? ck.meta.bestMeanDice : null;
-    bestEpoch = typeof ck.meta.bestEpoch === 'number' ? ck.meta.bestEpoch : null;
-    sinceBest = typeof ck.meta.sinceBest === 'number' && Number.isInteger(ck.meta.sinceBest) && ck.meta.sinceBest >= 0 ? ck.meta.sinceBest : 0;
-  }
+  let { bestMeanDice, bestEpoch, sinceBest } = state;
   const fill = paddingValue(cfg.normalization);
-  const varList = [...params.values()];
-  emit({ type: 'start', runDir: opts.runDir, structures: cfg.layout.ids, params: countParams(params), trainCases: cfg.trainCases, valCases: cfg.valCases, startEpoch, epochs: cfg.epochs, stepsPerEpoch: cfg.stepsPerEpoch, ...(opts.memory ? { memory: opts.memory } : {}) });
-  const lastPath = join(ckDir, 'last.ckpt');
-  if (!opts.resumeFrom) {
-    // An epoch-0 checkpoint: a kill during epoch 1 leaves a run that resumes (losing < 1 epoch).
-    // The sampler needs no state: each epoch's batches come from Rng(seed, epoch).
-    await saveCheckpoint(lastPath, 0, params, optimizer, { bestMeanDice, bestEpoch, sinceBest });
-  }
+  emit({ type: 'start', runDir: opts.runDir, structures: cfg.layout.ids, params: engine.params, trainCases: cfg.trainCases, valCases: cfg.valCases, startEpoch: state.startEpoch, epochs: cfg.epochs, stepsPerEpoch: cfg.stepsPerEpoch, ...(opts.memory ? { memory: opts.memory } : {}) });
+  if (!opts.resumeFrom) await engine.beforeFirstEpoch?.();
   for (const n of opts.notices ?? []) emit({ type: 'warning', code: n.code, epoch: 0, message: n.message, finding: null });
   const monitor = new CollapseMonitor();
-  const finish = (reason: DoneReason, epoch: number, message: string) => {
-    if (!profilePrinted) printProfile();
-    const e = { type: 'done' as const, reason, epoch, bestEpoch, bestMeanDice, message };
-    // Everything is on disk before 'done' goes out: a host may end the worker on that event.
-    writeJsonAtomic(join(opts.runDir, 'status.json'), { reason, epoch, bestEpoch, bestMeanDice, message, finished: new Date().toISOString() });
-    disposeParams(params);
-    optimizer.dispose();
-    emit(e);
-    return e;
-  };
   const profiler = profileRequested() ? new StepProfiler() : null;
   let profilePrinted = false;
   const printProfile = (): void => {
     profilePrinted = true;
     if (profiler && profiler.steps > 0) opts.onProfile?.(renderProfile(profiler.report('training step')));
   };
+  const finish = async (reason: DoneReason, epoch: number, message: string): Promise<Done> => {
+    if (!profilePrinted) printProfile();
+    const e = { type: 'done' as const, reason, epoch, bestEpoch, bestMeanDice, message };
+    writeJsonAtomic(join(opts.runDir, 'status.json'), { reason, epoch, bestEpoch, bestMeanDice, message, ...status, finished: new Date().toISOString() });
+    await engine.dispose();
+    emit(e);
+    return e;
+  };
+  const lastPath = join(ckDir, 'last.ckpt');
   const t0 = Date.now();
   let stepsDone = 0;
-  for (let epoch = startEpoch; epoch <= cfg.epochs; epoch++) {
+  for (let epoch = state.startEpoch; epoch <= cfg.epochs; epoch++) {
     const rng = new Rng(cfg.seed * 7919 + epoch);
     const epochStart = Date.now();
     const losses: LossValues[] = [];
@@ -280,24 +301,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
       if (control.isPaused) { emit({ type: 'paused' }); await control.waitWhilePaused(); if (!control.isCancelled) emit({ type: 'resumed' }); }
       if (control.isCancelled) return finish('cancelled', epoch - 1, `cancelled during epoch ${epoch}; the last checkpoint is from epoch ${epoch - 1}`);
       const b = sampleBatch(trainCases, cfg.sampling, { head: cfg.head.kind, fill }, rng, cfg.batchSize);
-      const runStep = async (): Promise<LossValues> => {
-        const { x, target } = batchTensors(b, cfg.head);
-        let comps: Record<string, tf.Scalar> = {};
-        const total = optimizer.minimize(() => {
-          const out = forward(params, cfg.model, x);
-          const r = loss(opts.lossInputHook ? opts.lossInputHook(out) : out, target as never);
-          comps = Object.fromEntries(Object.entries(r.components).map(([k, v]) => [k, tf.keep(v as tf.Scalar)]));
-          return r.total;
-        }, true, varList);
-        const values: LossValues = { total: total ? (await total.data())[0] : NaN };
-        for (const [k, v] of Object.entries(comps)) { values[k as 'bce'] = (await v.data())[0]; v.dispose(); }
-        total?.dispose();
-        x.dispose();
-        disposeTarget(target);
-        return values;
-      };
       // OSTEON_PROFILE=1: the per-op table of steps 2..PROFILE_STEPS+1 (step 1 warms up).
-      const lv = profiler && stepsDone >= 1 && profiler.steps < PROFILE_STEPS ? await profiler.step(runStep) : await runStep();
+      const lv = profiler && stepsDone >= 1 && profiler.steps < PROFILE_STEPS ? await profiler.step(() => engine.step(b)) : await engine.step(b);
       if (profiler && profiler.steps === PROFILE_STEPS && !profilePrinted) printProfile();
       if (!Number.isFinite(lv.total)) {
         return finish('non-finite-loss', epoch - 1, `loss became ${lv.total} at epoch ${epoch}, step ${step}; training stopped. The last good checkpoint (epoch ${epoch - 1}) is kept. Try a lower learning rate.`);
@@ -307,34 +312,82 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
       const elapsed = (Date.now() - t0) / 1000;
       const remaining = (cfg.epochs - epoch) * cfg.stepsPerEpoch + (cfg.stepsPerEpoch - step);
       emit({ type: 'step', epoch, step, stepsPerEpoch: cfg.stepsPerEpoch, loss: lv, samplesPerSec: (stepsDone * cfg.batchSize) / elapsed, etaSec: (elapsed / stepsDone) * remaining });
-      await new Promise((r) => setImmediate(r));
+      await engine.afterStep?.();
     }
-    const epochLoss = meanLossValues(losses);
     let validation: Validation | undefined;
     if (valCases.length && (epoch % cfg.validateEvery === 0 || epoch === cfg.epochs)) {
-      const v = await validate(params, cfg, valCases);
-      validation = { ...v.validation, loss: await validationLoss(params, cfg, valCases) };
+      const v = await engine.validate();
+      validation = v.validation;
       const ep = monitor.observe(v.collapse, epoch === cfg.epochs);
       if (v.collapse && ep) emit({ type: 'warning', code: 'channel-collapse', epoch, message: v.collapse.message, finding: v.collapse, episode: ep.episode, count: ep.count });
     }
-    emit({ type: 'epoch', epoch, loss: epochLoss, seconds: (Date.now() - epochStart) / 1000, validation });
+    emit({ type: 'epoch', epoch, loss: meanLossValues(losses), seconds: (Date.now() - epochStart) / 1000, validation });
+    const weights = await engine.snapshot();
     if (validation && Number.isFinite(validation.meanDice) && (bestMeanDice === null || validation.meanDice > bestMeanDice)) {
       bestMeanDice = validation.meanDice;
       bestEpoch = epoch;
       sinceBest = 0;
       const bestPath = join(ckDir, 'best.ckpt');
-      await saveCheckpoint(bestPath, epoch, params, null, { meanDice: validation.meanDice, dice: validation.dice });
+      await weights.save(bestPath, epoch, false, { meanDice: validation.meanDice, dice: validation.dice });
       emit({ type: 'checkpoint', kind: 'best', epoch, path: bestPath, meanDice: validation.meanDice });
     } else if (validation) sinceBest++;
-    await saveCheckpoint(lastPath, epoch, params, optimizer, { bestMeanDice, bestEpoch, sinceBest });
+    await weights.save(lastPath, epoch, true, { bestMeanDice, bestEpoch, sinceBest });
     emit({ type: 'checkpoint', kind: 'last', epoch, path: lastPath });
     if (cfg.earlyStoppingPatience > 0 && sinceBest >= cfg.earlyStoppingPatience) {
-      await decidePostprocessing(cfg, valCases, opts.runDir, emit);
+      await engine.decide(emit);
       return finish('early-stopped', epoch, `no improvement of mean validation Dice for ${sinceBest} validations; best ${bestMeanDice?.toFixed(4)} at epoch ${bestEpoch}`);
     }
   }
-  await decidePostprocessing(cfg, valCases, opts.runDir, emit);
+  await engine.decide(emit);
   return finish('completed', cfg.epochs, `completed ${cfg.epochs} epochs${bestMeanDice !== null ? `; best mean validation Dice ${bestMeanDice.toFixed(4)} at epoch ${bestEpoch}` : ''}`);
+}
+
+export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[], valCases: readonly TrainingCase[], opts: TrainOptions): Promise<Done> {
+  const params = createParams(cfg.model);
+  // Adam fused into one native call on the wasm+dnnl rung (native/loss-adam.ts), tf.train.adam elsewhere.
+  const optimizer = createAdam(cfg.learningRate);
+  const loss = lossFor(cfg.head);
+  let state = loopState();
+  if (opts.resumeFrom) {
+    const ck = readCheckpoint(opts.resumeFrom);
+    loadParams(ck, params, opts.resumeFrom);
+    // Adam restores its moments by position, in the order of varList below (the params' order).
+    await loadOptimizer(ck, optimizer);
+    state = loopState(ck);
+  }
+  const varList = [...params.values()];
+  const save = (path: string, epoch: number, withOptimizer: boolean, meta: Record<string, unknown>) => saveCheckpoint(path, epoch, params, withOptimizer ? optimizer : null, meta);
+  const engine: TrainEngine = {
+    params: countParams(params),
+    async step(b) {
+      const { x, target } = batchTensors(b, cfg.head);
+      let comps: Record<string, tf.Scalar> = {};
+      const total = optimizer.minimize(() => {
+        const out = forward(params, cfg.model, x);
+        const r = loss(opts.lossInputHook ? opts.lossInputHook(out) : out, target as never);
+        comps = Object.fromEntries(Object.entries(r.components).map(([k, v]) => [k, tf.keep(v as tf.Scalar)]));
+        return r.total;
+      }, true, varList);
+      const lv: LossValues = { total: total ? (await total.data())[0] : NaN };
+      for (const [k, v] of Object.entries(comps)) { lv[k as 'bce'] = (await v.data())[0]; v.dispose(); }
+      total?.dispose();
+      x.dispose();
+      disposeTarget(target);
+      return lv;
+    },
+    afterStep: () => new Promise((r) => setImmediate(r)),
+    async validate() {
+      const v = await validate(params, cfg, valCases);
+      return { validation: { ...v.validation, loss: await validationLoss(params, cfg, valCases) }, collapse: v.collapse };
+    },
+    snapshot: async () => ({ save }),
+    // An epoch-0 checkpoint: a kill during epoch 1 leaves a run that resumes (losing < 1 epoch).
+    // The sampler needs no state: each epoch's batches come from Rng(seed, epoch).
+    beforeFirstEpoch: () => save(join(opts.runDir, 'checkpoints', 'last.ckpt'), 0, true, { bestMeanDice: null, bestEpoch: null, sinceBest: 0 }),
+    decide: (emit) => decidePostprocessing(cfg, valCases, opts.runDir, emit),
+    dispose: async () => { disposeParams(params); optimizer.dispose(); },
+  };
+  return runEpochs(cfg, trainCases, valCases, opts, engine, state);
 }
 
 /**

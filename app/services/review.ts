@@ -21,6 +21,8 @@ import { caseAudit, readReview, setReview } from '../store/review.ts';
 import { listVersions, readVersionMasks, restoreVersion, saveVersion } from '../store/versions.ts';
 import type { Emit, JobManager } from './jobs.ts';
 import { requireMl } from './capabilities.ts';
+import type { GpuHostDriver } from '../learning/gpu-host-driver.ts';
+import type { InferenceBackend } from '../learning/infer.ts';
 
 export type ReviewCall =
   | 'version.list' | 'version.restore' | 'version.compare' | 'review.get' | 'review.set' | 'review.summary' | 'case.audit'
@@ -92,7 +94,11 @@ export interface ReviewServices {
   dispose(): void;
 }
 
-export function createReviewServices(o: { need: () => Project; jobs: JobManager; emit: Emit; reportUrl?: (relPath: string) => string }): ReviewServices {
+export function createReviewServices(o: {
+  need: () => Project; jobs: JobManager; emit: Emit; reportUrl?: (relPath: string) => string;
+  /** The GPU host when one with an adapter is attached (batch prediction runs there), else null. */
+  gpuHost?: () => Promise<GpuHostDriver | null>;
+}): ReviewServices {
   const { need, jobs, emit } = o;
   const sessions = new Map<string, { project: Project; session: EditSession }>();
 
@@ -146,42 +152,56 @@ export function createReviewServices(o: { need: () => Project; jobs: JobManager;
     const { initBackend } = await import('../learning/backend.ts');
     await initBackend();
     const { loadModel, predictCt, releaseModel } = await import('../learning/infer.ts');
+    const { openInference, backendLine } = await import('../learning/gpu-host-infer.ts');
     const model = loadModel(join(p.dir, 'runs', runId), checkpoint);
+    let backend: InferenceBackend | null = null;
     try {
-      for (const [i, r] of results.entries()) {
-        if (ctl.signal.aborted) break;
-        r.state = 'running';
-        r.message = 'predicting';
-        tell(r);
-        ctl.progress(i / results.length, `case ${i + 1} of ${results.length}: ${r.caseId}`);
-        await breathe();
-        try {
-          const { schema } = caseSchema(p, r.caseId);
-          const ct = readCt(p, r.caseId);
-          const pr = await predictCt(model, ct.data, ct.geometry, { postprocess: 'auto', hierarchy: 'none' });
-          const ids = model.config.layout.ids;
-          const n = ct.data.length;
-          const masks = schema.structures.map((s) => pr.masks[ids.indexOf(s.id)] ?? new Uint8Array(n));
-          const v = saveVersion(p.dir, r.caseId, {
-            source: { kind: 'prediction', runId, checkpoint }, message: `prediction of run ${runId} (${checkpoint})`,
-            structures: schema.structures.map((s) => s.id), masks: { kind: 'masks', geometry: ct.geometry, data: masks },
-          });
-          r.state = 'done';
-          r.version = v.version;
-          r.message = `saved as version ${v.version}`;
-          emit('review.changed', { caseId: r.caseId });
-        } catch (e) {
-          r.state = 'failed';
-          r.message = (e instanceof Error ? e.message : String(e)).slice(0, 4096);
+      // On the GPU host when one with an adapter is attached (as training), else the CPU ladder.
+      const inf = await openInference(model, (await o.gpuHost?.()) ?? null);
+      backend = inf.backend;
+      try {
+        for (const [i, r] of results.entries()) {
+          if (ctl.signal.aborted) break;
+          r.state = 'running';
+          r.message = `predicting (${backendLine(inf.backend)})`;
+          tell(r);
+          ctl.progress(i / results.length, `case ${i + 1} of ${results.length}: ${r.caseId}`);
+          await breathe();
+          try {
+            const { schema } = caseSchema(p, r.caseId);
+            const ct = readCt(p, r.caseId);
+            const pr = await predictCt(model, ct.data, ct.geometry, {
+              postprocess: 'auto', hierarchy: 'none', windows: inf.windows, signal: ctl.signal,
+              onProgress: (d, n) => ctl.progress((i + d / n) / results.length, `case ${i + 1} of ${results.length}: ${r.caseId}, window batch ${d}/${n}`),
+            });
+            const ids = model.config.layout.ids;
+            const n = ct.data.length;
+            const masks = schema.structures.map((s) => pr.masks[ids.indexOf(s.id)] ?? new Uint8Array(n));
+            const v = saveVersion(p.dir, r.caseId, {
+              source: { kind: 'prediction', runId, checkpoint, backend: backendLine(inf.backend).slice(0, 512) }, message: `prediction of run ${runId} (${checkpoint})`,
+              structures: schema.structures.map((s) => s.id), masks: { kind: 'masks', geometry: ct.geometry, data: masks },
+            });
+            r.state = 'done';
+            r.version = v.version;
+            r.message = `saved as version ${v.version}`;
+            emit('review.changed', { caseId: r.caseId });
+          } catch (e) {
+            // Cancelled between window batches: this case is not saved, like the queued ones.
+            if (ctl.signal.aborted) { r.state = 'queued'; break; }
+            r.state = 'failed';
+            r.message = (e instanceof Error ? e.message : String(e)).slice(0, 4096);
+          }
+          tell(r);
+          await breathe();
         }
-        tell(r);
-        await breathe();
+      } finally {
+        await inf.close();
       }
     } finally {
       releaseModel(model);
     }
     for (const r of results) if (r.state === 'queued') { r.state = 'cancelled'; r.message = 'cancelled'; tell(r); }
-    appendAudit(p.dir, 'predict.batch', { runId, checkpoint, cases: results.map((r) => ({ caseId: r.caseId, state: r.state, version: r.version })) });
+    appendAudit(p.dir, 'predict.batch', { runId, checkpoint, backend, cases: results.map((r) => ({ caseId: r.caseId, state: r.state, version: r.version })) });
     return { runId, cases: results };
   };
 

@@ -55,7 +55,7 @@ export interface Services {
   /** The cached raw voxels of a case volume (for the hosts' data endpoint). */
   rawVolume(caseId: string, kind: VolumeKind): RawVolume;
   project(): Project | null;
-  /** Electron: main's hidden GPU host window, reached over `link`; training uses it when it has an adapter. */
+  /** Electron: main's hidden GPU host window, reached over `link`; training and prediction jobs use it when it has an adapter. */
   attachGpuHost(link: HostLink): void;
   dispose(): void;
 }
@@ -88,7 +88,9 @@ export function createServices(opts: ServiceOptions): Services {
     return summary;
   };
 
-  const review = createReviewServices({ need, jobs, emit });
+  // Prediction jobs (batch prediction, evaluation, threshold tuning) run where training runs.
+  const gpuHost = () => training.usableGpuHost();
+  const review = createReviewServices({ need, jobs, emit, gpuHost });
 
   const handlers: Handlers<Contract> = {
     ...review.handlers,
@@ -114,7 +116,7 @@ export function createServices(opts: ServiceOptions): Services {
         backendName = 'webgpu';
         backend = {
           name: 'webgpu (@tensorflow/tfjs-backend-webgpu, GPU host window)',
-          detail: [`WebGPU adapter: ${adapterLine(gpu as Parameters<typeof adapterLine>[0])}`, `training on the GPU host; other jobs on ${backend.name}`, backend.detail].join('; ').slice(0, 4096),
+          detail: [`WebGPU adapter: ${adapterLine(gpu as Parameters<typeof adapterLine>[0])}`, `training, evaluation, threshold tuning and batch prediction on the GPU host; the rest on ${backend.name}`, backend.detail].join('; ').slice(0, 4096),
         };
       }
       return backend;
@@ -179,10 +181,13 @@ export function createServices(opts: ServiceOptions): Services {
     'files.list': (req) => listFiles(
       [opts.sampleDir ?? defaultSampleDir, opts.presetsDir ?? defaultPresetsDir, ...(opts.listRoots ?? []), ...(current ? [current.dir] : [])], req.dir),
     'labels.preview': (req) => ({ analysis: previewLabels(req.ct, req.labels, req.schema) }),
-    'train.plan': (req) => {
+    'train.plan': async (req) => {
       const p = need();
       const runs = p.file.runs.filter((r) => r.kind === 'train').map((r) => runDetail(p, r.id, training.isRunning(r.id)));
-      return trainPlan(p, req.caseIds, runs, backendName);
+      // The estimate's basis is the backend the next run trains on: the GPU host when it has an
+      // adapter (whether or not app.backend was asked yet), else the CPU ladder's rung.
+      const active = (await training.gpuHostAdapter()) ? 'webgpu' : backendName;
+      return trainPlan(p, req.caseIds, runs, active);
     },
     'train.start': async (req) => {
       requireMl('Training');
@@ -216,12 +221,12 @@ export function createServices(opts: ServiceOptions): Services {
     'run.evaluate': (req) => {
       requireMl('Evaluating a run');
       const p = need();
-      return jobs.start('run.evaluate', async (ctl) => (await import('./training-eval.ts')).evaluateRun(p, req.runId, req.checkpoint, ctl));
+      return jobs.start('run.evaluate', async (ctl) => (await import('./training-eval.ts')).evaluateRun(p, req.runId, req.checkpoint, ctl, await gpuHost()));
     },
     'run.thresholds': (req) => {
       requireMl('Tuning thresholds');
       const p = need();
-      return jobs.start('run.thresholds', async (ctl) => (await import('./training-eval.ts')).runThresholds(p, req.runId, ctl));
+      return jobs.start('run.thresholds', async (ctl) => (await import('./training-eval.ts')).runThresholds(p, req.runId, ctl, await gpuHost()));
     },
     'run.keepThresholds': (req) => ({ file: keepThresholds(need(), req.runId, req.thresholds) }),
     'run.showPrediction': (req) => ({ caseId: req.caseId, ...showPrediction(need(), req.runId, req.caseId, req.checkpoint) }),
@@ -237,7 +242,7 @@ export function createServices(opts: ServiceOptions): Services {
     jobs,
     attachGpuHost(link) {
       // Loaded on demand, as the training worker is: the driver's schemas pull in tfjs.
-      void import('../learning/gpu-host-driver.ts').then(({ GpuHostDriver }) => training.useGpuHost(new GpuHostDriver(link)));
+      training.attachGpuHost(import('../learning/gpu-host-driver.ts').then(({ GpuHostDriver }) => new GpuHostDriver(link)));
     },
     subscribe(cb) {
       listeners.add(cb);

@@ -55,6 +55,14 @@ export class TrainingJobs {
     this.#emit = emit;
   }
 
+  /** A driver still loading (its module is imported on demand): jobs started meanwhile wait for it. */
+  #attaching: Promise<void> = Promise.resolve();
+
+  /** Uses the driver once it has loaded (jobs that start before then wait for it instead of going to the CPU). */
+  attachGpuHost(driver: Promise<GpuHostDriver>): void {
+    this.#attaching = driver.then((d) => this.useGpuHost(d), () => undefined);
+  }
+
   /** Trains on this GPU host from now on, while it has an adapter and stays up (else the CPU ladder). */
   useGpuHost(driver: GpuHostDriver | null): void {
     this.#gpuHost?.close();
@@ -67,8 +75,13 @@ export class TrainingJobs {
     return host ? ((await host.hello).adapter ?? null) : null;
   }
 
-  /** The GPU host if it is up and said it has an adapter (waiting briefly for its hello). */
+  /** The GPU host if it is up and said it has an adapter (waiting briefly for its hello); prediction jobs use it too. */
+  usableGpuHost(): Promise<GpuHostDriver | null> {
+    return this.#usableGpuHost();
+  }
+
   async #usableGpuHost(): Promise<GpuHostDriver | null> {
+    await this.#attaching;
     const host = this.#gpuHost;
     if (!host || host.closed) return null;
     const hello = await Promise.race([host.hello.catch(() => null), new Promise<null>((r) => setTimeout(() => r(null), 15_000).unref())]);

@@ -5,7 +5,9 @@
  * loop the services use in the app. A 3-epoch phantom run trains end to end; its loss curve is
  * the wasm worker path's (the same batches from the same seeds); checkpoints are written by the
  * services side and load into the CPU model; pause, resume and cancel behave as on the CPU; a page
- * that goes away fails the job with a clear error. Skipped, with a notice, where Chromium or its
+ * that goes away fails the job with a clear error. Inference: a trained run's model loaded on the
+ * page predicts a phantom case with its windows streamed there one at a time (a small forced window
+ * budget), equal to wasm voxel for voxel except at threshold ties, and cancels between windows. Skipped, with a notice, where Chromium or its
  * WebGPU adapter is missing.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -26,6 +28,11 @@ import { writePhantomSet } from '../../app/phantom/write.ts';
 import { GpuHostDriver } from '../../app/learning/gpu-host-driver.ts';
 import { serveGpuHost, type GpuHostServer } from '../../app/services/gpu-host-server.ts';
 import { trainOnGpuHost } from '../../app/learning/gpu-host-train.ts';
+import { loadOnGpuHost } from '../../app/learning/gpu-host-infer.ts';
+import { loadModel, predictCt, releaseModel } from '../../app/learning/infer.ts';
+import { largestTensorBytes } from '../../app/learning/webgpu/memory.ts';
+import { readVolume } from '../../app/imaging/io.ts';
+import { geometryOf } from '../../app/imaging/volume.ts';
 import { launchBrowser, webgpuArgs, type BrowserSession } from '../helpers/browser.ts';
 import { hasChromium, repoRoot, skipNotice } from '../helpers/env.ts';
 
@@ -130,6 +137,57 @@ describe.skipIf(!hasChromium())('GPU host page in Chromium (WebGPU on SwiftShade
     process.stderr.write(`prediction window, page vs wasm: max abs difference ${worst.toExponential(2)}\n`);
     expect(worst).toBeLessThan(1e-4);
     disposeParams(params);
+  });
+
+  it('predicts a phantom case on the page, streamed window by window, equal to wasm voxel for voxel except at threshold ties; cancels between windows', async (ctx) => {
+    if (!hello.adapter) ctx.skip();
+    // A run trained here on wasm (the services' checkpoint is what the app's prediction jobs load).
+    const runDir = join(tmp, 'infer-run');
+    const r = prepareRun(options(runDir, { epochs: 1, stepsPerEpoch: 3 }), null);
+    await train(r.config, r.train, r.val, { runDir, onEvent: () => undefined });
+    const model = loadModel(runDir, 'best');
+    const ctPath = join(tmp, 'data', 'case-001', 'ct.nii.gz');
+    const ct = readVolume(ctPath);
+    const g = geometryOf(ct);
+    const base = { postprocess: 'none' as const, hierarchy: 'none' as const, thresholds: [0.5, 0.5, 0.5, 0.5], probabilities: true };
+    const wasm = await predictCt(model, ct.data, g, base);
+
+    const inf = await loadOnGpuHost(driver, model);
+    expect(inf.backend).toMatchObject({ name: 'webgpu', host: 'GPU host page', adapter: { vendor: hello.adapter!.vendor } });
+    // A window budget of one slice: the 8 slices stream to the page one per call.
+    const oneSlice = largestTensorBytes({ batch: 1, patch: [24, 24], filters: r.config.model.filters, inChannels: 1, outChannels: r.config.model.outChannels });
+    const progress: number[] = [];
+    const gpu = await predictCt(model, ct.data, g, { ...base, windows: inf.windows, windowBudget: oneSlice, onProgress: (d) => progress.push(d) });
+    expect(gpu.stats.plan).toMatchObject({ windows: 8, batch: 1, calls: 8, limitBytes: hello.adapter!.limits.maxStorageBufferBindingSize });
+    expect(progress).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(gpu.stats.peakGpuBytes).toBeGreaterThan(0);
+    process.stderr.write(`GPU host inference: ${gpu.stats.plan.text}; peak device memory ${gpu.stats.peakGpuBytes} bytes, ${gpu.stats.seconds.toFixed(1)} s\n`);
+
+    if (!wasm.probs || !gpu.probs) throw new Error('predictCt gave no probabilities');
+    const wp = wasm.probs, gp = gpu.probs;
+    let worstProb = 0, differing = 0, untied = 0;
+    const n = ct.data.length;
+    for (let k = 0; k < wp.length; k++) for (let v = 0; v < n; v++) worstProb = Math.max(worstProb, Math.abs(wp[k][v] - gp[k][v]));
+    for (let v = 0; v < n; v++) {
+      if (wasm.masks.every((m, k) => m[v] === gpu.masks[k][v])) continue;
+      differing++;
+      // A tie: the whole's probability at its threshold, or the two most probable of background and parts equal.
+      const q = [1 - wp[1][v] - wp[2][v] - wp[3][v], wp[1][v], wp[2][v], wp[3][v]].sort((a, b) => b - a);
+      if (!(Math.abs(wp[0][v] - 0.5) < 1e-4 || q[0] - q[1] < 2e-4)) untied++;
+    }
+    process.stderr.write(`GPU host vs wasm inference of case-001: max probability difference ${worstProb.toExponential(2)}, ${differing} of ${n} voxels differ, ${untied} not at a tie\n`);
+    expect(worstProb).toBeLessThan(1e-4);
+    expect(untied).toBe(0);
+
+    // Cancel: the signal is checked before each window batch; the page keeps serving.
+    const ac = new AbortController();
+    await expect(predictCt(model, ct.data, g, { ...base, windows: inf.windows, windowBudget: oneSlice, signal: ac.signal, onProgress: (d) => { if (d === 2) ac.abort(); } })).rejects.toMatchObject({ code: 'cancelled' });
+    await inf.close();
+    const again = await loadOnGpuHost(driver, model);
+    const p2 = await predictCt(model, ct.data, g, { ...base, windows: again.windows });
+    expect(p2.masks.map((m) => m.reduce((a, b) => a + b, 0))).toEqual(gpu.masks.map((m) => m.reduce((a, b) => a + b, 0)));
+    await again.close();
+    releaseModel(model);
   });
 
   it('takes a 3D step (rank-5 kernels, with the workarounds) equal to the same step on the cpu backend', async (ctx) => {

@@ -6,7 +6,8 @@
 // replaced: the "page" computes with tfjs's cpu backend (the real WebGPU page runs in Chromium
 // in test/e2e/gpu-host.test.ts). Checks: the window is hidden, sandboxed and isolated; the preload
 // exposes two named functions only; a train.start job runs on the GPU host through main's relay,
-// with pause/resume; frames other than the page's are not heard; a crashed page fails the job
+// with pause/resume; run.evaluate, run.thresholds and predict.batch load the run's model on the
+// page and stream its windows there, record backend + adapter, and give the CPU path's numbers; frames other than the page's are not heard; a crashed page fails the job
 // with a clear error.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -79,6 +80,9 @@ let client: OsteonClient;
 let disconnect: () => void;
 let mainSide: HostLink;
 const caseIds: string[] = [];
+/** Every call the page heard: op and, for inference, the model key. */
+const pageCalls: Array<{ op: string; key?: string }> = [];
+let trainedRunId = '';
 const pageUrl = 'osteon://app/gpu-host/index.html';
 /** What the page reports: the cpu backend standing in for a GPU adapter. */
 const adapter = { vendor: 'tfjs', architecture: 'cpu backend (test stand-in)', device: '', description: '', software: true, limits: { maxStorageBufferBindingSize: 2 ** 27 }, features: [] };
@@ -109,7 +113,10 @@ beforeAll(async () => {
   // the page: its preload, then the protocol server on the bridge it exposes.
   await import('../../main/gpu-host-preload.ts');
   const bridge = fake.exposed.get('osteonGpuHost') as { send(m: unknown): void; onMessage(cb: (m: unknown) => void): void };
-  const link: HostLink = { send: (m) => bridge.send(m), onMessage(cb) { bridge.onMessage(cb); return () => undefined; } };
+  const link: HostLink = {
+    send: (m) => bridge.send(m),
+    onMessage(cb) { bridge.onMessage((m) => { const c = (m as { call?: { op: string; key?: string } }).call; if (c) pageCalls.push({ op: c.op, key: c.key }); cb(m); }); return () => undefined; },
+  };
   serveHost(link, { backend: tf.getBackend(), adapter, kernels: [] });
 }, 60_000);
 
@@ -155,6 +162,46 @@ describe('GPU host window (fake electron module)', () => {
     expect(runJson.memory).toMatchObject({ limitBytes: 2 ** 27 });
     const { runs } = await client.call('run.list');
     expect(runs.find((r) => r.id === result.runId)).toMatchObject({ status: 'completed', epochsDone: 2 });
+    trainedRunId = result.runId;
+  }, 60_000);
+
+  it('evaluates, tunes thresholds and batch-predicts on the GPU host, recording backend and adapter, with the CPU path\'s numbers', async () => {
+    expect(trainedRunId).not.toBe('');
+    const runDir = join(tmp, 'project', 'runs', trainedRunId);
+    const inferenceCalls = () => pageCalls.filter((c) => c.op === 'load' || c.op === 'unload' || (c.op === 'predict' && c.key));
+    const ctl = { signal: new AbortController().signal, progress: () => undefined };
+    const { evaluateRun, runThresholds } = await import('../../app/services/training-eval.ts');
+
+    pageCalls.length = 0;
+    const evaluation = await runJob(client, 'run.evaluate', () => client.call('run.evaluate', { runId: trainedRunId, checkpoint: 'best' }));
+    // One model loaded by key, its windows streamed to the page, then unloaded.
+    const calls = inferenceCalls();
+    expect(calls[0].op).toBe('load');
+    expect(calls.at(-1)).toEqual({ op: 'unload', key: calls[0].key });
+    expect(calls.filter((c) => c.op === 'predict' && c.key === calls[0].key).length).toBeGreaterThanOrEqual(2);
+    const record = JSON.parse(readFileSync(join(runDir, 'inference-best.json'), 'utf8'));
+    expect(record).toMatchObject({ job: 'run.evaluate', backend: { name: 'webgpu', host: 'GPU host page', adapter: { vendor: 'tfjs', architecture: 'cpu backend (test stand-in)' } } });
+    expect(record.cases[0]).toMatchObject({ caseId: caseIds[1], windows: 8, limitBytes: 2 ** 27 });
+    // The same evaluation on this process's backend (no GPU host): the same numbers.
+    const cpu = await evaluateRun(services.project()!, trainedRunId, 'best', ctl, null);
+    expect(JSON.parse(readFileSync(join(runDir, 'inference-best.json'), 'utf8')).backend).toMatchObject({ host: 'this process', adapter: null });
+    expect(evaluation.cases.map((c) => c.metrics.map((m) => m.dice))).toEqual(cpu.cases.map((c) => c.metrics.map((m) => m.dice)));
+
+    pageCalls.length = 0;
+    const tuned = await runJob(client, 'run.thresholds', () => client.call('run.thresholds', { runId: trainedRunId }));
+    expect(inferenceCalls()[0].op).toBe('load');
+    expect(JSON.parse(readFileSync(join(runDir, 'inference-best.json'), 'utf8'))).toMatchObject({ job: 'run.thresholds', backend: { name: 'webgpu' } });
+    const tunedCpu = await runThresholds(services.project()!, trainedRunId, ctl, null);
+    expect(tuned.curves.map((c) => c.dice)).toEqual(tunedCpu.curves.map((c) => c.dice));
+
+    pageCalls.length = 0;
+    const batch = await runJob(client, 'predict.batch', () => client.call('predict.batch', { runId: trainedRunId, caseIds, checkpoint: 'best' }));
+    expect(batch.cases.map((c) => c.state)).toEqual(['done', 'done']);
+    expect(inferenceCalls().filter((c) => c.op === 'load')).toHaveLength(1); // one model for the whole batch
+    // The training form's estimate uses the runs measured on the backend the next run trains on.
+    expect((await client.call('train.plan', {})).basis).toContain('runs on the webgpu backend');
+    const { versions } = await client.call('version.list', { caseId: caseIds[0] });
+    expect(versions.at(-1)!.source).toMatchObject({ kind: 'prediction', runId: trainedRunId, backend: 'webgpu on the GPU host page (tfjs cpu backend (test stand-in), software)' });
   }, 60_000);
 
   it('hears only the page\'s own main frame', () => {

@@ -22,8 +22,21 @@ interface Model {
   optimizer: tf.AdamOptimizer;
 }
 
+/** An inference model (no optimizer), loaded by key beside the training model. */
+type InferModel = Pick<Model, 'cfg' | 'head' | 'hasWhole' | 'params'>;
+
+/** Inference models a page keeps at once; a driver that forgets to unload is refused, not served out of memory. */
+export const MAX_INFER_MODELS = 8;
+
+/** Device bytes the active backend has allocated (webgpu's buffer pool), or null where it keeps no such figure. */
+function gpuBytes(): number | null {
+  const m = tf.memory() as tf.MemoryInfo & { numBytesAllocatedInGPU?: number };
+  return typeof m.numBytesAllocatedInGPU === 'number' ? m.numBytesAllocatedInGPU : null;
+}
+
 export class HostCompute {
   #m: Model | null = null;
+  readonly #infer = new Map<string, InferModel>();
 
   get model(): Model {
     if (!this.#m) throw new Error('the GPU host has no model yet (init first)');
@@ -39,8 +52,10 @@ export class HostCompute {
       case 'loss': return { loss: await this.loss(c.batch) } as HostValue<O>;
       case 'weights': return { tensors: await this.weights(c.optimizer) } as HostValue<O>;
       case 'setWeights': return (await this.setWeights(c.tensors)) as HostValue<O>;
-      case 'predict': return (await this.predict(c.x, c.shape)) as HostValue<O>;
+      case 'predict': return (await this.predict(c.x, c.shape, c.key)) as HostValue<O>;
       case 'dispose': this.dispose(); return {} as HostValue<O>;
+      case 'load': return this.load(c.key, c.model, c.head, c.hasWhole, c.tensors) as HostValue<O>;
+      case 'unload': return { unloaded: this.unload(c.key) } as HostValue<O>;
       default: { const never: never = c; throw new Error(`unknown GPU host op ${JSON.stringify(never)}`); }
     }
   }
@@ -120,14 +135,50 @@ export class HostCompute {
     return { params: m.params.size, optimizer: opt.length };
   }
 
-  /** Structure probabilities [N, ...spatial, S] of a window batch x [N, ...spatial, Cin]. */
-  async predict(x: Float32Array, shape: number[]): Promise<HostValue<'predict'>> {
-    const { cfg, head, hasWhole, params } = this.model;
+  /**
+   * Structure probabilities [N, ...spatial, S] of a window batch x [N, ...spatial, Cin], with the
+   * training model or the inference model `key`; and the device bytes allocated at that moment.
+   */
+  async predict(x: Float32Array, shape: number[], key?: string): Promise<HostValue<'predict'>> {
+    const m = key === undefined ? this.model : this.#infer.get(key);
+    if (!m) throw new Error(`the GPU host has no inference model '${key}' (load it first)`);
+    const { cfg, head, hasWhole, params } = m;
     const probs = tf.tidy(() => structureProbs(forward(params, cfg, tf.tensor(x, shape)), head, hasWhole));
     const data = (await probs.data()) as Float32Array;
-    const out = { probs: data, shape: probs.shape };
+    const out = { probs: data, shape: probs.shape, gpuBytes: gpuBytes() };
     probs.dispose();
     return out;
+  }
+
+  /** An inference model `key` with these `param:` tensors (all must be present); replaces one of that key. */
+  load(key: string, cfg: UNetConfig, head: HeadConfig, hasWhole: boolean, tensors: NamedTensor[]): HostValue<'load'> {
+    this.unload(key);
+    if (this.#infer.size >= MAX_INFER_MODELS) throw new Error(`the GPU host holds ${this.#infer.size} inference models already (unload one first)`);
+    const params = createParams(cfg);
+    try {
+      const byName = new Map(tensors.map((t) => [t.name, t]));
+      for (const [name, v] of params) {
+        const t = byName.get(`param:${name}`);
+        if (!t) throw new Error(`load: param:${name} is missing`);
+        if (t.shape.join(',') !== v.shape.join(',')) throw new Error(`load: param:${name} has shape [${t.shape}], the model [${v.shape}]`);
+        const value = tf.tensor(t.data, t.shape);
+        v.assign(value);
+        value.dispose();
+      }
+    } catch (e) {
+      disposeParams(params);
+      throw e;
+    }
+    this.#infer.set(key, { cfg, head, hasWhole, params });
+    return { params: countParams(params), backend: tf.getBackend() };
+  }
+
+  unload(key: string): boolean {
+    const m = this.#infer.get(key);
+    if (!m) return false;
+    disposeParams(m.params);
+    this.#infer.delete(key);
+    return true;
   }
 
   dispose(): void {

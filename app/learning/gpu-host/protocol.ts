@@ -11,8 +11,11 @@
  * Ops: init (build the U-Net and Adam), step (one Adam step on a batch; loss values back),
  * loss (forward-only loss on a batch), weights (parameters and optionally Adam's state, for a
  * checkpoint the services write), setWeights (resume, or load the best checkpoint), predict
- * (structure probabilities of a window batch), dispose. The page never touches a file: reads,
- * writes, sampling, pause/cancel and checkpoints stay with the driver.
+ * (structure probabilities of a window batch), dispose. Inference has models of its own, by key,
+ * beside the training model: load (a U-Net with a checkpoint's parameters), predict with that key
+ * (one window batch per call: the driver streams a volume's windows, learning/gpu-host-infer.ts),
+ * unload. The page never touches a file: reads, writes, sampling, pause/cancel and checkpoints
+ * stay with the driver.
  */
 import { z } from 'zod';
 import { trainConfigSchema } from '../config.ts';
@@ -41,14 +44,19 @@ export const AdapterInfo = z.strictObject({
 });
 export type AdapterInfo = z.infer<typeof AdapterInfo>;
 
+/** An inference model's name on the page (the driver makes one per prediction job). */
+const InferKey = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/);
+
 export const HostCall = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('init'), model: trainConfigSchema.shape.model, head: headConfigSchema, learningRate: z.number().positive(), hasWhole: z.boolean() }),
   z.strictObject({ op: z.literal('step'), batch: WireBatch }),
   z.strictObject({ op: z.literal('loss'), batch: WireBatch }),
   z.strictObject({ op: z.literal('weights'), optimizer: z.boolean() }),
   z.strictObject({ op: z.literal('setWeights'), tensors: z.array(NamedTensor) }),
-  z.strictObject({ op: z.literal('predict'), x: f32, shape: z.array(int.positive()).min(4).max(5) }),
+  z.strictObject({ op: z.literal('predict'), x: f32, shape: z.array(int.positive()).min(4).max(5), key: InferKey.optional() }),
   z.strictObject({ op: z.literal('dispose') }),
+  z.strictObject({ op: z.literal('load'), key: InferKey, model: trainConfigSchema.shape.model, head: headConfigSchema, hasWhole: z.boolean(), tensors: z.array(NamedTensor) }),
+  z.strictObject({ op: z.literal('unload'), key: InferKey }),
 ]);
 export type HostCall = z.infer<typeof HostCall>;
 export type HostOp = HostCall['op'];
@@ -60,8 +68,10 @@ export const HostValue = {
   loss: z.strictObject({ loss: LossValuesSchema }),
   weights: z.strictObject({ tensors: z.array(NamedTensor) }),
   setWeights: z.strictObject({ params: int, optimizer: int }),
-  predict: z.strictObject({ probs: f32, shape: z.array(int.positive()) }),
+  predict: z.strictObject({ probs: f32, shape: z.array(int.positive()), gpuBytes: z.number().nonnegative().nullable() }),
   dispose: z.strictObject({}),
+  load: z.strictObject({ params: int, backend: z.string() }),
+  unload: z.strictObject({ unloaded: z.boolean() }),
 } satisfies Record<HostOp, z.ZodType>;
 export type HostValue<O extends HostOp> = z.infer<(typeof HostValue)[O]>;
 
