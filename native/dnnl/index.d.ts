@@ -27,7 +27,7 @@ export interface DnnlAddon {
   maxPoolGradV(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array, lastMax: boolean): void;
   /** Softmax over the last axis of rows × cols. */
   softmax(rows: number, cols: number, x: Float32Array, y: Float32Array): void;
-: whole-volume inference blending (src/accumulate.cc; app/learning/window-accumulate.ts)
+  // whole-volume inference blending (src/accumulate.cc; app/learning/window-accumulate.ts)
   accumulateWindows(geometry: Int32Array, windows: Int32Array, values: Float32Array, weights: Float32Array | null, acc: Float32Array[], wsum: Float32Array): void;
   normalizeWeights(n: number, acc: Float32Array[], wsum: Float32Array): void;
 }
