@@ -34,6 +34,7 @@ export const PATH_FIELDS: Partial<Record<CallName, Readonly<Record<string, Acces
   'case.export': { dir: 'write' },
   'case.exportAs': { out: 'write' },
   'case.attachPrediction': { labels: 'read' },
+  'case.importSeg': { seg: 'read' },
   'dicom.series': { path: 'read' },
   'labels.scan': { labels: 'read' },
   'labels.preview': { ct: 'read', labels: 'read' },

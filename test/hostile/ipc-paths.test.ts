@@ -49,6 +49,7 @@ const EXAMPLES: Record<string, Record<string, unknown>> = {
   'case.export': { caseId: 'c1', dir: join(allowed, 'e') },
   'case.exportAs': { caseId: 'c1', source: 'labels', format: 'seg-nrrd', out: join(allowed, 'l.seg.nrrd') },
   'case.attachPrediction': { caseId: 'c1', labels: inCt },
+  'case.importSeg': { caseId: 'c1', seg: inCt, as: 'prediction' },
   'dicom.series': { path: allowed },
   'labels.scan': { labels: inCt },
   'labels.preview': { ct: inCt, labels: inCt, schema },

@@ -69,7 +69,7 @@ describe('threshold calibration', () => {
     const sample = join(repoRoot, 'resources', 'sample', 'pelvis');
     const cal = await calibrated({
       dataDir: sample, schemaPath: join(repoRoot, 'resources', 'presets', 'pelvis.json'), runDir: join(root, 'pelvis-run'), head: 'sigmoid', spatialDims: 2,
-      filters: [8, 16, 32], normalization: 'none', context: 0, epochs: 4, stepsPerEpoch: 15, batchSize: 4, learningRate: 3e-3, validateEvery: 2,
+      filters: [8, 16, 32], normalization: 'none', context: 0, epochs: 6, stepsPerEpoch: 15, batchSize: 4, learningRate: 3e-3, validateEvery: 2,
       earlyStoppingPatience: 0, seed: 2, posWeight: 'ratio', lossWeights: { a: 1, b: 1, c: 0 }, split: { kind: 'slab', trainFraction: 0.7 }, flipAxes: [], thresholdRule: 'volume',
     });
     expect(cal.structures.map((s) => s.id)).toEqual(['pelvis', 'hip_left', 'hip_right', 'sacrum']);

@@ -94,6 +94,7 @@ describe.skipIf(!has)('fused loss vs the unfused tfjs ops (wasm+dnnl), values an
     { name: 'joint 3D [1,4,5,3,5] a=0.7 b=1.3 c=0.5, class weights', shape: [1, 4, 5, 3, 5], head: { kind: 'joint', parts: 3, posWeight: 2.5, classWeights: [0.2, 1, 2, 3], a: 0.7, b: 1.3, c: 0.5 } },
     { name: 'joint 2D [2,4,4,4] 2 parts, Dice only', shape: [2, 4, 4, 4], head: { kind: 'joint', parts: 2, posWeight: 1, a: 0, b: 0, c: 1 } },
     { name: 'sigmoid 2D [2,5,4,3] pos_weight, BCE + 0.5 Dice without channel 0', shape: [2, 5, 4, 3], head: { kind: 'sigmoid', channels: 3, posWeight: [3, 0.5, 9], diceWeight: 0.5, includeBackground: false } },
+    { name: 'sigmoid 2D [4,64,64,4] pos_weight = ratio-sized (30..900), BCE only (the calibration test\'s head)', shape: [4, 64, 64, 4], head: { kind: 'sigmoid', channels: 4, posWeight: [30, 150, 400, 900] } },
     { name: 'sigmoid 3D [1,3,4,5,2] BCE only', shape: [1, 3, 4, 5, 2], head: { kind: 'sigmoid', channels: 2, posWeight: null } },
     { name: 'softmax 2D [2,4,6,4] weighted CE + Dice', shape: [2, 4, 6, 4], head: { kind: 'softmax', classes: 4, classWeights: [0.5, 2, 1, 4], diceWeight: 1 } },
     { name: 'softmax 3D [2,3,3,3,3] CE, Dice with background', shape: [2, 3, 3, 3, 3], head: { kind: 'softmax', classes: 3, diceWeight: 0.3, includeBackground: true } },

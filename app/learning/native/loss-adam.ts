@@ -35,7 +35,7 @@ export function setFusion(on: boolean): void {
 
 /** The addon, when the fused loss and Adam apply now: wasm backend with the native kernels, not disabled. */
 function fusedAddon(): DnnlAddon | null {
-  if (!enabled || process.env.OSTEON_FUSED === '0') return null;
+  if (!enabled || (process.env.OSTEON_FUSE === '0' || process.env.OSTEON_FUSED === '0')) return null;
   if (tf.getBackend() !== 'wasm' || !nativeKernelsActive()) return null;
   const a = loadNative().addon;
   return a && typeof a.lossFused === 'function' && typeof a.adamFused === 'function' ? a : null;
