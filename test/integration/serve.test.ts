@@ -165,7 +165,7 @@ describe('browser host: WebSocket contract', () => {
       }
       const fill: Record<string, Record<string, unknown>> = {
         'project.create': { name: 'x' }, 'case.import': {}, 'case.export': { caseId: 'c1' }, 'case.exportAs': { caseId: 'c1', source: 'labels', format: 'nifti' },
-        'case.attachPrediction': { caseId: 'c1' }, 'labels.preview': { schema: { schema: 'osteon-labels/1', name: 'p', structures: [{ id: 'a' }] } },
+        'case.attachPrediction': { caseId: 'c1' }, 'case.importSeg': { caseId: 'c1', as: 'prediction' }, 'labels.preview': { schema: { schema: 'osteon-labels/1', name: 'p', structures: [{ id: 'a' }] } },
       };
       const readable = join(sample, 'case-001', 'ct.nii.gz');
       for (const [channel, fields] of Object.entries(PATH_FIELDS)) {
