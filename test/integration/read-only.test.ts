@@ -78,6 +78,8 @@ describe('a project opened read-only', () => {
     }
     expect((await client.call('version.list', { caseId })).versions.map((v) => v.version)).toEqual([1, 2]);
     expect((await client.call('version.compare', { caseId, a: 1, b: 2 })).structures.length).toBeGreaterThan(0);
+    expect((await client.call('version.compare', { caseId, a: 'gt', b: 2 })).structures.length).toBeGreaterThan(0);
+    expect((await client.call('train.plan', {})).cases.length).toBe(1);
     expect((await client.call('review.get', { caseId })).structures.find((s) => s.structure === 'left')?.state).toBe('accepted');
     expect((await client.call('review.summary')).cases).toHaveLength(1);
     expect((await client.call('case.audit', { caseId })).entries.length).toBeGreaterThan(0);
