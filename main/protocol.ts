@@ -10,7 +10,7 @@ import { createReadStream, existsSync, statSync } from 'node:fs';
 import { extname, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
 import { Id, VolumeKind } from '../app/contract/schemas.ts';
-import { rawVolumePaths } from '../app/store/paths.ts';
+import { servedVolumePath } from '../app/store/paths.ts';
 
 export const SCHEME = 'osteon';
 export const APP_ORIGIN = `${SCHEME}://app`;
@@ -50,8 +50,8 @@ export function handleScheme(rendererDir: string, projectDir: () => string | nul
     if (vol) {
       const caseId = Id.safeParse(vol[1]), kind = VolumeKind.safeParse(vol[2]), dir = projectDir();
       if (!caseId.success || !kind.success || !dir) return new Response('not found', { status: 404 });
-      const { raw } = rawVolumePaths(dir, caseId.data, kind.data);
-      return existsSync(raw) ? fileResponse(raw, 'application/octet-stream') : new Response('not found', { status: 404 });
+      const raw = servedVolumePath(dir, caseId.data, kind.data);
+      return raw ? fileResponse(raw, 'application/octet-stream') : new Response('not found', { status: 404 });
     }
     let rel: string;
     try { rel = decodeURIComponent(url.pathname); } catch { return new Response('bad path', { status: 400 }); }

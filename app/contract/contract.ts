@@ -39,7 +39,8 @@ export const calls = {
 
   'project.create': call(z.strictObject({ dir: Path, name: Name }), ProjectSummary,
     'Create a project folder (must be empty or absent) and open it.'),
-  'project.open': call(z.strictObject({ dir: Path }), ProjectSummary, 'Open an existing project folder.'),
+  'project.open': call(z.strictObject({ dir: Path, readOnly: z.boolean().optional() }), ProjectSummary,
+    'Open an existing project folder; readOnly: nothing is written to it and every call that would change it is refused (docs/review.md).'),
   'project.recent': call(Empty, z.strictObject({ projects: z.array(RecentProject) }), 'Recently opened projects, newest first.'),
   'project.get': call(Empty, z.strictObject({ project: ProjectSummary.nullable() }), 'The open project, or null.'),
 

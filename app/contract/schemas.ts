@@ -41,6 +41,8 @@ export const ProjectSummary = z.strictObject({
   created: IsoTime,
   caseCount: z.number().int().nonnegative(),
   runCount: z.number().int().nonnegative(),
+  /** Opened read-only (project.open readOnly): calls that would change the project are refused. */
+  readOnly: z.boolean().optional(),
 });
 export type ProjectSummary = z.infer<typeof ProjectSummary>;
 

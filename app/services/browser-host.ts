@@ -22,7 +22,7 @@ import type { OsteonClient } from '../contract/client.ts';
 import { contract, eventNames } from '../contract/contract.ts';
 import { createClient, createDispatcher, serve, transportInvoker, type Dispatch, type Invoker, type Message, type Served, type Transport } from '../contract/rpc.ts';
 import { Id, VolumeKind } from '../contract/schemas.ts';
-import { rawVolumePaths } from '../store/paths.ts';
+import { servedVolumePath } from '../store/paths.ts';
 import type { ServicesWorkerData } from './services-worker.ts';
 import { defaultPresetsDir, defaultSampleDir } from './import-help.ts';
 import { forwardingHandlers, guardPaths, INLINE_SCHEMA_FIELDS, PATH_FIELDS, PathGuard } from './path-guard.ts';
@@ -213,8 +213,8 @@ export async function startBrowserHost(opts: BrowserHostOptions): Promise<Browse
       // volume.get made the raw cache; this only streams it (from the open project).
       const caseId = Id.safeParse(vol[1]), kind = VolumeKind.safeParse(vol[2]);
       if (!caseId.success || !kind.success || !projectDir) return send(res, 404, 'no such volume\n');
-      const { raw } = rawVolumePaths(projectDir, caseId.data, kind.data);
-      if (!existsSync(raw)) return send(res, 404, 'no such volume (call volume.get first)\n');
+      const raw = servedVolumePath(projectDir, caseId.data, kind.data);
+      if (!raw) return send(res, 404, 'no such volume (call volume.get first)\n');
       return sendFile(req, res, raw, 'application/octet-stream', setCookie);
     }
     if (url.pathname.startsWith('/api/')) return send(res, 404, 'not found\n');

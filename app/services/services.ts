@@ -3,7 +3,7 @@
  * Hosts (Electron main, the browser host, tests) differ only in the options they pass: how to
  * reach them for events, where voxel URLs point, and whether a native dialog exists.
  */
-import type { Contract, EventName, EventPayload } from '../contract/contract.ts';
+import type { CallName, Contract, EventName, EventPayload } from '../contract/contract.ts';
 import { ContractError } from '../contract/result.ts';
 import type { Handlers } from '../contract/rpc.ts';
 import type { AppInfo, VolumeKind } from '../contract/schemas.ts';
@@ -14,6 +14,9 @@ import { importSegIntoCase } from '../store/case-seg.ts';
 import { listDicomSeries } from '../imaging/dicom.ts';
 import { createProject, openProject, summarize, type Project } from '../store/project.ts';
 import { readRecent, touchRecent } from '../store/recent.ts';
+import { readOnlyCacheDir } from '../store/paths.ts';
+import { isAbsolute, relative, resolve } from 'node:path';
+import { rmSync } from 'node:fs';
 import { JobManager, sleepJob, type Emit } from './jobs.ts';
 import { TrainingJobs } from './training.ts';
 import { createReviewServices } from './review.ts';
@@ -58,6 +61,32 @@ export interface Services {
   /** Electron: main's hidden GPU host window, reached over `link`; training and prediction jobs use it when it has an adapter. */
   attachGpuHost(link: HostLink): void;
   dispose(): void;
+}
+
+/**
+ * The calls that write into the open project, each with what it does (for the refusal). A project
+ * opened read-only refuses them all; case.export and case.exportAs only when they aim inside it.
+ */
+export const projectWrites = {
+  'case.import': 'importing a case', 'case.approve': 'approving labels', 'case.attachPrediction': 'attaching a prediction',
+  'case.importSeg': 'importing a DICOM SEG', 'case.export': 'exporting into the project folder', 'case.exportAs': 'exporting into the project folder',
+  'train.start': 'training', 'train.resume': 'resuming a training run', 'run.evaluate': 'evaluating a run', 'run.thresholds': 'tuning thresholds',
+  'run.keepThresholds': 'keeping thresholds', 'run.showPrediction': 'attaching a run\'s prediction', 'version.restore': 'restoring a version',
+  'review.set': 'setting a review state', 'edit.begin': 'editing', 'edit.apply': 'editing', 'edit.undo': 'editing', 'edit.redo': 'editing',
+  'edit.save': 'saving a version', 'report.build': 'writing a report into the project', 'predict.batch': 'predicting',
+} as const satisfies Partial<Record<CallName, string>>;
+
+/** The refusal of a writing call on a project opened read-only. */
+export function readOnlyError(projectName: string, what: string): ContractError {
+  return new ContractError({
+    code: 'forbidden',
+    message: `the project '${projectName}' is open read-only, so ${what} is not allowed; to edit it, open it again without "read-only" (Open project… in the app, or osteon serve --project DIR without --read-only)`,
+  });
+}
+
+function inside(dir: string, path: string): boolean {
+  const r = relative(dir, resolve(path));
+  return r === '' || (!r.startsWith('..') && !isAbsolute(r));
 }
 
 function unavailable(what: string): ContractError {
@@ -126,7 +155,12 @@ export function createServices(opts: ServiceOptions): Services {
       appendAudit(p.dir, 'project.create', { name: req.name });
       return opened(p);
     },
-    'project.open': (req) => opened(openProject(req.dir)),
+    'project.open': (req) => {
+      const p = openProject(req.dir, { readOnly: req.readOnly === true });
+      // The raw voxel cache of an earlier read-only open (outside the project) may be stale.
+      if (p.readOnly) rmSync(readOnlyCacheDir(p.dir), { recursive: true, force: true });
+      return opened(p);
+    },
     'project.recent': () => ({ projects: readRecent(opts.home) }),
     'project.get': () => ({ project: current ? summarize(current) : null }),
     'case.list': () => ({ cases: need().file.cases }),
@@ -236,6 +270,20 @@ export function createServices(opts: ServiceOptions): Services {
       return { runs, differences: configDifferences(runs.map((r) => r.config)) };
     },
   };
+
+  // Read-only: every writing call is refused before its handler runs (exports only into the project).
+  const h = handlers as unknown as Record<CallName, (req: unknown, ctx: unknown) => unknown>;
+  for (const name of Object.keys(projectWrites) as (keyof typeof projectWrites)[]) {
+    const inner = h[name];
+    h[name] = (req, ctx) => {
+      const p = current;
+      if (p?.readOnly) {
+        const target = name === 'case.export' ? (req as { dir: string }).dir : name === 'case.exportAs' ? (req as { out: string }).out : null;
+        if (target === null || inside(p.dir, target)) throw readOnlyError(p.file.name, projectWrites[name]);
+      }
+      return inner(req, ctx);
+    };
+  }
 
   return {
     handlers,

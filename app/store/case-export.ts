@@ -77,6 +77,7 @@ export function exportCaseAs(p: Project, r: CaseExport): { files: string[]; summ
   }
   let user: string | undefined;
   try { user = userInfo().username; } catch { user = undefined; }
-  appendAudit(p.dir, 'case.exportAs', { caseId: c.id, source: r.source, format: r.format, files, user });
+  // Read-only: an export outside the folder is allowed (services refuse one inside); no audit line.
+  if (!p.readOnly) appendAudit(p.dir, 'case.exportAs', { caseId: c.id, source: r.source, format: r.format, files, user });
   return { files, summary };
 }

@@ -20,7 +20,7 @@ import { fsyncDir, writeError, writeFileAtomic, writeJsonAtomic } from '../util/
 import { sweepDeadTemps, tempTag } from '../util/temp.ts';
 import { OsteonError, badInput } from '../util/errors.ts';
 import { appendAudit } from './audit.ts';
-import { rawVolumePaths } from './paths.ts';
+import { rawVolumePaths, readOnlyVolumePaths } from './paths.ts';
 import { copyImage } from './copy-image.ts';
 import { versionMasksPath } from './versions.ts';
 import { journalPath, saveProject, type Project } from './project.ts';
@@ -261,7 +261,8 @@ export async function exportCase(p: Project, caseId: string, dirIn: string): Pro
   } catch (e) {
     throw writeError(dir, e);
   }
-  appendAudit(p.dir, 'case.export', { caseId, files: out, user: user() });
+  // Read-only: an export outside the folder is allowed (services refuse one inside); no audit line.
+  if (!p.readOnly) appendAudit(p.dir, 'case.export', { caseId, files: out, user: user() });
   return out;
 }
 
@@ -285,12 +286,15 @@ export function rawVolume(p: Project, caseId: string, kind: VolumeKind): RawVolu
   const c = getCase(p, caseId);
   const file = kind === 'ct' ? c.files.ct : kind === 'labels' ? c.files.labels : kind === 'prediction' ? predictionFile(p, caseId) : versionFile(p, caseId, kind);
   if (!file) throw new OsteonError({ code: 'not-found', message: `case '${caseId}' has no ${kind}` });
-  const { raw: rawPath, meta: metaPath } = rawVolumePaths(p.dir, c.id, kind);
-  const dir = dirname(rawPath);
-  if (existsSync(metaPath) && existsSync(rawPath)) {
-    const meta = JSON.parse(readFileSync(metaPath, 'utf8')) as RawVolume;
-    if (statSync(rawPath).size === meta.byteLength) return { ...meta, path: rawPath };
+  // Read-only: the project's own cache is used when valid, else one outside the folder is made.
+  for (const paths of p.readOnly ? [rawVolumePaths(p.dir, c.id, kind), readOnlyVolumePaths(p.dir, c.id, kind)] : [rawVolumePaths(p.dir, c.id, kind)]) {
+    if (existsSync(paths.meta) && existsSync(paths.raw)) {
+      const meta = JSON.parse(readFileSync(paths.meta, 'utf8')) as RawVolume;
+      if (statSync(paths.raw).size === meta.byteLength) return { ...meta, path: paths.raw };
+    }
   }
+  const { raw: rawPath, meta: metaPath } = p.readOnly ? readOnlyVolumePaths(p.dir, c.id, kind) : rawVolumePaths(p.dir, c.id, kind);
+  const dir = dirname(rawPath);
   const vol = readVolume(join(caseDir(p, caseId), file));
   const bytes = new Uint8Array(vol.data.buffer, vol.data.byteOffset, vol.data.byteLength);
   const dtype = dtypeOf(vol.data);

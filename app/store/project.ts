@@ -53,6 +53,8 @@ export interface Project {
   /** Absolute folder. */
   dir: string;
   file: ProjectFile;
+  /** Opened read-only: nothing may be written inside `dir` (services refuse writing calls). */
+  readOnly?: boolean;
 }
 
 export function projectFilePath(dir: string): string {
@@ -62,7 +64,7 @@ export function projectFilePath(dir: string): string {
 export function summarize(p: Project): ProjectSummary {
   return {
     dir: p.dir, name: p.file.name, schemaVersion: p.file.schemaVersion, created: p.file.created,
-    caseCount: p.file.cases.length, runCount: p.file.runs.length,
+    caseCount: p.file.cases.length, runCount: p.file.runs.length, readOnly: p.readOnly === true,
   };
 }
 
@@ -84,7 +86,7 @@ export function createProject(dirIn: string, name: string, now = new Date()): Pr
 }
 
 /** Opens and validates `dir/project.json`; errors name the file and the field. */
-export function openProject(dirIn: string): Project {
+export function openProject(dirIn: string, opts: { readOnly?: boolean } = {}): Project {
   const dir = resolve(dirIn);
   const path = projectFilePath(dir);
   let text: string;
@@ -106,6 +108,9 @@ export function openProject(dirIn: string): Project {
     const issue = r.error.issues[0];
     throw badInput(path, issue.path.length ? issue.path.join('.') : '(top level)', issue.message);
   }
+  // Read-only: the start-up clean-up (killed imports, staging folders, atomic temps) is skipped,
+  // since it would write; what a killed write left stays until the project is opened for editing.
+  if (opts.readOnly) return { dir, file: r.data, readOnly: true };
   const p = { dir, file: r.data };
   recoverImports(p);
   sweepStaging(dir);

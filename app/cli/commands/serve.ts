@@ -27,7 +27,7 @@ export const sampleStudy = {
 export const command: Command = {
   name: 'serve',
   summary: 'Serve the workstation to a browser on this machine (127.0.0.1, token-protected).',
-  usage: '[--port N] [--project DIR] [--sample] [--root DIR]... [--renderer DIR] [--json]',
+  usage: '[--port N] [--project DIR [--read-only]] [--sample] [--root DIR]... [--renderer DIR] [--json]',
   help: [
     'Runs Osteon\'s services in plain Node and serves the built renderer on 127.0.0.1 only, with a',
     'random token in the URL; the page talks to the services over a WebSocket. Requests without the',
@@ -38,6 +38,7 @@ export const command: Command = {
   options: {
     port: { type: 'string' },
     project: { type: 'string' },
+    'read-only': { type: 'boolean' },
     sample: { type: 'boolean' },
     renderer: { type: 'string' },
     json: { type: 'boolean' },
@@ -46,6 +47,7 @@ export const command: Command = {
   optionHelp: {
     port: 'N: port to listen on (default: a free one)',
     project: 'DIR: open this project; a missing or empty folder becomes a new project',
+    'read-only': 'open --project DIR read-only: reviewers can look, nothing is written into the folder (it must be a project already)',
     sample: 'import the bundled sample study (pelvis CT + labels) when the project has no cases',
     renderer: 'DIR: the built renderer to serve (default out/renderer; build it with `npm run build`)',
     root: 'DIR: a folder the page may import from, export to or open projects in (repeatable); the project folder is one too, the bundled sample and presets are readable, nothing else is',
@@ -59,6 +61,9 @@ export const command: Command = {
       if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port ${values.port}: expected an integer 0..65535`);
     }
     if (values.sample && typeof values.project !== 'string') throw usageError('--sample needs --project DIR');
+    const readOnly = values['read-only'] === true;
+    if (readOnly && typeof values.project !== 'string') throw usageError('--read-only needs --project DIR');
+    if (readOnly && values.sample) throw usageError('--read-only cannot be used with --sample (importing the sample writes into the project)');
     const rendererDir = typeof values.renderer === 'string' ? resolve(values.renderer) : join(repoRoot, 'out', 'renderer');
     if (!existsSync(join(rendererDir, 'index.html'))) {
       io.err(`osteon serve: warning: ${join(rendererDir, 'index.html')} is missing; run \`npm run build\` (the page answers 503 until then).`);
@@ -73,8 +78,9 @@ export const command: Command = {
     try {
       if (typeof values.project === 'string') {
         const dir = resolve(values.project);
+        if (readOnly && !existsSync(join(dir, 'project.json'))) throw usageError(`--read-only: ${dir} is not an Osteon project (no project.json); a read-only open creates nothing`);
         project = existsSync(join(dir, 'project.json'))
-          ? await client.call('project.open', { dir })
+          ? await client.call('project.open', { dir, ...(readOnly ? { readOnly } : {}) })
           : await client.call('project.create', { dir, name: basename(dir) || 'project' });
         if (values.sample && project.caseCount === 0) {
           io.err('osteon serve: importing the sample study…');
@@ -91,7 +97,7 @@ export const command: Command = {
       // With --sample the page opens on the project's first case (the sample), every view filled.
       const first = values.sample ? (await client.call('case.list')).cases[0]?.id : undefined;
       io.out(`Osteon browser host: ${host.url}${first ? `&case=${encodeURIComponent(first)}` : ''}`);
-      if (project) io.out(`project: ${project.name} (${project.dir}), ${project.caseCount} case(s)`);
+      if (project) io.out(`project: ${project.name} (${project.dir}), ${project.caseCount} case(s)${project.readOnly ? ', read-only' : ''}`);
       io.out('Open the URL in a browser on this machine. Ctrl-C stops the host.');
     }
     await new Promise<void>((done) => {

@@ -20,6 +20,8 @@ export class Workspace {
   #client: OsteonClient | null = null;
   #connection = $state.raw<Connection>({ state: 'connecting' });
   #info = $state.raw<AppInfo | null>(null);
+  /** Why the ML backend may not be used (review-only mode), or null (app.capabilities). */
+  #mlReason = $state<string | null>(null);
   #project = $state.raw<ProjectSummary | null>(null);
   #recent = $state.raw<RecentProject[]>([]);
   #cases = $state.raw<CaseSummary[]>([]);
@@ -35,6 +37,14 @@ export class Workspace {
   }
   get info(): AppInfo | null {
     return this.#info;
+  }
+  get mlReason(): string | null {
+    return this.#mlReason;
+  }
+  /** Why the open project cannot be changed (opened read-only), or null: shown beside every control that would change it. */
+  get readOnly(): string | null {
+    const p = this.#project;
+    return p?.readOnly ? `“${p.name}” is open read-only, so nothing in it can be changed; to edit, open it again without “Open read-only”` : null;
   }
   get project(): ProjectSummary | null {
     return this.#project;
@@ -79,6 +89,7 @@ export class Workspace {
         if (p.caseId === this.#selectedId) void this.loadDetail(p.caseId);
       });
       this.#info = await client.call('app.info');
+      this.#mlReason = (await client.call('app.capabilities')).ml.reason;
       this.#project = (await client.call('project.get')).project;
       this.#recent = (await client.call('project.recent')).projects;
       this.#connection = { state: 'connected' };
@@ -101,8 +112,9 @@ export class Workspace {
     return this.#client;
   }
 
-  async openProject(dir: string): Promise<ProjectSummary> {
-    this.#project = await this.#need().call('project.open', { dir });
+  /** readOnly: nothing is written to the project; the host refuses every change (docs/review.md). */
+  async openProject(dir: string, readOnly = false): Promise<ProjectSummary> {
+    this.#project = await this.#need().call('project.open', readOnly ? { dir, readOnly } : { dir });
     await this.#afterProjectChange();
     return this.#project;
   }
