@@ -47,7 +47,7 @@ export class GpuHostDriver {
     const id = this.#nextId++;
     return new Promise<HostValue<O>>((resolve, reject) => {
       this.#pending.set(id, { op: call.op, resolve: resolve as (v: unknown) => void, reject });
-      try { this.#link.send({ t: 'call', id, call }); } catch (e) { this.#pending.delete(id); reject(e as Error); }
+      try { this.#link.send({ t: 'call', id, call }); } catch (e) { this.#pending.delete(id); reject(new Error(`the GPU host went away (${(e as Error).message})`)); }
     });
   }
 
