@@ -195,6 +195,8 @@ describe.skipIf(!hasChromium())('review workflow in Chromium', () => {
   it('compares v1 with v2: the Dice shown equals osteon eval on the same masks; FP/FN overlay', async () => {
     const { page } = browser;
     await page.getByRole('tab', { name: 'Versions' }).click();
+    // v1 came from the batch prediction: its row names the backend that computed it.
+    await expect.poll(() => page.getByTestId('version-backend').first().textContent()).toMatch(/^on \S+/);
     await page.getByRole('combobox', { name: 'Compare from' }).selectOption('1');
     await page.getByRole('combobox', { name: 'Compare with' }).selectOption('2');
     await page.getByRole('button', { name: 'Compare', exact: true }).click();

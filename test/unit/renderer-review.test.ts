@@ -3,7 +3,7 @@
 // it, and the TP/FP/FN codes of one structure between two versions.
 import { describe, expect, it } from 'vitest';
 import { EditSession } from '../../app/review/session.ts';
-import { applyPatch, confusionCodes, fromBase64, sourceLabel } from '../../renderer/src/review/lib.ts';
+import { applyPatch, confusionCodes, fromBase64, sourceBackend, sourceLabel } from '../../renderer/src/review/lib.ts';
 
 describe('applyPatch', () => {
   it('makes the renderer copy equal the session masks after strokes, undo and redo', () => {
@@ -41,5 +41,8 @@ describe('confusionCodes', () => {
   it('names version sources', () => {
     expect(sourceLabel({ kind: 'edit', of: 2 })).toBe('edit of v2');
     expect(sourceLabel({ kind: 'prediction', runId: 'run-a', checkpoint: 'best' })).toBe('prediction run-a');
+    expect(sourceBackend({ kind: 'prediction', runId: 'run-a', checkpoint: 'best', backend: 'wasm+dnnl in this process' })).toBe('wasm+dnnl in this process');
+    expect(sourceBackend({ kind: 'prediction', runId: 'run-a', checkpoint: 'best' })).toBeNull();
+    expect(sourceBackend({ kind: 'edit', of: 2 })).toBeNull();
   });
 });

@@ -61,6 +61,11 @@ export function sourceLabel(s: VersionSource): string {
   }
 }
 
+/** What computed a prediction version ("webgpu on the GPU host page (…)"), or null (other sources, older versions). */
+export function sourceBackend(s: VersionSource): string | null {
+  return s.kind === 'prediction' ? s.backend ?? null : null;
+}
+
 export function fmt(x: number | null, digits: number): string {
   return x === null ? '–' : x.toFixed(digits);
 }
