@@ -10,7 +10,7 @@
  *   setWeights, so checkpoints (checkpoint.ts) and resume read and write the same state.
  *
  * Both fall back to the tfjs path whenever the fused one does not apply (another backend, the
- * addon without these entry points, OSTEON_FUSED=0, a tensor not on the wasm heap).
+ * addon without these entry points, OSTEON_FUSE=0 (the one switch for every fusion; OSTEON_FUSED=0 still works), a tensor not on the wasm heap).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
