@@ -5,7 +5,7 @@
  * reference 2D U-Net (filters 16-32-64-128, joint head with 3 parts, random weights). Prints one
  * JSON line: seconds of the prediction, the process's peak RSS (MiB), the backend rung.
  *
- *   node --import tsx bench/wholect-run.ts [--dims 512,512,300] [--batch 4]
+ *   node --import tsx bench/wholect-run.ts [--dims 512,512,300] [--batch 4] [--precision auto|fp32|bf16]
  */
 import { pathToFileURL } from 'node:url';
 import { initBackend } from '../app/learning/backend.ts';
@@ -14,9 +14,10 @@ import type { HeadConfig } from '../app/learning/heads.ts';
 import { predictCt, type LoadedModel } from '../app/learning/infer.ts';
 import { createParams, disposeParams, type UNetConfig } from '../app/learning/model/unet.ts';
 import { nativeAccumulateActive } from '../app/learning/window-accumulate.ts';
+import type { PrecisionChoice } from '../app/learning/native/infer-net.ts';
 import { IDENTITY3, type Geometry } from '../app/imaging/volume.ts';
 
-export interface WholeCtResult { seconds: number; maxRssMiB: number; rung: string; nativeAccumulate: boolean; dims: number[]; voxels: number[] }
+export interface WholeCtResult { seconds: number; maxRssMiB: number; rung: string; nativeAccumulate: boolean; dims: number[]; voxels: number[]; precision: string }
 
 /** A CT-like int16 volume: air, an elliptic body of soft tissue, a bony ring and marrow inside. */
 export function syntheticCt(dims: [number, number, number]): Int16Array {
@@ -33,7 +34,7 @@ export function syntheticCt(dims: [number, number, number]): Int16Array {
   return hu;
 }
 
-export async function runWholeCt(dims: [number, number, number], batchSize?: number): Promise<WholeCtResult> {
+export async function runWholeCt(dims: [number, number, number], batchSize?: number, precision?: PrecisionChoice): Promise<WholeCtResult> {
   const backend = await initBackend();
   const rung = backend.attempts.find((a) => a.ok)?.candidate ?? backend.name;
   const model: UNetConfig = { spatialDims: 2, inChannels: 1, outChannels: 5, filters: [16, 32, 64, 128], normalization: 'none', seed: 0 };
@@ -47,16 +48,16 @@ export async function runWholeCt(dims: [number, number, number], batchSize?: num
   const hu = syntheticCt(dims);
   const geometry: Geometry = { dims, spacing: [0.8, 0.8, 1.5], origin: [0, 0, 0], direction: [...IDENTITY3] };
   const t = performance.now();
-  const pr = await predictCt(loaded, hu, geometry, { postprocess: 'none', hierarchy: 'none', ...(batchSize ? { batchSize } : {}) });
+  const pr = await predictCt(loaded, hu, geometry, { postprocess: 'none', hierarchy: 'none', precision, ...(batchSize ? { batchSize } : {}) });
   const seconds = (performance.now() - t) / 1000;
   const voxels = pr.masks.map((m) => { let on = 0; for (let i = 0; i < m.length; i++) on += m[i]; return on; });
   disposeParams(params);
-  return { seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, rung, nativeAccumulate: nativeAccumulateActive(), dims, voxels };
+  return { seconds, maxRssMiB: process.resourceUsage().maxRSS / 1024, rung, nativeAccumulate: nativeAccumulateActive(), dims, voxels, precision: pr.stats.precisionDetail };
 }
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
   const dims = (arg('--dims') ?? '512,512,300').split(',').map(Number) as [number, number, number];
   const batch = arg('--batch') ? Number(arg('--batch')) : undefined;
-  console.log(JSON.stringify(await runWholeCt(dims, batch)));
+  console.log(JSON.stringify(await runWholeCt(dims, batch, arg('--precision') as PrecisionChoice | undefined)));
 }

@@ -11,7 +11,8 @@
 import { randomBytes } from 'node:crypto';
 import { readCheckpoint } from './checkpoint.ts';
 import type { GpuHostDriver } from './gpu-host-driver.ts';
-import { localBackend, type InferenceBackend, type LoadedModel } from './infer.ts';
+import { localInference, type InferenceBackend, type LoadedModel } from './infer.ts';
+import type { PrecisionChoice } from './native/infer-net.ts';
 import type { WindowRunner } from './predict.ts';
 
 /** A run's model made ready to predict: where its windows go, what that is, and how to let it go. */
@@ -32,7 +33,7 @@ export async function loadOnGpuHost(host: GpuHostDriver, model: LoadedModel): Pr
   await host.call({ op: 'load', key, model: cfg.model, head: cfg.head, hasWhole: cfg.layout.hasWhole, tensors });
   let peak: number | null = null;
   return {
-    backend: { name: 'webgpu', host: 'GPU host page', adapter: hello.adapter as InferenceBackend['adapter'] },
+    backend: { name: 'webgpu', host: 'GPU host page', adapter: hello.adapter as InferenceBackend['adapter'], precision: 'fp32', precisionDetail: 'fp32 (the GPU host page runs the tfjs webgpu pass)' },
     windows: {
       bindingLimit: hello.adapter.limits.maxStorageBufferBindingSize,
       async run({ x, shape }) {
@@ -51,14 +52,17 @@ export async function loadOnGpuHost(host: GpuHostDriver, model: LoadedModel): Pr
  * Where a prediction job runs: on the GPU host when one is given (the services pass it only when
  * it is attached and said it has an adapter), else on this process's backend ladder.
  */
-export async function openInference(model: LoadedModel, host: GpuHostDriver | null): Promise<Inference> {
+export async function openInference(model: LoadedModel, host: GpuHostDriver | null, precision: PrecisionChoice = 'auto'): Promise<Inference> {
   if (host) return loadOnGpuHost(host, model);
-  return { backend: localBackend(), close: async () => undefined };
+  // Here: at the precision chosen (infer.ts resolvePrecision; bf16 runs the native whole-network pass).
+  const local = localInference(model, precision);
+  return { backend: local.backend, windows: local.windows, close: async () => local.close() };
 }
 
 /** One line for people and version metadata, e.g. "webgpu on the GPU host page (google swiftshader)". */
 export function backendLine(b: InferenceBackend): string {
   const a = b.adapter;
   const adapter = a ? ` (${[a.vendor, a.architecture, a.description || a.device].filter(Boolean).join(' ') || 'unnamed adapter'}${a.software ? ', software' : ''})` : '';
-  return `${b.name} on ${b.host === 'this process' ? 'the services process' : `the ${b.host}`}${adapter}`;
+  const precision = b.precision ? `, ${b.precision}` : '';
+  return `${b.name} on ${b.host === 'this process' ? 'the services process' : `the ${b.host}`}${adapter}${precision}`;
 }

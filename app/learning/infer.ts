@@ -18,6 +18,8 @@ import { applyHierarchy, enforceConsistency, largestComponent, type HierarchyMod
 import type { Calibration } from './calibrate.ts';
 import { binarize, localLogitWindows, predictSlabsWith, type InferencePlan, type WindowRunner } from './predict.ts';
 import { getBackendReport } from './backend.ts';
+import { bf16Support, nativeNetUnsupported, nativeNetWindows, type InferencePrecision, type PrecisionChoice } from './native/infer-net.ts';
+import { OsteonError } from '../util/errors.ts';
 import type { AdapterSummary } from './webgpu/device.ts';
 import { readRunConfig } from './resume.ts';
 
@@ -93,10 +95,18 @@ export interface InferOptions {
   batchSize?: number;
   /** Where the windows run (default: this process's tfjs backend); the GPU host's runner in the app. */
   windows?: WindowRunner;
+  /** What `windows` runs on (openInference's backend), for the precision recorded in the stats. */
+  backendRecord?: InferenceBackend;
   /** Checked before each window batch (cancel). */
   signal?: AbortSignal;
   /** A forced window budget in bytes (the largest tensor of one pass), below the device's own limit. */
   windowBudget?: number;
+  /**
+   * The network's arithmetic when the windows run here (`windows` not given): 'auto' (default)
+   * = bf16 where this CPU has bf16 instructions and the rung is wasm+dnnl, else fp32; 'bf16' is
+   * refused (code 'unsupported') where it cannot run. See resolvePrecision.
+   */
+  precision?: PrecisionChoice;
 }
 
 /** What a prediction ran on, as every prediction records it. */
@@ -106,6 +116,10 @@ export interface InferenceBackend {
   /** Where it ran: 'this process' or 'GPU host page'. */
   host: string;
   adapter: AdapterSummary | null;
+  /** The network's arithmetic; absent in records from before it was a choice (they were fp32). */
+  precision?: InferencePrecision;
+  /** How it was chosen and what ran it, e.g. "auto: bf16 (oneDNN avx512_core_amx, whole network native)". */
+  precisionDetail?: string;
 }
 
 /** This process's active backend (initBackend must have run). */
@@ -114,11 +128,51 @@ export function localBackend(): InferenceBackend {
   return { name: r?.name ?? 'unknown', host: 'this process', adapter: r?.name === 'webgpu' ? r.adapter : null };
 }
 
+/** The precision a prediction here runs at, and why (`detail`, recorded with it). */
+export interface ResolvedPrecision { precision: InferencePrecision; detail: string }
+
+/**
+ * Resolves a precision choice for windows run in this process. fp32 is the model's tfjs forward
+ * pass on the active backend; bf16 the native whole-network pass (native/infer-net.ts). 'auto'
+ * takes bf16 only on the CPU rung wasm+dnnl (on tfjs-node or a GPU the backend's own pass stays)
+ * and where oneDNN has bf16 instructions (AMX or AVX512-BF16), else fp32. An explicit 'bf16'
+ * where it cannot run is an OsteonError 'unsupported' (exit 2 on the CLI) saying why.
+ */
+export function resolvePrecision(model: LoadedModel, choice: PrecisionChoice = 'auto'): ResolvedPrecision {
+  if (choice === 'fp32') return { precision: 'fp32', detail: 'fp32 (asked for)' };
+  const unsupported = nativeNetUnsupported(model.config.model);
+  const support = unsupported ? null : bf16Support();
+  const why = unsupported ?? support?.reason ?? null;
+  if (choice === 'bf16') {
+    if (why) throw new OsteonError({ code: 'unsupported', field: 'precision', message: `--precision bf16 is not available here: ${why}. Use --precision fp32 (or auto).` });
+    return { precision: 'bf16', detail: `bf16 (asked for; oneDNN ${support!.isa}, whole network native, float32 accumulation)` };
+  }
+  const rung = getBackendReport()?.attempts.find((a) => a.ok)?.candidate;
+  if (rung !== 'wasm+dnnl') return { precision: 'fp32', detail: `auto: fp32 (the ${rung ?? 'unknown'} backend runs its own float32 pass)` };
+  if (why) return { precision: 'fp32', detail: `auto: fp32 (${why})` };
+  return { precision: 'bf16', detail: `auto: bf16 (oneDNN ${support!.isa}, whole network native, float32 accumulation)` };
+}
+
+/**
+ * Windows run in this process at a precision choice: the runner (the native pass for bf16, the
+ * tfjs forward for fp32), the backend record with the precision, and `close` to free the native pass.
+ */
+export function localInference(model: LoadedModel, choice: PrecisionChoice = 'auto'): { windows: WindowRunner; backend: InferenceBackend; close(): void } {
+  const r = resolvePrecision(model, choice);
+  const backend: InferenceBackend = { ...localBackend(), precision: r.precision, precisionDetail: r.detail };
+  if (r.precision === 'fp32') return { windows: localLogitWindows(model.params, model.config.model), backend, close: () => undefined };
+  const native = nativeNetWindows(model.params, model.config.model, r.precision);
+  return { windows: native, backend, close: () => native.release() };
+}
+
 /** What the windows cost: the plan and the device memory's high-water mark (null where the backend has none). */
 export interface InferenceStats {
   plan: InferencePlan;
   peakGpuBytes: number | null;
   seconds: number;
+  /** The network's arithmetic (fp32 where the windows ran elsewhere, e.g. the GPU host, unless it said). */
+  precision: InferencePrecision;
+  precisionDetail: string;
 }
 
 export interface Prediction {
@@ -146,9 +200,12 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
   const plane = geometry.dims[0] * geometry.dims[1];
   let masks: Uint8Array[] = [];
   let probs: Float32Array[] | null = null;
-  const windows = o.windows ?? localLogitWindows(model.params, cfg.model);
+  const local = o.windows ? null : localInference(model, o.precision);
+  const windows = o.windows ?? local!.windows;
+  const prec = local?.backend ?? o.backendRecord;
   const t0 = performance.now();
   let windowPlan: InferencePlan | null = null;
+  try {
   await predictSlabsWith(windows, cfg.model, cfg.head, { raw: hu, map: (raw, from, to, out, at) => normalizeInto(raw, from, to, norm, out, at) }, geometry, {
     context: cfg.sampling.context, patch: cfg.sampling.patch, fill: paddingValue(norm), hasWhole: cfg.layout.hasWhole,
     ttaFlipAxes: o.ttaFlipAxes, onProgress: o.onProgress, batchSize: o.batchSize, signal: o.signal,
@@ -163,7 +220,13 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
     m.forEach((mk, k) => masks[k].set(mk, z0 * plane));
     probs?.forEach((p, k) => p.set(slab[k], z0 * plane));
   });
-  const stats: InferenceStats = { plan: windowPlan!, peakGpuBytes: windows.peakGpuBytes(), seconds: (performance.now() - t0) / 1000 };
+  } finally {
+    local?.close();
+  }
+  const stats: InferenceStats = {
+    plan: windowPlan!, peakGpuBytes: windows.peakGpuBytes(), seconds: (performance.now() - t0) / 1000,
+    precision: prec?.precision ?? 'fp32', precisionDetail: prec?.precisionDetail ?? 'fp32 (the windows ran elsewhere)',
+  };
   const plan: PostprocessPlan | null = o.postprocess === 'none' ? null
     : o.postprocess === 'lcc' ? { format: 'osteon-postprocessing/1', largestComponent: masks.map(() => true), evidence: [] }
       : model.plan;
@@ -207,7 +270,7 @@ export async function inferFile(model: LoadedModel, ctPath: string, outDir: stri
     format: 'osteon-prediction/1', ct: ctPath, run: model.runDir, checkpoint: model.checkpoint, structures: ids,
     head: model.config.head.kind, thresholds: o.thresholds ?? model.calibration?.thresholds ?? null, ttaFlipAxes: o.ttaFlipAxes ?? [], postprocess: o.postprocess,
     plan: o.postprocess === 'auto' ? model.plan : null, hierarchy: o.hierarchy, consistency: o.consistency ?? 'auto', voxels,
-    backend: o.backend ?? localBackend(), inference: p.stats, created: new Date().toISOString(),
+    backend: { ...(o.backend ?? localBackend()), precision: p.stats.precision, precisionDetail: p.stats.precisionDetail }, inference: p.stats, created: new Date().toISOString(),
   });
   return { files, voxels, stats: p.stats };
 }

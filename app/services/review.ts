@@ -171,7 +171,7 @@ export function createReviewServices(o: {
             const { schema } = caseSchema(p, r.caseId);
             const ct = readCt(p, r.caseId);
             const pr = await predictCt(model, ct.data, ct.geometry, {
-              postprocess: 'auto', hierarchy: 'none', windows: inf.windows, signal: ctl.signal,
+              postprocess: 'auto', hierarchy: 'none', windows: inf.windows, backendRecord: inf.backend, signal: ctl.signal,
               onProgress: (d, n) => ctl.progress((i + d / n) / results.length, `case ${i + 1} of ${results.length}: ${r.caseId}, window batch ${d}/${n}`),
             });
             const ids = model.config.layout.ids;

@@ -75,7 +75,7 @@ async function predictValidation(p: Project, runId: string, checkpoint: 'best' |
       const layout = structureLayout(loaded.labels);
       const gt = layout.ids.map((id) => loaded.labels.masks[loaded.labels.schema.structures.findIndex((s) => s.id === id)]);
       const pr = await predictCt(model, loaded.hu, loaded.geometry, {
-        postprocess: 'auto', hierarchy: 'none', probabilities: true, windows: inf.windows, signal: ctl.signal,
+        postprocess: 'auto', hierarchy: 'none', probabilities: true, windows: inf.windows, backendRecord: inf.backend, signal: ctl.signal,
         onProgress: (d, n) => ctl.progress((i + d / n) / cases.length / 2, `predicting ${c.id}, window batch ${d}/${n}`),
       });
       if (!pr.probs) throw new Error('predictCt returned no probabilities');

@@ -12,6 +12,7 @@ import { badInput, usageError } from '../../util/errors.ts';
 import { adapterLine, backendChoices, initBackend, type BackendPreference } from '../../learning/backend.ts';
 import { StepProfiler, profileRequested, renderProfile } from '../../learning/profile.ts';
 import { inferFile, loadModel, localBackend, releaseModel, keptThresholds } from '../../learning/infer.ts';
+import { precisionChoices, type PrecisionChoice } from '../../learning/native/infer-net.ts';
 import type { HierarchyMode } from '../../learning/postprocess.ts';
 
 const mib = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
@@ -26,7 +27,7 @@ function windowBudgetOpt(v: unknown): number | undefined {
 export const command: Command = {
   name: 'infer',
   summary: 'Predict the whole bone and each part of a CT with a trained run; write NIfTI masks',
-  usage: '--run RUN --ct FILE --out DIR [--checkpoint best|last] [--thresholds t1,t2,..] [--tta-flip-axes 0,1]\n       [--postprocess auto|none|lcc] [--hierarchy none|parts-in-whole|whole-covers-parts|both] [--consistency auto|on|off] [--probabilities] [--backend B] [--window-budget MIB] [--force] [--json]',
+  usage: '--run RUN --ct FILE --out DIR [--checkpoint best|last] [--thresholds t1,t2,..] [--tta-flip-axes 0,1]\n       [--postprocess auto|none|lcc] [--hierarchy none|parts-in-whole|whole-covers-parts|both] [--consistency auto|on|off] [--probabilities] [--backend B] [--precision auto|fp32|bf16] [--window-budget MIB] [--force] [--json]',
   help: [
     'Writes DIR/<structure>.nii.gz (uint8 0/1, on the CT grid; overlapping structures stay',
     'overlapping), DIR/<structure>.prob.nii.gz with --probabilities, and DIR/prediction.json.',
@@ -40,11 +41,15 @@ export const command: Command = {
     'The volume stays in memory here; its windows (2D slices or 3D patches) stream through the',
     'backend a batch at a time, the batch fitted to the device\'s maxStorageBufferBindingSize on',
     'webgpu. The windows, the time and the peak memory are printed and kept in prediction.json.',
+    '--precision: the network\'s arithmetic. auto (default) = bf16 where this CPU has bf16 instructions',
+    '(AMX, AVX512-BF16) on the wasm+dnnl rung, else fp32; bf16 runs the whole network in oneDNN with',
+    'bf16 activations and weights and float32 sums (docs/cpu-speed.md: agreement with fp32); fp32 = the',
+    'model\'s float32 pass. The precision used and why are printed and kept in prediction.json.',
   ].join('\n'),
   options: {
     run: { type: 'string' }, ct: { type: 'string' }, out: { type: 'string' }, checkpoint: { type: 'string' },
     thresholds: { type: 'string' }, 'tta-flip-axes': { type: 'string' }, postprocess: { type: 'string' },
-    hierarchy: { type: 'string' }, consistency: { type: 'string' }, probabilities: { type: 'boolean' }, backend: { type: 'string' }, 'window-budget': { type: 'string' },
+    hierarchy: { type: 'string' }, consistency: { type: 'string' }, probabilities: { type: 'boolean' }, backend: { type: 'string' }, precision: { type: 'string' }, 'window-budget': { type: 'string' },
     force: { type: 'boolean' }, json: { type: 'boolean' }, profile: { type: 'boolean' },
   },
   optionHelp: {
@@ -59,6 +64,7 @@ export const command: Command = {
     consistency: 'auto|on|off: sigmoid head with a whole: parts exclusive, whole ⊇ parts (auto: as decided on validation, the default)',
     probabilities: 'also write <structure>.prob.nii.gz (float32)',
     backend: 'auto|tfjs-node-gpu|webgpu|tfjs-node|wasm+dnnl|wasm|cpu: the tfjs backend (default auto)',
+    precision: 'auto|fp32|bf16: the network\'s arithmetic (default auto: bf16 where the CPU has it natively, on wasm+dnnl)',
     'window-budget': 'MIB: at most this many MiB for the largest tensor of one window batch (default: 80% of the device\'s binding limit on webgpu, else 4 windows)',
     force: 'replace a non-empty DIR',
     json: 'print the result as JSON',
@@ -78,6 +84,7 @@ export const command: Command = {
       consistency: enumOpt(v.consistency, 'consistency', ['auto', 'on', 'off'] as const, 'auto'),
       probabilities: Boolean(v.probabilities),
       windowBudget: windowBudgetOpt(v['window-budget']),
+      precision: enumOpt<PrecisionChoice>(v.precision, 'precision', precisionChoices, 'auto'),
     };
     const report = await initBackend({ prefer: enumOpt<BackendPreference>(v.backend, 'backend', backendChoices, 'auto') });
     const model = loadModel(runDir, enumOpt(v.checkpoint, 'checkpoint', ['best', 'last'] as const, 'best'));
@@ -104,8 +111,9 @@ export const command: Command = {
       renameSync(tmp, out);
       const files = r.files.map((f) => join(out, basename(f)));
       const seconds = (Date.now() - t0) / 1000;
-      if (v.json) io.out(JSON.stringify({ ok: true, out, files, voxels: r.voxels, seconds, backend: report.name, adapter: backend.adapter, plan: s.plan, predictSeconds: s.seconds, memory }, null, 2));
+      if (v.json) io.out(JSON.stringify({ ok: true, out, files, voxels: r.voxels, seconds, backend: report.name, adapter: backend.adapter, precision: s.precision, precisionDetail: s.precisionDetail, plan: s.plan, predictSeconds: s.seconds, memory }, null, 2));
       else io.out([`Predicted ${basename(ct)} with ${runDir} (${basename(model.checkpoint)}, backend ${report.name}${backend.adapter ? `, adapter ${adapterLine(backend.adapter)}` : ''}) in ${seconds.toFixed(1)} s`,
+        `  precision ${s.precisionDetail}`,
         `  ${s.plan.text}`,
         `  windows ${s.plan.windows} in ${s.plan.calls} passes, ${s.seconds.toFixed(1)} s; peak ${s.peakGpuBytes === null ? 'device memory not reported by this backend' : `device memory ${mib(s.peakGpuBytes)}`}, peak process memory (RSS) ${mib(memory.peakRssBytes)}`,
         ...Object.entries(r.voxels).map(([id, n]) => `  ${id.padEnd(16)} ${String(n).padStart(9)} voxels → ${join(out, `${id}.nii.gz`)}`)].join('\n'));

@@ -14,6 +14,7 @@
 #include "memops.h"
 #include "loss_adam.h"
 #include "accumulate.h"
+#include "infer_net.h"
 
 namespace {
 
@@ -495,6 +496,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"normalizeWeights", nullptr, NormalizeWeights, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  osteon::registerInferNet(env, exports);  // whole-network inference (infer_net.cc)
   return exports;
 }
 
