@@ -55,10 +55,11 @@ describe('threshold calibration', () => {
     try {
       const { schema, path } = resolveSchema(join(root, 'data'), undefined);
       const c = loadCase(findCases(join(root, 'data')).find((x) => x.id === 'case-002')!, schema, path);
-      const pred = await predictCt(model, c.hu, c.geometry, { postprocess: 'none', hierarchy: 'none' });
+      // fp32: the calibration's own arithmetic, so the voxel counts are exact (auto may run bf16).
+      const pred = await predictCt(model, c.hu, c.geometry, { postprocess: 'none', hierarchy: 'none', precision: 'fp32' });
       const count = (m: Uint8Array) => m.reduce((a, b) => a + b, 0);
       pred.masks.forEach((m, k) => expect(count(m), cal.structures[k].id).toBe(cal.structures[k].predicted));
-      const half = await predictCt(model, c.hu, c.geometry, { postprocess: 'none', hierarchy: 'none', thresholds: [0.5, 0.5, 0.5, 0.5] });
+      const half = await predictCt(model, c.hu, c.geometry, { postprocess: 'none', hierarchy: 'none', thresholds: [0.5, 0.5, 0.5, 0.5], precision: 'fp32' });
       half.masks.forEach((m, k) => expect(count(m)).toBe(cal.structures[k].predictedAtHalf));
     } finally {
       releaseModel(model);

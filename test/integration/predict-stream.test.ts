@@ -207,14 +207,14 @@ describe('streamed whole-volume prediction', () => {
     const hu = Int16Array.from(volume(dims), (x) => Math.round(x * 600));
     const geometry = geometryOf(dims);
     const th = [0.5, 0.45, 0.5, 0.55];
-    const pr = await predictCt(loaded, hu, geometry, { postprocess: 'none', hierarchy: 'none', consistency: 'on', thresholds: th, probabilities: true });
+    const pr = await predictCt(loaded, hu, geometry, { postprocess: 'none', hierarchy: 'none', consistency: 'on', thresholds: th, probabilities: true, precision: 'fp32' });
     const probs = await predictVolume(params, model, head, normalize(hu, norm), geometry, { context: 0, fill: (-1000 - 0) / 500, hasWhole: true });
     expect(maxDiff(pr.probs!, probs)).toBe(0);
     const { enforceConsistency } = await import('../../app/learning/postprocess.ts');
     const want = enforceConsistency(binarize(probs, head, true, th), probs);
     want.forEach((m, k) => expect(Buffer.from(pr.masks[k]).equals(Buffer.from(m))).toBe(true));
     expect(want[1].some((x) => x === 1) && want[1].some((x) => x === 0)).toBe(true);
-    const lean = await predictCt(loaded, hu, geometry, { postprocess: 'none', hierarchy: 'none', consistency: 'on', thresholds: th });
+    const lean = await predictCt(loaded, hu, geometry, { postprocess: 'none', hierarchy: 'none', consistency: 'on', thresholds: th, precision: 'fp32' });
     expect(lean.probs).toBeNull();
     lean.masks.forEach((m, k) => expect(Buffer.from(m).equals(Buffer.from(pr.masks[k]))).toBe(true));
     disposeParams(params);

@@ -41,9 +41,14 @@ describe('per-op profile on the CLI', () => {
   });
 
   it('osteon infer with OSTEON_PROFILE=1: a table of the whole inference', () => {
-    const i = runCli(['infer', '--run', run, '--ct', join(data, 'case-001', 'ct.nii.gz'), '--out', join(root, 'pred')], { env: { OSTEON_PROFILE: '1' } });
+    // fp32: the model's tfjs pass, one row per kernel; auto (bf16 where the CPU has it): one row for the native whole-network pass.
+    const i = runCli(['infer', '--run', run, '--ct', join(data, 'case-001', 'ct.nii.gz'), '--out', join(root, 'pred'), '--precision', 'fp32'], { env: { OSTEON_PROFILE: '1' } });
     expect(i.code, i.stderr).toBe(0);
     const r = rows(i.stderr, /^profile: inference of ct\.nii\.gz \(read, predict, write\), 1 step\(s\)/);
     expect(r.some((x) => /Conv/.test(x[0]))).toBe(true);
+    const a = runCli(['infer', '--run', run, '--ct', join(data, 'case-001', 'ct.nii.gz'), '--out', join(root, 'pred-auto')], { env: { OSTEON_PROFILE: '1' } });
+    expect(a.code, a.stderr).toBe(0);
+    const ra = rows(a.stderr, /^profile: inference of ct\.nii\.gz \(read, predict, write\), 1 step\(s\)/);
+    expect(ra.some((x) => /Conv/.test(x[0]))).toBe(true);
   });
 });

@@ -15,6 +15,7 @@ import type { UNetConfig, Params } from '../model/unet.ts';
 import type { WindowRunner } from '../predict.ts';
 import { loadNative } from './addon.ts';
 import { OsteonError } from '../../util/errors.ts';
+import { profileSpan } from '../profile.ts';
 
 /** The addon's entry points (infer_net.cc). Absent in addons built before them. */
 export interface InferNetAddon {
@@ -96,7 +97,9 @@ export function nativeNetWindows(params: Params, model: UNetConfig, precision: I
       const s = model.spatialDims === 2 ? [shape[0], 1, shape[1], shape[2]] : [shape[0], shape[1], shape[2], shape[3]];
       lastShape = Int32Array.from(s);
       const out = new Float32Array(s[0] * s[1] * s[2] * s[3] * model.outChannels);
-      a.inferNetForward(live(), lastShape, x, out);
+      const shapeNow = lastShape;
+      // One profile row for the whole pass (OSTEON_PROFILE=1): its convolutions are not tfjs kernels.
+      profileSpan(`InferNet (whole U-Net, ${precision}: Conv+bias+ReLU, pool, deconv, concat)`, 'native', () => a.inferNetForward(live(), shapeNow, x, out));
       return out;
     },
     peakGpuBytes: () => null,
