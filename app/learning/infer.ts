@@ -18,6 +18,7 @@ import { applyHierarchy, enforceConsistency, largestComponent, type HierarchyMod
 import type { Calibration } from './calibrate.ts';
 import { binarize, localLogitWindows, predictSlabsWith, type InferencePlan, type WindowRunner } from './predict.ts';
 import { getBackendReport } from './backend.ts';
+import { profileSpan } from './profile.ts';
 import { bf16Support, nativeNetUnsupported, nativeNetWindows, type InferencePrecision, type PrecisionChoice } from './native/infer-net.ts';
 import { OsteonError } from '../util/errors.ts';
 import type { AdapterSummary } from './webgpu/device.ts';
@@ -215,10 +216,12 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
       masks = slab.map(() => new Uint8Array(n));
       if (o.probabilities) probs = slab.map(() => new Float32Array(n));
     }
-    let m = binarize(slab, cfg.head, cfg.layout.hasWhole, thresholds);
-    if (enforce) m = enforceConsistency(m, slab);
-    m.forEach((mk, k) => masks[k].set(mk, z0 * plane));
-    probs?.forEach((p, k) => p.set(slab[k], z0 * plane));
+    profileSpan('(predict) threshold into the masks', 'js', () => {
+      let m = binarize(slab, cfg.head, cfg.layout.hasWhole, thresholds);
+      if (enforce) m = enforceConsistency(m, slab);
+      m.forEach((mk, k) => masks[k].set(mk, z0 * plane));
+      probs?.forEach((p, k) => p.set(slab[k], z0 * plane));
+    });
   });
   } finally {
     local?.close();
@@ -232,8 +235,10 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
       : model.plan;
   // applyPlan and applyHierarchy, without their defensive copies of masks made here (a
   // 512×512×300 mask is 79 MB): only the largest-component channels get new arrays.
-  masks = masks.map((m, k) => (plan?.largestComponent[k] ? largestComponent(m, geometry.dims as Vec3) : m));
-  if (cfg.layout.hasWhole && o.hierarchy !== 'none') masks = applyHierarchy(masks, true, o.hierarchy);
+  profileSpan('(infer) post-processing (largest component, hierarchy)', 'js', () => {
+    masks = masks.map((m, k) => (plan?.largestComponent[k] ? largestComponent(m, geometry.dims as Vec3) : m));
+    if (cfg.layout.hasWhole && o.hierarchy !== 'none') masks = applyHierarchy(masks, true, o.hierarchy);
+  });
   return { geometry, probs, masks, stats };
 }
 
@@ -245,7 +250,7 @@ export interface InferResult {
 
 /** Reads the CT, predicts, writes OUT/<structure>.nii.gz (+ .prob.nii.gz) and OUT/prediction.json. */
 export async function inferFile(model: LoadedModel, ctPath: string, outDir: string, o: InferOptions & { probabilities: boolean; backend?: InferenceBackend }): Promise<InferResult> {
-  const ct = readVolume(ctPath);
+  const ct = profileSpan('(infer) read the CT', 'js', () => readVolume(ctPath));
   if (ct.channels !== 1) throw badInput(ctPath, 'channels', `${ct.channels} channels; a CT has one`);
   const g = geometryOf(ct);
   const p = await predictCt(model, ct.data, g, o);
@@ -253,7 +258,7 @@ export async function inferFile(model: LoadedModel, ctPath: string, outDir: stri
   const ids = model.config.layout.ids;
   const files: string[] = [];
   const voxels: Record<string, number> = {};
-  p.masks.forEach((m, k) => {
+  profileSpan('(infer) write the masks', 'js', () => p.masks.forEach((m, k) => {
     const f = join(outDir, `${ids[k]}.nii.gz`);
     writeVolume(f, { ...g, data: m, channels: 1 });
     files.push(f);
@@ -265,7 +270,7 @@ export async function inferFile(model: LoadedModel, ctPath: string, outDir: stri
       writeVolume(pf, { ...g, data: probs[k], channels: 1 });
       files.push(pf);
     }
-  });
+  }));
   writeJsonAtomic(join(outDir, 'prediction.json'), {
     format: 'osteon-prediction/1', ct: ctPath, run: model.runDir, checkpoint: model.checkpoint, structures: ids,
     head: model.config.head.kind, thresholds: o.thresholds ?? model.calibration?.thresholds ?? null, ttaFlipAxes: o.ttaFlipAxes ?? [], postprocess: o.postprocess,

@@ -18,7 +18,8 @@ import { forward, sizeMultiple, type Params, type UNetConfig } from './model/une
 import { activeBindingLimit } from './webgpu/device.ts';
 import { inferenceBatch, largestTensorBytes } from './webgpu/memory.ts';
 import { OsteonError } from '../util/errors.ts';
-import { accumulateWindows, headMode, HEAD_MODE, normalizeWeights, type AccumulateSpec } from './window-accumulate.ts';
+import { accumulateWindows, headMode, HEAD_MODE, nativeAccumulateActive, normalizeWeights, type AccumulateSpec } from './window-accumulate.ts';
+import { profileSpan } from './profile.ts';
 
 export interface PredictOptions {
   /** Context slices each side (2.5D); 0 for plain 2D; ignored in 3D. */
@@ -312,12 +313,14 @@ class OutputSlab {
     if (n <= 0) return;
     const len = n * this.plane, all = this.depth * this.plane;
     const views = this.acc.map((a) => a.subarray(0, len));
-    normalizeWeights(len, views, this.wsum.subarray(0, len));
+    profileSpan('(predict) divide by the blend weights', nativeAccumulateActive() ? 'native' : 'js', () => normalizeWeights(len, views, this.wsum.subarray(0, len)));
     sink(this.z0, this.z0 + n, views);
-    for (const a of [...this.acc, this.wsum]) {
-      a.copyWithin(0, len, all);
-      a.fill(0, all - len);
-    }
+    profileSpan('(predict) slide the output slab', 'js', () => {
+      for (const a of [...this.acc, this.wsum]) {
+        a.copyWithin(0, len, all);
+        a.fill(0, all - len);
+      }
+    });
     this.z0 += n;
   }
 }
@@ -397,10 +400,10 @@ function* predictionSteps(model: UNetConfig, head: HeadConfig, image: ImageSourc
       if (b > a) { lo = Math.min(lo, a); hi = Math.max(hi, b); }
       outHi = Math.max(outHi, zRange(job.out, dims[2])[1]);
     }
-    const src = input.cover(Math.min(lo, hi), hi);
+    const src = profileSpan('(predict) normalise the HU (input slab)', 'js', () => input.cover(Math.min(lo, hi), hi));
     const srcDims: Vec3 = [dims[0], dims[1], src.depth];
     const x = new Float32Array(batch.length * inVol);
-    batch.forEach((job, b) => extractBlock(src.data, srcDims, shifted(job.spec, src.z0), opts.fill, x, b * inVol));
+    profileSpan('(predict) cut the windows', 'js', () => batch.forEach((job, b) => extractBlock(src.data, srcDims, shifted(job.spec, src.z0), opts.fill, x, b * inVol)));
     const shape = model.spatialDims === 2 ? [batch.length, inSize[0], inSize[1], inSize[2]] : [batch.length, ...inSize, 1];
     const r = yield { x, shape };
     output.flush(finishedBelow[j0], sink);
@@ -412,7 +415,7 @@ function* predictionSteps(model: UNetConfig, head: HeadConfig, image: ImageSourc
       mode, channels: C, size: outSize, axes: batch[0].out.axes, slab: [dims[0], dims[1], output.depth],
       starts: batch.map((job) => shifted(job.out, output.z0).start), flips: batch.map((job) => job.flip),
     };
-    accumulateWindows(spec, r.values, weights, output.acc, output.wsum);
+    profileSpan('(predict) activation + blend (accumulateWindows)', nativeAccumulateActive() ? 'native' : 'js', () => accumulateWindows(spec, r.values, weights, output.acc, output.wsum));
     output.flush(finishedBelow[Math.min(j0 + batchSize, jobs.length)], sink);
     opts.onProgress?.(Math.min(j0 + batchSize, jobs.length), jobs.length);
   }
