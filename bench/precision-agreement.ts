@@ -7,6 +7,7 @@
  *     (every case of DIR, as `osteon train` reads it)
  *   node --import tsx bench/precision-agreement.ts --run RUN --ct FILE   (a CT without labels)
  */
+import { pathToFileURL } from 'node:url';
 import { readVolume } from '../app/imaging/io.ts';
 import { geometryOf, type Geometry } from '../app/imaging/volume.ts';
 import { initBackend } from '../app/learning/backend.ts';
@@ -63,25 +64,28 @@ function print(a: Agreement): void {
   }
 }
 
-const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
-const runDir = arg('--run');
-if (!runDir) throw new Error('usage: --run RUN (--data DIR [--schema S] | --ct FILE)');
-await initBackend();
-const model = loadModel(runDir);
-try {
-  const ct = arg('--ct');
-  if (ct) {
-    const v = readVolume(ct);
-    print(await agreement(model, ct, v.data, geometryOf(v), null));
-  } else {
-    const data = arg('--data')!;
-    const { schema, path } = resolveSchema(data, arg('--schema'));
-    for (const c of findCases(data)) {
-      const l = loadCase(c, schema, path);
-      const truth = model.config.layout.ids.map((id) => l.labels.masks[l.labels.schema.structures.findIndex((s) => s.id === id)]);
-      print(await agreement(model, c.id, l.hu, l.geometry, truth));
+// Run directly only (the bench command imports every file of bench/ looking for suites).
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const arg = (name: string) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
+  const runDir = arg('--run');
+  if (!runDir) throw new Error('usage: --run RUN (--data DIR [--schema S] | --ct FILE)');
+  await initBackend();
+  const model = loadModel(runDir);
+  try {
+    const ct = arg('--ct');
+    if (ct) {
+      const v = readVolume(ct);
+      print(await agreement(model, ct, v.data, geometryOf(v), null));
+    } else {
+      const data = arg('--data')!;
+      const { schema, path } = resolveSchema(data, arg('--schema'));
+      for (const c of findCases(data)) {
+        const l = loadCase(c, schema, path);
+        const truth = model.config.layout.ids.map((id) => l.labels.masks[l.labels.schema.structures.findIndex((s) => s.id === id)]);
+        print(await agreement(model, c.id, l.hu, l.geometry, truth));
+      }
     }
+  } finally {
+    releaseModel(model);
   }
-} finally {
-  releaseModel(model);
 }
