@@ -16,7 +16,7 @@ import { normalizeInto, paddingValue } from './data/normalize.ts';
 import { createParams, disposeParams, type Params } from './model/unet.ts';
 import { applyHierarchy, enforceConsistency, largestComponent, type HierarchyMode, type PostprocessPlan } from './postprocess.ts';
 import type { Calibration } from './calibrate.ts';
-import { binarize, localLogitWindows, predictSlabsWith, type InferencePlan, type WindowRunner } from './predict.ts';
+import { binarize, binarizeInto, localLogitWindows, predictSlabsWith, type InferencePlan, type WindowRunner } from './predict.ts';
 import { getBackendReport } from './backend.ts';
 import { profileSpan } from './profile.ts';
 import { bf16Support, nativeNetUnsupported, nativeNetWindows, type InferencePrecision, type PrecisionChoice } from './native/infer-net.ts';
@@ -217,9 +217,8 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
       if (o.probabilities) probs = slab.map(() => new Float32Array(n));
     }
     profileSpan('(predict) threshold into the masks', 'js', () => {
-      let m = binarize(slab, cfg.head, cfg.layout.hasWhole, thresholds);
-      if (enforce) m = enforceConsistency(m, slab);
-      m.forEach((mk, k) => masks[k].set(mk, z0 * plane));
+      if (enforce) enforceConsistency(binarize(slab, cfg.head, cfg.layout.hasWhole, thresholds), slab).forEach((mk, k) => masks[k].set(mk, z0 * plane));
+      else binarizeInto(slab, cfg.head, cfg.layout.hasWhole, thresholds, masks, z0 * plane);
       probs?.forEach((p, k) => p.set(slab[k], z0 * plane));
     });
   });

@@ -428,20 +428,36 @@ function* predictionSteps(model: UNetConfig, head: HeadConfig, image: ImageSourc
  * parts, so parts never overlap; a softmax head's whole is the union of its parts.
  */
 export function binarize(probs: Float32Array[], head: HeadConfig, hasWhole: boolean, thresholds?: number[]): Uint8Array[] {
+  const out = probs.map((p) => new Uint8Array(p.length));
+  binarizeInto(probs, head, hasWhole, thresholds, out, 0);
+  return out;
+}
+
+/** binarize written into `out[k]` from index `at` (the masks of a whole volume, a slab at a time). */
+export function binarizeInto(probs: Float32Array[], head: HeadConfig, hasWhole: boolean, thresholds: number[] | undefined, out: Uint8Array[], at: number): void {
   const n = probs[0].length;
   const th = (k: number) => thresholds?.[k] ?? 0.5;
-  if (head.kind === 'sigmoid') return probs.map((p, k) => { const t = th(k); const m = new Uint8Array(n); for (let v = 0; v < n; v++) m[v] = p[v] >= t ? 1 : 0; return m; });
+  if (head.kind === 'sigmoid') {
+    probs.forEach((p, k) => { const t = th(k), m = out[k]; for (let v = 0; v < n; v++) m[at + v] = p[v] >= t ? 1 : 0; });
+    return;
+  }
   const first = hasWhole ? 1 : 0;
-  const K = probs.length - first;
-  const out = probs.map(() => new Uint8Array(n));
+  const P = probs.slice(first), M = out.slice(first);
+  const K = P.length;
+  for (const m of M) m.fill(0, at, at + n);
   for (let v = 0; v < n; v++) {
     let bg = 1, best = -1, bestP = -1;
-    for (let k = 0; k < K; k++) { const q = probs[first + k][v]; bg -= q; if (q > bestP) { bestP = q; best = k; } }
-    if (bestP > bg) out[first + best][v] = 1;
+    for (let k = 0; k < K; k++) { const q = P[k][v]; bg -= q; if (q > bestP) { bestP = q; best = k; } }
+    if (bestP > bg) M[best][at + v] = 1;
   }
   if (hasWhole) {
-    if (head.kind === 'joint') { const t = th(0); for (let v = 0; v < n; v++) out[0][v] = probs[0][v] >= t ? 1 : 0; }
-    else for (let v = 0; v < n; v++) for (let k = 1; k < probs.length; k++) if (out[k][v]) { out[0][v] = 1; break; }
+    const W = out[0];
+    if (head.kind === 'joint') {
+      const t = th(0), p0 = probs[0];
+      for (let v = 0; v < n; v++) W[at + v] = p0[v] >= t ? 1 : 0;
+    } else {
+      W.fill(0, at, at + n);
+      for (let v = 0; v < n; v++) for (let k = 0; k < K; k++) if (M[k][at + v]) { W[at + v] = 1; break; }
+    }
   }
-  return out;
 }
