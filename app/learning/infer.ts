@@ -19,6 +19,7 @@ import type { Calibration } from './calibrate.ts';
 import { binarize, binarizeInto, localLogitWindows, predictSlabsWith, type InferencePlan, type WindowRunner } from './predict.ts';
 import { getBackendReport } from './backend.ts';
 import { profileSpan } from './profile.ts';
+import { headMode } from './window-accumulate.ts';
 import { bf16Support, nativeNetUnsupported, nativeNetWindows, type InferencePrecision, type PrecisionChoice } from './native/infer-net.ts';
 import { OsteonError } from '../util/errors.ts';
 import type { AdapterSummary } from './webgpu/device.ts';
@@ -162,7 +163,7 @@ export function localInference(model: LoadedModel, choice: PrecisionChoice = 'au
   const r = resolvePrecision(model, choice);
   const backend: InferenceBackend = { ...localBackend(), precision: r.precision, precisionDetail: r.detail };
   if (r.precision === 'fp32') return { windows: localLogitWindows(model.params, model.config.model), backend, close: () => undefined };
-  const native = nativeNetWindows(model.params, model.config.model, r.precision);
+  const native = nativeNetWindows(model.params, model.config.model, r.precision, headMode(model.config.head, model.config.layout.hasWhole));
   return { windows: native, backend, close: () => native.release() };
 }
 

@@ -9,6 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../app/learning/backend.ts';
 import { predictCt, type LoadedModel } from '../../app/learning/infer.ts';
 import { createParams, disposeParams, forward, type Params, type UNetConfig } from '../../app/learning/model/unet.ts';
+import { structureProbs } from '../../app/learning/predict.ts';
+import { headMode } from '../../app/learning/window-accumulate.ts';
+import type { HeadConfig } from '../../app/learning/heads.ts';
 import { loadNative } from '../../app/learning/native/addon.ts';
 import { bf16Support, nativeNetWindows, type InferencePrecision } from '../../app/learning/native/infer-net.ts';
 import type { TrainConfig } from '../../app/learning/config.ts';
@@ -85,6 +88,37 @@ describe.skipIf(!hasNet)('native whole-network inference pass', () => {
     expect(a.max).toBeLessThan(1e-4);
     expect(b.max).toBeLessThan(1e-4);
     expect(a.impl).toMatch(/head /);
+  });
+
+  it('with the head activation fused: structure probabilities equal structureProbs of the logits (every head), within 1e-6', async () => {
+    const cfg: UNetConfig = { ...cfg2, outChannels: 5 };
+    const p = params(cfg);
+    try {
+      const shape = [1, 16, 16, 3];
+      const x = rand(16 * 16 * 3, 8).map((v) => 3 * v);
+      await tf.setBackend('cpu');
+      const heads: Array<[HeadConfig, boolean]> = [
+        [{ kind: 'sigmoid', channels: 5 } as HeadConfig, true], [{ kind: 'joint', parts: 3 } as HeadConfig, true],
+        [{ kind: 'softmax', classes: 5 } as HeadConfig, true], [{ kind: 'softmax', classes: 5 } as HeadConfig, false],
+      ];
+      for (const [head, hasWhole] of heads) {
+        await tf.setBackend('cpu');
+        const want = tf.tidy(() => structureProbs(forward(p, cfg, tf.tensor(x, shape)), head, hasWhole)).dataSync() as Float32Array;
+        const net = nativeNetWindows(p, cfg, 'fp32', headMode(head, hasWhole));
+        try {
+          expect(net.logits).toBe(false);
+          const got = await net.run({ x, shape });
+          expect(got.length).toBe(want.length);
+          let worst = 0;
+          for (let i = 0; i < got.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+          expect(worst, `${head.kind} hasWhole=${hasWhole}`).toBeLessThan(1e-6);
+        } finally {
+          net.release();
+        }
+      }
+    } finally {
+      disposeParams(p);
+    }
   });
 
   it('refuses a model with instance normalisation, naming why', () => {

@@ -74,8 +74,12 @@ export interface NativeNetRunner extends WindowRunner {
   release(): void;
 }
 
-/** The native pass for `params` of `model` at `precision`; throws OsteonError `unavailable` where it cannot run. */
-export function nativeNetWindows(params: Params, model: UNetConfig, precision: InferencePrecision): NativeNetRunner {
+/**
+ * The native pass for `params` of `model` at `precision`; throws OsteonError `unsupported` where it
+ * cannot run. With `headMode` (window-accumulate.ts HEAD_MODE, not 0) the pass also applies the
+ * head's activation (vectorised, native) and gives structure probabilities instead of logits.
+ */
+export function nativeNetWindows(params: Params, model: UNetConfig, precision: InferencePrecision, headMode = 0): NativeNetRunner {
   const a = inferNetAddon();
   const why = !a ? bf16Support().reason : nativeNetUnsupported(model) ?? (precision === 'bf16' ? bf16Support().reason : null);
   if (!a || why) throw new OsteonError({ code: 'unsupported', message: `${precision} inference in the native pass is not available: ${why}` });
@@ -84,19 +88,21 @@ export function nativeNetWindows(params: Params, model: UNetConfig, precision: I
     if (!v) throw new Error(`U-Net parameter ${n} is missing`);
     return v.dataSync() as Float32Array;
   });
-  const spec = Int32Array.from([model.spatialDims, model.inChannels, model.outChannels, model.filters.length, ...model.filters]);
+  const spec = Int32Array.from([model.spatialDims, model.inChannels, model.outChannels, model.filters.length, ...model.filters, headMode]);
+  // joint and softmax-parts drop one channel (x₀'s softmax partner / the background)
+  const outC = headMode === 2 || headMode === 4 ? model.outChannels - 1 : model.outChannels;
   let net: object | null = a.inferNetCreate(spec, precision === 'bf16' ? 1 : 0, tensors);
   let lastShape: Int32Array | null = null;
   const live = () => { if (!net) throw new Error('the native inference pass was released'); return net; };
   return {
-    logits: true,
+    logits: headMode === 0,
     precision,
     isa: a.cpuIsa(),
     async run({ x, shape }) {
       // 2D windows [N,H,W,C] → [N,1,H,W]; 3D [N,D,H,W,1] → [N,D,H,W].
       const s = model.spatialDims === 2 ? [shape[0], 1, shape[1], shape[2]] : [shape[0], shape[1], shape[2], shape[3]];
       lastShape = Int32Array.from(s);
-      const out = new Float32Array(s[0] * s[1] * s[2] * s[3] * model.outChannels);
+      const out = new Float32Array(s[0] * s[1] * s[2] * s[3] * outC);
       const shapeNow = lastShape;
       // One profile row for the whole pass (OSTEON_PROFILE=1): its convolutions are not tfjs kernels.
       profileSpan(`InferNet (whole U-Net, ${precision}: Conv+bias+ReLU, pool, deconv, concat)`, 'native', () => a.inferNetForward(live(), shapeNow, x, out));

@@ -33,6 +33,60 @@
 namespace osteon {
 namespace {
 
+// e^x in float for |x| <= 87 (clamped beyond), vectorisable (no libm call): 2^n · p(r) with
+// x = n·ln2 + r, |r| <= ln2/2, and a degree-6 polynomial for e^r; relative error < 2e-7.
+#pragma omp declare simd notinbranch
+inline float expVec(float x) {
+  x = x < -87.f ? -87.f : (x > 87.f ? 87.f : x);
+  const float n = __builtin_roundf(x * 1.44269504088896341f);
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.f / 720.f;
+  p = p * r + 1.f / 120.f;
+  p = p * r + 1.f / 24.f;
+  p = p * r + 1.f / 6.f;
+  p = p * r + 0.5f;
+  p = p * r + 1.f;
+  p = p * r + 1.f;
+  union { int32_t i; float f; } scale;
+  scale.i = (int32_t(n) + 127) << 23;
+  return p * scale.f;
+}
+
+// The head's activation over channels-last logits [pix, c] into structure probabilities [pix, S],
+// as window-accumulate.ts / accumulate.cc define them (mode: sigmoid 1, joint 2, softmax with a
+// whole 3, softmax parts 4). Max-subtracted softmax, so large logits are safe.
+void activate(int mode, int c, int64_t pix, const float* x, float* y) {
+  const int S = (mode == 2 || mode == 4) ? c - 1 : c;
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < pix; b += 256) {
+    const int64_t e = b + 256 < pix ? b + 256 : pix;
+#pragma omp simd
+    for (int64_t q = b; q < e; q++) {
+      const float* xi = x + q * c;
+      float* yo = y + q * S;
+      if (mode == 1) {
+        for (int k = 0; k < c; k++) yo[k] = 1.f / (1.f + expVec(-xi[k]));
+        continue;
+      }
+      const int from = mode == 2 ? 1 : 0;  // joint: softmax over channels 1..c-1
+      float m = xi[from];
+      for (int k = from + 1; k < c; k++) m = xi[k] > m ? xi[k] : m;
+      float sum = 0, ex[16];
+      for (int k = from; k < c; k++) sum += (ex[k - from] = expVec(xi[k] - m));
+      const float inv = 1.f / sum;
+      if (mode == 2) {
+        yo[0] = 1.f / (1.f + expVec(-xi[0]));
+        for (int k = 2; k < c; k++) yo[k - 1] = ex[k - 1] * inv;
+      } else if (mode == 3) {
+        yo[0] = 1.f - ex[0] * inv;
+        for (int k = 1; k < c; k++) yo[k] = ex[k] * inv;
+      } else {
+        for (int k = 1; k < c; k++) yo[k - 1] = ex[k] * inv;
+      }
+    }
+  }
+}
+
 using dnnl::memory;
 using tag = dnnl::memory::format_tag;
 using dt = dnnl::memory::data_type;
@@ -54,6 +108,7 @@ struct Tensor {
 class InferNet {
  public:
   int nd, cin, cout;
+  int headMode = 0;  // 0: logits out; else the head's activation applied (activate())
   std::vector<int> filters;
   bool bf16;
   std::vector<Tensor> params;  // order: see paramCount()
@@ -64,7 +119,7 @@ class InferNet {
     if (!plan_ || plan_->shape != shape) build(shape);
     Plan& p = *plan_;
     p.in.set_data_handle(const_cast<float*>(x));
-    p.out.set_data_handle(out);
+    (headMode ? p.probs : p.out).set_data_handle(out);
     dnnl::stream& s = threadStream();
     static const bool timed = std::getenv("OSTEON_INFERNET_TIMES") != nullptr;
     p.calls++;
@@ -99,7 +154,7 @@ class InferNet {
   struct Plan {
     std::vector<int> shape;
     std::vector<Step> steps;
-    memory in, out;
+    memory in, out, probs;
     std::vector<char> scratch;
     int64_t calls = 0;
   };
@@ -270,6 +325,13 @@ class InferNet {
     for (int i = (nd == 3 ? 1 : 2); i < 4; i++) xd.push_back(shape[i]), yd.push_back(shape[i]);
     p->in = memory(memory::desc(xd, dt::f32, userTag()), cpuEngine(), nullptr);
     p->out = memory(memory::desc(yd, dt::f32, userTag()), cpuEngine(), nullptr);
+    if (headMode) {
+      // The caller's buffer gets S probabilities per voxel; the logits go to a buffer of ours.
+      memory::dims sd = yd;
+      sd[1] = (headMode == 2 || headMode == 4) ? cout - 1 : cout;
+      p->probs = memory(memory::desc(sd, dt::f32, userTag()), cpuEngine(), nullptr);
+      p->out = memory(memory::desc(yd, dt::f32, userTag()), cpuEngine());
+    }
     const int L = int(filters.size());
     memory h = p->in;
     std::vector<memory> skips;
@@ -288,6 +350,17 @@ class InferNet {
       h = conv(h, filters[l], 3, true, n + ".conv1");
     }
     conv(h, cout, 1, false, "head", &p->out);
+    if (headMode) {
+      int64_t pix = 1;
+      for (size_t i = 0; i < yd.size(); i++) if (i != 1) pix *= yd[i];
+      Step st;
+      const float* logits = static_cast<const float*>(p->out.get_data_handle());
+      memory probs = p->probs;
+      const int mode = headMode, c = cout;
+      st.own = [=] { activate(mode, c, pix, logits, static_cast<float*>(probs.get_data_handle())); };
+      st.what = "head activation own:simd";
+      cur_->steps.push_back(std::move(st));
+    }
     if (next_ != params.size()) throw std::runtime_error("inferNet: too many parameters");
     plan_ = std::move(p);
     cur_ = nullptr;
@@ -376,11 +449,13 @@ napi_value Create(napi_env env, napi_callback_info info) {
     auto argv = args(env, info, 3);
     size_t len;
     const int32_t* spec = typed<int32_t>(env, argv[0], napi_int32_array, &len, "spec");
-    if (len < 4 || len != size_t(4 + spec[3])) throw JsError("spec: expected [nd, cin, cout, levels, filters...]");
+    if (len < 4 || (len != size_t(4 + spec[3]) && len != size_t(5 + spec[3]))) throw JsError("spec: expected [nd, cin, cout, levels, filters..., headMode?]");
     auto net = std::make_unique<InferNet>();
     net->nd = spec[0], net->cin = spec[1], net->cout = spec[2];
     if ((net->nd != 2 && net->nd != 3) || net->cin < 1 || net->cout < 1 || spec[3] < 1) throw JsError("spec: bad values");
-    net->filters.assign(spec + 4, spec + len);
+    net->filters.assign(spec + 4, spec + 4 + spec[3]);
+    if (len == size_t(5 + spec[3])) net->headMode = spec[4 + spec[3]];
+    if (net->headMode < 0 || net->headMode > 4 || (net->headMode && net->cout > 16) || (net->headMode % 2 == 0 && net->headMode && net->cout < 2)) throw JsError("spec: bad head mode");
     int32_t precision;
     ok(napi_get_value_int32(env, argv[1], &precision));
     if (precision != 0 && precision != 1) throw JsError("precision: 0 (f32) or 1 (bf16)");
@@ -413,7 +488,8 @@ napi_value Forward(napi_env env, napi_callback_info info) {
     const float* x = typed<float>(env, argv[2], napi_float32_array, &lx, "x");
     float* y = typed<float>(env, argv[3], napi_float32_array, &ly, "logits");
     if (int64_t(lx) < vox * net->cin) throw JsError("x: too short for the shape");
-    if (int64_t(ly) < vox * net->cout) throw JsError("logits: too short for the shape");
+    const int outC = (net->headMode == 2 || net->headMode == 4) ? net->cout - 1 : net->cout;
+    if (int64_t(ly) < vox * outC) throw JsError("logits: too short for the shape");
     net->forward(shape, x, y);
     napi_value u;
     napi_get_undefined(env, &u);
