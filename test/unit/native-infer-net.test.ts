@@ -62,7 +62,7 @@ async function compare(cfg: UNetConfig, shape: number[], precision: InferencePre
     const ref = await reference(p, cfg, x, shape);
     const net = nativeNetWindows(p, cfg, precision);
     try {
-      const got = await net.run({ x, shape });
+      const got = (await net.run({ x, shape })).slice();
       const again = await net.run({ x, shape });
       expect(again).toEqual(got);
       return { max: relDiff(got, ref), mean: meanRel(got, ref), impl: net.impl() };

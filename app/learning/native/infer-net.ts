@@ -64,7 +64,10 @@ function paramOrder(model: UNetConfig): string[] {
   return names;
 }
 
-/** A window runner giving logits from the native pass, and `release` to free it (its activations) at once. */
+/**
+ * A window runner giving logits (or probabilities) from the native pass, and `release` to free it
+ * (its activations) at once. `run`'s array is reused: it is valid until the next `run`.
+ */
 export interface NativeNetRunner extends WindowRunner {
   precision: InferencePrecision;
   /** oneDNN's effective ISA, e.g. "avx512_core_amx". */
@@ -93,6 +96,7 @@ export function nativeNetWindows(params: Params, model: UNetConfig, precision: I
   const outC = headMode === 2 || headMode === 4 ? model.outChannels - 1 : model.outChannels;
   let net: object | null = a.inferNetCreate(spec, precision === 'bf16' ? 1 : 0, tensors);
   let lastShape: Int32Array | null = null;
+  let out = new Float32Array(0);
   const live = () => { if (!net) throw new Error('the native inference pass was released'); return net; };
   return {
     logits: headMode === 0,
@@ -102,7 +106,10 @@ export function nativeNetWindows(params: Params, model: UNetConfig, precision: I
       // 2D windows [N,H,W,C] → [N,1,H,W]; 3D [N,D,H,W,1] → [N,D,H,W].
       const s = model.spatialDims === 2 ? [shape[0], 1, shape[1], shape[2]] : [shape[0], shape[1], shape[2], shape[3]];
       lastShape = Int32Array.from(s);
-      const out = new Float32Array(s[0] * s[1] * s[2] * s[3] * outC);
+      // One output buffer reused while the size stays (a fresh 4 MiB array per slice cost ~2 ms in
+      // page faults): the values are valid until the next run, which is how predictSlabs reads them.
+      const size = s[0] * s[1] * s[2] * s[3] * outC;
+      if (out.length !== size) out = new Float32Array(size);
       const shapeNow = lastShape;
       // One profile row for the whole pass (OSTEON_PROFILE=1): its convolutions are not tfjs kernels.
       profileSpan(`InferNet (whole U-Net, ${precision}: Conv+bias+ReLU, pool, deconv, concat)`, 'native', () => a.inferNetForward(live(), shapeNow, x, out));
