@@ -1,7 +1,7 @@
 // `osteon train --profile` and `osteon infer` with OSTEON_PROFILE=1 print the per-op table
 // (app/learning/profile.ts) on stderr, as a user runs them, on a tiny phantom. The numbers are
 // not checked (no timing assertions): the table, its columns and the engine row are.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,5 +50,14 @@ describe('per-op profile on the CLI', () => {
     expect(a.code, a.stderr).toBe(0);
     const ra = rows(a.stderr, /^profile: inference of ct\.nii\.gz \(read, predict, write\), 1 step\(s\)/);
     expect(ra.some((x) => /Conv/.test(x[0]))).toBe(true);
+    // The precision is recorded with the prediction (here: auto, bf16 where the CPU has it).
+    const rec = JSON.parse(readFileSync(join(root, 'pred-auto', 'prediction.json'), 'utf8')) as { backend: { precision: string; precisionDetail: string } };
+    expect(['fp32', 'bf16']).toContain(rec.backend.precision);
+    expect(rec.backend.precisionDetail).toMatch(new RegExp(`^auto: ${rec.backend.precision} `));
+    // Asked for bf16 where oneDNN has none (simulated): refused, exit 2, naming why; nothing written.
+    const no = runCli(['infer', '--run', run, '--ct', join(data, 'case-001', 'ct.nii.gz'), '--out', join(root, 'pred-bf16'), '--precision', 'bf16'], { env: { ONEDNN_MAX_CPU_ISA: 'AVX512_CORE' } });
+    expect(no.code, no.stderr).toBe(2);
+    expect(no.stderr).toMatch(/--precision bf16 is not available here: (this CPU has no bf16 instructions|the oneDNN addon)/);
+    expect(existsSync(join(root, 'pred-bf16', 'prediction.json'))).toBe(false);
   });
 });

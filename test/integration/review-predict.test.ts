@@ -50,7 +50,7 @@ describe('batch prediction', () => {
     expect(progress.some((m) => m.includes(`case 2 of 2: ${ids[1]}`))).toBe(true);
     for (const id of ids) {
       const [v] = (await client.call('version.list', { caseId: id })).versions;
-      expect(v.source).toEqual({ kind: 'prediction', runId, checkpoint: 'best', backend: expect.stringMatching(/^(wasm|tensorflow|cpu|webgpu) on the services process/) });
+      expect(v.source).toEqual({ kind: 'prediction', runId, checkpoint: 'best', backend: expect.stringMatching(/^(wasm|tensorflow|cpu|webgpu) on the services process.*, (fp32|bf16)$/) });
       expect(v.structures).toEqual(['bone', 'left', 'centre', 'right']);
       expect((await client.call('volume.get', { caseId: id, kind: 'v1' })).channels).toBe(4);
     }
