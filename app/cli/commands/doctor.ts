@@ -9,6 +9,7 @@ import { BackendInitError, initBackend, tf, type BackendAttempt, type BackendRep
 import type { AdapterSummary } from '../../learning/webgpu/device.ts';
 import { loadNodeWebgpu } from '../../learning/webgpu/node.ts';
 import { runSelfTest, type SelfTestCheck } from '../../learning/kernels/selftest.ts';
+import { bf16Support } from '../../learning/native/infer-net.ts';
 import { OsteonError } from '../../util/errors.ts';
 
 interface DoctorReport {
@@ -22,6 +23,8 @@ interface DoctorReport {
   selfTest: SelfTestCheck[] | null;
   /** The WebGPU adapter Dawn found, or why there is none (also when another rung was chosen). */
   webgpu: { adapter: AdapterSummary | null; reason?: string };
+  /** Whether inference can run in bf16 here (`osteon infer --precision`), oneDNN's ISA, and why not. */
+  bf16?: { ok: boolean; isa: string | null; reason: string | null };
 }
 
 function formatAdapter(w: DoctorReport['webgpu']): string[] {
@@ -45,6 +48,7 @@ function format(r: DoctorReport): string {
   lines.push('ladder:');
   for (const a of r.attempts) lines.push(`  ${a.ok ? 'ok  ' : 'no  '} ${a.candidate.padEnd(13)} ${a.ok ? a.note ?? 'loaded' : a.reason ?? ''}`);
   lines.push(...formatAdapter(r.webgpu));
+  if (r.bf16) lines.push(r.bf16.ok ? `bf16 inference: available (oneDNN ${r.bf16.isa}); --precision auto uses it on wasm+dnnl` : `bf16 inference: not available (${r.bf16.reason}); inference runs fp32`);
   lines.push(`custom kernels: ${r.backend?.kernels.join(', ') || 'none'}`);
   lines.push(`versions: node ${r.versions.node}, tfjs ${r.versions.tfjs}, tfjs-core ${r.versions.tfjsCore}`);
   lines.push(`cpu: ${r.cpu.count} x ${r.cpu.model} (${r.cpu.platform})`);
@@ -116,6 +120,7 @@ export const command: Command = {
     const gpu = await loadNodeWebgpu().catch((e: unknown) => (e instanceof Error ? e.message : String(e)));
     report.webgpu = typeof gpu === 'string' ? { adapter: null, reason: gpu } : { adapter: gpu.adapter };
     if (report.backend && !values['skip-selftest']) report.selfTest = await runSelfTest();
+    report.bf16 = bf16Support();
     report.ok = report.backend !== null && (report.selfTest ?? []).every((c) => c.pass) && (!values['require-webgpu'] || report.webgpu.adapter !== null);
     io.out(values.json ? JSON.stringify(report, null, 2) : format(report));
     return report.ok ? 0 : 1;
