@@ -142,7 +142,9 @@ export interface ResolvedPrecision { precision: InferencePrecision; detail: stri
  */
 export function resolvePrecision(model: LoadedModel, choice: PrecisionChoice = 'auto'): ResolvedPrecision {
   if (choice === 'fp32') return { precision: 'fp32', detail: 'fp32 (asked for)' };
-  const unsupported = nativeNetUnsupported(model.config.model);
+  const active = getBackendReport()?.name;
+  // The native pass reads the weights synchronously; webgpu in Node cannot, and there the GPU's own pass is the point.
+  const unsupported = active === 'webgpu' ? 'the windows run on the webgpu backend (the bf16 pass is for the CPU)' : nativeNetUnsupported(model.config.model);
   const support = unsupported ? null : bf16Support();
   const why = unsupported ?? support?.reason ?? null;
   if (choice === 'bf16') {
