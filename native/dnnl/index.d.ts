@@ -30,6 +30,15 @@ export interface DnnlAddon {
   // whole-volume inference blending (src/accumulate.cc; app/learning/window-accumulate.ts)
   accumulateWindows(geometry: Int32Array, windows: Int32Array, values: Float32Array, weights: Float32Array | null, acc: Float32Array[], wsum: Float32Array): void;
   normalizeWeights(n: number, acc: Float32Array[], wsum: Float32Array): void;
+  // whole-network inference (src/infer_net.cc; app/learning/native/infer-net.ts). Absent in addons built before it.
+  /** spec [nd, cin, cout, levels, filters..., headMode?], precision 0 f32 | 1 bf16, the U-Net's tensors in infer_net.cc's order. */
+  inferNetCreate?(spec: Int32Array, precision: 0 | 1, params: Float32Array[]): object;
+  /** shape [n, d, h, w] (d = 1 in 2D); x channels-last float32; out: logits, or probabilities with a head mode. */
+  inferNetForward?(net: object, shape: Int32Array, x: Float32Array, out: Float32Array): void;
+  inferNetImpl?(net: object, shape: Int32Array): string;
+  inferNetRelease?(net: object): void;
+  /** oneDNN's effective ISA, e.g. "avx512_core_amx". */
+  cpuIsa?(): string;
 }
 
 /** The loaded addon, or null when it is not built or cannot load. */
