@@ -180,11 +180,11 @@ describe('GPU host window (fake electron module)', () => {
     expect(calls.at(-1)).toEqual({ op: 'unload', key: calls[0].key });
     expect(calls.filter((c) => c.op === 'predict' && c.key === calls[0].key).length).toBeGreaterThanOrEqual(2);
     const record = JSON.parse(readFileSync(join(runDir, 'inference-best.json'), 'utf8'));
-    expect(record).toMatchObject({ job: 'run.evaluate', backend: { name: 'webgpu', host: 'GPU host page', adapter: { vendor: 'tfjs', architecture: 'cpu backend (test stand-in)' } } });
+    expect(record).toMatchObject({ job: 'run.evaluate', backend: { name: 'webgpu', host: 'GPU host page', precision: 'fp32', adapter: { vendor: 'tfjs', architecture: 'cpu backend (test stand-in)' } } });
     expect(record.cases[0]).toMatchObject({ caseId: caseIds[1], windows: 8, limitBytes: 2 ** 27 });
     // The same evaluation on this process's backend (no GPU host): the same numbers.
     const cpu = await evaluateRun(services.project()!, trainedRunId, 'best', ctl, null);
-    expect(JSON.parse(readFileSync(join(runDir, 'inference-best.json'), 'utf8')).backend).toMatchObject({ host: 'this process', adapter: null });
+    expect(JSON.parse(readFileSync(join(runDir, 'inference-best.json'), 'utf8')).backend).toMatchObject({ host: 'this process', adapter: null, precision: expect.stringMatching(/^(fp32|bf16)$/) });
     expect(evaluation.cases.map((c) => c.metrics.map((m) => m.dice))).toEqual(cpu.cases.map((c) => c.metrics.map((m) => m.dice)));
 
     pageCalls.length = 0;
@@ -201,7 +201,7 @@ describe('GPU host window (fake electron module)', () => {
     // The training form's estimate uses the runs measured on the backend the next run trains on.
     expect((await client.call('train.plan', {})).basis).toContain('runs on the webgpu backend');
     const { versions } = await client.call('version.list', { caseId: caseIds[0] });
-    expect(versions.at(-1)!.source).toMatchObject({ kind: 'prediction', runId: trainedRunId, backend: 'webgpu on the GPU host page (tfjs cpu backend (test stand-in), software)' });
+    expect(versions.at(-1)!.source).toMatchObject({ kind: 'prediction', runId: trainedRunId, backend: 'webgpu on the GPU host page (tfjs cpu backend (test stand-in), software), fp32' });
   }, 60_000);
 
   it('hears only the page\'s own main frame', () => {
