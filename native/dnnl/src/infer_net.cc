@@ -37,7 +37,8 @@ namespace {
 // x = n·ln2 + r, |r| <= ln2/2, and a degree-6 polynomial for e^r; relative error < 2e-7.
 __attribute__((always_inline)) inline float expVec(float x) {
   x = x < -87.f ? -87.f : (x > 87.f ? 87.f : x);
-  const float n = __builtin_roundf(x * 1.44269504088896341f);
+  // round to nearest by adding and subtracting 1.5·2^23 (plain arithmetic, so it vectorises)
+  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
   const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
   float p = 1.f / 720.f;
   p = p * r + 1.f / 120.f;
@@ -59,7 +60,8 @@ void activate(int mode, int c, int64_t pix, const float* x, float* y) {
   constexpr int B = 64;
   const int S = (mode == 2 || mode == 4) ? c - 1 : c;
   const int from = mode == 2 ? 1 : 0;  // the softmax's first channel (joint: 1..c-1)
-#pragma omp parallel for schedule(static)
+  // dynamic: a busy machine pre-empts OpenMP threads, and a static split then waits for the slowest
+#pragma omp parallel for schedule(dynamic, 32)
   for (int64_t b = 0; b < pix; b += B) {
     const int n = int(b + B < pix ? B : pix - b);
     float t[16][B], m[B], sum[B];
@@ -307,7 +309,7 @@ class InferNet {
       char* py = static_cast<char*>(y.get_data_handle());
       Step st;
       st.own = [=] {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(dynamic, 4096)
         for (int64_t p = 0; p < pix; p++) {
           std::memcpy(py + p * (ca + cb), pa + p * ca, ca);
           std::memcpy(py + p * (ca + cb) + ca, pb + p * cb, cb);
