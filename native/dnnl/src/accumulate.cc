@@ -86,7 +86,7 @@ void accumulateWindows(const AccumGeom& g, const int32_t* windows, const float* 
     if (lo[0] >= hi[0] || lo[1] >= hi[1] || lo[2] >= hi[2]) continue;
     const int rows0 = hi[0] - lo[0], rows1 = hi[1] - lo[1];
     const int64_t rows = int64_t(rows0) * rows1;
-#pragma omp parallel for schedule(static) if (rows * (hi[2] - lo[2]) > 16384)
+#pragma omp parallel for schedule(dynamic, 512) if (rows * (hi[2] - lo[2]) > 16384)
     for (int64_t r = 0; r < rows; r++) {
       const int x0 = lo[0] + int(r / rows1), x1 = lo[1] + int(r % rows1);
       const int f0 = w[3] ? g.s0 - 1 - x0 : x0, f1 = w[4] ? g.s1 - 1 - x1 : x1;
@@ -107,7 +107,7 @@ void accumulateWindows(const AccumGeom& g, const int32_t* windows, const float* 
 }
 
 void normalizeWeights(int s, int64_t n, float* const* acc, const float* wsum) {
-#pragma omp parallel for schedule(static) if (n > 65536)
+#pragma omp parallel for schedule(dynamic, 16384) if (n > 65536)
   for (int64_t v = 0; v < n; v++) {
     const float w = wsum[v];
     if (w > 0 && w != 1)
