@@ -84,11 +84,12 @@ void accumulateWindows(const AccumGeom& g, const int32_t* windows, const float* 
       hi[b] = int(end < sz[b] ? (end < 0 ? 0 : end) : sz[b]);
     }
     if (lo[0] >= hi[0] || lo[1] >= hi[1] || lo[2] >= hi[2]) continue;
-    const int rows0 = hi[0] - lo[0], rows1 = hi[1] - lo[1];
-    const int64_t rows = int64_t(rows0) * rows1;
-#pragma omp parallel for schedule(dynamic, 512) if (rows * (hi[2] - lo[2]) > 16384)
-    for (int64_t r = 0; r < rows; r++) {
-      const int x0 = lo[0] + int(r / rows1), x1 = lo[1] + int(r % rows1);
+    const int64_t vox = int64_t(hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]);
+    // Parallel over block axis 0, axes 1 and 2 nested inside: no per-voxel division (a 2D slice has
+    // one voxel per (x0, x1) row, where r / rows1 and r % rows1 cost more than the blend itself).
+#pragma omp parallel for schedule(dynamic, 1) if (vox > 16384)
+    for (int x0 = lo[0]; x0 < hi[0]; x0++)
+    for (int x1 = lo[1]; x1 < hi[1]; x1++) {
       const int f0 = w[3] ? g.s0 - 1 - x0 : x0, f1 = w[4] ? g.s1 - 1 - x1 : x1;
       const int64_t vrow = (w[0] + x0) * strides[ax[0]] + (w[1] + x1) * strides[ax[1]];
       float p[kMaxChannels];
