@@ -20,7 +20,7 @@ import { binarize, binarizeInto, localLogitWindows, predictSlabsWith, type Infer
 import { getBackendReport } from './backend.ts';
 import { profileSpan } from './profile.ts';
 import { headMode } from './window-accumulate.ts';
-import { bf16Support, nativeNetUnsupported, nativeNetWindows, type InferencePrecision, type PrecisionChoice } from './native/infer-net.ts';
+import { bf16Support, nativeNetUnsupported, nativeNetWindows, nativeThresholder, type InferencePrecision, type PrecisionChoice } from './native/infer-net.ts';
 import { OsteonError } from '../util/errors.ts';
 import type { AdapterSummary } from './webgpu/device.ts';
 import { readRunConfig } from './resume.ts';
@@ -205,6 +205,8 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
   let masks: Uint8Array[] = [];
   let probs: Float32Array[] | null = null;
   const local = o.windows ? null : localInference(model, o.precision);
+  // Thresholds on every thread where the addon has them (the same masks as binarizeInto).
+  const threshold = nativeThresholder() ?? binarizeInto;
   const windows = o.windows ?? local!.windows;
   const prec = local?.backend ?? o.backendRecord;
   const t0 = performance.now();
@@ -221,7 +223,7 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
     }
     profileSpan('(predict) threshold into the masks', 'js', () => {
       if (enforce) enforceConsistency(binarize(slab, cfg.head, cfg.layout.hasWhole, thresholds), slab).forEach((mk, k) => masks[k].set(mk, z0 * plane));
-      else binarizeInto(slab, cfg.head, cfg.layout.hasWhole, thresholds, masks, z0 * plane);
+      else threshold(slab, cfg.head, cfg.layout.hasWhole, thresholds, masks, z0 * plane);
       probs?.forEach((p, k) => p.set(slab[k], z0 * plane));
     });
   });

@@ -37,6 +37,8 @@ export interface DnnlAddon {
   inferNetForward?(net: object, shape: Int32Array, x: Float32Array, out: Float32Array): void;
   inferNetImpl?(net: object, shape: Int32Array): string;
   inferNetRelease?(net: object): void;
+  /** predict.ts binarizeInto on every thread: kind 0 sigmoid | 1 joint | 2 softmax; writes masks[k][at, at + n). */
+  thresholdSlab?(kind: 0 | 1 | 2, hasWhole: boolean, probs: Float32Array[], thresholds: Float64Array, masks: Uint8Array[], at: number): void;
   /** oneDNN's effective ISA, e.g. "avx512_core_amx". */
   cpuIsa?(): string;
 }

@@ -1,10 +1,14 @@
-// binarize / binarizeInto (app/learning/predict.ts) against the rule written out per voxel:
+// binarize / binarizeInto (app/learning/predict.ts) and the addon's thresholdSlab against the rule written out per voxel:
 // sigmoid channels ≥ threshold; softmax parts by arg-max over background (1 − Σ parts) and parts;
 // a joint head's whole by its threshold, a softmax head's whole as the union of its parts.
 import { describe, expect, it } from 'vitest';
 import { binarize, binarizeInto } from '../../app/learning/predict.ts';
 import type { HeadConfig } from '../../app/learning/heads.ts';
 import { rand } from './kernels-helpers.ts';
+import { nativeThresholder } from '../../app/learning/native/infer-net.ts';
+
+// The addon's multi-threaded version (infer_net.cc thresholdSlab), where the addon has it.
+const native = nativeThresholder();
 
 function rule(probs: Float32Array[], head: HeadConfig, hasWhole: boolean, th: number[]): Uint8Array[] {
   const n = probs[0].length;
@@ -41,6 +45,13 @@ describe('binarize', () => {
       binarizeInto(probs, head, hasWhole, th, big, 5);
       big.forEach((m, k) => { expect(m.subarray(5, 5 + n)).toEqual(want[k]); expect([...m.subarray(0, 5), ...m.subarray(5 + n)].every((x) => x === 7)).toBe(true); });
       expect(want.some((m) => m.some((x) => x === 1)) && want.some((m) => m.some((x) => x === 0))).toBe(true);
+    });
+    it.skipIf(!native)(`${name}: the addon's thresholdSlab gives the same masks${native ? '' : ' (skipped: no addon with thresholdSlab)'}`, () => {
+      const th = [0.45, 0.5, 0.55, 0.6];
+      const want = rule(probs, head, hasWhole, th);
+      const big = probs.map(() => new Uint8Array(n + 10).fill(7));
+      native!(probs, head, hasWhole, th, big, 5);
+      big.forEach((m, k) => { expect(m.subarray(5, 5 + n)).toEqual(want[k]); expect([...m.subarray(0, 5), ...m.subarray(5 + n)].every((x) => x === 7)).toBe(true); });
     });
   }
 });

@@ -12,6 +12,7 @@
  * - `auto`: bf16 where it is native and the windows run on the CPU rung wasm+dnnl, else fp32.
  */
 import type { UNetConfig, Params } from '../model/unet.ts';
+import type { HeadConfig } from '../heads.ts';
 import type { WindowRunner } from '../predict.ts';
 import { loadNative } from './addon.ts';
 import { OsteonError } from '../../util/errors.ts';
@@ -24,6 +25,7 @@ export interface InferNetAddon {
   inferNetImpl(net: object, shape: Int32Array): string;
   inferNetRelease(net: object): void;
   cpuIsa(): string;
+  thresholdSlab(kind: 0 | 1 | 2, hasWhole: boolean, probs: Float32Array[], thresholds: Float64Array, masks: Uint8Array[], at: number): void;
 }
 
 export type InferencePrecision = 'fp32' | 'bf16';
@@ -121,5 +123,22 @@ export function nativeNetWindows(params: Params, model: UNetConfig, precision: I
       if (net) a.inferNetRelease(net);
       net = null;
     },
+  };
+}
+
+/** predict.ts `binarizeInto`'s signature. */
+export type Thresholder = (probs: Float32Array[], head: HeadConfig, hasWhole: boolean, thresholds: number[] | undefined, out: Uint8Array[], at: number) => void;
+
+/**
+ * binarizeInto on every thread (infer_net.cc thresholdSlab: the same rule and double arithmetic,
+ * so the same masks), or null where the addon lacks it.
+ */
+export function nativeThresholder(): Thresholder | null {
+  const a = loadNative().addon as Partial<InferNetAddon> | null;
+  if (!a || typeof a.thresholdSlab !== 'function') return null;
+  const fn = a.thresholdSlab.bind(a);
+  return (probs, head, hasWhole, thresholds, out, at) => {
+    const t = Float64Array.from(probs, (_, k) => thresholds?.[k] ?? 0.5);
+    fn(head.kind === 'sigmoid' ? 0 : head.kind === 'joint' ? 1 : 2, hasWhole, probs, t, out, at);
   };
 }
