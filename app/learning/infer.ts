@@ -221,7 +221,7 @@ export async function predictCt(model: LoadedModel, hu: ArrayLike<number> & { le
       masks = slab.map(() => new Uint8Array(n));
       if (o.probabilities) probs = slab.map(() => new Float32Array(n));
     }
-    profileSpan('(predict) threshold into the masks', 'js', () => {
+    profileSpan('(predict) threshold into the masks', threshold === binarizeInto ? 'js' : 'native', () => {
       if (enforce) enforceConsistency(binarize(slab, cfg.head, cfg.layout.hasWhole, thresholds), slab).forEach((mk, k) => masks[k].set(mk, z0 * plane));
       else threshold(slab, cfg.head, cfg.layout.hasWhole, thresholds, masks, z0 * plane);
       probs?.forEach((p, k) => p.set(slab[k], z0 * plane));
