@@ -35,7 +35,19 @@ namespace {
 
 // e^x in float for |x| <= 87 (clamped beyond), vectorisable (no libm call): 2^n · p(r) with
 // x = n·ln2 + r, |r| <= ln2/2, and a degree-6 polynomial for e^r; relative error < 2e-7.
-__attribute__((always_inline)) inline float expVec(float x) {
+#if defined(__GNUC__)
+#define OSTEON_INLINE __attribute__((always_inline)) inline
+#else
+#define OSTEON_INLINE inline
+#endif
+// GCC builds the activation twice (AVX-512 and baseline, picked at load time); elsewhere once.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__linux__)
+#define OSTEON_CLONES __attribute__((target_clones("avx512f", "default")))
+#else
+#define OSTEON_CLONES
+#endif
+
+OSTEON_INLINE float expVec(float x) {
   x = x < -87.f ? -87.f : (x > 87.f ? 87.f : x);
   // round to nearest by adding and subtracting 1.5·2^23 (plain arithmetic, so it vectorises)
   const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
@@ -47,15 +59,17 @@ __attribute__((always_inline)) inline float expVec(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.f;
   p = p * r + 1.f;
-  return p * __builtin_bit_cast(float, (int32_t(n) + 127) << 23);
+  const int32_t bits = (int32_t(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);  // a bit cast the compiler keeps in registers
+  return p * scale;
 }
 
 // The head's activation over channels-last logits [pix, c] into structure probabilities [pix, S],
 // as window-accumulate.ts / accumulate.cc define them (mode: sigmoid 1, joint 2, softmax with a
 // whole 3, softmax parts 4). Max-subtracted softmax, so large logits are safe. Blocks of 64
 // voxels are transposed to one row per channel so every loop runs over voxels in SIMD lanes.
-// Built twice (GCC target_clones): AVX-512 where the CPU has it (every CPU with bf16 does), baseline x86-64 elsewhere.
-__attribute__((target_clones("avx512f", "default")))
+OSTEON_CLONES
 void activate(int mode, int c, int64_t pix, const float* x, float* y) {
   constexpr int B = 64;
   const int S = (mode == 2 || mode == 4) ? c - 1 : c;
