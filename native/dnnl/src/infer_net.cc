@@ -33,8 +33,6 @@
 namespace osteon {
 namespace {
 
-// e^x in float for |x| <= 87 (clamped beyond), vectorisable (no libm call): 2^n · p(r) with
-// x = n·ln2 + r, |r| <= ln2/2, and a degree-6 polynomial for e^r; relative error < 2e-7.
 #if defined(__GNUC__)
 #define OSTEON_INLINE __attribute__((always_inline)) inline
 #else
@@ -47,6 +45,8 @@ namespace {
 #define OSTEON_CLONES
 #endif
 
+// e^x in float for |x| <= 87 (clamped beyond), vectorisable (no libm call): 2^n · p(r) with
+// x = n·ln2 + r, |r| <= ln2/2, and a degree-6 polynomial for e^r; relative error < 2e-7.
 OSTEON_INLINE float expVec(float x) {
   x = x < -87.f ? -87.f : (x > 87.f ? 87.f : x);
   // round to nearest by adding and subtracting 1.5·2^23 (plain arithmetic, so it vectorises)
