@@ -29,6 +29,9 @@ export interface DnnlAddon {
   lossFused?(dims: Int32Array, params: Float64Array, logits: Float32Array, targets: Float32Array | null, labels: Int32Array | null, posWeight: Float32Array | null, classWeight: Float32Array | null, grad: Float32Array | null, out: Float64Array): void;
   /** Adam over every tensor in one call (src/adam.cc): m, v in place, new weights to wOut; k = {lr, b1, b2, eps, 1-b1, 1-b2, 1-accBeta1, 1-accBeta2}. */
   adamFused?(w: Float32Array[], g: Float32Array[], m: Float32Array[], v: Float32Array[], wOut: Float32Array[], k: Float32Array): void;
+  /** Transposed conv + bias (src/deconv.cc), geometry of the conv output → input: op 0 y = convT(a = x, b = filter) + bias, op 2 out = dfilter, bias = dbias from a = x, b = dy. Absent in addons built before it. */
+  deconv?(op: 0 | 2, geometry: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array, bias: Float32Array): void;
+  deconvImpl?(op: 0 | 2, geometry: Int32Array): string;
   setNumThreads(n: number): void;
   numThreads(): number;
   version(): string;

@@ -52,8 +52,12 @@ void lossFused(const LossSpec& s, const float* logits, const float* targets, con
   if (grad && (bce ? s.bceN : 0) + (ce ? K : 0) != C) std::fill(grad, grad + M * C, 0.0f);
 #pragma omp parallel num_threads(threads)
   {
-    double* acc = part.data() + size_t(omp_get_thread_num()) * stride;
-    double* dsum = acc + 3;
+    // Sums in locals (registers), written to this thread's slot once at the end: accumulating
+    // straight into `part` put both threads' sums in one cache line, which then bounced between
+    // the cores on every voxel (4.5 ms for a 2D batch of 65k voxels, 17.7 ms in 3D).
+    double bceSum = 0, ceSum = 0, wSum = 0;
+    std::vector<double> dsumLocal(dice ? size_t(N) * nD * 3 : 0, 0.0);
+    double* dsum = dsumLocal.data();
     std::vector<float> p(std::max(K, 1));
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < M; r++) {
@@ -66,7 +70,7 @@ void lossFused(const LossSpec& s, const float* logits, const float* targets, con
           const Sig q = sig(xv);
           if (bce) {
             const float w = 1.0f + (posWeight[j] - 1.0f) * y;
-            acc[0] += double((1.0f - y) * xv) + double(w) * double(q.sp);
+            bceSum += double((1.0f - y) * xv) + double(w) * double(q.sp);
             if (gr) gr[s.bceC0 + j] = float(bceScale * double((1.0f - y) - w * q.sigNeg));
           }
           if (dSig && j >= s.diceSigFrom) {
@@ -89,8 +93,8 @@ void lossFused(const LossSpec& s, const float* logits, const float* targets, con
         for (int k = 0; k < K; k++) p[k] *= inv;
         if (ce) {
           const double wy = classWeight ? double(classWeight[y]) : 1.0;
-          acc[1] += wy * (double(mx - z[y]) + double(std::log(se)));
-          acc[2] += wy;
+          ceSum += wy * (double(mx - z[y]) + double(std::log(se)));
+          wSum += wy;
           if (gr) {
             const float sc = float(ceScale0 * wy);
             for (int k = 0; k < K; k++) gr[s.ceC0 + k] = sc * (p[k] - (k == y ? 1.0f : 0.0f));
@@ -107,6 +111,11 @@ void lossFused(const LossSpec& s, const float* logits, const float* targets, con
         }
       }
     }
+    double* acc = part.data() + size_t(omp_get_thread_num()) * stride;
+    acc[0] = bceSum;
+    acc[1] = ceSum;
+    acc[2] = wSum;
+    std::copy(dsumLocal.begin(), dsumLocal.end(), acc + 3);
   }
   std::vector<double> tot(stride, 0.0);
   for (int t = 0; t < threads; t++)
