@@ -7,9 +7,9 @@
  * Threads: oneDNN and the kernels in native/dnnl/src/memops.cc run on OpenMP, by default one
  * thread per CPU (the wasm backend is single-threaded in Node, so they do not compete). How idle
  * OpenMP threads wait is chosen when the addon loads (prepareNativeEnv): on a machine where other
- * processes keep less than half a CPU busy they spin GOMP_SPINCOUNT times before they sleep (SPIN_COUNT, libgomp's own default,
- * which PyTorch runs with), so the next kernel a few microseconds later does not wait for a futex
- * wake-up (measured ~9 ms of a ~88 ms 2D U-Net step on 2 vCPUs); on a busy one they sleep at once
+ * processes keep less than half a CPU busy they spin GOMP_SPINCOUNT times before they sleep
+ * (SPIN_COUNT), so the next kernel a few microseconds later does not wait for a futex wake-up
+ * (measured ~8 ms of a ~81 ms 2D U-Net step on 2 vCPUs); on a busy one they sleep at once
  * (OMP_WAIT_POLICY=passive), since a spinning thread then takes the core the other one needs
  * (measured 2-6x slower steps at load 4-5 on 2 vCPUs). docs/cpu-speed.md, "2D training step".
  * A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
@@ -95,8 +95,12 @@ function loader(): LoaderModule | string {
   }
 }
 
-/** Spins of an idle OpenMP thread before it sleeps (libgomp's default without OMP_WAIT_POLICY). */
-export const SPIN_COUNT = '300000';
+/**
+ * Spins of an idle OpenMP thread before it sleeps: ~0.4 ms here (a `pause` is ~14 ns on this
+ * Xeon), longer than the gaps between a step's kernels. libgomp's own default, 300000, spins ~4 ms:
+ * as fast on an idle machine, but measured 2.6x worse than this when the load rose mid-run.
+ */
+export const SPIN_COUNT = '30000';
 /** Spinning only while other processes keep less than this many CPUs busy. */
 export const SPIN_MAX_BUSY = 0.5;
 
