@@ -84,6 +84,9 @@ describe.skipIf(!has)('fused transposed conv + bias vs the cpu backend', () => {
     expect(() => convTransposeBias(x, w, tf.zeros([4]), [1, 4, 4, 3], 2, 'valid')).toThrow(/do not fit/);
     expect(() => convTransposeBias(x, w, tf.zeros([3]), [1, 4, 4, 5], 2, 'valid')).toThrow(/do not fit/);
     const geo = Int32Array.from([2, 1, 3, 4, 1, 4, 4, 1, 2, 2, 1, 2, 2, 1, 2, 2, 1, 1, 1, 0, 0, 0, 0, 0, 0, 1]);
+    // The convolutions it runs: oneDNN's backward data (forward) and backward weights (gradient).
+    expect(native.addon!.deconvImpl!(0, geo)).toMatch(/^\w/);
+    expect(native.addon!.deconvImpl!(2, geo)).toMatch(/^\w/);
     expect(() => native.addon!.deconv!(0, geo, new Float32Array(16), new Float32Array(48), new Float32Array(47), new Float32Array(3))).toThrow(/need 48/);
     expect(() => native.addon!.deconv!(0, Int32Array.from({ length: 26 }, (_, i) => (i === 0 ? 2 : i === 25 ? 3 : 1)), new Float32Array(1), new Float32Array(1), new Float32Array(1), new Float32Array(1))).toThrow(/bias only/);
     tf.dispose([x, w]);
