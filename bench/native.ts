@@ -12,7 +12,7 @@
 import { loadavg } from 'node:os';
 import type { BenchRecord, BenchSuite } from '../app/cli/bench-types.ts';
 import { initBackend } from '../app/learning/backend.ts';
-import { loadNative } from '../app/learning/native/addon.ts';
+import { loadNative, ompWait } from '../app/learning/native/addon.ts';
 import type { ProfileReport } from '../app/learning/profile.ts';
 import { profileModel } from '../app/learning/timing.ts';
 import { nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../app/learning/native/register.ts';
@@ -66,7 +66,7 @@ export const suite: BenchSuite = {
       if (wasActive) registerNativeKernels();
       else unregisterNativeKernels();
     }
-    if (native.addon) ctx.notice(`native: oneDNN ${native.version}, ${native.threads} OpenMP thread(s); load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
+    if (native.addon) ctx.notice(`native: oneDNN ${native.version}, ${native.threads} OpenMP thread(s), idle threads ${ompWait()} (both sides); load average ${loadavg().map((v) => v.toFixed(2)).join(' ')}`);
     return out;
   },
 };

@@ -200,6 +200,9 @@ async function fusedVsUnfused(cfg: UNetConfig, xShape: number[]): Promise<void> 
   const convs = 2 * (2 * cfg.filters.length - 1);
   expect(fusedCounts().OsteonConvBias - (served.OsteonConvBias ?? 0)).toBe(convs + 1);
   expect(fusedCounts().OsteonReluBiasGrad - (served.OsteonReluBiasGrad ?? 0)).toBe(convs);
+  // One transposed conv + bias per decoder stage, forward and filter+bias gradient (model/upconv.ts).
+  expect(fusedCounts().OsteonConvTransposeBias - (served.OsteonConvTransposeBias ?? 0)).toBe(cfg.filters.length - 1);
+  expect(fusedCounts().OsteonConvTransposeBiasGrad - (served.OsteonConvTransposeBiasGrad ?? 0)).toBe(cfg.filters.length - 1);
   setFusedKernels(false);
   let unfused: Map<string, Float32Array>;
   try {

@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { convBias, convBiasRelu } from './fused.ts';
+import { convTransposeBias } from './upconv.ts';
 
 export type Normalization = 'none' | 'instance';
 
@@ -107,12 +108,8 @@ function pool(x: tf.Tensor, dims: 2 | 3): tf.Tensor {
 function upsample(p: Params, cfg: UNetConfig, name: string, x: tf.Tensor, like: tf.Tensor): tf.Tensor {
   const w = get(p, `${name}.w`), b = get(p, `${name}.b`);
   const outC = w.shape[w.rank - 2];
-  if (cfg.spatialDims === 2) {
-    const [n, h, wd] = like.shape;
-    return tf.add(tf.conv2dTranspose(x as tf.Tensor4D, w as tf.Tensor4D, [n, h, wd, outC], 2, 'valid'), b);
-  }
-  const [n, d, h, wd] = like.shape;
-  return tf.add(tf.conv3dTranspose(x as tf.Tensor5D, w as tf.Tensor5D, [n, d, h, wd, outC], 2, 'valid'), b);
+  // convTranspose + bias as one op (model/upconv.ts: one native call each way on wasm+dnnl).
+  return convTransposeBias(x, w, b, [...like.shape.slice(0, -1), outC], 2, 'valid');
 }
 
 /** Forward pass: logits. Call inside tf.tidy or an optimizer closure. */

@@ -5,13 +5,19 @@
  * headers not found ...", "libdnnl not found: ...", "package not installed").
  *
  * Threads: oneDNN and the kernels in native/dnnl/src/memops.cc run on OpenMP, by default one
- * thread per CPU (the wasm backend is single-threaded in Node, so they do not compete), with
- * OMP_WAIT_POLICY=passive so idle OpenMP threads sleep instead of spinning between kernels
- * (measured ~8% faster U-Net steps on 2 vCPUs with `npm run bench -- --suite unet`).
+ * thread per CPU (the wasm backend is single-threaded in Node, so they do not compete). How idle
+ * OpenMP threads wait is chosen when the addon loads (prepareNativeEnv): on a machine where other
+ * processes keep less than half a CPU busy they spin GOMP_SPINCOUNT times before they sleep
+ * (SPIN_COUNT), so the next kernel a few microseconds later does not wait for a futex wake-up
+ * (measured ~8 ms of a ~81 ms 2D U-Net step on 2 vCPUs); on a busy one they sleep at once
+ * (OMP_WAIT_POLICY=passive), since a spinning thread then takes the core the other one needs
+ * (measured 2-6x slower steps at load 4-5 on 2 vCPUs). docs/cpu-speed.md, "2D training step".
+ * A user's OMP_WAIT_POLICY or GOMP_SPINCOUNT wins.
  * OSTEON_THREADS (or initBackend's `threads`) overrides the count.
  */
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 
 /** The addon's functions (native/dnnl/src/addon.cc). Buffers are Float32Array views. */
 export interface DnnlAddon {
@@ -29,6 +35,9 @@ export interface DnnlAddon {
   lossFused?(dims: Int32Array, params: Float64Array, logits: Float32Array, targets: Float32Array | null, labels: Int32Array | null, posWeight: Float32Array | null, classWeight: Float32Array | null, grad: Float32Array | null, out: Float64Array): void;
   /** Adam over every tensor in one call (src/adam.cc): m, v in place, new weights to wOut; k = {lr, b1, b2, eps, 1-b1, 1-b2, 1-accBeta1, 1-accBeta2}. */
   adamFused?(w: Float32Array[], g: Float32Array[], m: Float32Array[], v: Float32Array[], wOut: Float32Array[], k: Float32Array): void;
+  /** Transposed conv + bias (src/deconv.cc), geometry of the conv output → input: op 0 y = convT(a = x, b = filter) + bias, op 2 out = dfilter, bias = dbias from a = x, b = dy. Absent in addons built before it. */
+  deconv?(op: 0 | 2, geometry: Int32Array, a: Float32Array, b: Float32Array, out: Float32Array, bias: Float32Array): void;
+  deconvImpl?(op: 0 | 2, geometry: Int32Array): string;
   setNumThreads(n: number): void;
   numThreads(): number;
   version(): string;
@@ -87,12 +96,51 @@ function loader(): LoaderModule | string {
 }
 
 /**
- * Sets OMP_WAIT_POLICY=passive (unless the user set it) in the real process environment, where
- * libgomp reads it when the addon loads. Call it on the main thread before starting a worker
- * that will load the addon: a worker's process.env is a private copy that native code never sees.
+ * Spins of an idle OpenMP thread before it sleeps: ~0.4 ms here (a `pause` is ~14 ns on this
+ * Xeon), longer than the gaps between a step's kernels. libgomp's own default, 300000, spins ~4 ms:
+ * as fast on an idle machine, but measured 2.6x worse than this when the load rose mid-run.
+ */
+export const SPIN_COUNT = '30000';
+/** Spinning only while other processes keep less than this many CPUs busy. */
+export const SPIN_MAX_BUSY = 0.5;
+
+/** CPUs kept busy by everything on the machine over a 50 ms look at /proc/stat (this thread sleeps meanwhile); the 1-minute load average where /proc/stat is unreadable. */
+export function busyCpus(): number {
+  const sample = (): number[] | null => {
+    try {
+      const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0];
+      const v = line.trim().split(/\s+/).slice(1).map(Number);
+      // user nice system idle iowait irq softirq steal: idle = idle + iowait
+      return v.length >= 5 && v.every(Number.isFinite) ? [v.reduce((a, b) => a + b, 0), v[3] + v[4]] : null;
+    } catch {
+      return null;
+    }
+  };
+  const a = sample();
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+  const b = sample();
+  if (!a || !b || b[0] <= a[0]) return loadavg()[0];
+  return (1 - (b[1] - a[1]) / (b[0] - a[0])) * cpus().length;
+}
+
+/**
+ * Chooses how idle OpenMP threads wait (see the top of this file), unless the user set
+ * OMP_WAIT_POLICY or GOMP_SPINCOUNT: GOMP_SPINCOUNT=SPIN_COUNT while other processes keep less than
+ * SPIN_MAX_BUSY CPUs busy (busyCpus), else
+ * OMP_WAIT_POLICY=passive. Sets it in the real process environment, where libgomp reads it when
+ * the addon loads. Call it on the main thread before starting a worker that will load the addon:
+ * a worker's process.env is a private copy that native code never sees.
  */
 export function prepareNativeEnv(): void {
-  process.env.OMP_WAIT_POLICY ??= 'passive';
+  if (process.env.OMP_WAIT_POLICY !== undefined || process.env.GOMP_SPINCOUNT !== undefined) return;
+  if (busyCpus() < SPIN_MAX_BUSY) process.env.GOMP_SPINCOUNT = SPIN_COUNT;
+  else process.env.OMP_WAIT_POLICY = 'passive';
+}
+
+/** How idle OpenMP threads wait in this process, as libgomp read it (for reports). */
+export function ompWait(): string {
+  if (process.env.GOMP_SPINCOUNT !== undefined) return `spin ${process.env.GOMP_SPINCOUNT}`;
+  return process.env.OMP_WAIT_POLICY ?? 'libgomp default';
 }
 
 /** Loads the addon once (later calls return the same status; `threads` applies the first time). */

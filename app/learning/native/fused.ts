@@ -30,7 +30,7 @@ export function fusedCounts(): Record<string, number> {
 
 type Body = (args: Parameters<tf.KernelFunc>[0]) => tf.TensorInfo | tf.TensorInfo[] | null;
 
-function counted(name: string, body: Body): Body {
+export function counted(name: string, body: Body): Body {
   return (args) => {
     const out = body(args);
     if (out !== null) served.set(name, (served.get(name) ?? 0) + 1);

@@ -6,6 +6,8 @@ import { convBias, maxPool, maxPool3d, reluBiasGrad, softmax } from './fused.ts'
 import { setFusedLoss } from '../fusion.ts';
 import { nativeFusedHeadLoss } from './loss-adam.ts';
 import { servedLog } from './run.ts';
+import { CONV_T_BIAS, CONV_T_BIAS_GRAD } from '../model/upconv.ts';
+import { convTransposeBias, convTransposeBiasGrad } from './deconv.ts';
 import { binary, concat, identity, maxPool3dGrad, maxPoolGrad, slice, splitV, sum } from './memops.ts';
 
 /**
@@ -42,6 +44,8 @@ const factories: Array<[string, (fallback: tf.KernelFunc) => tf.KernelFunc]> = [
 const added: Array<[string, tf.KernelFunc]> = [
   [CONV_BIAS, convBias],
   [RELU_BIAS_GRAD, reluBiasGrad],
+  [CONV_T_BIAS, convTransposeBias],
+  [CONV_T_BIAS_GRAD, convTransposeBiasGrad],
 ];
 let addedActive = false;
 

@@ -15,6 +15,7 @@
 #include "loss_adam.h"
 #include "accumulate.h"
 #include "infer_net.h"
+#include "deconv.h"
 
 namespace {
 
@@ -244,6 +245,34 @@ napi_value BinaryRows(napi_env env, napi_callback_info info) {
     return undefinedValue(env);
   });
 }
+
+// transposed convolution + bias (deconv.cc)
+// deconv(op 0 | 2, geometry of the conv big -> small, a, b, out, bias)
+napi_value Deconv(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 6);
+    const int op = int(num(env, argv[0]));
+    const osteon::ConvGeom g = convGeom(env, argv[1]);
+    if (g.flags != osteon::kBias) throw JsError("deconv: flags must be bias only");
+    const int64_t big = int64_t(g.n) * g.d * g.h * g.w * g.c, ws = int64_t(g.kd) * g.kh * g.kw * g.c * g.co;
+    const int64_t small = int64_t(g.n) * g.od * g.oh * g.ow * g.co;
+    if (op != osteon::kForward && op != osteon::kBackwardWeights) throw JsError("deconv: op must be 0 or 2");
+    const bool fwd = op == osteon::kForward;
+    osteon::ConvBuffers b{f32(env, argv[2], small, "x"), f32(env, argv[3], fwd ? ws : big, fwd ? "filter" : "dy"), f32(env, argv[4], fwd ? big : ws, "out"),
+                          f32(env, argv[5], g.c, "bias")};
+    osteon::runDeconv(op, g, b);
+    return undefinedValue(env);
+  });
+}
+
+// deconvImpl(op, geometry): the oneDNN implementation chosen.
+napi_value DeconvImpl(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 2);
+    return str(env, osteon::deconvImplOf(int(num(env, argv[0])), convGeom(env, argv[1])));
+  });
+}
+// end of transposed convolution + bias
 
 // fused loss and Adam (loss.cc, adam.cc)
 // lossFused(dims Int32Array[10] {m, c, s, bceC0, bceN, ceC0, ceK, diceSigFrom, diceSoftFrom, 0},
@@ -491,7 +520,9 @@ napi_value Init(napi_env env, napi_value exports) {
       // fused loss and Adam (loss.cc, adam.cc)
       {"lossFused", nullptr, LossFused, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"adamFused", nullptr, AdamFused, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-    
+      // transposed convolution + bias (deconv.cc)
+      {"deconv", nullptr, Deconv, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"deconvImpl", nullptr, DeconvImpl, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"accumulateWindows", nullptr, AccumulateWindows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"normalizeWeights", nullptr, NormalizeWeights, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };

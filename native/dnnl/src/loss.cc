@@ -6,6 +6,10 @@
 // normaliser Σw is known at the end) or Dice (its gradient needs the per-sample sums).
 #include <omp.h>
 
+// Lets gcc turn the selects of the block loops below into SIMD blends (with trapping math it keeps
+// them as branches, and the loops scalar); no result changes: nothing here reads FP flags or errno.
+#pragma GCC optimize("no-trapping-math", "no-math-errno")
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -30,6 +34,143 @@ inline Sig sig(float x) {
   return {std::log1p(e) + std::max(-x, 0.0f), x >= 0 ? lo : hi, x >= 0 ? hi : lo};
 }
 
+
+// Vectorisable expf and logf (Cephes polynomials, ~1 ulp), so a block of voxels runs in SIMD
+// lanes (glibc's expf/log1pf are scalar calls: ~2/3 of the loss's time before). vexp clamps to
+// [-87.3, 88.7] (exp(-87.3) = the smallest normal float: an addend below 1e-38 instead of 0).
+inline float vexp(float x) {
+  x = std::min(std::max(x, -87.3365448f), 88.7228394f);
+  const float t = x * 1.44269504088896341f + 12582912.0f;  // round(x / ln2) in the low mantissa bits
+  const float n = t - 12582912.0f;
+  float r = x - n * 0.693359375f;
+  r = r - n * -2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t ni = __builtin_bit_cast(int32_t, t) - __builtin_bit_cast(int32_t, 12582912.0f);
+  return p * __builtin_bit_cast(float, (ni + 127) << 23);
+}
+
+// log(u) for a positive normal float.
+inline float vlog(float u) {
+  const int32_t bits = __builtin_bit_cast(int32_t, u);
+  float e = float(((bits >> 23) & 0xff) - 127);
+  float m = __builtin_bit_cast(float, (bits & 0x007fffff) | 0x3f800000);  // [1, 2)
+  const bool big = m > 1.41421356f;
+  m = big ? m * 0.5f : m;
+  e = big ? e + 1.0f : e;
+  const float f = m - 1.0f, z = f * f;
+  float y = 7.0376836292e-2f;
+  y = y * f + -1.1514610310e-1f;
+  y = y * f + 1.1676998740e-1f;
+  y = y * f + -1.2420140846e-1f;
+  y = y * f + 1.4249322787e-1f;
+  y = y * f + -1.6668057665e-1f;
+  y = y * f + 2.0000714765e-1f;
+  y = y * f + -2.4999993993e-1f;
+  y = y * f + 3.3333331174e-1f;
+  y = y * f * z;
+  y += -2.12194440e-4f * e;
+  y += -0.5f * z;
+  return (f + y) + 0.693359375f * e;
+}
+
+// log(1 + e) for e in [0, 1], accurate for tiny e too (u - 1 is exact).
+inline float vlog1p(float e) {
+  const float u = 1.0f + e;
+  return u == 1.0f ? e : vlog(u) * (e / (u - 1.0f));
+}
+
+constexpr int kRows = 64;
+
+// BCE and CE (no Dice) over rows [r0, r0 + n), n <= kRows: channel by channel across the rows,
+// so every loop is a SIMD loop (no branches inside: hence the template flags); sums into
+// sums[0..2] (BCE, CE, Σw).
+template <bool kGrad, bool kClassWeight>
+__attribute__((always_inline)) inline void blockNoDiceT(const LossSpec& s, int64_t r0, int n, const float* logits, const float* targets, const int32_t* labels, const float* posWeight,
+                         const float* classWeight, float* grad, double bceScale, double ceScale0, double* sums) {
+  const int64_t C = s.c;
+  const int K = s.ceK;
+  const float* x0 = logits + r0 * C;
+  double bceSum = 0, ceSum = 0, wSum = 0;
+  for (int j = 0; j < s.bceN; j++) {
+    const float pw = posWeight[j];
+    const float* xs = x0 + s.bceC0 + j;
+    const float* ys = targets + r0 * s.bceN + j;
+    float* gs = kGrad ? grad + r0 * C + s.bceC0 + j : nullptr;
+#pragma omp simd reduction(+ : bceSum)
+    for (int i = 0; i < n; i++) {
+      const float xv = xs[i * C], y = ys[i * s.bceN];
+      const float e = vexp(-std::fabs(xv));
+      const float inv = 1.0f / (1.0f + e);
+      const float lo = e * inv;
+      const float sp = vlog1p(e) + std::max(-xv, 0.0f);
+      const float sigNeg = xv >= 0 ? lo : inv;
+      const float w = 1.0f + (pw - 1.0f) * y;
+      bceSum += double((1.0f - y) * xv) + double(w) * double(sp);
+      if constexpr (kGrad) gs[i * C] = float(bceScale * double((1.0f - y) - w * sigNeg));
+    }
+  }
+  if (K > 0) {
+    alignas(64) float mx[kRows], se[kRows], inv[kRows], sc[kRows];
+    const float* z0 = x0 + s.ceC0;
+    const int32_t* ls = labels + r0;
+#pragma omp simd
+    for (int i = 0; i < n; i++) mx[i] = z0[i * C];
+    for (int k = 1; k < K; k++) {
+#pragma omp simd
+      for (int i = 0; i < n; i++) mx[i] = std::max(mx[i], z0[i * C + k]);
+    }
+#pragma omp simd
+    for (int i = 0; i < n; i++) se[i] = 0.0f;
+    for (int k = 0; k < K; k++) {
+#pragma omp simd
+      for (int i = 0; i < n; i++) se[i] += vexp(z0[i * C + k] - mx[i]);
+    }
+    alignas(64) float lse[kRows];
+#pragma omp simd
+    for (int i = 0; i < n; i++) {
+      lse[i] = vlog(se[i]);
+      inv[i] = 1.0f / se[i];
+    }
+#pragma omp simd reduction(+ : ceSum, wSum)
+    for (int i = 0; i < n; i++) {
+      const int y = ls[i];
+      double wy = 1.0;
+      if constexpr (kClassWeight) wy = double(classWeight[y]);
+      ceSum += wy * (double(mx[i] - z0[i * C + y]) + double(lse[i]));
+      wSum += wy;
+      sc[i] = float(ceScale0 * wy);
+    }
+    if constexpr (kGrad) {
+      float* gz = grad + r0 * C + s.ceC0;
+      for (int k = 0; k < K; k++) {
+#pragma omp simd
+        for (int i = 0; i < n; i++) {
+          const float pk = vexp(z0[i * C + k] - mx[i]) * inv[i];
+          gz[i * C + k] = sc[i] * (pk - (k == ls[i] ? 1.0f : 0.0f));
+        }
+      }
+    }
+  }
+  sums[0] += bceSum;
+  sums[1] += ceSum;
+  sums[2] += wSum;
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void blockNoDice(const LossSpec& s, int64_t r0, int n, const float* logits, const float* targets, const int32_t* labels, const float* posWeight,
+                 const float* classWeight, float* grad, double bceScale, double ceScale0, double* sums) {
+  if (grad && classWeight) blockNoDiceT<true, true>(s, r0, n, logits, targets, labels, posWeight, classWeight, grad, bceScale, ceScale0, sums);
+  else if (grad) blockNoDiceT<true, false>(s, r0, n, logits, targets, labels, posWeight, classWeight, grad, bceScale, ceScale0, sums);
+  else if (classWeight) blockNoDiceT<false, true>(s, r0, n, logits, targets, labels, posWeight, classWeight, grad, bceScale, ceScale0, sums);
+  else blockNoDiceT<false, false>(s, r0, n, logits, targets, labels, posWeight, classWeight, grad, bceScale, ceScale0, sums);
+}
+
 }  // namespace
 
 void lossFused(const LossSpec& s, const float* logits, const float* targets, const int32_t* labels, const float* posWeight,
@@ -52,9 +193,25 @@ void lossFused(const LossSpec& s, const float* logits, const float* targets, con
   if (grad && (bce ? s.bceN : 0) + (ce ? K : 0) != C) std::fill(grad, grad + M * C, 0.0f);
 #pragma omp parallel num_threads(threads)
   {
-    double* acc = part.data() + size_t(omp_get_thread_num()) * stride;
-    double* dsum = acc + 3;
+    // Sums in locals (registers), written to this thread's slot once at the end: accumulating
+    // straight into `part` put both threads' sums in one cache line, which then bounced between
+    // the cores on every voxel (4.5 ms for a 2D batch of 65k voxels, 17.7 ms in 3D).
+    double bceSum = 0, ceSum = 0, wSum = 0;
+    std::vector<double> dsumLocal(dice ? size_t(N) * nD * 3 : 0, 0.0);
+    double* dsum = dsumLocal.data();
     std::vector<float> p(std::max(K, 1));
+    if (!dice) {
+      double sums[3] = {0, 0, 0};
+      const int64_t blocks = (M + kRows - 1) / kRows;
+#pragma omp for schedule(static)
+      for (int64_t b = 0; b < blocks; b++) {
+        const int64_t r0 = b * kRows;
+        blockNoDice(s, r0, int(std::min<int64_t>(kRows, M - r0)), logits, targets, labels, posWeight, classWeight, grad, bceScale, ceScale0, sums);
+      }
+      bceSum = sums[0];
+      ceSum = sums[1];
+      wSum = sums[2];
+    } else
 #pragma omp for schedule(static)
     for (int64_t r = 0; r < M; r++) {
       const float* x = logits + r * C;
@@ -66,7 +223,7 @@ void lossFused(const LossSpec& s, const float* logits, const float* targets, con
           const Sig q = sig(xv);
           if (bce) {
             const float w = 1.0f + (posWeight[j] - 1.0f) * y;
-            acc[0] += double((1.0f - y) * xv) + double(w) * double(q.sp);
+            bceSum += double((1.0f - y) * xv) + double(w) * double(q.sp);
             if (gr) gr[s.bceC0 + j] = float(bceScale * double((1.0f - y) - w * q.sigNeg));
           }
           if (dSig && j >= s.diceSigFrom) {
@@ -89,8 +246,8 @@ void lossFused(const LossSpec& s, const float* logits, const float* targets, con
         for (int k = 0; k < K; k++) p[k] *= inv;
         if (ce) {
           const double wy = classWeight ? double(classWeight[y]) : 1.0;
-          acc[1] += wy * (double(mx - z[y]) + double(std::log(se)));
-          acc[2] += wy;
+          ceSum += wy * (double(mx - z[y]) + double(std::log(se)));
+          wSum += wy;
           if (gr) {
             const float sc = float(ceScale0 * wy);
             for (int k = 0; k < K; k++) gr[s.ceC0 + k] = sc * (p[k] - (k == y ? 1.0f : 0.0f));
@@ -107,6 +264,11 @@ void lossFused(const LossSpec& s, const float* logits, const float* targets, con
         }
       }
     }
+    double* acc = part.data() + size_t(omp_get_thread_num()) * stride;
+    acc[0] = bceSum;
+    acc[1] = ceSum;
+    acc[2] = wSum;
+    std::copy(dsumLocal.begin(), dsumLocal.end(), acc + 3);
   }
   std::vector<double> tot(stride, 0.0);
   for (int t = 0; t < threads; t++)
