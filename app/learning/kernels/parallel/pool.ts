@@ -1,0 +1,361 @@
+import { availableParallelism } from 'node:os';
+import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
+import * as tf from '@tensorflow/tfjs';
+import { OsteonError } from '../../../util/errors.ts';
+import { alias, asWasm, free, releaseAlias, view } from '../wasm_heap.ts';
+import { CTRL_SLOTS, DEAD, DONE, JOB, STATE, type HelperCrash, growableSab, type GrowableSab, type HelperData, type HelperJob, type HelperQuit, type HelperReady, type HelperReply, type TensorSlot } from './protocol.ts';
+
+/**
+ * Threads for the pure-wasm rung. tfjs-backend-wasm runs single-threaded in Node (its threaded
+ * build needs browser workers), so each convolution here is split by batch across the calling
+ * thread and helper threads (worker_threads, helper-entry.ts), each with its own tfjs wasm
+ * backend and Osteon's kernels. The caller copies each helper's slice of the inputs into the
+ * helper's SharedArrayBuffer, computes its own slice in place, then waits (Atomics.wait) and
+ * copies the helpers' outputs back: concatenated along the batch for Conv2D/Conv3D and the input
+ * gradients (the same values as one call: every sample is computed alone), summed in a fixed
+ * order for the filter gradients (float32 rounding of a different summation order).
+ *
+ * The kernels stay synchronous, so the tfjs engine, the tape, the optimizer and everything above
+ * are unchanged. The caller blocks while the helpers work, so the caller must be a thread that
+ * may block: the training worker, the CLI; not a browser page's main thread (startWasmThreads
+ * checks that Atomics.wait is allowed). docs/cpu-speed.md, "Pure-wasm rung".
+ */
+
+interface Helper {
+  worker: Worker;
+  port: MessagePort;
+  ctrl: Int32Array;
+  data: GrowableSab;
+  jobs: number;
+  index: number;
+}
+
+/** How a kernel's inputs split: the batch-sliced inputs, the attr that names the output's batch, and whether parts add up. */
+interface Split {
+  batch: string[];
+  shapeAttr?: 'inputShape';
+  sum?: boolean;
+}
+
+/** The kernels that run split, and how. */
+export const SPLIT_KERNELS: Readonly<Record<string, Split>> = {
+  Conv2D: { batch: ['x'] },
+  FusedConv2D: { batch: ['x'] },
+  Conv2DBackpropInput: { batch: ['dy'], shapeAttr: 'inputShape' },
+  Conv2DBackpropFilter: { batch: ['x', 'dy'], sum: true },
+  Conv3D: { batch: ['x'] },
+  Conv3DBackpropInputV2: { batch: ['dy'], shapeAttr: 'inputShape' },
+  Conv3DBackpropFilterV2: { batch: ['x', 'dy'], sum: true },
+};
+
+/** Below this many multiply-adds a split costs more than it saves (copies, a wake-up). */
+const MIN_MACS = 1 << 20;
+/** Largest shared buffer per helper (virtual reservation; it grows as jobs need). */
+const MAX_BYTES = 2 ** 32;
+/** A helper that has not answered this long after the caller finished its own slice is dead. */
+const MIN_WAIT_MS = 60_000;
+
+let helpers: Helper[] = [];
+let starting: Promise<WasmThreadsStatus> | null = null;
+let status: WasmThreadsStatus = { threads: 1, reason: 'not started' };
+let busy = false;
+let enabled = true;
+let splits = 0;
+const times = { copyIn: 0, own: 0, wait: 0, copyOut: 0 };
+
+export interface WasmThreadsStatus {
+  /** Threads that compute the split kernels: the caller plus its helpers. */
+  threads: number;
+  /** Why there are no helpers (or fewer than asked), or null. */
+  reason: string | null;
+}
+
+/** Tests and the bench turn splitting off (every call runs on the calling thread); returns the old value. */
+export function setSplitKernels(on: boolean): boolean {
+  const old = enabled;
+  enabled = on;
+  return old;
+}
+
+/** How many split kernel calls ran (for tests). */
+export function splitCalls(): number {
+  return splits;
+}
+
+/** Milliseconds the calling thread spent in split calls so far, by phase (bench detail, tests). */
+export function splitTimes(): Readonly<typeof times> {
+  return { ...times };
+}
+
+export function wasmThreadsStatus(): WasmThreadsStatus {
+  return status;
+}
+
+/**
+ * Threads asked for: OSTEON_WASM_THREADS, else `requested`, else the CPUs this process may use
+ * (at most 4: the rung's batches are small).
+ */
+export function wantedWasmThreads(requested?: number): number {
+  const env = process.env.OSTEON_WASM_THREADS?.trim();
+  if (env) {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new OsteonError({ code: 'usage', field: 'OSTEON_WASM_THREADS', message: `OSTEON_WASM_THREADS=${env}: expected a whole number ≥ 1` });
+    return n;
+  }
+  return requested && requested > 0 ? requested : Math.min(4, availableParallelism());
+}
+
+/** Why this thread may not block in Atomics.wait, or null. */
+function cannotBlock(): string | null {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return null;
+  } catch (e) {
+    return `this thread may not block (${e instanceof Error ? e.message : String(e)})`;
+  }
+}
+
+/**
+ * Starts the helper threads (threads − 1 of them) once; later calls return the first result.
+ * Never throws for a helper that fails to start: the rung then runs on one thread and the
+ * status says why.
+ */
+export function startWasmThreads(requested?: number): Promise<WasmThreadsStatus> {
+  starting ??= start(wantedWasmThreads(requested));
+  return starting;
+}
+
+async function start(threads: number): Promise<WasmThreadsStatus> {
+  if (threads <= 1) return (status = { threads: 1, reason: 'one thread asked for (OSTEON_WASM_THREADS=1)' });
+  const why = cannotBlock();
+  if (why) return (status = { threads: 1, reason: why });
+  const started = await Promise.allSettled(Array.from({ length: threads - 1 }, (_, i) => spawn(i + 1)));
+  helpers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const reason = failed ? `helper thread failed to start: ${failed.reason instanceof Error ? failed.reason.message : String(failed.reason)}` : null;
+  return (status = { threads: 1 + helpers.length, reason });
+}
+
+function spawn(index: number): Promise<Helper> {
+  const { port1, port2 } = new MessageChannel();
+  const ctrlBuffer = new SharedArrayBuffer(4 * CTRL_SLOTS);
+  const data = growableSab(1 << 20, MAX_BYTES);
+  const workerData: HelperData = { ctrl: ctrlBuffer, data, port: port2 };
+  const worker = new Worker(new URL('./helper-worker.mjs', import.meta.url), { workerData, transferList: [port2] });
+  return new Promise<Helper>((resolve, reject) => {
+    const fail = (message: string) => {
+      void worker.terminate();
+      reject(new Error(message));
+    };
+    worker.once('message', (m: HelperReady) => {
+      if (m.type === 'failed') return fail(m.message);
+      worker.unref();
+      resolve({ worker, port: port1, ctrl: new Int32Array(ctrlBuffer), data, jobs: 0, index });
+    });
+    worker.once('error', (e) => fail(e.message));
+    worker.once('exit', (code) => fail(`exited with code ${code} while starting`));
+  });
+}
+
+/** Tests: makes helper 1 die as a crash would (an uncaught error on its thread). */
+export function crashHelperForTest(): void {
+  const h = helpers[0];
+  if (!h) throw new Error('no helper thread');
+  h.port.postMessage({ type: 'crash' } satisfies HelperCrash);
+  h.jobs++;
+  Atomics.store(h.ctrl, JOB, h.jobs);
+  Atomics.notify(h.ctrl, JOB);
+}
+
+/** Ends the helper threads (tests; the process also ends them on exit). */
+export async function stopWasmThreads(): Promise<void> {
+  const hs = helpers;
+  helpers = [];
+  starting = null;
+  status = { threads: 1, reason: 'stopped' };
+  for (const h of hs) {
+    h.port.postMessage({ type: 'quit' } satisfies HelperQuit);
+    Atomics.add(h.ctrl, JOB, 1);
+    Atomics.notify(h.ctrl, JOB);
+  }
+  await Promise.all(hs.map((h) => new Promise<void>((resolve) => {
+    h.worker.once('exit', () => resolve());
+    setTimeout(() => void h.worker.terminate().then(() => resolve()), 5000).unref();
+  })));
+}
+
+function prod(shape: readonly number[], from = 0): number {
+  let p = 1;
+  for (let i = from; i < shape.length; i++) p *= shape[i];
+  return p;
+}
+
+/** Batch counts per part, the caller's first: as even as possible. */
+function partsOf(N: number, P: number): number[] {
+  return Array.from({ length: P }, (_, i) => Math.floor(N / P) + (i < N % P ? 1 : 0));
+}
+
+function post(h: Helper, job: HelperJob): void {
+  h.port.postMessage(job);
+  h.jobs++;
+  Atomics.store(h.ctrl, JOB, h.jobs);
+  Atomics.notify(h.ctrl, JOB);
+}
+
+function helperFailed(h: Helper, message: string): never {
+  // One failed helper leaves the pool unusable: later calls run on the calling thread only.
+  for (const other of helpers) void other.worker.terminate();
+  helpers = [];
+  status = { threads: 1, reason: `helper thread ${h.index} failed: ${message}` };
+  throw new OsteonError({ code: 'internal', message: `wasm helper thread ${h.index} failed: ${message}` });
+}
+
+function awaitReply(h: Helper, graceMs: number): HelperReply & { type: 'done' } {
+  const deadline = Date.now() + graceMs;
+  for (;;) {
+    const done = Atomics.load(h.ctrl, DONE);
+    if (done >= h.jobs) break;
+    if (Atomics.load(h.ctrl, STATE) === DEAD) helperFailed(h, 'its thread ended (crashed) during a job');
+    Atomics.wait(h.ctrl, DONE, done, 1000);
+    if (Date.now() > deadline && Atomics.load(h.ctrl, DONE) < h.jobs) {
+      helperFailed(h, `no answer ${Math.round(graceMs / 1000)} s after the calling thread finished its share (the thread died or hangs)`);
+    }
+  }
+  const m = receiveMessageOnPort(h.port);
+  if (!m) helperFailed(h, 'finished a job without a reply');
+  const reply = m.message as HelperReply;
+  if (reply.type === 'error') helperFailed(h, reply.message);
+  return reply;
+}
+
+function ensure(h: Helper, bytes: number): void {
+  if (bytes > h.data.maxByteLength) helperFailed(h, `a job needs ${bytes} bytes, more than the ${h.data.maxByteLength} its buffer may hold`);
+  if (h.data.byteLength < bytes) h.data.grow(Math.min(h.data.maxByteLength, Math.max(bytes, 2 * h.data.byteLength)));
+}
+
+const align = (n: number): number => (n + 63) & ~63;
+
+/**
+ * The kernel `kernelName` split by batch over the calling thread and the helpers, falling back
+ * to `fallback` alone when there are no helpers, the batch is 1, the work is small, or the call
+ * is nested inside another split call (a kernel that calls another kernel).
+ */
+export function splitKernel(kernelName: string, fallback: tf.KernelFunc): tf.KernelFunc {
+  const split = SPLIT_KERNELS[kernelName];
+  if (!split) throw new Error(`no split rule for ${kernelName}`);
+  return (args) => {
+    if (helpers.length === 0 || busy || !enabled) return fallback(args);
+    const lead = args.inputs[split.batch[0]];
+    // The filter, or for a filter gradient the filter's shape.
+    const filterShape = args.inputs.filter?.shape ?? (args.attrs as { filterShape?: number[] } | undefined)?.filterShape;
+    const N = lead?.shape[0] ?? 0;
+    if (!lead || N < 2 || !filterShape) return fallback(args);
+    const ins = Object.entries(args.inputs) as [string, tf.TensorInfo][];
+    if (ins.some(([, t]) => t.dtype !== 'float32')) return fallback(args);
+    if (split.batch.some((n) => args.inputs[n]?.shape[0] !== N)) return fallback(args);
+    if (kernelName === 'FusedConv2D' && args.inputs.preluActivationWeights) return fallback(args);
+    // Multiply-adds: positions of the batched tensor × filter taps × the filter's other channel axis.
+    const macs = (prod(lead.shape) / lead.shape[lead.shape.length - 1]) * prod(filterShape);
+    if (macs < MIN_MACS) return fallback(args);
+    busy = true;
+    try {
+      return runSplit(kernelName, split, fallback, args, N);
+    } finally {
+      busy = false;
+    }
+  };
+}
+
+function runSplit(kernelName: string, split: Split, fallback: tf.KernelFunc, args: tf.KernelConfig['kernelFunc'] extends (a: infer A) => unknown ? A : never, N: number): tf.TensorInfo {
+  const backend = asWasm(args.backend);
+  const parts = partsOf(N, Math.min(N, 1 + helpers.length));
+  const attrsFor = (n: number): tf.NamedAttrMap => {
+    if (!split.shapeAttr) return args.attrs ?? {};
+    const full = (args.attrs as Record<string, number[]>)[split.shapeAttr];
+    return { ...args.attrs, [split.shapeAttr]: [n, ...full.slice(1)] };
+  };
+  const ins = Object.entries(args.inputs) as [string, tf.TensorInfo][];
+  const t0 = performance.now();
+  // The helpers' slices first, so they work while this thread computes its own.
+  const posted: { h: Helper; n: number; out: number }[] = [];
+  let from = parts[0];
+  for (let p = 1; p < parts.length; p++) {
+    const h = helpers[p - 1];
+    const n = parts[p];
+    const slots: TensorSlot[] = [];
+    let offset = 0;
+    for (const [name, t] of ins) {
+      const sliced = split.batch.includes(name);
+      const per = prod(t.shape, 1);
+      const len = sliced ? per * n : prod(t.shape);
+      ensure(h, offset + 4 * len);
+      const src = view(backend, t);
+      new Float32Array(h.data, offset, len).set(sliced ? src.subarray(per * from, per * (from + n)) : src);
+      slots.push({ name, shape: sliced ? [n, ...t.shape.slice(1)] : [...t.shape], offset });
+      offset = align(offset + 4 * len);
+    }
+    post(h, { type: 'job', kernel: kernelName, attrs: attrsFor(n), inputs: slots, out: offset });
+    posted.push({ h, n, out: offset });
+    from += n;
+  }
+  // This thread's slice: the first samples, aliased in place.
+  const t1 = performance.now();
+  const aliases: tf.TensorInfo[] = [];
+  const mine: tf.NamedTensorInfoMap = {};
+  for (const [name, t] of ins) {
+    if (split.batch.includes(name)) {
+      const a = alias(backend, t, 0, [parts[0], ...t.shape.slice(1)]);
+      aliases.push(a);
+      mine[name] = a;
+    } else {
+      mine[name] = t;
+    }
+  }
+  let own: tf.TensorInfo;
+  try {
+    own = fallback({ inputs: mine, backend, attrs: attrsFor(parts[0]) }) as tf.TensorInfo;
+  } catch (e) {
+    // Collect the helpers' replies, so the next split call does not read these.
+    for (const { h } of posted) {
+      try {
+        awaitReply(h, MIN_WAIT_MS);
+      } catch {
+        // this call's own error is the one to report
+      }
+    }
+    throw e;
+  } finally {
+    for (const a of aliases) releaseAlias(backend, a);
+  }
+  const t2 = performance.now();
+  const replies = posted.map(({ h }) => awaitReply(h, Math.max(MIN_WAIT_MS, 20 * (t2 - t1))));
+  const t3 = performance.now();
+  splits++;
+  times.copyIn += t1 - t0;
+  times.own += t2 - t1;
+  times.wait += t3 - t2;
+  if (split.sum) {
+    const acc = view(backend, own);
+    posted.forEach(({ h, out }, i) => {
+      const len = prod(replies[i].shape);
+      if (len !== acc.length) helperFailed(h, `returned ${len} values for a ${acc.length}-value gradient`);
+      const part = new Float32Array(h.data, out, len);
+      for (let j = 0; j < len; j++) acc[j] += part[j];
+    });
+    times.copyOut += performance.now() - t3;
+    return own;
+  }
+  const per = prod(own.shape, 1);
+  const result = backend.makeOutput([N, ...own.shape.slice(1)], 'float32');
+  const dst = view(backend, result);
+  dst.set(view(backend, own), 0);
+  let at = parts[0] * per;
+  posted.forEach(({ h, n, out }, i) => {
+    if (prod(replies[i].shape) !== n * per) helperFailed(h, `returned shape [${replies[i].shape.join(',')}] for ${n} of ${N} samples`);
+    dst.set(new Float32Array(h.data, out, n * per), at);
+    at += n * per;
+  });
+  free(backend, own);
+  times.copyOut += performance.now() - t3;
+  return result;
+}

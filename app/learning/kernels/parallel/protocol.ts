@@ -1,0 +1,67 @@
+/**
+ * Messages between the wasm rung's main thread and its helper threads (pool.ts, helper-entry.ts).
+ * A job runs one registered wasm kernel on a slice of the batch; the tensors travel through the
+ * helper's growable SharedArrayBuffer, the descriptions through a MessagePort read with
+ * receiveMessageOnPort (the helper blocks in Atomics.wait between jobs, so it has no event loop).
+ *
+ * ctrl (Int32Array over its own SharedArrayBuffer): [JOB] counts jobs posted by the main thread,
+ * [DONE] counts jobs the helper finished (a reply is on the port before DONE moves).
+ */
+import type * as tf from '@tensorflow/tfjs';
+
+export const JOB = 0;
+export const DONE = 1;
+/** 0 while the helper lives; DEAD once its thread is exiting (set by its exit handler). */
+export const STATE = 2;
+export const DEAD = 1;
+/** Always 0: the helper sleeps on it for 1 ms when a job's message is late. */
+export const IDLE = 3;
+/** Int32 slots in ctrl. */
+export const CTRL_SLOTS = 4;
+
+export interface TensorSlot {
+  name: string;
+  shape: number[];
+  /** Byte offset in the data buffer (float32). */
+  offset: number;
+}
+
+export interface HelperJob {
+  type: 'job';
+  kernel: string;
+  attrs: tf.NamedAttrMap;
+  inputs: TensorSlot[];
+  /** Byte offset where the helper writes its output (it grows the buffer if needed). */
+  out: number;
+}
+
+export interface HelperQuit {
+  type: 'quit';
+}
+
+/** Tests only: the helper throws outside any job, as a crash would, and its thread ends. */
+export interface HelperCrash {
+  type: 'crash';
+}
+
+export type HelperReply = { type: 'done'; shape: number[] } | { type: 'error'; message: string };
+
+/** Sent once on the worker's parentPort when the helper's backend is ready, or why it is not. */
+export type HelperReady = { type: 'ready'; flavor: string | null } | { type: 'failed'; message: string };
+
+/** A growable SharedArrayBuffer (ES2024; Node 20+), which this tsconfig's lib does not type. */
+export interface GrowableSab extends SharedArrayBuffer {
+  grow(bytes: number): void;
+  readonly maxByteLength: number;
+}
+
+export function growableSab(bytes: number, maxBytes: number): GrowableSab {
+  const Ctor = SharedArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => GrowableSab;
+  return new Ctor(bytes, { maxByteLength: maxBytes });
+}
+
+export interface HelperData {
+  ctrl: SharedArrayBuffer;
+  data: GrowableSab;
+  port: import('node:worker_threads').MessagePort;
+}
