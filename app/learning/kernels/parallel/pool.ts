@@ -243,7 +243,7 @@ const align = (n: number): number => (n + 63) & ~63;
 export function splitKernel(kernelName: string, fallback: tf.KernelFunc): tf.KernelFunc {
   const split = SPLIT_KERNELS[kernelName];
   if (!split) throw new Error(`no split rule for ${kernelName}`);
-  return (args) => {
+  const fn: tf.KernelFunc = (args) => {
     if (helpers.length === 0 || busy || !enabled) return fallback(args);
     const lead = args.inputs[split.batch[0]];
     // The filter, or for a filter gradient the filter's shape.
@@ -264,6 +264,15 @@ export function splitKernel(kernelName: string, fallback: tf.KernelFunc): tf.Ker
       busy = false;
     }
   };
+  inner.set(fn, fallback);
+  return fn;
+}
+
+const inner = new WeakMap<tf.KernelFunc, tf.KernelFunc>();
+
+/** The kernel a split wrapper runs on each thread (tests check which kernel that is), else `f`. */
+export function unsplit(f: tf.KernelFunc): tf.KernelFunc {
+  return inner.get(f) ?? f;
 }
 
 function runSplit(kernelName: string, split: Split, fallback: tf.KernelFunc, args: tf.KernelConfig['kernelFunc'] extends (a: infer A) => unknown ? A : never, N: number): tf.TensorInfo {
