@@ -250,7 +250,7 @@ export function splitKernel(kernelName: string, fallback: tf.KernelFunc): tf.Ker
     const filterShape = args.inputs.filter?.shape ?? (args.attrs as { filterShape?: number[] } | undefined)?.filterShape;
     const N = lead?.shape[0] ?? 0;
     if (!lead || N < 2 || !filterShape) return fallback(args);
-    const ins = Object.entries(args.inputs) as [string, tf.TensorInfo][];
+    const ins = Object.entries(args.inputs).filter((e): e is [string, tf.TensorInfo] => e[1] !== undefined);
     if (ins.some(([, t]) => t.dtype !== 'float32')) return fallback(args);
     if (split.batch.some((n) => args.inputs[n]?.shape[0] !== N)) return fallback(args);
     if (kernelName === 'FusedConv2D' && args.inputs.preluActivationWeights) return fallback(args);
@@ -283,7 +283,7 @@ function runSplit(kernelName: string, split: Split, fallback: tf.KernelFunc, arg
     const full = (args.attrs as Record<string, number[]>)[split.shapeAttr];
     return { ...args.attrs, [split.shapeAttr]: [n, ...full.slice(1)] };
   };
-  const ins = Object.entries(args.inputs) as [string, tf.TensorInfo][];
+  const ins = Object.entries(args.inputs).filter((e): e is [string, tf.TensorInfo] => e[1] !== undefined);
   const t0 = performance.now();
   // The helpers' slices first, so they work while this thread computes its own.
   const posted: { h: Helper; n: number; out: number }[] = [];
