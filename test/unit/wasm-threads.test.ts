@@ -1,7 +1,8 @@
 // The pure-wasm rung's helper threads (app/learning/kernels/parallel): every convolution kind
 // split by batch over the calling thread and a helper must give the values of the same kernel on
 // one thread (forward and input gradients exactly: each sample is computed alone; filter
-// gradients to float32 rounding of the sum order), and a whole U-Net training step (joint loss,
+// gradients to float32 rounding of the sum order; batch 1 splits the channels, to float32
+// rounding), and a whole U-Net training step (joint loss,
 // Adam) must match the one-thread step within 1e-5 relative. A helper that dies mid-job must
 // give a clear error at once, not a hang. Run with OSTEON_NATIVE=0 or without: the wasm backend
 // is forced and the oneDNN kernels are not registered here.
@@ -71,10 +72,26 @@ describe('convolutions split over the helper thread', () => {
     });
   }
 
-  it('batch 1 and small convolutions run on the calling thread', async (ctx) => {
+  // Batch 1: the channels are cut instead (the filter's output channels; for dx its input channels).
+  const single: Array<[string, number[], number[], (x: tf.Tensor, w: tf.Tensor) => tf.Tensor]> = [
+    ['conv2d 3×3 same, batch 1', [1, 48, 40, 8], [3, 3, 8, 16], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')],
+    ['conv2d 3×3 same, batch 1, 12 → 6 channels (not multiples of 8)', [1, 48, 40, 12], [3, 3, 12, 6], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')],
+    ['conv3d 3×3×3 same, batch 1', [1, 12, 12, 12, 8], [3, 3, 3, 8, 16], (x, w) => tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, 'same')],
+    ['conv3dTranspose 2×2×2 stride 2, batch 1', [1, 8, 8, 8, 16], [2, 2, 2, 8, 16], (x, w) => tf.conv3dTranspose(x as tf.Tensor5D, w as tf.Tensor5D, [1, 16, 16, 16, 8], 2, 'same')],
+  ];
+  for (const [label, xs, ws, f] of single) {
+    it(label, async (ctx) => {
+      if (threads < 2) ctx.skip();
+      const { split, single: one, calls } = await both(() => withGrads(f, [t(xs, 1), t(ws, 2)]));
+      expect(calls, 'split kernel calls').toBeGreaterThanOrEqual(2);
+      expectClose(`${label} y`, [split[0]], [one[0]], 1e-6);
+      expectClose(`${label} dx`, [split[1]], [one[1]], 1e-6);
+      expectClose(`${label} dW`, [split[2]], [one[2]], 1e-6);
+    });
+  }
+
+  it('small convolutions run on the calling thread', async (ctx) => {
     if (threads < 2) ctx.skip();
-    const { calls } = await both(() => withGrads((x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), [t([1, 64, 64, 8], 1), t([3, 3, 8, 8], 2)]));
-    expect(calls).toBe(0);
     const small = await both(() => [tf.conv2d(t([4, 8, 8, 4], 1) as tf.Tensor4D, t([3, 3, 4, 4], 2) as tf.Tensor4D, 1, 'same')]);
     expect(small.calls).toBe(0);
   });

@@ -30,22 +30,33 @@ interface Helper {
   index: number;
 }
 
-/** How a kernel's inputs split: the batch-sliced inputs, the attr that names the output's batch, and whether parts add up. */
+/**
+ * How a kernel splits. By batch (N ≥ 2): the `batch` inputs are sliced on axis 0, the output
+ * concatenated on axis 0 (or summed: `sum`), `shapeAttr`'s first entry is the slice's batch.
+ * By channel (batch 1): `channel` names the axis that is cut ('out': the filter's output
+ * channels, 'in': its input channels) and how each input follows; the output is cut on its
+ * last axis; `channelAttr`'s last entry is the slice's channel count.
+ */
 interface Split {
   batch: string[];
   shapeAttr?: 'inputShape';
   sum?: boolean;
+  /** input name → axis counted from the end (1: last) cut along the channel split. */
+  channel: Record<string, number>;
+  /** Which filter axis the channel split cuts (from the end): 1 output channels, 2 input channels. */
+  filterAxis: 1 | 2;
+  channelAttr?: 'inputShape' | 'filterShape';
 }
 
 /** The kernels that run split, and how. */
 export const SPLIT_KERNELS: Readonly<Record<string, Split>> = {
-  Conv2D: { batch: ['x'] },
-  FusedConv2D: { batch: ['x'] },
-  Conv2DBackpropInput: { batch: ['dy'], shapeAttr: 'inputShape' },
-  Conv2DBackpropFilter: { batch: ['x', 'dy'], sum: true },
-  Conv3D: { batch: ['x'] },
-  Conv3DBackpropInputV2: { batch: ['dy'], shapeAttr: 'inputShape' },
-  Conv3DBackpropFilterV2: { batch: ['x', 'dy'], sum: true },
+  Conv2D: { batch: ['x'], channel: { filter: 1 }, filterAxis: 1 },
+  FusedConv2D: { batch: ['x'], channel: { filter: 1, bias: 1 }, filterAxis: 1 },
+  Conv2DBackpropInput: { batch: ['dy'], shapeAttr: 'inputShape', channel: { filter: 2 }, filterAxis: 2, channelAttr: 'inputShape' },
+  Conv2DBackpropFilter: { batch: ['x', 'dy'], sum: true, channel: { dy: 1 }, filterAxis: 1, channelAttr: 'filterShape' },
+  Conv3D: { batch: ['x'], channel: { filter: 1 }, filterAxis: 1 },
+  Conv3DBackpropInputV2: { batch: ['dy'], shapeAttr: 'inputShape', channel: { filter: 2 }, filterAxis: 2, channelAttr: 'inputShape' },
+  Conv3DBackpropFilterV2: { batch: ['x', 'dy'], sum: true, channel: { dy: 1 }, filterAxis: 1, channelAttr: 'filterShape' },
 };
 
 /** Below this many multiply-adds a split costs more than it saves (copies, a wake-up). */
@@ -235,10 +246,79 @@ function ensure(h: Helper, bytes: number): void {
 
 const align = (n: number): number => (n + 63) & ~63;
 
+type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+/** One way to cut a call: per input the axis cut (absent: whole), the output's, parts along it. */
+interface Plan {
+  cut: Map<string, number>;
+  /** Output axis the parts fill, or 'sum'. */
+  out: 'first' | 'last' | 'sum';
+  /** [from, count] of each part along the cut axis, the calling thread's first. */
+  parts: Array<[number, number]>;
+  attrs: (count: number) => tf.NamedAttrMap;
+}
+
+function planFor(split: Split, args: KernelArgs, filterShape: number[], threads: number): Plan | null {
+  const lead = args.inputs[split.batch[0]]!;
+  const N = lead.shape[0];
+  const withEntry = (key: string | undefined, at: (shape: number[]) => number, n: number): tf.NamedAttrMap => {
+    if (!key) return args.attrs ?? {};
+    const full = [...(args.attrs as Record<string, number[]>)[key]];
+    full[at(full)] = n;
+    return { ...args.attrs, [key]: full };
+  };
+  const spans = (units: number, unit: number): Array<[number, number]> => {
+    let from = 0;
+    return partsOf(units, Math.min(units, threads)).map((u) => {
+      const span: [number, number] = [from, u * unit];
+      from += u * unit;
+      return span;
+    });
+  };
+  if (N >= 2) {
+    return {
+      cut: new Map(split.batch.map((n) => [n, 0])),
+      out: split.sum ? 'sum' : 'first',
+      parts: spans(N, 1),
+      attrs: (n) => withEntry(split.shapeAttr, () => 0, n),
+    };
+  }
+  // Batch 1: cut the channels, in multiples of 4 where they allow (the SIMD kernels' width).
+  const C = filterShape[filterShape.length - split.filterAxis];
+  const unit = C % 4 === 0 && C >= 8 ? 4 : 1;
+  if (C / unit < 2) return null;
+  const cut = new Map<string, number>();
+  for (const [name, fromEnd] of Object.entries(split.channel)) {
+    const t = args.inputs[name];
+    if (t) cut.set(name, t.shape.length - fromEnd);
+  }
+  return { cut, out: 'last', parts: spans(C / unit, unit), attrs: (n) => withEntry(split.channelAttr, (f) => f.length - 1, n) };
+}
+
+/** Copies t's slice [from, from + n) along `axis` into dst (contiguous). */
+function gather(src: Float32Array, shape: readonly number[], axis: number, from: number, n: number, dst: Float32Array): void {
+  const inner = prod(shape, axis + 1);
+  const outer = prod(shape.slice(0, axis));
+  const row = shape[axis] * inner;
+  const len = n * inner;
+  if (outer === 1) {
+    dst.set(src.subarray(from * inner, from * inner + len));
+    return;
+  }
+  for (let o = 0; o < outer; o++) dst.set(src.subarray(o * row + from * inner, o * row + from * inner + len), o * len);
+}
+
+/** The inverse of gather: part (contiguous) into dst's slice [from, from + n) along the last axis of `shape`. */
+function scatterLast(part: Float32Array, shape: readonly number[], from: number, n: number, dst: Float32Array): void {
+  const C = shape[shape.length - 1];
+  const outer = prod(shape) / C;
+  for (let o = 0; o < outer; o++) dst.set(part.subarray(o * n, o * n + n), o * C + from);
+}
+
 /**
- * The kernel `kernelName` split by batch over the calling thread and the helpers, falling back
- * to `fallback` alone when there are no helpers, the batch is 1, the work is small, or the call
- * is nested inside another split call (a kernel that calls another kernel).
+ * The kernel `kernelName` split over the calling thread and the helpers: by batch, or for
+ * batch 1 by channels. It runs `fallback` alone when there are no helpers, the work is small,
+ * or the call is nested inside another split call (a kernel that calls another kernel).
  */
 export function splitKernel(kernelName: string, fallback: tf.KernelFunc): tf.KernelFunc {
   const split = SPLIT_KERNELS[kernelName];
@@ -249,17 +329,20 @@ export function splitKernel(kernelName: string, fallback: tf.KernelFunc): tf.Ker
     // The filter, or for a filter gradient the filter's shape.
     const filterShape = args.inputs.filter?.shape ?? (args.attrs as { filterShape?: number[] } | undefined)?.filterShape;
     const N = lead?.shape[0] ?? 0;
-    if (!lead || N < 2 || !filterShape) return fallback(args);
+    if (!lead || N < 1 || !filterShape) return fallback(args);
     const ins = Object.entries(args.inputs).filter((e): e is [string, tf.TensorInfo] => e[1] !== undefined);
     if (ins.some(([, t]) => t.dtype !== 'float32')) return fallback(args);
     if (split.batch.some((n) => args.inputs[n]?.shape[0] !== N)) return fallback(args);
     if (kernelName === 'FusedConv2D' && args.inputs.preluActivationWeights) return fallback(args);
+    if ((args.attrs as { dataFormat?: string } | undefined)?.dataFormat === 'NCHW' || (args.attrs as { dataFormat?: string } | undefined)?.dataFormat === 'NCDHW') return fallback(args);
     // Multiply-adds: positions of the batched tensor × filter taps × the filter's other channel axis.
     const macs = (prod(lead.shape) / lead.shape[lead.shape.length - 1]) * prod(filterShape);
     if (macs < MIN_MACS) return fallback(args);
+    const plan = planFor(split, args, filterShape, 1 + helpers.length);
+    if (!plan || plan.parts.length < 2) return fallback(args);
     busy = true;
     try {
-      return runSplit(kernelName, split, fallback, args, N);
+      return runSplit(kernelName, plan, fallback, args, ins);
     } finally {
       busy = false;
     }
@@ -275,54 +358,60 @@ export function unsplit(f: tf.KernelFunc): tf.KernelFunc {
   return inner.get(f) ?? f;
 }
 
-function runSplit(kernelName: string, split: Split, fallback: tf.KernelFunc, args: tf.KernelConfig['kernelFunc'] extends (a: infer A) => unknown ? A : never, N: number): tf.TensorInfo {
+function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args: KernelArgs, ins: Array<[string, tf.TensorInfo]>): tf.TensorInfo {
   const backend = asWasm(args.backend);
-  const parts = partsOf(N, Math.min(N, 1 + helpers.length));
-  const attrsFor = (n: number): tf.NamedAttrMap => {
-    if (!split.shapeAttr) return args.attrs ?? {};
-    const full = (args.attrs as Record<string, number[]>)[split.shapeAttr];
-    return { ...args.attrs, [split.shapeAttr]: [n, ...full.slice(1)] };
-  };
-  const ins = Object.entries(args.inputs).filter((e): e is [string, tf.TensorInfo] => e[1] !== undefined);
+  const { parts, cut } = plan;
+  const sliceShape = (t: tf.TensorInfo, axis: number, n: number): number[] => t.shape.map((d, i) => (i === axis ? n : d));
   const t0 = performance.now();
   // The helpers' slices first, so they work while this thread computes its own.
-  const posted: { h: Helper; n: number; out: number }[] = [];
-  let from = parts[0];
+  const posted: { h: Helper; from: number; n: number; out: number }[] = [];
   for (let p = 1; p < parts.length; p++) {
     const h = helpers[p - 1];
-    const n = parts[p];
+    const [from, n] = parts[p];
     const slots: TensorSlot[] = [];
     let offset = 0;
     for (const [name, t] of ins) {
-      const sliced = split.batch.includes(name);
-      const per = prod(t.shape, 1);
-      const len = sliced ? per * n : prod(t.shape);
+      const axis = cut.get(name);
+      const shape = axis === undefined ? [...t.shape] : sliceShape(t, axis, n);
+      const len = prod(shape);
       ensure(h, offset + 4 * len);
-      const src = view(backend, t);
-      new Float32Array(h.data, offset, len).set(sliced ? src.subarray(per * from, per * (from + n)) : src);
-      slots.push({ name, shape: sliced ? [n, ...t.shape.slice(1)] : [...t.shape], offset });
+      const dst = new Float32Array(h.data, offset, len);
+      if (axis === undefined) dst.set(view(backend, t));
+      else gather(view(backend, t), t.shape, axis, from, n, dst);
+      slots.push({ name, shape, offset });
       offset = align(offset + 4 * len);
     }
-    post(h, { type: 'job', kernel: kernelName, attrs: attrsFor(n), inputs: slots, out: offset });
-    posted.push({ h, n, out: offset });
-    from += n;
+    post(h, { type: 'job', kernel: kernelName, attrs: plan.attrs(n), inputs: slots, out: offset });
+    posted.push({ h, from, n, out: offset });
   }
-  // This thread's slice: the first samples, aliased in place.
+  // This thread's slice: a batch prefix is aliased in place; a channel slice is copied out.
   const t1 = performance.now();
   const aliases: tf.TensorInfo[] = [];
+  const temps: tf.TensorInfo[] = [];
   const mine: tf.NamedTensorInfoMap = {};
-  for (const [name, t] of ins) {
-    if (split.batch.includes(name)) {
-      const a = alias(backend, t, 0, [parts[0], ...t.shape.slice(1)]);
-      aliases.push(a);
-      mine[name] = a;
-    } else {
-      mine[name] = t;
-    }
-  }
+  const n0 = parts[0][1];
   let own: tf.TensorInfo;
   try {
-    own = fallback({ inputs: mine, backend, attrs: attrsFor(parts[0]) }) as tf.TensorInfo;
+    for (const [name, t] of ins) {
+      const axis = cut.get(name);
+      if (axis === undefined) {
+        mine[name] = t;
+      } else if (axis === 0) {
+        const a = alias(backend, t, 0, sliceShape(t, 0, n0));
+        aliases.push(a);
+        mine[name] = a;
+      } else {
+        const c = backend.makeOutput(sliceShape(t, axis, n0), 'float32');
+        temps.push(c);
+        mine[name] = c;
+      }
+    }
+    // Views after the last allocation.
+    for (const [name, t] of ins) {
+      const axis = cut.get(name);
+      if (axis !== undefined && axis > 0) gather(view(backend, t), t.shape, axis, 0, n0, view(backend, mine[name]!));
+    }
+    own = fallback({ inputs: mine, backend, attrs: plan.attrs(n0) }) as tf.TensorInfo;
   } catch (e) {
     // Collect the helpers' replies, so the next split call does not read these.
     for (const { h } of posted) {
@@ -335,6 +424,7 @@ function runSplit(kernelName: string, split: Split, fallback: tf.KernelFunc, arg
     throw e;
   } finally {
     for (const a of aliases) releaseAlias(backend, a);
+    free(backend, ...temps);
   }
   const t2 = performance.now();
   const replies = posted.map(({ h }) => awaitReply(h, Math.max(MIN_WAIT_MS, 20 * (t2 - t1))));
@@ -343,7 +433,7 @@ function runSplit(kernelName: string, split: Split, fallback: tf.KernelFunc, arg
   times.copyIn += t1 - t0;
   times.own += t2 - t1;
   times.wait += t3 - t2;
-  if (split.sum) {
+  if (plan.out === 'sum') {
     const acc = view(backend, own);
     posted.forEach(({ h, out }, i) => {
       const len = prod(replies[i].shape);
@@ -354,16 +444,21 @@ function runSplit(kernelName: string, split: Split, fallback: tf.KernelFunc, arg
     times.copyOut += performance.now() - t3;
     return own;
   }
-  const per = prod(own.shape, 1);
-  const result = backend.makeOutput([N, ...own.shape.slice(1)], 'float32');
+  const total = parts[parts.length - 1][0] + parts[parts.length - 1][1];
+  const axis = plan.out === 'first' ? 0 : own.shape.length - 1;
+  const fullShape = own.shape.map((d, i) => (i === axis ? total : d));
+  const result = backend.makeOutput(fullShape, 'float32');
   const dst = view(backend, result);
-  dst.set(view(backend, own), 0);
-  let at = parts[0] * per;
-  posted.forEach(({ h, n, out }, i) => {
-    if (prod(replies[i].shape) !== n * per) helperFailed(h, `returned shape [${replies[i].shape.join(',')}] for ${n} of ${N} samples`);
-    dst.set(new Float32Array(h.data, out, n * per), at);
-    at += n * per;
+  const pieces: Array<[Float32Array, number, number]> = [[view(backend, own), 0, n0]];
+  posted.forEach(({ h, from, n, out }, i) => {
+    const want = prod(own.shape.map((d, j) => (j === axis ? n : d)));
+    if (prod(replies[i].shape) !== want) helperFailed(h, `returned shape [${replies[i].shape.join(',')}], not the ${want} values of its slice`);
+    pieces.push([new Float32Array(h.data, out, want), from, n]);
   });
+  for (const [part, from, n] of pieces) {
+    if (axis === 0) dst.set(part, from * prod(fullShape, 1));
+    else scatterLast(part, fullShape, from, n, dst);
+  }
   free(backend, own);
   times.copyOut += performance.now() - t3;
   return result;
