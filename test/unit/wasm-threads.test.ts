@@ -74,10 +74,10 @@ describe('convolutions split over the helper thread', () => {
 
   // Batch 1: the channels are cut instead (the filter's output channels; for dx its input channels).
   const single: Array<[string, number[], number[], (x: tf.Tensor, w: tf.Tensor) => tf.Tensor]> = [
-    ['conv2d 3×3 same, batch 1', [1, 48, 40, 8], [3, 3, 8, 16], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')],
-    ['conv2d 3×3 same, batch 1, 12 → 6 channels (not multiples of 8)', [1, 48, 40, 12], [3, 3, 12, 6], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')],
-    ['conv3d 3×3×3 same, batch 1', [1, 12, 12, 12, 8], [3, 3, 3, 8, 16], (x, w) => tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, 'same')],
-    ['conv3dTranspose 2×2×2 stride 2, batch 1', [1, 8, 8, 8, 16], [2, 2, 2, 8, 16], (x, w) => tf.conv3dTranspose(x as tf.Tensor5D, w as tf.Tensor5D, [1, 16, 16, 16, 8], 2, 'same')],
+    ['conv2d 3×3 same, batch 1', [1, 48, 40, 32], [3, 3, 32, 32], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')],
+    ['conv2d 3×3 same, batch 1, 34 → 33 channels (not multiples of 4)', [1, 24, 20, 34], [3, 3, 34, 33], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')],
+    ['conv3d 3×3×3 same, batch 1', [1, 8, 8, 8, 32], [3, 3, 3, 32, 32], (x, w) => tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, 'same')],
+    ['conv3dTranspose 2×2×2 stride 2, batch 1', [1, 8, 8, 8, 32], [2, 2, 2, 32, 32], (x, w) => tf.conv3dTranspose(x as tf.Tensor5D, w as tf.Tensor5D, [1, 16, 16, 16, 32], 2, 'same')],
   ];
   for (const [label, xs, ws, f] of single) {
     it(label, async (ctx) => {
@@ -90,10 +90,12 @@ describe('convolutions split over the helper thread', () => {
     });
   }
 
-  it('small convolutions run on the calling thread', async (ctx) => {
+  it('small convolutions, and batch 1 with few channels, run on the calling thread', async (ctx) => {
     if (threads < 2) ctx.skip();
     const small = await both(() => [tf.conv2d(t([4, 8, 8, 4], 1) as tf.Tensor4D, t([3, 3, 4, 4], 2) as tf.Tensor4D, 1, 'same')]);
     expect(small.calls).toBe(0);
+    const narrow = await both(() => [tf.conv2d(t([1, 96, 96, 8], 1) as tf.Tensor4D, t([3, 3, 8, 8], 2) as tf.Tensor4D, 1, 'same')]);
+    expect(narrow.calls).toBe(0);
   });
 });
 

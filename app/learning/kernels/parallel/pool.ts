@@ -61,6 +61,8 @@ export const SPLIT_KERNELS: Readonly<Record<string, Split>> = {
 
 /** Below this many multiply-adds a split costs more than it saves (copies, a wake-up). */
 const MIN_MACS = 1 << 20;
+/** Fewest channels per part in a channel split (batch 1). */
+const MIN_CHANNEL_PART = 16;
 /** Largest shared buffer per helper (virtual reservation; it grows as jobs need). */
 const MAX_BYTES = 2 ** 32;
 /** A helper that has not answered this long after the caller finished its own slice is dead. */
@@ -284,9 +286,12 @@ function planFor(split: Split, args: KernelArgs, filterShape: number[], threads:
     };
   }
   // Batch 1: cut the channels, in multiples of 4 where they allow (the SIMD kernels' width).
+  // Each thread repeats the work that does not scale with the cut channels (layout copies,
+  // im2col), so only cut where every part keeps MIN_CHANNEL_PART of them.
   const C = filterShape[filterShape.length - split.filterAxis];
-  const unit = C % 4 === 0 && C >= 8 ? 4 : 1;
-  if (C / unit < 2) return null;
+  const unit = C % 4 === 0 ? 4 : 1;
+  threads = Math.min(threads, Math.floor(C / MIN_CHANNEL_PART));
+  if (threads < 2) return null;
   const cut = new Map<string, number>();
   for (const [name, fromEnd] of Object.entries(split.channel)) {
     const t = args.inputs[name];
@@ -295,7 +300,10 @@ function planFor(split: Split, args: KernelArgs, filterShape: number[], threads:
   return { cut, out: 'last', parts: spans(C / unit, unit), attrs: (n) => withEntry(split.channelAttr, (f) => f.length - 1, n) };
 }
 
-/** Copies t's slice [from, from + n) along `axis` into dst (contiguous). */
+/** Rows shorter than this are copied element by element (a subarray per row costs more). */
+const SHORT_ROW = 64;
+
+/** Copies the slice [from, from + n) along `axis` of src (of `shape`) into dst (contiguous). */
 function gather(src: Float32Array, shape: readonly number[], axis: number, from: number, n: number, dst: Float32Array): void {
   const inner = prod(shape, axis + 1);
   const outer = prod(shape.slice(0, axis));
@@ -303,16 +311,22 @@ function gather(src: Float32Array, shape: readonly number[], axis: number, from:
   const len = n * inner;
   if (outer === 1) {
     dst.set(src.subarray(from * inner, from * inner + len));
-    return;
+  } else if (len < SHORT_ROW) {
+    for (let o = 0, s = from * inner, d = 0; o < outer; o++, s += row) for (let j = 0; j < len; j++) dst[d++] = src[s + j];
+  } else {
+    for (let o = 0; o < outer; o++) dst.set(src.subarray(o * row + from * inner, o * row + from * inner + len), o * len);
   }
-  for (let o = 0; o < outer; o++) dst.set(src.subarray(o * row + from * inner, o * row + from * inner + len), o * len);
 }
 
-/** The inverse of gather: part (contiguous) into dst's slice [from, from + n) along the last axis of `shape`. */
+/** The inverse of gather on the last axis: part (contiguous) into dst's slice [from, from + n) along the last axis of `shape`. */
 function scatterLast(part: Float32Array, shape: readonly number[], from: number, n: number, dst: Float32Array): void {
   const C = shape[shape.length - 1];
   const outer = prod(shape) / C;
-  for (let o = 0; o < outer; o++) dst.set(part.subarray(o * n, o * n + n), o * C + from);
+  if (n < SHORT_ROW) {
+    for (let o = 0, d = from, s = 0; o < outer; o++, d += C) for (let j = 0; j < n; j++) dst[d + j] = part[s++];
+  } else {
+    for (let o = 0; o < outer; o++) dst.set(part.subarray(o * n, o * n + n), o * C + from);
+  }
 }
 
 /**
