@@ -105,7 +105,7 @@ export const command: Command = {
       const files = r.files.map((f) => join(out, basename(f)));
       const seconds = (Date.now() - t0) / 1000;
       if (v.json) io.out(JSON.stringify({ ok: true, out, files, voxels: r.voxels, seconds, backend: report.name, adapter: backend.adapter, plan: s.plan, predictSeconds: s.seconds, memory }, null, 2));
-      else io.out([`Predicted ${basename(ct)} with ${runDir} (${basename(model.checkpoint)}, backend ${report.name}${backend.adapter ? `, adapter ${adapterLine(backend.adapter)}` : ''}) in ${seconds.toFixed(1)} s`,
+      else io.out([`Predicted ${basename(ct)} with ${runDir} (${basename(model.checkpoint)}, backend ${report.name}${report.name === 'wasm' ? ` on ${report.threads} thread(s)` : ''}${backend.adapter ? `, adapter ${adapterLine(backend.adapter)}` : ''}) in ${seconds.toFixed(1)} s`,
         `  ${s.plan.text}`,
         `  windows ${s.plan.windows} in ${s.plan.calls} passes, ${s.seconds.toFixed(1)} s; peak ${s.peakGpuBytes === null ? 'device memory not reported by this backend' : `device memory ${mib(s.peakGpuBytes)}`}, peak process memory (RSS) ${mib(memory.peakRssBytes)}`,
         ...Object.entries(r.voxels).map(([id, n]) => `  ${id.padEnd(16)} ${String(n).padStart(9)} voxels → ${join(out, `${id}.nii.gz`)}`)].join('\n'));
