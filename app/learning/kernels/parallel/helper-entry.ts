@@ -28,17 +28,38 @@ function prod(shape: readonly number[]): number {
   return p;
 }
 
+/** Inputs kept between jobs (filters, biases), by the main thread's key. */
+const kept = new Map<number, tf.TensorInfo>();
+
 function run(job: HelperJob): HelperReply {
   const kernel = tf.getKernel(job.kernel, 'wasm');
   if (!kernel) return { type: 'error', message: `kernel ${job.kernel} is not registered on the helper's wasm backend` };
   const backend = asWasm(tf.backend());
-  const made = job.inputs.map((s) => backend.makeOutput(s.shape, 'float32'));
+  for (const key of job.evict) {
+    const t = kept.get(key);
+    if (t) free(backend, t);
+    kept.delete(key);
+  }
+  const made: tf.TensorInfo[] = [];
+  const tensors = job.inputs.map((s) => {
+    if (s.cached) {
+      const t = kept.get(s.key!);
+      if (!t) throw new Error(`kept input ${s.key} is missing`);
+      return t;
+    }
+    const t = backend.makeOutput(s.shape, 'float32');
+    if (s.key !== undefined) kept.set(s.key, t);
+    else made.push(t);
+    return t;
+  });
   let out: tf.TensorInfo | null = null;
   try {
     // Views only after the last allocation: a heap growth detaches them.
-    job.inputs.forEach((s, i) => view(backend, made[i]).set(new Float32Array(data, s.offset, prod(s.shape))));
+    job.inputs.forEach((s, i) => {
+      if (!s.cached) view(backend, tensors[i]).set(new Float32Array(data, s.offset, prod(s.shape)));
+    });
     const inputs: tf.NamedTensorInfoMap = {};
-    job.inputs.forEach((s, i) => (inputs[s.name] = made[i]));
+    job.inputs.forEach((s, i) => (inputs[s.name] = tensors[i]));
     const result = kernel.kernelFunc({ inputs, backend, attrs: job.attrs });
     if (Array.isArray(result)) {
       free(backend, ...result);

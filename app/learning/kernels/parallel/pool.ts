@@ -22,6 +22,8 @@ import { CTRL_SLOTS, DEAD, DONE, JOB, STATE, type HelperCrash, growableSab, type
  */
 
 interface Helper {
+  /** Keys of the inputs this helper keeps, oldest first (a Map keeps insertion order). */
+  kept: Map<number, true>;
   worker: Worker;
   port: MessagePort;
   ctrl: Int32Array;
@@ -61,6 +63,14 @@ export const SPLIT_KERNELS: Readonly<Record<string, Split>> = {
 
 /** Below this many multiply-adds a split costs more than it saves (copies, a wake-up). */
 const MIN_MACS = 1 << 20;
+/** Whole inputs (filters, biases) each helper keeps between jobs, newest first out last. */
+const KEPT = 96;
+/** Keys for kept inputs, per tensor buffer: tfjs tensors never change, so a buffer's key is its contents'. */
+const keys = new WeakMap<object, number>();
+let nextKey = 1;
+/** Inputs a helper keeps whole (weights): the ones that repeat across calls. */
+const KEEP = new Set(['filter', 'bias']);
+
 /** Fewest channels per part in a channel split (batch 1). */
 const MIN_CHANNEL_PART = 16;
 /** Largest shared buffer per helper (virtual reservation; it grows as jobs need). */
@@ -163,7 +173,7 @@ function spawn(index: number): Promise<Helper> {
     worker.once('message', (m: HelperReady) => {
       if (m.type === 'failed') return fail(m.message);
       worker.unref();
-      resolve({ worker, port: port1, ctrl: new Int32Array(ctrlBuffer), data, jobs: 0, index });
+      resolve({ kept: new Map(), worker, port: port1, ctrl: new Int32Array(ctrlBuffer), data, jobs: 0, index });
     });
     worker.once('error', (e) => fail(e.message));
     worker.once('exit', (code) => fail(`exited with code ${code} while starting`));
@@ -384,18 +394,36 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
     const [from, n] = parts[p];
     const slots: TensorSlot[] = [];
     let offset = 0;
+    const evict: number[] = [];
     for (const [name, t] of ins) {
       const axis = cut.get(name);
       const shape = axis === undefined ? [...t.shape] : sliceShape(t, axis, n);
+      let key: number | undefined;
+      if (axis === undefined && KEEP.has(name)) {
+        key = keys.get(t.dataId);
+        if (key === undefined) keys.set(t.dataId, (key = nextKey++));
+        if (h.kept.has(key)) {
+          h.kept.delete(key);
+          h.kept.set(key, true); // most recent last
+          slots.push({ name, shape, offset: 0, key, cached: true });
+          continue;
+        }
+        h.kept.set(key, true);
+        while (h.kept.size > KEPT) {
+          const oldest = h.kept.keys().next().value as number;
+          h.kept.delete(oldest);
+          evict.push(oldest);
+        }
+      }
       const len = prod(shape);
       ensure(h, offset + 4 * len);
       const dst = new Float32Array(h.data, offset, len);
       if (axis === undefined) dst.set(view(backend, t));
       else gather(view(backend, t), t.shape, axis, from, n, dst);
-      slots.push({ name, shape, offset });
+      slots.push({ name, shape, offset, key });
       offset = align(offset + 4 * len);
     }
-    post(h, { type: 'job', kernel: kernelName, attrs: plan.attrs(n), inputs: slots, out: offset });
+    post(h, { type: 'job', kernel: kernelName, attrs: plan.attrs(n), inputs: slots, out: offset, evict });
     posted.push({ h, from, n, out: offset });
   }
   // This thread's slice: a batch prefix is aliased in place; a channel slice is copied out.

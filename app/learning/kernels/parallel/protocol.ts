@@ -22,8 +22,14 @@ export const CTRL_SLOTS = 4;
 export interface TensorSlot {
   name: string;
   shape: number[];
-  /** Byte offset in the data buffer (float32). */
+  /** Byte offset in the data buffer (float32); unused when `cached`. */
   offset: number;
+  /**
+   * A whole input (a filter, a bias) the helper keeps between jobs under this key, so XNNPACK
+   * keeps its packed weights too: `cached` means the helper holds it already (nothing sent).
+   */
+  key?: number;
+  cached?: boolean;
 }
 
 export interface HelperJob {
@@ -33,6 +39,8 @@ export interface HelperJob {
   inputs: TensorSlot[];
   /** Byte offset where the helper writes its output (it grows the buffer if needed). */
   out: number;
+  /** Kept inputs the helper drops before this job (the main thread decides what stays). */
+  evict: number[];
 }
 
 export interface HelperQuit {
