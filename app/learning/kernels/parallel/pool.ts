@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { OsteonError } from '../../../util/errors.ts';
+import { geomFrom2D, geomFrom3D } from '../geometry.ts';
 import { alias, asWasm, free, releaseAlias, view } from '../wasm_heap.ts';
 import { CTRL_SLOTS, DEAD, DONE, JOB, STATE, type HelperCrash, growableSab, type GrowableSab, type HelperData, type HelperJob, type HelperQuit, type HelperReady, type HelperReply, type TensorSlot } from './protocol.ts';
 
@@ -268,6 +269,8 @@ interface Plan {
   /** [from, count] of each part along the cut axis, the calling thread's first. */
   parts: Array<[number, number]>;
   attrs: (count: number) => tf.NamedAttrMap;
+  /** Inputs built per part by a function instead of cut (the padded input slab of a row split). */
+  built?: Map<string, { shape: (n: number) => number[]; fill: (src: Float32Array, from: number, n: number, dst: Float32Array) => void }>;
 }
 
 function planFor(split: Split, args: KernelArgs, filterShape: number[], threads: number): Plan | null {
@@ -295,6 +298,10 @@ function planFor(split: Split, args: KernelArgs, filterShape: number[], threads:
       attrs: (n) => withEntry(split.shapeAttr, () => 0, n),
     };
   }
+  if (split.sum) {
+    const rows = rowPlan(args, filterShape, threads);
+    if (rows) return rows;
+  }
   // Batch 1: cut the channels, in multiples of 4 where they allow (the SIMD kernels' width).
   // Each thread repeats the work that does not scale with the cut channels (layout copies,
   // im2col), so only cut where every part keeps MIN_CHANNEL_PART of them.
@@ -308,6 +315,62 @@ function planFor(split: Split, args: KernelArgs, filterShape: number[], threads:
     if (t) cut.set(name, t.shape.length - fromEnd);
   }
   return { cut, out: 'last', parts: spans(C / unit, unit), attrs: (n) => withEntry(split.channelAttr, (f) => f.length - 1, n) };
+}
+
+/** Fewest output rows per part in a row split. */
+const MIN_ROWS = 4;
+
+/**
+ * A filter gradient of batch 1 (stride 1, no dilation) split by output rows (D in 3D, H in 2D):
+ * dW is a sum over output positions, so each part sums its rows and the parts add up. Each part
+ * gets dy's rows (contiguous) and the input rows they read, zero-padded on every spatial side,
+ * as a 'valid' convolution.
+ */
+function rowPlan(args: KernelArgs, filterShape: number[], threads: number): Plan | null {
+  const x = args.inputs.x;
+  const dy = args.inputs.dy;
+  if (!x || !dy) return null;
+  const attrs = args.attrs as unknown as { strides: number | number[]; pad: 'same' | 'valid' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+  const is3 = x.shape.length === 5;
+  const g = is3
+    ? geomFrom3D(tf.backend_util.computeConv3DInfo(x.shape as [number, number, number, number, number], filterShape as [number, number, number, number, number], attrs.strides as [number, number, number], 1, attrs.pad as 'same' | 'valid'))
+    : geomFrom2D(tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], filterShape as [number, number, number, number], attrs.strides as [number, number], 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast'));
+  if (g.sd !== 1 || g.sh !== 1 || g.sw !== 1 || g.dd !== 1 || g.dh !== 1 || g.dw !== 1) return null;
+  if ([g.pf, g.pk, g.pt, g.pb, g.pl, g.pr].some((p) => p < 0)) return null;
+  // Rows: D in 3D; in 2D the geometry's D is 1 and the rows are H.
+  const [O, K, p0, In] = is3 ? [g.OD, g.KD, g.pf, g.D] : [g.OH, g.KH, g.pt, g.H];
+  const Hp = is3 ? g.OH + g.KH - 1 : 1;
+  const Wp = g.OW + g.KW - 1;
+  const [H, top] = is3 ? [g.H, g.pt] : [1, 0];
+  const { W, C } = g;
+  const P = Math.min(threads, Math.floor(O / MIN_ROWS));
+  if (P < 2) return null;
+  let from = 0;
+  const parts = partsOf(O, P).map((n): [number, number] => {
+    const span: [number, number] = [from, n];
+    from += n;
+    return span;
+  });
+  const shape = (n: number): number[] => (is3 ? [1, n + K - 1, Hp, Wp, C] : [1, n + K - 1, Wp, C]);
+  const fill = (src: Float32Array, o0: number, n: number, dst: Float32Array): void => {
+    dst.fill(0);
+    const line = W * C;
+    for (let sRow = 0; sRow < n + K - 1; sRow++) {
+      const r = o0 - p0 + sRow;
+      if (r < 0 || r >= In) continue;
+      for (let h = 0; h < H; h++) {
+        const at = ((sRow * Hp + h + top) * Wp + g.pl) * C;
+        dst.set(src.subarray((r * H + h) * line, (r * H + h + 1) * line), at);
+      }
+    }
+  };
+  return {
+    cut: new Map([['dy', 1]]),
+    built: new Map([['x', { shape, fill }]]),
+    out: 'sum',
+    parts,
+    attrs: () => ({ ...args.attrs, pad: 'valid' }),
+  };
 }
 
 /** Rows shorter than this are copied element by element (a subarray per row costs more). */
@@ -397,6 +460,16 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
     const evict: number[] = [];
     for (const [name, t] of ins) {
       const axis = cut.get(name);
+      const built = plan.built?.get(name);
+      if (built) {
+        const shape = built.shape(n);
+        const len = prod(shape);
+        ensure(h, offset + 4 * len);
+        built.fill(view(backend, t), from, n, new Float32Array(h.data, offset, len));
+        slots.push({ name, shape, offset });
+        offset = align(offset + 4 * len);
+        continue;
+      }
       const shape = axis === undefined ? [...t.shape] : sliceShape(t, axis, n);
       let key: number | undefined;
       if (axis === undefined && KEEP.has(name)) {
@@ -436,9 +509,14 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
   try {
     for (const [name, t] of ins) {
       const axis = cut.get(name);
-      if (axis === undefined) {
+      const built = plan.built?.get(name);
+      if (built) {
+        const c = backend.makeOutput(built.shape(n0), 'float32');
+        temps.push(c);
+        mine[name] = c;
+      } else if (axis === undefined) {
         mine[name] = t;
-      } else if (axis === 0) {
+      } else if (axis === 0 || (axis === 1 && t.shape[0] === 1)) {
         const a = alias(backend, t, 0, sliceShape(t, 0, n0));
         aliases.push(a);
         mine[name] = a;
@@ -451,7 +529,9 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
     // Views after the last allocation.
     for (const [name, t] of ins) {
       const axis = cut.get(name);
-      if (axis !== undefined && axis > 0) gather(view(backend, t), t.shape, axis, 0, n0, view(backend, mine[name]!));
+      const built = plan.built?.get(name);
+      if (built) built.fill(view(backend, t), 0, n0, view(backend, mine[name]!));
+      else if (axis !== undefined && axis > 0 && !(axis === 1 && t.shape[0] === 1)) gather(view(backend, t), t.shape, axis, 0, n0, view(backend, mine[name]!));
     }
     own = fallback({ inputs: mine, backend, attrs: plan.attrs(n0) }) as tf.TensorInfo;
   } catch (e) {
