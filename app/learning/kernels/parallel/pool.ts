@@ -517,7 +517,7 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
       } else if (axis === undefined) {
         mine[name] = t;
       } else if (axis === 0 || (axis === 1 && t.shape[0] === 1)) {
-        const a = alias(backend, t, 0, sliceShape(t, 0, n0));
+        const a = alias(backend, t, 0, sliceShape(t, axis, n0));
         aliases.push(a);
         mine[name] = a;
       } else {
