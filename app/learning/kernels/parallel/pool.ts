@@ -8,13 +8,14 @@ import { CTRL_SLOTS, DEAD, DONE, JOB, STATE, type HelperCrash, growableSab, type
 
 /**
  * Threads for the pure-wasm rung. tfjs-backend-wasm runs single-threaded in Node (its threaded
- * build needs browser workers), so each convolution here is split by batch across the calling
- * thread and helper threads (worker_threads, helper-entry.ts), each with its own tfjs wasm
- * backend and Osteon's kernels. The caller copies each helper's slice of the inputs into the
- * helper's SharedArrayBuffer, computes its own slice in place, then waits (Atomics.wait) and
- * copies the helpers' outputs back: concatenated along the batch for Conv2D/Conv3D and the input
- * gradients (the same values as one call: every sample is computed alone), summed in a fixed
- * order for the filter gradients (float32 rounding of a different summation order).
+ * build needs browser workers), so each convolution here is split across the calling thread and
+ * helper threads (worker_threads, helper-entry.ts), each with its own tfjs wasm backend and
+ * Osteon's kernels: by batch; for batch 1 by channels, and filter gradients by output rows. The
+ * caller copies each helper's slice of the inputs into the helper's SharedArrayBuffer, computes
+ * its own slice, then waits (Atomics.wait) and copies the helpers' outputs back: concatenated
+ * for outputs and input gradients (the same values as one call: every sample or channel is
+ * computed alone), summed in a fixed order for filter gradients (float32 rounding of a
+ * different summation order).
  *
  * The kernels stay synchronous, so the tfjs engine, the tape, the optimizer and everything above
  * are unchanged. The caller blocks while the helpers work, so the caller must be a thread that
@@ -76,6 +77,8 @@ const KEEP = new Set(['filter', 'bias']);
 const MIN_CHANNEL_PART = 16;
 /** Largest shared buffer per helper (virtual reservation; it grows as jobs need). */
 const MAX_BYTES = 2 ** 32;
+/** A helper that has not started in this long is given up (the rung then runs on fewer threads). */
+const START_MS = 120_000;
 /** A helper that has not answered this long after the caller finished its own slice is dead. */
 const MIN_WAIT_MS = 60_000;
 
@@ -167,12 +170,15 @@ function spawn(index: number): Promise<Helper> {
   const workerData: HelperData = { ctrl: ctrlBuffer, data, port: port2 };
   const worker = new Worker(new URL('./helper-worker.mjs', import.meta.url), { workerData, transferList: [port2] });
   return new Promise<Helper>((resolve, reject) => {
+    const timer = setTimeout(() => fail(`not ready after ${START_MS / 1000} s`), START_MS);
     const fail = (message: string) => {
+      clearTimeout(timer);
       void worker.terminate();
       reject(new Error(message));
     };
     worker.once('message', (m: HelperReady) => {
       if (m.type === 'failed') return fail(m.message);
+      clearTimeout(timer);
       worker.unref();
       resolve({ kept: new Map(), worker, port: port1, ctrl: new Int32Array(ctrlBuffer), data, jobs: 0, index });
     });
