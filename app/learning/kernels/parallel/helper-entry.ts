@@ -53,6 +53,7 @@ function run(job: HelperJob): HelperReply {
     return t;
   });
   let out: tf.TensorInfo | null = null;
+  const t0 = performance.now();
   try {
     // Views only after the last allocation: a heap growth detaches them.
     job.inputs.forEach((s, i) => {
@@ -60,7 +61,9 @@ function run(job: HelperJob): HelperReply {
     });
     const inputs: tf.NamedTensorInfoMap = {};
     job.inputs.forEach((s, i) => (inputs[s.name] = tensors[i]));
+    const t1 = performance.now();
     const result = kernel.kernelFunc({ inputs, backend, attrs: job.attrs });
+    const t2 = performance.now();
     if (Array.isArray(result)) {
       free(backend, ...result);
       return { type: 'error', message: `kernel ${job.kernel} returned ${result.length} outputs; the helper takes one` };
@@ -70,7 +73,7 @@ function run(job: HelperJob): HelperReply {
     const need = job.out + 4 * size;
     if (data.byteLength < need) data.grow(Math.min(data.maxByteLength, Math.max(need, 2 * data.byteLength)));
     new Float32Array(data, job.out, size).set(view(backend, out));
-    return { type: 'done', shape: out.shape };
+    return { type: 'done', shape: out.shape, ms: [t1 - t0, t2 - t1, performance.now() - t2] };
   } finally {
     free(backend, ...made, ...(out ? [out] : []));
   }

@@ -88,7 +88,7 @@ let status: WasmThreadsStatus = { threads: 1, reason: 'not started' };
 let busy = false;
 let enabled = true;
 let splits = 0;
-const times = { copyIn: 0, own: 0, wait: 0, copyOut: 0 };
+const times = { copyIn: 0, own: 0, wait: 0, copyOut: 0, helperCopyIn: 0, helperKernel: 0, helperCopyOut: 0 };
 
 export interface WasmThreadsStatus {
   /** Threads that compute the split kernels: the caller plus its helpers. */
@@ -561,6 +561,12 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
   times.copyIn += t1 - t0;
   times.own += t2 - t1;
   times.wait += t3 - t2;
+  for (const r of replies) {
+    if (!r.ms) continue;
+    times.helperCopyIn += r.ms[0];
+    times.helperKernel += r.ms[1];
+    times.helperCopyOut += r.ms[2];
+  }
   if (plan.out === 'sum') {
     const acc = view(backend, own);
     posted.forEach(({ h, out }, i) => {

@@ -52,7 +52,8 @@ export interface HelperCrash {
   type: 'crash';
 }
 
-export type HelperReply = { type: 'done'; shape: number[] } | { type: 'error'; message: string };
+/** ms: the helper's time copying in, in the kernel, copying out (bench detail). */
+export type HelperReply = { type: 'done'; shape: number[]; ms?: [number, number, number] } | { type: 'error'; message: string };
 
 /** Sent once on the worker's parentPort when the helper's backend is ready, or why it is not. */
 export type HelperReady = { type: 'ready'; flavor: string | null } | { type: 'failed'; message: string };
