@@ -90,29 +90,31 @@ describe('convolutions split over the helper thread', () => {
     });
   }
 
-  // Batch 1, stride 1: the filter gradient is cut by output rows (D in 3D, H in 2D) over padded input slabs.
+  // Batch 1, stride 1: the forward conv and the filter gradient are cut by output rows (D in 3D,
+  // H in 2D) over zero-padded input slabs.
   const rows: Array<[string, number[], number[], (x: tf.Tensor, w: tf.Tensor) => tf.Tensor]> = [
-    ['dW by rows: conv3d 3×3×3 same, batch 1, 8 channels', [1, 16, 14, 12, 8], [3, 3, 3, 8, 8], (x, w) => tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, 'same')],
-    ['dW by rows: conv3d 2×3×1 valid, batch 1', [1, 17, 12, 10, 8], [2, 3, 1, 8, 12], (x, w) => tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, 'valid')],
-    ['dW by rows: conv2d 3×3 same, batch 1, 8 channels', [1, 64, 50, 8], [3, 3, 8, 8], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')],
-    ['dW by rows: conv2d 2×2 same (uneven padding), batch 1', [1, 61, 47, 8], [2, 2, 8, 16], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')],
+    ['by rows: conv3d 3×3×3 same, batch 1, 8 channels', [1, 16, 14, 12, 8], [3, 3, 3, 8, 8], (x, w) => tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, 'same')],
+    ['by rows: conv3d 2×3×1 valid, batch 1', [1, 17, 12, 10, 8], [2, 3, 1, 8, 12], (x, w) => tf.conv3d(x as tf.Tensor5D, w as tf.Tensor5D, 1, 'valid')],
+    ['by rows: conv2d 3×3 same, batch 1, 8 channels', [1, 64, 50, 8], [3, 3, 8, 8], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')],
+    ['by rows: conv2d 2×2 same (uneven padding), batch 1', [1, 61, 47, 8], [2, 2, 8, 16], (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')],
   ];
   for (const [label, xs, ws, f] of rows) {
     it(label, async (ctx) => {
       if (threads < 2) ctx.skip();
       const { split, single: one, calls } = await both(() => withGrads(f, [t(xs, 1), t(ws, 2)]));
-      expect(calls, 'split kernel calls').toBeGreaterThanOrEqual(1);
+      expect(calls, 'split kernel calls (forward, dW)').toBeGreaterThanOrEqual(2);
       expectClose(`${label} y`, [split[0]], [one[0]], 1e-6);
       expectClose(`${label} dx`, [split[1]], [one[1]], 1e-6);
       expectClose(`${label} dW`, [split[2]], [one[2]], 1e-6);
     });
   }
 
-  it('small convolutions, and batch 1 with few channels, run on the calling thread', async (ctx) => {
+  it('small convolutions, and strided batch-1 ones with few channels, run on the calling thread', async (ctx) => {
     if (threads < 2) ctx.skip();
     const small = await both(() => [tf.conv2d(t([4, 8, 8, 4], 1) as tf.Tensor4D, t([3, 3, 4, 4], 2) as tf.Tensor4D, 1, 'same')]);
     expect(small.calls).toBe(0);
-    const narrow = await both(() => [tf.conv2d(t([1, 96, 96, 8], 1) as tf.Tensor4D, t([3, 3, 8, 8], 2) as tf.Tensor4D, 1, 'same')]);
+    // Strided, batch 1, too few channels to cut: no row split (stride 1 only), no channel split.
+    const narrow = await both(() => [tf.conv2d(t([1, 96, 96, 8], 1) as tf.Tensor4D, t([3, 3, 8, 8], 2) as tf.Tensor4D, 2, 'same')]);
     expect(narrow.calls).toBe(0);
   });
 });

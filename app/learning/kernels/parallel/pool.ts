@@ -270,8 +270,8 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 /** One way to cut a call: per input the axis cut (absent: whole), the output's, parts along it. */
 interface Plan {
   cut: Map<string, number>;
-  /** Output axis the parts fill, or 'sum'. */
-  out: 'first' | 'last' | 'sum';
+  /** Output axis the parts fill (first: batch; rows: axis 1 of a batch-1 output), or 'sum'. */
+  out: 'first' | 'rows' | 'last' | 'sum';
   /** [from, count] of each part along the cut axis, the calling thread's first. */
   parts: Array<[number, number]>;
   attrs: (count: number) => tf.NamedAttrMap;
@@ -279,7 +279,7 @@ interface Plan {
   built?: Map<string, { shape: (n: number) => number[]; fill: (src: Float32Array, from: number, n: number, dst: Float32Array) => void }>;
 }
 
-function planFor(split: Split, args: KernelArgs, filterShape: number[], threads: number): Plan | null {
+function planFor(kernelName: string, split: Split, args: KernelArgs, filterShape: number[], threads: number): Plan | null {
   const lead = args.inputs[split.batch[0]]!;
   const N = lead.shape[0];
   const withEntry = (key: string | undefined, at: (shape: number[]) => number, n: number): tf.NamedAttrMap => {
@@ -304,8 +304,8 @@ function planFor(split: Split, args: KernelArgs, filterShape: number[], threads:
       attrs: (n) => withEntry(split.shapeAttr, () => 0, n),
     };
   }
-  if (split.sum) {
-    const rows = rowPlan(args, filterShape, threads);
+  if (split.sum || ROW_FORWARD.has(kernelName)) {
+    const rows = rowPlan(args, filterShape, threads, !split.sum);
     if (rows) return rows;
   }
   // Batch 1: cut the channels, in multiples of 4 where they allow (the SIMD kernels' width).
@@ -326,17 +326,22 @@ function planFor(split: Split, args: KernelArgs, filterShape: number[], threads:
 /** Fewest output rows per part in a row split. */
 const MIN_ROWS = 4;
 
+/** Forward convolutions that split by output rows at batch 1. */
+const ROW_FORWARD = new Set(['Conv2D', 'Conv3D']);
+
 /**
- * A filter gradient of batch 1 (stride 1, no dilation) split by output rows (D in 3D, H in 2D):
- * dW is a sum over output positions, so each part sums its rows and the parts add up. Each part
- * gets dy's rows (contiguous) and the input rows they read, zero-padded on every spatial side,
- * as a 'valid' convolution.
+ * A convolution of batch 1 (stride 1, no dilation) split by output rows (D in 3D, H in 2D).
+ * Each part gets the input rows its output rows read, zero-padded on every spatial side, and
+ * runs as a 'valid' convolution. Forward: the parts' rows are the output's (contiguous at batch
+ * 1). Filter gradient: dW is a sum over output positions, so each part also gets dy's rows and
+ * the parts' sums add up.
  */
-function rowPlan(args: KernelArgs, filterShape: number[], threads: number): Plan | null {
+function rowPlan(args: KernelArgs, filterShape: number[], threads: number, forward: boolean): Plan | null {
   const x = args.inputs.x;
   const dy = args.inputs.dy;
-  if (!x || !dy) return null;
-  const attrs = args.attrs as unknown as { strides: number | number[]; pad: 'same' | 'valid' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil' };
+  if (!x || (!forward && !dy)) return null;
+  const attrs = args.attrs as unknown as { strides: number | number[]; pad: 'same' | 'valid' | number; dimRoundingMode?: 'floor' | 'round' | 'ceil'; dilations?: number | number[] };
+  if (attrs.dilations !== undefined && [attrs.dilations].flat().some((d) => d !== 1)) return null;
   const is3 = x.shape.length === 5;
   const g = is3
     ? geomFrom3D(tf.backend_util.computeConv3DInfo(x.shape as [number, number, number, number, number], filterShape as [number, number, number, number, number], attrs.strides as [number, number, number], 1, attrs.pad as 'same' | 'valid'))
@@ -371,9 +376,9 @@ function rowPlan(args: KernelArgs, filterShape: number[], threads: number): Plan
     }
   };
   return {
-    cut: new Map([['dy', 1]]),
+    cut: forward ? new Map() : new Map([['dy', 1]]),
     built: new Map([['x', { shape, fill }]]),
-    out: 'sum',
+    out: forward ? 'rows' : 'sum',
     parts,
     attrs: () => ({ ...args.attrs, pad: 'valid' }),
   };
@@ -431,7 +436,7 @@ export function splitKernel(kernelName: string, fallback: tf.KernelFunc): tf.Ker
     // Multiply-adds: positions of the batched tensor × filter taps × the filter's other channel axis.
     const macs = (prod(lead.shape) / lead.shape[lead.shape.length - 1]) * prod(filterShape);
     if (macs < MIN_MACS) return fallback(args);
-    const plan = planFor(split, args, filterShape, 1 + helpers.length);
+    const plan = planFor(kernelName, split, args, filterShape, 1 + helpers.length);
     if (!plan || plan.parts.length < 2) return fallback(args);
     busy = true;
     try {
@@ -579,7 +584,7 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
     return own;
   }
   const total = parts[parts.length - 1][0] + parts[parts.length - 1][1];
-  const axis = plan.out === 'first' ? 0 : own.shape.length - 1;
+  const axis = plan.out === 'first' ? 0 : plan.out === 'rows' ? 1 : own.shape.length - 1;
   const fullShape = own.shape.map((d, i) => (i === axis ? total : d));
   const result = backend.makeOutput(fullShape, 'float32');
   const dst = view(backend, result);
@@ -590,7 +595,8 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
     pieces.push([new Float32Array(h.data, out, want), from, n]);
   });
   for (const [part, from, n] of pieces) {
-    if (axis === 0) dst.set(part, from * prod(fullShape, 1));
+    // Batch parts, and row parts of a batch-1 output, are contiguous blocks.
+    if (axis === 0 || (axis === 1 && fullShape[0] === 1)) dst.set(part, from * prod(fullShape, axis + 1));
     else scatterLast(part, fullShape, from, n, dst);
   }
   free(backend, own);
