@@ -1,7 +1,7 @@
 // The pure-wasm rung's helper threads (app/learning/kernels/parallel): every convolution kind
 // split by batch over the calling thread and a helper must give the values of the same kernel on
 // one thread (forward and input gradients exactly: each sample is computed alone; filter
-// gradients to float32 rounding of the sum order; batch 1 splits the channels, to float32
+// gradients to float32 rounding of the sum order (5e-6); batch 1 splits the channels or rows, to float32
 // rounding), and a whole U-Net training step (joint loss,
 // Adam) must match the one-thread step within 1e-5 relative. A helper that dies mid-job must
 // give a clear error at once, not a hang. Run with OSTEON_NATIVE=0 or without: the wasm backend
@@ -68,7 +68,7 @@ describe('convolutions split over the helper thread', () => {
       expect(relDiff(split[0], single[0]), `${label} y`).toBe(0);
       expect(relDiff(split[1], single[1]), `${label} dx`).toBe(0);
       // dW: per-thread partial sums added in a fixed order.
-      expectClose(`${label} dW`, [split[2]], [single[2]], 1e-6);
+      expectClose(`${label} dW`, [split[2]], [single[2]], 5e-6);
     });
   }
 
@@ -86,7 +86,7 @@ describe('convolutions split over the helper thread', () => {
       expect(calls, 'split kernel calls').toBeGreaterThanOrEqual(2);
       expectClose(`${label} y`, [split[0]], [one[0]], 1e-6);
       expectClose(`${label} dx`, [split[1]], [one[1]], 1e-6);
-      expectClose(`${label} dW`, [split[2]], [one[2]], 1e-6);
+      expectClose(`${label} dW`, [split[2]], [one[2]], 5e-6);
     });
   }
 
@@ -105,7 +105,7 @@ describe('convolutions split over the helper thread', () => {
       expect(calls, 'split kernel calls (forward, dW)').toBeGreaterThanOrEqual(2);
       expectClose(`${label} y`, [split[0]], [one[0]], 1e-6);
       expectClose(`${label} dx`, [split[1]], [one[1]], 1e-6);
-      expectClose(`${label} dW`, [split[2]], [one[2]], 1e-6);
+      expectClose(`${label} dW`, [split[2]], [one[2]], 5e-6);
     });
   }
 
