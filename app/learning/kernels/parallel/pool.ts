@@ -37,9 +37,10 @@ interface Helper {
 /**
  * How a kernel splits. By batch (N ≥ 2): the `batch` inputs are sliced on axis 0, the output
  * concatenated on axis 0 (or summed: `sum`), `shapeAttr`'s first entry is the slice's batch.
- * By channel (batch 1): `channel` names the axis that is cut ('out': the filter's output
- * channels, 'in': its input channels) and how each input follows; the output is cut on its
- * last axis; `channelAttr`'s last entry is the slice's channel count.
+ * At batch 1, stride 1: by output rows (rowPlan) for the forward convs and filter gradients.
+ * Otherwise at batch 1, by channel: `filterAxis` says which filter channels are cut, `channel`
+ * which axis of each input follows; the output is cut on its last axis; `channelAttr`'s last
+ * entry is the slice's channel count.
  */
 interface Split {
   batch: string[];
@@ -65,7 +66,7 @@ export const SPLIT_KERNELS: Readonly<Record<string, Split>> = {
 
 /** Below this many multiply-adds a split costs more than it saves (copies, a wake-up). */
 const MIN_MACS = 1 << 20;
-/** Whole inputs (filters, biases) each helper keeps between jobs, newest first out last. */
+/** Whole inputs (filters, biases) each helper keeps between jobs; the least recently used goes first. */
 const KEPT = 96;
 /** Keys for kept inputs, per tensor buffer: tfjs tensors never change, so a buffer's key is its contents'. */
 const keys = new WeakMap<object, number>();
