@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../app/learning/backend.ts';
 import { lossFor } from '../../app/learning/heads.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from '../../app/learning/model/unet.ts';
-import { crashHelperForTest, setSplitKernels, splitCalls, startWasmThreads, stopWasmThreads, wasmThreadsStatus } from '../../app/learning/kernels/parallel/pool.ts';
+import { crashHelperForTest, setSplitKernels, splitCalls, stallHelpersForTest, startWasmThreads, stopWasmThreads, takenBack, wasmThreadsStatus } from '../../app/learning/kernels/parallel/pool.ts';
 import { expectClose, on, printWorst, rand, relDiff, size } from './kernels-helpers.ts';
 
 let threads = 1;
@@ -158,11 +158,36 @@ describe('a U-Net training step on two threads', () => {
   }, 60_000);
 });
 
+describe('a helper thread that has not started its job', () => {
+  it('has the job taken back by the calling thread: same values, and the helper\'s kept weights stay in step', async (ctx) => {
+    if (threads < 2) ctx.skip();
+    const f = (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same');
+    const x = t([4, 32, 32, 8], 1), w = t([3, 3, 8, 16], 2);
+    const old = setSplitKernels(false);
+    const ref = await on('wasm', () => withGrads(f, [x, w]));
+    setSplitKernels(old);
+    const before = takenBack();
+    stallHelpersForTest(1500);
+    const got = await on('wasm', () => withGrads(f, [x, w]));
+    expect(takenBack() - before, 'jobs taken back while the helper slept').toBeGreaterThan(0);
+    expect(relDiff(got[0], ref[0])).toBe(0);
+    expectClose('taken back: dW', [got[2]], [ref[2]], 5e-6);
+    // The same filter again once the helper is awake: it must not be taken for kept.
+    await new Promise((r) => setTimeout(r, 1600));
+    const calls = splitCalls();
+    const again = await on('wasm', () => withGrads(f, [x, w]));
+    expect(splitCalls() - calls).toBeGreaterThan(0);
+    expect(relDiff(again[0], ref[0])).toBe(0);
+    expect(wasmThreadsStatus().reason).toBeNull();
+    tf.dispose([x, w]);
+  }, 30_000);
+});
+
 describe('a helper thread that dies', () => {
   it('fails the next split call at once with a clear error, then the rung runs on one thread', async (ctx) => {
     if (threads < 2) ctx.skip();
     await tf.setBackend('wasm');
-    crashHelperForTest();
+    await crashHelperForTest();
     const x = t([4, 32, 32, 8], 1), w = t([3, 3, 8, 8], 2);
     const t0 = Date.now();
     expect(() => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').dataSync()).toThrow(/wasm helper thread 1 failed: .*(crash|ended)/);

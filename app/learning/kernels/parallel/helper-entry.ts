@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerCustomKernels } from '../index.ts';
 import { simdFlavor } from '../simd/simd.ts';
 import { asWasm, free, view } from '../wasm_heap.ts';
-import { DEAD, DONE, IDLE, JOB, STATE, type HelperCrash, type HelperData, type HelperJob, type HelperQuit, type HelperReady, type HelperReply } from './protocol.ts';
+import { DEAD, DONE, IDLE, JOB, STATE, TAKEN, type HelperCrash, type HelperData, type HelperSleep, type HelperJob, type HelperQuit, type HelperReady, type HelperReply } from './protocol.ts';
 
 const parent = parentPort;
 if (!parent) throw new Error('helper-entry.ts must run in a worker thread');
@@ -79,11 +79,11 @@ function run(job: HelperJob): HelperReply {
   }
 }
 
-function next(): HelperJob | HelperQuit | HelperCrash {
+function next(): HelperJob | HelperQuit | HelperCrash | HelperSleep {
   // The main thread posts the job before it moves JOB, so the message is already queued.
   for (let tries = 0; ; tries++) {
     const m = receiveMessageOnPort(port);
-    if (m) return m.message as HelperJob | HelperQuit | HelperCrash;
+    if (m) return m.message as HelperJob | HelperQuit | HelperCrash | HelperSleep;
     if (tries > 1000) throw new Error('job counter moved but no job arrived');
     Atomics.wait(ctrl, IDLE, 0, 1);
   }
@@ -116,12 +116,18 @@ function serve(): void {
     let crash = false;
     try {
       const job = next();
-      if (job.type === 'crash') {
+      if (job.type === 'sleep') {
+        Atomics.wait(ctrl, IDLE, 0, job.ms);
+        reply = { type: 'skipped' };
+      } else if (job.type === 'crash') {
         crash = true;
         reply = { type: 'done', shape: [] };
       } else if (job.type === 'quit') {
         quit = true;
         reply = { type: 'done', shape: [] };
+      } else if (Atomics.compareExchange(ctrl, TAKEN, job.id, -job.id) !== job.id) {
+        // The calling thread took it back (or a newer job replaced it): nothing to do.
+        reply = { type: 'skipped' };
       } else {
         reply = run(job);
       }

@@ -4,7 +4,7 @@ import * as tf from '@tensorflow/tfjs';
 import { OsteonError } from '../../../util/errors.ts';
 import { geomFrom2D, geomFrom3D } from '../geometry.ts';
 import { alias, asWasm, free, releaseAlias, view } from '../wasm_heap.ts';
-import { CTRL_SLOTS, DEAD, DONE, JOB, STATE, type HelperCrash, growableSab, type GrowableSab, type HelperData, type HelperJob, type HelperQuit, type HelperReady, type HelperReply, type TensorSlot } from './protocol.ts';
+import { CTRL_SLOTS, DEAD, DONE, JOB, STATE, TAKEN, type HelperCrash, type HelperSleep, growableSab, type GrowableSab, type HelperData, type HelperJob, type HelperQuit, type HelperReady, type HelperReply, type TensorSlot } from './protocol.ts';
 
 /**
  * Threads for the pure-wasm rung. tfjs-backend-wasm runs single-threaded in Node (its threaded
@@ -26,6 +26,8 @@ import { CTRL_SLOTS, DEAD, DONE, JOB, STATE, type HelperCrash, growableSab, type
 interface Helper {
   /** Keys of the inputs this helper keeps, oldest first (a Map keeps insertion order). */
   kept: Map<number, true>;
+  /** Evictions of jobs taken back (never seen by the helper), sent with the next job. */
+  pendingEvict: number[];
   worker: Worker;
   port: MessagePort;
   ctrl: Int32Array;
@@ -89,6 +91,7 @@ let status: WasmThreadsStatus = { threads: 1, reason: 'not started' };
 let busy = false;
 let enabled = true;
 let splits = 0;
+let stolen = 0;
 const times = { copyIn: 0, own: 0, wait: 0, copyOut: 0, helperCopyIn: 0, helperKernel: 0, helperCopyOut: 0 };
 
 export interface WasmThreadsStatus {
@@ -108,6 +111,11 @@ export function setSplitKernels(on: boolean): boolean {
 /** How many split kernel calls ran (for tests). */
 export function splitCalls(): number {
   return splits;
+}
+
+/** How many helper jobs the calling thread took back because their helper had not started them. */
+export function takenBack(): number {
+  return stolen;
 }
 
 /** Milliseconds the calling thread spent in split calls so far, by phase (bench detail, tests). */
@@ -181,21 +189,32 @@ function spawn(index: number): Promise<Helper> {
       if (m.type === 'failed') return fail(m.message);
       clearTimeout(timer);
       worker.unref();
-      resolve({ kept: new Map(), worker, port: port1, ctrl: new Int32Array(ctrlBuffer), data, jobs: 0, index });
+      resolve({ kept: new Map(), pendingEvict: [], worker, port: port1, ctrl: new Int32Array(ctrlBuffer), data, jobs: 0, index });
     });
     worker.once('error', (e) => fail(e.message));
     worker.once('exit', (code) => fail(`exited with code ${code} while starting`));
   });
 }
 
-/** Tests: makes helper 1 die as a crash would (an uncaught error on its thread). */
-export function crashHelperForTest(): void {
+/** Tests: makes helper 1 die as a crash would (an uncaught error on its thread); resolves once it has. */
+export async function crashHelperForTest(): Promise<void> {
   const h = helpers[0];
   if (!h) throw new Error('no helper thread');
   h.port.postMessage({ type: 'crash' } satisfies HelperCrash);
   h.jobs++;
   Atomics.store(h.ctrl, JOB, h.jobs);
   Atomics.notify(h.ctrl, JOB);
+  await new Promise<void>((resolve) => h.worker.once('exit', () => resolve()));
+}
+
+/** Tests: keeps every helper busy for `ms`, as threads waiting for a core would be. */
+export function stallHelpersForTest(ms: number): void {
+  for (const h of helpers) {
+    h.port.postMessage({ type: 'sleep', ms } satisfies HelperSleep);
+    h.jobs++;
+    Atomics.store(h.ctrl, JOB, h.jobs);
+    Atomics.notify(h.ctrl, JOB);
+  }
 }
 
 /** Ends the helper threads (tests; the process also ends them on exit). */
@@ -226,11 +245,15 @@ function partsOf(N: number, P: number): number[] {
   return Array.from({ length: P }, (_, i) => Math.floor(N / P) + (i < N % P ? 1 : 0));
 }
 
-function post(h: Helper, job: HelperJob): void {
-  h.port.postMessage(job);
+/** Posts a job; returns its id, which the helper must claim (TAKEN) before it starts. */
+function post(h: Helper, job: HelperJob): number {
   h.jobs++;
+  job.id = h.jobs;
+  Atomics.store(h.ctrl, TAKEN, h.jobs);
+  h.port.postMessage(job);
   Atomics.store(h.ctrl, JOB, h.jobs);
   Atomics.notify(h.ctrl, JOB);
+  return h.jobs;
 }
 
 function helperFailed(h: Helper, message: string): never {
@@ -252,9 +275,10 @@ function awaitReply(h: Helper, graceMs: number): HelperReply & { type: 'done' } 
       helperFailed(h, `no answer ${Math.round(graceMs / 1000)} s after the calling thread finished its share (the thread died or hangs)`);
     }
   }
-  const m = receiveMessageOnPort(h.port);
-  if (!m) helperFailed(h, 'finished a job without a reply');
-  const reply = m.message as HelperReply;
+  // Every job is answered in order; jobs taken back were answered 'skipped' and are passed over.
+  let reply: HelperReply | null = null;
+  for (let m = receiveMessageOnPort(h.port); m; m = receiveMessageOnPort(h.port)) reply = m.message as HelperReply;
+  if (!reply || reply.type === 'skipped') helperFailed(h, 'finished a job without a reply');
   if (reply.type === 'error') helperFailed(h, reply.message);
   return reply;
 }
@@ -439,6 +463,8 @@ export function splitKernel(kernelName: string, fallback: tf.KernelFunc): tf.Ker
     if (macs < MIN_MACS) return fallback(args);
     const plan = planFor(kernelName, split, args, filterShape, 1 + helpers.length);
     if (!plan || plan.parts.length < 2) return fallback(args);
+    const dead = helpers.find((h) => Atomics.load(h.ctrl, STATE) === DEAD);
+    if (dead) helperFailed(dead, 'its thread ended (crashed)');
     busy = true;
     try {
       return runSplit(kernelName, plan, fallback, args, ins);
@@ -457,21 +483,80 @@ export function unsplit(f: tf.KernelFunc): tf.KernelFunc {
   return inner.get(f) ?? f;
 }
 
+/** Runs `fallback` on this thread for the part [from, from + n) of the plan's cut. */
+function computePart(plan: Plan, fallback: tf.KernelFunc, backend: ReturnType<typeof asWasm>, ins: Array<[string, tf.TensorInfo]>, from: number, n: number): tf.TensorInfo {
+  const sliceShape = (t: tf.TensorInfo, axis: number): number[] => t.shape.map((d, i) => (i === axis ? n : d));
+  const aliases: tf.TensorInfo[] = [];
+  const temps: tf.TensorInfo[] = [];
+  const mine: tf.NamedTensorInfoMap = {};
+  // A batch slice (or a row slice at batch 1) is contiguous: aliased in place; others are copied out.
+  const contiguous = (t: tf.TensorInfo, axis: number): boolean => axis === 0 || (axis === 1 && t.shape[0] === 1);
+  try {
+    for (const [name, t] of ins) {
+      const axis = cut(plan, name);
+      const built = plan.built?.get(name);
+      if (built) {
+        const c = backend.makeOutput(built.shape(n), 'float32');
+        temps.push(c);
+        mine[name] = c;
+      } else if (axis === undefined) {
+        mine[name] = t;
+      } else if (contiguous(t, axis)) {
+        const a = alias(backend, t, from * prod(t.shape, axis + 1), sliceShape(t, axis));
+        aliases.push(a);
+        mine[name] = a;
+      } else {
+        const c = backend.makeOutput(sliceShape(t, axis), 'float32');
+        temps.push(c);
+        mine[name] = c;
+      }
+    }
+    // Views after the last allocation.
+    for (const [name, t] of ins) {
+      const axis = cut(plan, name);
+      const built = plan.built?.get(name);
+      if (built) built.fill(view(backend, t), from, n, view(backend, mine[name]!));
+      else if (axis !== undefined && !contiguous(t, axis)) gather(view(backend, t), t.shape, axis, from, n, view(backend, mine[name]!));
+    }
+    return fallback({ inputs: mine, backend, attrs: plan.attrs(n) }) as tf.TensorInfo;
+  } finally {
+    for (const a of aliases) releaseAlias(backend, a);
+    free(backend, ...temps);
+  }
+}
+
+/**
+ * Takes a posted job back if its helper has not claimed it; then the helper never sees its
+ * inputs, so what the job would have kept is forgotten and what it would have evicted is sent
+ * with the next job.
+ */
+function takeBack(job: { h: Helper; id: number; sent: number[]; evict: number[] }): boolean {
+  if (Atomics.compareExchange(job.h.ctrl, TAKEN, job.id, 0) !== job.id) return false;
+  for (const key of job.sent) job.h.kept.delete(key);
+  job.h.pendingEvict.push(...job.evict);
+  return true;
+}
+
+function cut(plan: Plan, name: string): number | undefined {
+  return plan.cut.get(name);
+}
+
 function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args: KernelArgs, ins: Array<[string, tf.TensorInfo]>): tf.TensorInfo {
   const backend = asWasm(args.backend);
-  const { parts, cut } = plan;
+  const { parts } = plan;
   const sliceShape = (t: tf.TensorInfo, axis: number, n: number): number[] => t.shape.map((d, i) => (i === axis ? n : d));
   const t0 = performance.now();
   // The helpers' slices first, so they work while this thread computes its own.
-  const posted: { h: Helper; from: number; n: number; out: number }[] = [];
+  const posted: { h: Helper; id: number; from: number; n: number; out: number; sent: number[]; evict: number[] }[] = [];
   for (let p = 1; p < parts.length; p++) {
     const h = helpers[p - 1];
     const [from, n] = parts[p];
     const slots: TensorSlot[] = [];
     let offset = 0;
-    const evict: number[] = [];
+    const evict: number[] = h.pendingEvict.splice(0);
+    const sent: number[] = [];
     for (const [name, t] of ins) {
-      const axis = cut.get(name);
+      const axis = cut(plan, name);
       const built = plan.built?.get(name);
       if (built) {
         const shape = built.shape(n);
@@ -494,6 +579,7 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
           continue;
         }
         h.kept.set(key, true);
+        sent.push(key);
         while (h.kept.size > KEPT) {
           const oldest = h.kept.keys().next().value as number;
           h.kept.delete(oldest);
@@ -508,47 +594,19 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
       slots.push({ name, shape, offset, key });
       offset = align(offset + 4 * len);
     }
-    post(h, { type: 'job', kernel: kernelName, attrs: plan.attrs(n), inputs: slots, out: offset, evict });
-    posted.push({ h, from, n, out: offset });
+    const id = post(h, { type: 'job', id: 0, kernel: kernelName, attrs: plan.attrs(n), inputs: slots, out: offset, evict });
+    posted.push({ h, id, from, n, out: offset, sent, evict });
   }
-  // This thread's slice: a batch prefix is aliased in place; a channel slice is copied out.
   const t1 = performance.now();
-  const aliases: tf.TensorInfo[] = [];
-  const temps: tf.TensorInfo[] = [];
-  const mine: tf.NamedTensorInfoMap = {};
   const n0 = parts[0][1];
   let own: tf.TensorInfo;
   try {
-    for (const [name, t] of ins) {
-      const axis = cut.get(name);
-      const built = plan.built?.get(name);
-      if (built) {
-        const c = backend.makeOutput(built.shape(n0), 'float32');
-        temps.push(c);
-        mine[name] = c;
-      } else if (axis === undefined) {
-        mine[name] = t;
-      } else if (axis === 0 || (axis === 1 && t.shape[0] === 1)) {
-        const a = alias(backend, t, 0, sliceShape(t, axis, n0));
-        aliases.push(a);
-        mine[name] = a;
-      } else {
-        const c = backend.makeOutput(sliceShape(t, axis, n0), 'float32');
-        temps.push(c);
-        mine[name] = c;
-      }
-    }
-    // Views after the last allocation.
-    for (const [name, t] of ins) {
-      const axis = cut.get(name);
-      const built = plan.built?.get(name);
-      if (built) built.fill(view(backend, t), 0, n0, view(backend, mine[name]!));
-      else if (axis !== undefined && axis > 0 && !(axis === 1 && t.shape[0] === 1)) gather(view(backend, t), t.shape, axis, 0, n0, view(backend, mine[name]!));
-    }
-    own = fallback({ inputs: mine, backend, attrs: plan.attrs(n0) }) as tf.TensorInfo;
+    own = computePart(plan, fallback, backend, ins, 0, n0);
   } catch (e) {
-    // Collect the helpers' replies, so the next split call does not read these.
-    for (const { h } of posted) {
+    // Collect the helpers' replies (or take their jobs back), so the next split call does not read these.
+    for (const job of posted) {
+      const { h } = job;
+      if (takeBack(job)) continue;
       try {
         awaitReply(h, MIN_WAIT_MS);
       } catch {
@@ -556,51 +614,61 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
       }
     }
     throw e;
-  } finally {
-    for (const a of aliases) releaseAlias(backend, a);
-    free(backend, ...temps);
   }
   const t2 = performance.now();
-  const replies = posted.map(({ h }) => awaitReply(h, Math.max(MIN_WAIT_MS, 20 * (t2 - t1))));
+  // A job its helper has not started yet (its thread is waiting for a core, on a loaded machine)
+  // is taken back and computed here, so a split call is never much slower than one thread.
+  const results: Array<{ mine: tf.TensorInfo } | { shape: number[] }> = [];
+  for (const job of posted) {
+    const { h, from, n } = job;
+    if (takeBack(job)) {
+      stolen++;
+      results.push({ mine: computePart(plan, fallback, backend, ins, from, n) });
+    } else {
+      const r = awaitReply(h, Math.max(MIN_WAIT_MS, 20 * (t2 - t1)));
+      if (r.ms) {
+        times.helperCopyIn += r.ms[0];
+        times.helperKernel += r.ms[1];
+        times.helperCopyOut += r.ms[2];
+      }
+      results.push({ shape: r.shape });
+    }
+  }
   const t3 = performance.now();
   splits++;
   times.copyIn += t1 - t0;
   times.own += t2 - t1;
   times.wait += t3 - t2;
-  for (const r of replies) {
-    if (!r.ms) continue;
-    times.helperCopyIn += r.ms[0];
-    times.helperKernel += r.ms[1];
-    times.helperCopyOut += r.ms[2];
-  }
-  if (plan.out === 'sum') {
-    const acc = view(backend, own);
-    posted.forEach(({ h, out }, i) => {
-      const len = prod(replies[i].shape);
-      if (len !== acc.length) helperFailed(h, `returned ${len} values for a ${acc.length}-value gradient`);
-      const part = new Float32Array(h.data, out, len);
-      for (let j = 0; j < len; j++) acc[j] += part[j];
-    });
-    times.copyOut += performance.now() - t3;
-    return own;
-  }
+  // Views only from here on: no allocation below but `result`, taken before them.
   const total = parts[parts.length - 1][0] + parts[parts.length - 1][1];
   const axis = plan.out === 'first' ? 0 : plan.out === 'rows' ? 1 : own.shape.length - 1;
   const fullShape = own.shape.map((d, i) => (i === axis ? total : d));
-  const result = backend.makeOutput(fullShape, 'float32');
-  const dst = view(backend, result);
+  const result = plan.out === 'sum' ? own : backend.makeOutput(fullShape, 'float32');
   const pieces: Array<[Float32Array, number, number]> = [[view(backend, own), 0, n0]];
   posted.forEach(({ h, from, n, out }, i) => {
-    const want = prod(own.shape.map((d, j) => (j === axis ? n : d)));
-    if (prod(replies[i].shape) !== want) helperFailed(h, `returned shape [${replies[i].shape.join(',')}], not the ${want} values of its slice`);
+    const want = plan.out === 'sum' ? prod(own.shape) : prod(own.shape.map((d, j) => (j === axis ? n : d)));
+    const r = results[i];
+    if ('mine' in r) {
+      pieces.push([view(backend, r.mine), from, n]);
+      return;
+    }
+    if (prod(r.shape) !== want) helperFailed(h, `returned shape [${r.shape.join(',')}], not the ${want} values of its part`);
     pieces.push([new Float32Array(h.data, out, want), from, n]);
   });
-  for (const [part, from, n] of pieces) {
-    // Batch parts, and row parts of a batch-1 output, are contiguous blocks.
-    if (axis === 0 || (axis === 1 && fullShape[0] === 1)) dst.set(part, from * prod(fullShape, axis + 1));
-    else scatterLast(part, fullShape, from, n, dst);
+  if (plan.out === 'sum') {
+    // Parts added in order, the calling thread's first.
+    const acc = pieces[0][0];
+    for (const [part] of pieces.slice(1)) for (let j = 0; j < acc.length; j++) acc[j] += part[j];
+  } else {
+    const dst = view(backend, result);
+    for (const [part, from, n] of pieces) {
+      // Batch parts, and row parts of a batch-1 output, are contiguous blocks.
+      if (axis === 0 || (axis === 1 && fullShape[0] === 1)) dst.set(part, from * prod(fullShape, axis + 1));
+      else scatterLast(part, fullShape, from, n, dst);
+    }
+    free(backend, own);
   }
-  free(backend, own);
+  for (const r of results) if ('mine' in r) free(backend, r.mine);
   times.copyOut += performance.now() - t3;
   return result;
 }

@@ -5,7 +5,8 @@
  * receiveMessageOnPort (the helper blocks in Atomics.wait between jobs, so it has no event loop).
  *
  * ctrl (Int32Array over its own SharedArrayBuffer): [JOB] counts jobs posted by the main thread,
- * [DONE] counts jobs the helper finished (a reply is on the port before DONE moves).
+ * [DONE] counts jobs the helper answered (a reply is on the port before DONE moves), [TAKEN]
+ * says who runs the latest job.
  */
 import type * as tf from '@tensorflow/tfjs';
 
@@ -16,8 +17,13 @@ export const STATE = 2;
 export const DEAD = 1;
 /** Always 0: the helper sleeps on it for 1 ms when a job's message is late. */
 export const IDLE = 3;
+/**
+ * The id of the job that may still be started. The helper claims job `id` by swapping it for
+ * −id; the calling thread takes it back by swapping it for 0 (whoever swaps first has it).
+ */
+export const TAKEN = 4;
 /** Int32 slots in ctrl. */
-export const CTRL_SLOTS = 4;
+export const CTRL_SLOTS = 5;
 
 export interface TensorSlot {
   name: string;
@@ -34,6 +40,8 @@ export interface TensorSlot {
 
 export interface HelperJob {
   type: 'job';
+  /** The job's number (1, 2, …), claimed through TAKEN. */
+  id: number;
   kernel: string;
   attrs: tf.NamedAttrMap;
   inputs: TensorSlot[];
@@ -52,8 +60,14 @@ export interface HelperCrash {
   type: 'crash';
 }
 
+/** Tests only: the helper sleeps this long, as a thread waiting for a core would. */
+export interface HelperSleep {
+  type: 'sleep';
+  ms: number;
+}
+
 /** ms: the helper's time copying in, in the kernel, copying out (bench detail). */
-export type HelperReply = { type: 'done'; shape: number[]; ms?: [number, number, number] } | { type: 'error'; message: string };
+export type HelperReply = { type: 'done'; shape: number[]; ms?: [number, number, number] } | { type: 'error'; message: string } | { type: 'skipped' };
 
 /** Sent once on the worker's parentPort when the helper's backend is ready, or why it is not. */
 export type HelperReady = { type: 'ready'; flavor: string | null } | { type: 'failed'; message: string };
