@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../app/learning/backend.ts';
 import { lossFor } from '../../app/learning/heads.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from '../../app/learning/model/unet.ts';
-import { crashHelperForTest, setSplitKernels, splitCalls, stallHelpersForTest, startWasmThreads, stopWasmThreads, takenBack, wasmThreadsStatus } from '../../app/learning/kernels/parallel/pool.ts';
+import { crashHelperForTest, setSplitKernels, splitCalls, splitPauses, stallHelpersForTest, startWasmThreads, stopWasmThreads, takenBack, wasmThreadsStatus } from '../../app/learning/kernels/parallel/pool.ts';
 import { expectClose, on, printWorst, rand, relDiff, size } from './kernels-helpers.ts';
 
 let threads = 1;
@@ -32,6 +32,7 @@ const t = (shape: number[], seed: number): tf.Tensor => tf.tensor(rand(size(shap
 
 /** fn's outputs on wasm with the kernels split, then on one thread: split calls counted. */
 async function both(fn: () => tf.Tensor[]): Promise<{ split: Float32Array[]; single: Float32Array[]; calls: number }> {
+  setSplitKernels(true); // also resets the judgement of whether splitting pays (a loaded machine may pause it)
   const before = splitCalls();
   const split = await on('wasm', fn);
   const calls = splitCalls() - before;
@@ -167,6 +168,7 @@ describe('a helper thread that has not started its job', () => {
     const ref = await on('wasm', () => withGrads(f, [x, w]));
     setSplitKernels(old);
     const before = takenBack();
+    setSplitKernels(true);
     stallHelpersForTest(1500);
     const got = await on('wasm', () => withGrads(f, [x, w]));
     expect(takenBack() - before, 'jobs taken back while the helper slept').toBeGreaterThan(0);
@@ -174,11 +176,37 @@ describe('a helper thread that has not started its job', () => {
     expectClose('taken back: dW', [got[2]], [ref[2]], 5e-6);
     // The same filter again once the helper is awake: it must not be taken for kept.
     await new Promise((r) => setTimeout(r, 1600));
+    setSplitKernels(true);
     const calls = splitCalls();
     const again = await on('wasm', () => withGrads(f, [x, w]));
     expect(splitCalls() - calls).toBeGreaterThan(0);
     expect(relDiff(again[0], ref[0])).toBe(0);
     expect(wasmThreadsStatus().reason).toBeNull();
+    tf.dispose([x, w]);
+  }, 30_000);
+});
+
+describe('when splitting does not pay', () => {
+  it('pauses it (helpers kept busy as by other processes), then tries again', async (ctx) => {
+    if (threads < 2) ctx.skip();
+    await tf.setBackend('wasm');
+    setSplitKernels(true);
+    const x = t([4, 32, 32, 8], 1), w = t([3, 3, 8, 16], 2);
+    const before = splitPauses().pauses;
+    // 40 split calls, each with its helper asleep for longer than the call's own part.
+    for (let i = 0; i < 40 && !splitPauses().pausedNow; i++) {
+      stallHelpersForTest(40);
+      tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').dispose();
+    }
+    expect(splitPauses().pauses - before).toBe(1);
+    expect(splitPauses().pausedNow).toBe(true);
+    const calls = splitCalls();
+    tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').dispose();
+    expect(splitCalls(), 'paused: on the calling thread').toBe(calls);
+    setSplitKernels(true);
+    await new Promise((r) => setTimeout(r, 200)); // the helper wakes from its last sleep
+    tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').dispose();
+    expect(splitCalls()).toBe(calls + 1);
     tf.dispose([x, w]);
   }, 30_000);
 });

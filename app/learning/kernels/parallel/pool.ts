@@ -90,6 +90,35 @@ let starting: Promise<WasmThreadsStatus> | null = null;
 let status: WasmThreadsStatus = { threads: 1, reason: 'not started' };
 let busy = false;
 let enabled = true;
+
+/**
+ * Whether splitting pays, judged on the split calls themselves: a split call's wall time against
+ * the calling thread's own part scaled to the whole call (what one thread would have taken).
+ * When WINDOW calls in a row took longer split than that estimate (× PAYS), splitting pauses for
+ * PAUSE calls, then is tried again. On a machine whose cores are busy with other work every join
+ * waits for a descheduled thread, and one thread is faster (docs/cpu-speed.md).
+ */
+const WINDOW = 40;
+const PAYS = 0.95;
+const PAUSE = 400;
+const policy = { calls: 0, split: 0, alone: 0, paused: 0, pauses: 0 };
+
+function judge(splitMs: number, aloneMs: number): void {
+  policy.calls++;
+  policy.split += splitMs;
+  policy.alone += aloneMs;
+  if (policy.calls < WINDOW) return;
+  if (policy.split > PAYS * policy.alone) {
+    policy.paused = PAUSE;
+    policy.pauses++;
+  }
+  policy.calls = policy.split = policy.alone = 0;
+}
+
+/** How often splitting paused because it did not pay, and whether it is paused now (bench detail, tests). */
+export function splitPauses(): { pauses: number; pausedNow: boolean } {
+  return { pauses: policy.pauses, pausedNow: policy.paused > 0 };
+}
 let splits = 0;
 let stolen = 0;
 const times = { copyIn: 0, own: 0, wait: 0, copyOut: 0, helperCopyIn: 0, helperKernel: 0, helperCopyOut: 0 };
@@ -105,6 +134,7 @@ export interface WasmThreadsStatus {
 export function setSplitKernels(on: boolean): boolean {
   const old = enabled;
   enabled = on;
+  policy.calls = policy.split = policy.alone = policy.paused = 0;
   return old;
 }
 
@@ -465,6 +495,10 @@ export function splitKernel(kernelName: string, fallback: tf.KernelFunc): tf.Ker
     if (!plan || plan.parts.length < 2) return fallback(args);
     const dead = helpers.find((h) => Atomics.load(h.ctrl, STATE) === DEAD);
     if (dead) helperFailed(dead, 'its thread ended (crashed)');
+    if (policy.paused > 0) {
+      policy.paused--;
+      return fallback(args);
+    }
     busy = true;
     try {
       return runSplit(kernelName, plan, fallback, args, ins);
@@ -636,6 +670,7 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
   }
   const t3 = performance.now();
   splits++;
+  const total0 = parts[parts.length - 1][0] + parts[parts.length - 1][1];
   times.copyIn += t1 - t0;
   times.own += t2 - t1;
   times.wait += t3 - t2;
@@ -669,6 +704,8 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
     free(backend, own);
   }
   for (const r of results) if ('mine' in r) free(backend, r.mine);
-  times.copyOut += performance.now() - t3;
+  const t4 = performance.now();
+  times.copyOut += t4 - t3;
+  judge(t4 - t0, ((t2 - t1) * total0) / n0);
   return result;
 }
