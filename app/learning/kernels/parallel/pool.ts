@@ -1,4 +1,5 @@
 import { availableParallelism } from 'node:os';
+import v8 from 'node:v8';
 import { MessageChannel, Worker, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import * as tf from '@tensorflow/tfjs';
 import { OsteonError } from '../../../util/errors.ts';
@@ -171,6 +172,16 @@ export function wantedWasmThreads(requested?: number): number {
   return requested && requested > 0 ? requested : Math.min(4, availableParallelism());
 }
 
+/** Turns V8's up-front optimising wasm compilation on or off; false where the flag cannot be set. */
+function setEagerWasm(on: boolean): boolean {
+  try {
+    v8.setFlagsFromString(on ? '--no-wasm-dynamic-tiering' : '--wasm-dynamic-tiering');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Why this thread may not block in Atomics.wait, or null. */
 function cannotBlock(): string | null {
   try {
@@ -195,7 +206,13 @@ async function start(threads: number): Promise<WasmThreadsStatus> {
   if (threads <= 1) return (status = { threads: 1, reason: 'one thread asked for (OSTEON_WASM_THREADS=1)' });
   const why = cannotBlock();
   if (why) return (status = { threads: 1, reason: why });
-  const started = await Promise.allSettled(Array.from({ length: threads - 1 }, (_, i) => spawn(i + 1)));
+  // The helpers compile tfjs-wasm and Osteon's module with the optimising compiler up front.
+  // With V8's default lazy tier-up, a helper ran its first steps' convolutions up to 1.7× slower
+  // than the calling thread, whose code was already hot, and every join waited for it.
+  const eager = setEagerWasm(true);
+  const started = await Promise.allSettled(Array.from({ length: threads - 1 }, (_, i) => spawn(i + 1))).finally(() => {
+    if (eager) setEagerWasm(false);
+  });
   helpers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   const reason = failed ? `helper thread failed to start: ${failed.reason instanceof Error ? failed.reason.message : String(failed.reason)}` : null;
