@@ -11,6 +11,7 @@
  */
 import { loadavg } from 'node:os';
 import type { BenchRecord, BenchSuite } from '../app/cli/bench-types.ts';
+import { startWasmThreads } from '../app/learning/kernels/parallel/pool.ts';
 import { initBackend } from '../app/learning/backend.ts';
 import { loadNative, ompWait } from '../app/learning/native/addon.ts';
 import type { ProfileReport } from '../app/learning/profile.ts';
@@ -52,7 +53,10 @@ export const suite: BenchSuite = {
       for (const [dims, batch, size, filters, label] of models) {
         for (const path of paths) {
           if (path === 'wasm+dnnl') registerNativeKernels();
-          else unregisterNativeKernels();
+          else {
+            unregisterNativeKernels();
+            await startWasmThreads(); // the pure-wasm rung's helper threads, as `osteon train` starts them
+          }
           const rows = await fairModelRows(ctx, dims, batch, size, filters, label, path);
           if (path === 'wasm+dnnl') {
             const p = await profileModel(dims, batch, size, filters, 1);

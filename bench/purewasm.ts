@@ -18,6 +18,7 @@ import { timeStats, type BenchRecord, type BenchSuite } from '../app/cli/bench-t
 import { initBackend } from '../app/learning/backend.ts';
 import { lossFor } from '../app/learning/heads.ts';
 import { simdUnavailable } from '../app/learning/kernels/index.ts';
+import { startWasmThreads } from '../app/learning/kernels/parallel/pool.ts';
 import { setSimdKernels, simdFlavor } from '../app/learning/kernels/simd/simd.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from '../app/learning/model/unet.ts';
 import { nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../app/learning/native/register.ts';
@@ -51,6 +52,8 @@ export const suite: BenchSuite = {
     const loadBefore = load();
     const native = nativeKernelsActive();
     if (native) unregisterNativeKernels();
+    const threads = await startWasmThreads(); // the rung's helper threads, as `osteon train` starts them
+    ctx.notice(`purewasm: ${threads.threads} thread(s) for convolutions${threads.reason ? ` (${threads.reason})` : ''}`);
     const cfg: UNetConfig = { spatialDims: 2, inChannels: 1, outChannels: 5, filters: FILTERS, normalization: 'none', seed: 0 };
     const params = createParams(cfg);
     const x = tf.randomNormal([BATCH, SIZE, SIZE, 1], 0, 1, 'float32', 1);

@@ -15,6 +15,7 @@ import { OsteonError } from '../util/errors.ts';
 import { registerCustomKernels } from './kernels/index.ts';
 import { loadNative } from './native/addon.ts';
 import { registerNativeKernels } from './native/register.ts';
+import { startWasmThreads, wasmThreadsStatus } from './kernels/parallel/pool.ts';
 import { useNativeAccumulate } from './window-accumulate.ts';
 import { installTfjsNodeShim } from './tfjs-node-shim.ts';
 import type { AdapterSummary } from './webgpu/device.ts';
@@ -49,7 +50,7 @@ export interface BackendReport {
   attempts: BackendAttempt[];
   /** Osteon's own kernels and gradients registered, e.g. 'wasm:Conv2DBackpropFilter'. */
   kernels: string[];
-  /** Compute threads the backend uses (wasm in Node: always 1; tfjs-backend-wasm's threads need a browser's SharedArrayBuffer workers). */
+  /** Compute threads the backend uses (wasm in Node: 1 plus the helper threads that split its convolutions, kernels/parallel/pool.ts). */
   threads: number;
   /** How the ladder was chosen: 'auto', or the candidate forced by option or OSTEON_BACKEND. */
   preference: BackendPreference;
@@ -60,7 +61,7 @@ export interface BackendReport {
 export interface InitBackendOptions {
   /** 'auto' (default) walks the ladder; a candidate forces it (failure is an error). */
   prefer?: BackendPreference;
-  /** Threads for tfjs-node (TF_NUM_INTRAOP_THREADS) and wasm (has no effect in Node 20). */
+  /** Threads for tfjs-node (TF_NUM_INTRAOP_THREADS) and the wasm rung (its helper threads + 1; OSTEON_WASM_THREADS wins). */
   threads?: number;
 }
 
@@ -143,6 +144,12 @@ async function choose(opts: InitBackendOptions): Promise<BackendReport> {
       useNativeAccumulate(native.status.addon); // whole-volume blending in the addon too
       kernels = [...kernels, ...native.kernels];
       note = `oneDNN ${native.status.version ?? '?'}, ${native.status.threads} OpenMP thread(s) (OSTEON_THREADS; OSTEON_NATIVE=0 disables)`;
+      attempts[attempts.length - 1] = { candidate, ok: true, note };
+    }
+    if (candidate === 'wasm') {
+      // The pure-wasm rung: convolutions split by batch over helper threads (kernels/parallel/pool.ts).
+      const t = await startWasmThreads(opts.threads);
+      note = `${t.threads} thread(s) for convolutions (OSTEON_WASM_THREADS)${t.reason ? `; ${t.reason}` : ''}`;
       attempts[attempts.length - 1] = { candidate, ok: true, note };
     }
     return { name, package: packages[candidate], attempts, kernels, threads: threadsOf(name, opts.threads), preference, adapter: probe.adapter };
@@ -278,7 +285,7 @@ async function tryWasm(threads: number | undefined): Promise<string | null> {
 }
 
 function threadsOf(name: BackendReport['name'], requested: number | undefined): number {
-  if (name === 'wasm') return wasmThreadsCount?.() ?? 1;
+  if (name === 'wasm') return Math.max(wasmThreadsCount?.() ?? 1, wasmThreadsStatus().threads);
   if (name === 'tensorflow') return Number(process.env.TF_NUM_INTRAOP_THREADS) || requested || cpus().length;
   return 1;
 }

@@ -2,6 +2,7 @@
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { explainImportFailure, getBackendReport, initBackend } from '../../app/learning/backend.ts';
+import { wasmThreadsStatus } from '../../app/learning/kernels/parallel/pool.ts';
 import { runCli } from '../helpers/cli.ts';
 
 function installed(pkg: string): boolean {
@@ -22,8 +23,9 @@ describe('initBackend', () => {
   it('activates the preferred backend once and returns the same report afterwards', async () => {
     expect(getBackendReport()).toBeNull();
     const r = await initBackend({ prefer: 'wasm' });
-    expect(r).toMatchObject({ name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', preference: 'wasm', threads: 1 });
-    expect(r.attempts).toEqual([{ candidate: 'wasm', ok: true }]);
+    // threads: the calling thread plus the helper threads that split convolutions (kernels/parallel).
+    expect(r).toMatchObject({ name: 'wasm', package: '@tensorflow/tfjs-backend-wasm', preference: 'wasm', threads: wasmThreadsStatus().threads });
+    expect(r.attempts).toEqual([{ candidate: 'wasm', ok: true, note: expect.stringMatching(/^\d+ thread\(s\) for convolutions \(OSTEON_WASM_THREADS\)/) }]);
     expect(r.kernels).toEqual(expect.arrayContaining(['gradient:Conv3DBackpropInputV2', 'wasm:Conv2DBackpropFilter', 'wasm:Conv2DBackpropInput', 'wasm:Conv3D']));
     expect(await initBackend({ prefer: 'cpu' })).toBe(r);
     expect(getBackendReport()).toBe(r);

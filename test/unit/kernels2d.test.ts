@@ -4,6 +4,7 @@
 // Shapes are small on purpose: the cpu backend's dW kernel is very slow on large ones.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../app/learning/backend.ts';
+import { unsplit } from '../../app/learning/kernels/parallel/pool.ts';
 import { conv2dBackpropFilter } from '../../app/learning/kernels/conv2d_backprop_filter.ts';
 import { setChunkBudget } from '../../app/learning/kernels/im2col.ts';
 import { setFilterGradByTaps } from '../../app/learning/kernels/lowered.ts';
@@ -55,7 +56,7 @@ beforeAll(async () => {
   const r = await initBackend({ prefer: 'wasm' });
   expect(r.name).toBe('wasm');
   expect(r.kernels).toEqual(expect.arrayContaining(['wasm:Conv2DBackpropFilter', 'wasm:Conv2DBackpropInput']));
-  expect(tf.getKernel('Conv2DBackpropFilter', 'wasm').kernelFunc).toBe(conv2dBackpropFilter);
+  expect(unsplit(tf.getKernel('Conv2DBackpropFilter', 'wasm').kernelFunc)).toBe(conv2dBackpropFilter);
 });
 afterAll(() => printWorst('kernels2d'));
 

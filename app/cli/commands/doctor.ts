@@ -82,6 +82,8 @@ export const command: Command = {
     'install when libdnnl-dev and a C++ compiler are present); its line says why it is missing',
     '("addon not built: ...", "libdnnl not found", "OSTEON_NATIVE=0"). OSTEON_NATIVE=0 turns it',
     'off; OSTEON_THREADS sets its OpenMP threads (default: one per CPU).',
+    'The wasm rung splits its convolutions over helper threads; OSTEON_WASM_THREADS sets how many',
+    'threads in all (default: one per CPU, at most 4; 1 turns the helpers off).',
     '',
     'The self-test computes a few small convolution gradients on the active backend and on',
     'tfjs\'s cpu backend and compares them (PASS when they agree to 1e-4 of their magnitude).',

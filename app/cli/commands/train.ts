@@ -135,7 +135,7 @@ export const command: Command = {
     // The worker reads it from its copy of the environment (app/learning/profile.ts).
     if (v.profile) process.env.OSTEON_PROFILE = '1';
     const job = startTraining(start, {
-      onBackend: (r) => { if (!v.json) io.err(`backend: ${r.name} (${r.package})${r.kernels.length ? `, ${r.kernels.length} Osteon kernels` : ''}`); },
+      onBackend: (r) => { if (!v.json) io.err(`backend: ${r.name} (${r.package})${r.kernels.length ? `, ${r.kernels.length} Osteon kernels` : ''}${r.name === 'wasm' ? `, ${r.threads} thread(s)` : ''}`); },
       onEvent: (e) => {
         if (v.json) { io.out(JSON.stringify(e, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x))); return; }
         if (e.type === 'start') ids = e.structures;

@@ -6,6 +6,7 @@ import { conv3dBackpropFilter } from './conv3d_backprop_filter.ts';
 import { conv3dBackpropInput } from './conv3d_backprop_input.ts';
 import { splitVLastAxis } from './split_v.ts';
 import { loadSimd, simdKernels } from './simd/simd.ts';
+import { SPLIT_KERNELS, splitKernel } from './parallel/pool.ts';
 import { asWasm } from './wasm_heap.ts';
 import { registerMissingGradients } from '../webgpu/workarounds.ts';
 
@@ -39,7 +40,24 @@ function registerWasmKernels(): string[] {
   const builtinSplit: tf.KernelFunc | null = (tf.getKernel('SplitV', 'wasm') as tf.KernelConfig | undefined)?.kernelFunc ?? null;
   if (builtinSplit) replaceWasmKernel('SplitV', splitVLastAxis(builtinSplit));
   const names = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv3D', 'Conv3DBackpropFilterV2', 'Conv3DBackpropInputV2', ...(builtinSplit ? ['SplitV'] : [])].map((k) => `wasm:${k}`);
-  return [...names, ...registerSimdKernels()];
+  return [...names, ...registerSimdKernels(), ...registerSplitKernels()];
+}
+
+/**
+ * The convolutions split by batch over the wasm helper threads (parallel/pool.ts), over whatever
+ * is registered now; each runs as before while no helpers are started. Names 'wasm-threads:Conv2D'.
+ */
+function registerSplitKernels(): string[] {
+  const names: string[] = [];
+  for (const kernelName of Object.keys(SPLIT_KERNELS)) {
+    const old = tf.getKernel(kernelName, 'wasm') as tf.KernelConfig | undefined;
+    if (!old) continue;
+    tf.unregisterKernel(kernelName, 'wasm');
+    if (!replaced.has(kernelName)) replaced.set(kernelName, old.kernelFunc);
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: splitKernel(kernelName, old.kernelFunc) });
+    names.push(`wasm-threads:${kernelName}`);
+  }
+  return names;
 }
 
 let simdStatus: string | null = null;
