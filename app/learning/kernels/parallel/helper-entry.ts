@@ -108,6 +108,7 @@ try {
 /** Runs jobs until a 'quit' job; throws only on a fault outside a job (a crash). */
 function serve(): void {
   let seen = 0;
+  let sleepClaimed = 0; // ms to sleep after claiming the next real job (tests)
   for (;;) {
     while (Atomics.load(ctrl, JOB) === seen) Atomics.wait(ctrl, JOB, seen, 1000);
     seen++;
@@ -117,7 +118,8 @@ function serve(): void {
     try {
       const job = next();
       if (job.type === 'sleep') {
-        Atomics.wait(ctrl, IDLE, 0, job.ms);
+        if (job.claimed) sleepClaimed = job.ms;
+        else Atomics.wait(ctrl, IDLE, 0, job.ms);
         reply = { type: 'skipped' };
       } else if (job.type === 'crash') {
         crash = true;
@@ -129,6 +131,8 @@ function serve(): void {
         // The calling thread took it back (or a newer job replaced it): nothing to do.
         reply = { type: 'skipped' };
       } else {
+        if (sleepClaimed > 0) Atomics.wait(ctrl, IDLE, 0, sleepClaimed);
+        sleepClaimed = 0;
         reply = run(job);
       }
     } catch (e) {

@@ -254,10 +254,14 @@ export async function crashHelperForTest(): Promise<void> {
   await new Promise<void>((resolve) => h.worker.once('exit', () => resolve()));
 }
 
-/** Tests: keeps every helper busy for `ms`, as threads waiting for a core would be. */
-export function stallHelpersForTest(ms: number): void {
+/**
+ * Tests: keeps every helper busy for `ms`, as threads waiting for a core would be. With `claimed`,
+ * each helper sleeps after claiming its next job instead, so that job cannot be taken back and the
+ * split call is slower than one thread by about `ms`, whatever the machine's load.
+ */
+export function stallHelpersForTest(ms: number, claimed = false): void {
   for (const h of helpers) {
-    h.port.postMessage({ type: 'sleep', ms } satisfies HelperSleep);
+    h.port.postMessage({ type: 'sleep', ms, claimed } satisfies HelperSleep);
     h.jobs++;
     Atomics.store(h.ctrl, JOB, h.jobs);
     Atomics.notify(h.ctrl, JOB);

@@ -64,6 +64,8 @@ export interface HelperCrash {
 export interface HelperSleep {
   type: 'sleep';
   ms: number;
+  /** Sleep after claiming the next real job instead of now, so the caller must wait for it (tests). */
+  claimed?: boolean;
 }
 
 /** ms: the helper's time copying in, in the kernel, copying out (bench detail). */
