@@ -472,15 +472,22 @@ napi_value MaxPoolImpl(napi_env env, napi_callback_info info) {
   });
 }
 
-// maxPoolGradV(geometry, x, dy, dx, lastMax): vectorised; lastMax picks the last maximum of a tie.
+// maxPoolGradV(geometry, x, dy, dx, lastMax[, add]): vectorised; lastMax picks the last maximum
+// of a tie; with add (x's shape), dx = add + the pooling gradient in one pass.
 napi_value MaxPoolGradV(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
-    auto argv = argsOf(env, info, 5);
+    std::vector<napi_value> argv(6);
+    size_t argc = 6;  // the 6th (add) is optional: napi fills a missing one with undefined
+    check(env, napi_get_cb_info(env, info, &argc, argv.data(), nullptr, nullptr));
+    if (argc < 5) throw JsError("expected 5 or 6 arguments");
     const osteon::PoolGeom g = poolGeom(env, argv[0]);
     const int64_t xs = int64_t(g.n) * g.d * g.h * g.w * g.c, ys = int64_t(g.n) * g.od * g.oh * g.ow * g.c;
     bool lastMax = false;
     check(env, napi_get_value_bool(env, argv[4], &lastMax));
-    osteon::maxPoolGradVector(g, f32(env, argv[1], xs, "x"), f32(env, argv[2], ys, "dy"), f32(env, argv[3], xs, "dx"), lastMax);
+    napi_valuetype addType = napi_undefined;
+    check(env, napi_typeof(env, argv[5], &addType));
+    const float* add = addType == napi_undefined || addType == napi_null ? nullptr : f32(env, argv[5], xs, "add");
+    osteon::maxPoolGradVector(g, f32(env, argv[1], xs, "x"), f32(env, argv[2], ys, "dy"), f32(env, argv[3], xs, "dx"), lastMax, add);
     return undefinedValue(env);
   });
 }
