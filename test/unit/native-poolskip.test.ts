@@ -61,6 +61,8 @@ describe.skipIf(!native.addon)('pool-and-keep vs the cpu backend', () => {
       const got = await on('wasm', () => run(c));
       const after = nativeCounts();
       expect(after.errors - before.errors, after.lastError ?? '').toBe(0);
+      // Two forwards (the values, and the one tf.grad records) and one gradient: all native.
+      expect((fusedCounts()[POOL_SKIP] ?? 0) - (served[POOL_SKIP] ?? 0), POOL_SKIP).toBe(2);
       expect((fusedCounts()[POOL_SKIP_GRAD] ?? 0) - (served[POOL_SKIP_GRAD] ?? 0), POOL_SKIP_GRAD).toBe(1);
       const ref = await on('cpu', () => run(c));
       expectClose(`maxPoolSkip ${c.name}`, got, ref);
