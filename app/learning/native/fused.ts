@@ -184,7 +184,7 @@ const maxPoolSkipGradUnfused: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 /** OsteonMaxPoolSkipGrad: dx = add + the max-pool gradient of dy, in one multi-threaded pass (pool.cc). */
 export const maxPoolSkipGrad: tf.KernelFunc = withFallback(maxPoolSkipGradUnfused, counted('OsteonMaxPoolSkipGrad', ({ inputs, backend, attrs }) => {
   const { dy, input, add } = inputs;
-  if (!(f32(dy) && f32(input) && f32(add)) || add.shape.length !== input.shape.length || add.shape.some((d, i) => d !== input.shape[i])) return null;
+  if (typeof dnnl().maxPoolGradAdd !== 'function' || !(f32(dy) && f32(input) && f32(add)) || add.shape.length !== input.shape.length || add.shape.some((d, i) => d !== input.shape[i])) return null;
   const { filterSize, strides, pad } = attrs as unknown as { filterSize: number; strides: number; pad: 'valid' };
   const rank = input.shape.length;
   let geo: Int32Array, outSize: number;
@@ -206,5 +206,5 @@ export const maxPoolSkipGrad: tf.KernelFunc = withFallback(maxPoolSkipGradUnfuse
   } else return null;
   if (size(dy.shape) !== outSize || size(input.shape) === 0) return null;
   // The same tie rule as MaxPoolGrad / MaxPool3DGrad here (memops.ts): first maximum in 2D, last in 3D.
-  return withViews(backend, [input, dy, add], [input.shape], ([x, g, a], [dx]) => dnnl().maxPoolGradV(geo, x, g, dx, rank === 5, a))[0];
+  return withViews(backend, [input, dy, add], [input.shape], ([x, g, a], [dx]) => dnnl().maxPoolGradAdd!(geo, x, g, dx, rank === 5, a))[0];
 }));

@@ -472,24 +472,28 @@ napi_value MaxPoolImpl(napi_env env, napi_callback_info info) {
   });
 }
 
-// maxPoolGradV(geometry, x, dy, dx, lastMax[, add]): vectorised; lastMax picks the last maximum
-// of a tie; with add (x's shape), dx = add + the pooling gradient in one pass.
-napi_value MaxPoolGradV(napi_env env, napi_callback_info info) {
+// maxPoolGradV(geometry, x, dy, dx, lastMax): vectorised; lastMax picks the last maximum of a tie.
+// maxPoolGradAdd(geometry, x, dy, dx, lastMax, add): dx = add (x's shape) + the same gradient, in
+// one pass. A function of its own, so JS can tell an addon built before it (typeof check).
+static napi_value maxPoolGradCall(napi_env env, napi_callback_info info, bool withAdd) {
   return guarded(env, [&] {
-    std::vector<napi_value> argv(6);
-    size_t argc = 6;  // the 6th (add) is optional: napi fills a missing one with undefined
-    check(env, napi_get_cb_info(env, info, &argc, argv.data(), nullptr, nullptr));
-    if (argc < 5) throw JsError("expected 5 or 6 arguments");
+    auto argv = argsOf(env, info, withAdd ? 6 : 5);
     const osteon::PoolGeom g = poolGeom(env, argv[0]);
     const int64_t xs = int64_t(g.n) * g.d * g.h * g.w * g.c, ys = int64_t(g.n) * g.od * g.oh * g.ow * g.c;
     bool lastMax = false;
     check(env, napi_get_value_bool(env, argv[4], &lastMax));
-    napi_valuetype addType = napi_undefined;
-    check(env, napi_typeof(env, argv[5], &addType));
-    const float* add = addType == napi_undefined || addType == napi_null ? nullptr : f32(env, argv[5], xs, "add");
+    const float* add = withAdd ? f32(env, argv[5], xs, "add") : nullptr;
     osteon::maxPoolGradVector(g, f32(env, argv[1], xs, "x"), f32(env, argv[2], ys, "dy"), f32(env, argv[3], xs, "dx"), lastMax, add);
     return undefinedValue(env);
   });
+}
+
+napi_value MaxPoolGradV(napi_env env, napi_callback_info info) {
+  return maxPoolGradCall(env, info, false);
+}
+
+napi_value MaxPoolGradAdd(napi_env env, napi_callback_info info) {
+  return maxPoolGradCall(env, info, true);
 }
 
 // softmax(rows, cols, x, y): over the last axis.
@@ -522,6 +526,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reluBiasGrad", nullptr, ReluBiasGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolGradV", nullptr, MaxPoolGradV, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"maxPoolGradAdd", nullptr, MaxPoolGradAdd, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolImpl", nullptr, MaxPoolImpl, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       // fused loss and Adam (loss.cc, adam.cc)
