@@ -203,6 +203,8 @@ async function fusedVsUnfused(cfg: UNetConfig, xShape: number[]): Promise<void> 
   // One transposed conv + bias per decoder stage, forward and filter+bias gradient (model/upconv.ts).
   expect(fusedCounts().OsteonConvTransposeBias - (served.OsteonConvTransposeBias ?? 0)).toBe(cfg.filters.length - 1);
   expect(fusedCounts().OsteonConvTransposeBiasGrad - (served.OsteonConvTransposeBiasGrad ?? 0)).toBe(cfg.filters.length - 1);
+  // One pool-and-keep per encoder level but the last: its gradient sums the pool's and the skip's in one pass (model/poolskip.ts).
+  expect(fusedCounts().OsteonMaxPoolSkipGrad - (served.OsteonMaxPoolSkipGrad ?? 0)).toBe(cfg.filters.length - 1);
   setFusedKernels(false);
   let unfused: Map<string, Float32Array>;
   try {

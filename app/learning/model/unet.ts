@@ -13,6 +13,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { convBias, convBiasRelu } from './fused.ts';
+import { maxPoolSkip } from './poolskip.ts';
 import { convTransposeBias } from './upconv.ts';
 
 export type Normalization = 'none' | 'instance';
@@ -101,10 +102,6 @@ function convBlock(p: Params, cfg: UNetConfig, name: string, x: tf.Tensor): tf.T
   return tf.relu(instanceNorm(tf.add(y, b), get(p, `${name}.gamma`), get(p, `${name}.beta`), cfg.spatialDims));
 }
 
-function pool(x: tf.Tensor, dims: 2 | 3): tf.Tensor {
-  return dims === 2 ? tf.maxPool(x as tf.Tensor4D, 2, 2, 'valid') : tf.maxPool3d(x as tf.Tensor5D, 2, 2, 'valid');
-}
-
 function upsample(p: Params, cfg: UNetConfig, name: string, x: tf.Tensor, like: tf.Tensor): tf.Tensor {
   const w = get(p, `${name}.w`), b = get(p, `${name}.b`);
   const outC = w.shape[w.rank - 2];
@@ -126,10 +123,13 @@ export function forward(p: Params, cfg: UNetConfig, x: tf.Tensor): tf.Tensor {
   let h = x;
   const L = cfg.filters.length;
   for (let l = 0; l < L; l++) {
-    if (l > 0) h = pool(h, cfg.spatialDims);
     h = convBlock(p, cfg, `enc${l}.conv0`, h);
     h = convBlock(p, cfg, `enc${l}.conv1`, h);
-    skips.push(h);
+    if (l === L - 1) break;
+    // Pool and keep as one op (model/poolskip.ts: the two gradients summed in one native pass).
+    const [down, skip] = maxPoolSkip(h);
+    skips.push(skip);
+    h = down;
   }
   for (let l = L - 2; l >= 0; l--) {
     const up = upsample(p, cfg, `dec${l}.up`, h, skips[l]);

@@ -49,6 +49,8 @@ export interface DnnlAddon {
   maxPoolImpl(geometry: Int32Array): string;
   /** Max pool backward vectorised over channels; dy to the first maximum of a window, or the last with lastMax (tfjs's cpu backend in 3D). */
   maxPoolGradV(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array, lastMax: boolean): void;
+  /** dx = add (x's shape) + maxPoolGradV's gradient, in one pass. Absent in addons built before it. */
+  maxPoolGradAdd?(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array, lastMax: boolean, add: Float32Array): void;
   /** Softmax over the last axis of rows × cols. */
   softmax(rows: number, cols: number, x: Float32Array, y: Float32Array): void;
 }

@@ -102,33 +102,37 @@ function pool(backend: object, x: tf.TensorInfo, p: PoolShape, outShape: number[
 }
 
 export function maxPool(fallback: tf.KernelFunc): tf.KernelFunc {
-  return withFallback(fallback, counted('MaxPool', ({ inputs, backend, attrs }) => {
-    const { x } = inputs;
-    if (!f32(x) || x.shape.length !== 4 || size(x.shape) === 0) return null;
-    const at = attrs as unknown as MaxPoolAttrs;
-    const p = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], at.filterSize, at.strides, 1, at.pad, at.dimRoundingMode);
-    if (p.dilationHeight !== 1 || p.dilationWidth !== 1 || size(p.outShape) === 0) return null;
-    return pool(backend, x, {
-      n: p.batchSize, d: 1, h: p.inHeight, w: p.inWidth, c: p.inChannels, od: 1, oh: p.outHeight, ow: p.outWidth,
-      kd: 1, kh: p.filterHeight, kw: p.filterWidth, sd: 1, sh: p.strideHeight, sw: p.strideWidth, pf: 0, pt: p.padInfo.top, pl: p.padInfo.left,
-    }, p.outShape);
-  }));
+  return withFallback(fallback, counted('MaxPool', maxPool2dBody));
+}
+
+function maxPool2dBody({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | null {
+  const { x } = inputs;
+  if (!f32(x) || x.shape.length !== 4 || size(x.shape) === 0) return null;
+  const at = attrs as unknown as MaxPoolAttrs;
+  const p = tf.backend_util.computePool2DInfo(x.shape as [number, number, number, number], at.filterSize, at.strides, 1, at.pad, at.dimRoundingMode);
+  if (p.dilationHeight !== 1 || p.dilationWidth !== 1 || size(p.outShape) === 0) return null;
+  return pool(backend, x, {
+    n: p.batchSize, d: 1, h: p.inHeight, w: p.inWidth, c: p.inChannels, od: 1, oh: p.outHeight, ow: p.outWidth,
+    kd: 1, kh: p.filterHeight, kw: p.filterWidth, sd: 1, sh: p.strideHeight, sw: p.strideWidth, pf: 0, pt: p.padInfo.top, pl: p.padInfo.left,
+  }, p.outShape);
 }
 
 export function maxPool3d(fallback: tf.KernelFunc): tf.KernelFunc {
-  return withFallback(fallback, counted('MaxPool3D', ({ inputs, backend, attrs }) => {
-    const { x } = inputs;
-    if (!f32(x) || x.shape.length !== 5 || size(x.shape) === 0) return null;
-    const at = attrs as unknown as MaxPool3DAttrs;
-    if (at.dataFormat === 'NCDHW') return null;
-    const p = tf.backend_util.computePool3DInfo(x.shape as [number, number, number, number, number], at.filterSize, at.strides, 1, at.pad, at.dimRoundingMode);
-    if (size(p.outShape) === 0) return null;
-    return pool(backend, x, {
-      n: p.batchSize, d: p.inDepth, h: p.inHeight, w: p.inWidth, c: p.inChannels, od: p.outDepth, oh: p.outHeight, ow: p.outWidth,
-      kd: p.filterDepth, kh: p.filterHeight, kw: p.filterWidth, sd: p.strideDepth, sh: p.strideHeight, sw: p.strideWidth,
-      pf: p.padInfo.front, pt: p.padInfo.top, pl: p.padInfo.left,
-    }, p.outShape);
-  }));
+  return withFallback(fallback, counted('MaxPool3D', maxPool3dBody));
+}
+
+function maxPool3dBody({ inputs, backend, attrs }: Parameters<tf.KernelFunc>[0]): tf.TensorInfo | null {
+  const { x } = inputs;
+  if (!f32(x) || x.shape.length !== 5 || size(x.shape) === 0) return null;
+  const at = attrs as unknown as MaxPool3DAttrs;
+  if (at.dataFormat === 'NCDHW') return null;
+  const p = tf.backend_util.computePool3DInfo(x.shape as [number, number, number, number, number], at.filterSize, at.strides, 1, at.pad, at.dimRoundingMode);
+  if (size(p.outShape) === 0) return null;
+  return pool(backend, x, {
+    n: p.batchSize, d: p.inDepth, h: p.inHeight, w: p.inWidth, c: p.inChannels, od: p.outDepth, oh: p.outHeight, ow: p.outWidth,
+    kd: p.filterDepth, kh: p.filterHeight, kw: p.filterWidth, sd: p.strideDepth, sh: p.strideHeight, sw: p.strideWidth,
+    pf: p.padInfo.front, pt: p.padInfo.top, pl: p.padInfo.left,
+  }, p.outShape);
 }
 
 /** Below this many elements the built-in (single-threaded) is as fast. */
@@ -144,3 +148,63 @@ export function softmax(fallback: tf.KernelFunc): tf.KernelFunc {
     return withViews(backend, [logits], [logits.shape], ([xv], [yv]) => dnnl().softmax(size(logits.shape) / cols, cols, xv, yv))[0];
   }));
 }
+
+/**
+ * OsteonMaxPoolSkip (app/learning/model/poolskip.ts): [pool(x), x] where the kept x shares x's
+ * data (reference-counted, as Identity); the pool is whatever MaxPool / MaxPool3D kernel is
+ * registered on wasm now (the oneDNN one above).
+ */
+function poolSkipWith(pool2d: Body, pool3d: Body): Body {
+  return ({ inputs, backend, attrs }) => {
+    const { x } = inputs as Record<string, tf.TensorInfo>;
+    const { filterSize, strides, pad } = attrs as unknown as { filterSize: number; strides: number; pad: 'valid' };
+    const pooled = (x.shape.length === 4
+      ? pool2d({ inputs: { x }, backend, attrs: { filterSize, strides, pad } })
+      : pool3d({ inputs: { x }, backend, attrs: { filterSize, strides, pad, dataFormat: 'NDHWC' } })) as tf.TensorInfo | null;
+    if (pooled === null) return null;
+    asWasm(backend).incRef(x.dataId);
+    return [pooled, { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype }];
+  };
+}
+
+export const maxPoolSkip: tf.KernelFunc = withFallback(
+  poolSkipWith((a) => kernelOf('MaxPool')(a) as tf.TensorInfo, (a) => kernelOf('MaxPool3D')(a) as tf.TensorInfo) as tf.KernelFunc,
+  counted('OsteonMaxPoolSkip', poolSkipWith(maxPool2dBody, maxPool3dBody)),
+);
+
+/** add + MaxPoolGrad(dy) from the wasm backend's own kernels (whatever is registered now). */
+const maxPoolSkipGradUnfused: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, input, output, add } = inputs as Record<string, tf.TensorInfo>;
+  const g = kernelOf(input.shape.length === 4 ? 'MaxPoolGrad' : 'MaxPool3DGrad')({ inputs: { dy, input, output }, backend, attrs }) as tf.TensorInfo;
+  const out = kernelOf('Add')({ inputs: { a: g, b: add }, backend, attrs: {} }) as tf.TensorInfo;
+  free(asWasm(backend), g);
+  return out;
+};
+
+/** OsteonMaxPoolSkipGrad: dx = add + the max-pool gradient of dy, in one multi-threaded pass (pool.cc). */
+export const maxPoolSkipGrad: tf.KernelFunc = withFallback(maxPoolSkipGradUnfused, counted('OsteonMaxPoolSkipGrad', ({ inputs, backend, attrs }) => {
+  const { dy, input, add } = inputs;
+  if (typeof dnnl().maxPoolGradAdd !== 'function' || !(f32(dy) && f32(input) && f32(add)) || add.shape.length !== input.shape.length || add.shape.some((d, i) => d !== input.shape[i])) return null;
+  const { filterSize, strides, pad } = attrs as unknown as { filterSize: number; strides: number; pad: 'valid' };
+  const rank = input.shape.length;
+  let geo: Int32Array, outSize: number;
+  if (rank === 4) {
+    const p = tf.backend_util.computePool2DInfo(input.shape as [number, number, number, number], filterSize, strides, 1, pad);
+    geo = poolGeometry({
+      n: p.batchSize, d: 1, h: p.inHeight, w: p.inWidth, c: p.inChannels, od: 1, oh: p.outHeight, ow: p.outWidth,
+      kd: 1, kh: p.filterHeight, kw: p.filterWidth, sd: 1, sh: p.strideHeight, sw: p.strideWidth, pf: 0, pt: p.padInfo.top, pl: p.padInfo.left,
+    });
+    outSize = size(p.outShape);
+  } else if (rank === 5) {
+    const p = tf.backend_util.computePool3DInfo(input.shape as [number, number, number, number, number], filterSize, strides, 1, pad);
+    geo = poolGeometry({
+      n: p.batchSize, d: p.inDepth, h: p.inHeight, w: p.inWidth, c: p.inChannels, od: p.outDepth, oh: p.outHeight, ow: p.outWidth,
+      kd: p.filterDepth, kh: p.filterHeight, kw: p.filterWidth, sd: p.strideDepth, sh: p.strideHeight, sw: p.strideWidth,
+      pf: p.padInfo.front, pt: p.padInfo.top, pl: p.padInfo.left,
+    });
+    outSize = size(p.outShape);
+  } else return null;
+  if (size(dy.shape) !== outSize || size(input.shape) === 0) return null;
+  // The same tie rule as MaxPoolGrad / MaxPool3DGrad here (memops.ts): first maximum in 2D, last in 3D.
+  return withViews(backend, [input, dy, add], [input.shape], ([x, g, a], [dx]) => dnnl().maxPoolGradAdd!(geo, x, g, dx, rank === 5, a))[0];
+}));

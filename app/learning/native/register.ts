@@ -2,11 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import { loadNative, type NativeStatus } from './addon.ts';
 import { conv2d, conv2dBackpropFilter, conv2dBackpropInput, conv3d, conv3dBackpropFilter, conv3dBackpropInput, fusedConv2d } from './conv.ts';
 import { CONV_BIAS, RELU_BIAS_GRAD } from '../model/fused.ts';
-import { convBias, maxPool, maxPool3d, reluBiasGrad, softmax } from './fused.ts';
+import { convBias, maxPool, maxPool3d, maxPoolSkip, maxPoolSkipGrad, reluBiasGrad, softmax } from './fused.ts';
 import { setFusedLoss } from '../fusion.ts';
 import { nativeFusedHeadLoss } from './loss-adam.ts';
 import { servedLog } from './run.ts';
 import { CONV_T_BIAS, CONV_T_BIAS_GRAD } from '../model/upconv.ts';
+import { POOL_SKIP, POOL_SKIP_GRAD } from '../model/poolskip.ts';
 import { convTransposeBias, convTransposeBiasGrad } from './deconv.ts';
 import { binary, concat, identity, maxPool3dGrad, maxPoolGrad, slice, splitV, sum } from './memops.ts';
 
@@ -46,6 +47,8 @@ const added: Array<[string, tf.KernelFunc]> = [
   [RELU_BIAS_GRAD, reluBiasGrad],
   [CONV_T_BIAS, convTransposeBias],
   [CONV_T_BIAS_GRAD, convTransposeBiasGrad],
+  [POOL_SKIP, maxPoolSkip],
+  [POOL_SKIP_GRAD, maxPoolSkipGrad],
 ];
 let addedActive = false;
 

@@ -473,16 +473,27 @@ napi_value MaxPoolImpl(napi_env env, napi_callback_info info) {
 }
 
 // maxPoolGradV(geometry, x, dy, dx, lastMax): vectorised; lastMax picks the last maximum of a tie.
-napi_value MaxPoolGradV(napi_env env, napi_callback_info info) {
+// maxPoolGradAdd(geometry, x, dy, dx, lastMax, add): dx = add (x's shape) + the same gradient, in
+// one pass. A function of its own, so JS can tell an addon built before it (typeof check).
+static napi_value maxPoolGradCall(napi_env env, napi_callback_info info, bool withAdd) {
   return guarded(env, [&] {
-    auto argv = argsOf(env, info, 5);
+    auto argv = argsOf(env, info, withAdd ? 6 : 5);
     const osteon::PoolGeom g = poolGeom(env, argv[0]);
     const int64_t xs = int64_t(g.n) * g.d * g.h * g.w * g.c, ys = int64_t(g.n) * g.od * g.oh * g.ow * g.c;
     bool lastMax = false;
     check(env, napi_get_value_bool(env, argv[4], &lastMax));
-    osteon::maxPoolGradVector(g, f32(env, argv[1], xs, "x"), f32(env, argv[2], ys, "dy"), f32(env, argv[3], xs, "dx"), lastMax);
+    const float* add = withAdd ? f32(env, argv[5], xs, "add") : nullptr;
+    osteon::maxPoolGradVector(g, f32(env, argv[1], xs, "x"), f32(env, argv[2], ys, "dy"), f32(env, argv[3], xs, "dx"), lastMax, add);
     return undefinedValue(env);
   });
+}
+
+napi_value MaxPoolGradV(napi_env env, napi_callback_info info) {
+  return maxPoolGradCall(env, info, false);
+}
+
+napi_value MaxPoolGradAdd(napi_env env, napi_callback_info info) {
+  return maxPoolGradCall(env, info, true);
 }
 
 // softmax(rows, cols, x, y): over the last axis.
@@ -515,6 +526,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"reluBiasGrad", nullptr, ReluBiasGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPool", nullptr, MaxPool, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolGradV", nullptr, MaxPoolGradV, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"maxPoolGradAdd", nullptr, MaxPoolGradAdd, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"maxPoolImpl", nullptr, MaxPoolImpl, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"softmax", nullptr, Softmax, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       // fused loss and Adam (loss.cc, adam.cc)

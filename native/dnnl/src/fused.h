@@ -23,6 +23,6 @@ std::string poolImplOf(const PoolGeom& g);
 // Max pool backward vectorised over channels (pool.cc). dy goes to the first maximum of each
 // window (memops.cc's maxPoolGrad; tfjs's cpu backend in 2D) or, with lastMax, to the last one
 // (tfjs's cpu backend in 3D).
-void maxPoolGradVector(const PoolGeom& g, const float* x, const float* dy, float* dx, bool lastMax);
+void maxPoolGradVector(const PoolGeom& g, const float* x, const float* dy, float* dx, bool lastMax, const float* add = nullptr);
 
 }  // namespace osteon

@@ -106,12 +106,21 @@ std::string poolImplOf(const PoolGeom& g) {
 
 namespace osteon {
 
-void maxPoolGradVector(const PoolGeom& g, const float* x, const float* dy, float* dx, bool lastMax) {
+void maxPoolGradVector(const PoolGeom& g, const float* x, const float* dy, float* dx, bool lastMax, const float* add) {
   const bool overlap = g.kd > g.sd || g.kh > g.sh || g.kw > g.sw;
   // Every input element inside exactly one window: no need to zero dx first.
   const bool tiles = !overlap && g.kd == g.sd && g.kh == g.sh && g.kw == g.sw && g.pf == 0 && g.pt == 0 && g.pl == 0 && g.od * g.sd == g.d &&
                      g.oh * g.sh == g.h && g.ow * g.sw == g.w;
-  if (!tiles) std::memset(dx, 0, sizeof(float) * size_t(int64_t(g.n) * g.d * g.h * g.w * g.c));
+  // With `add` (the gradient of the pooled tensor's other consumer, e.g. a U-Net skip concat),
+  // dx = add + the pooling gradient in the same pass: tiles read add where they write dx; other
+  // geometries start from a copy of add and accumulate.
+  const int64_t inSize = int64_t(g.n) * g.d * g.h * g.w * g.c;
+  if (!tiles) {
+    if (add) std::memcpy(dx, add, sizeof(float) * size_t(inSize));
+    else std::memset(dx, 0, sizeof(float) * size_t(inSize));
+  }
+  const bool accumulate = overlap || (add && !tiles);
+  const float* base = tiles ? add : nullptr;  // tiles: dx = base + v
   const int64_t units = overlap ? g.n : int64_t(g.n) * g.od * g.oh;
   const int64_t rowsPerUnit = overlap ? int64_t(g.od) * g.oh : 1;
   const int c4 = g.c - g.c % 4;
@@ -155,7 +164,9 @@ void maxPoolGradVector(const PoolGeom& g, const float* x, const float* dy, float
             for (int t = 0; t < nt; t++) {
               const __m128 v = _mm_and_ps(_mm_castsi128_ps(_mm_cmpeq_epi32(slot, _mm_set1_epi32(t))), gv);
               float* p = dx + taps[t] + c;
-              _mm_storeu_ps(p, overlap ? _mm_add_ps(_mm_loadu_ps(p), v) : v);
+              if (accumulate) _mm_storeu_ps(p, _mm_add_ps(_mm_loadu_ps(p), v));
+              else if (base) _mm_storeu_ps(p, _mm_add_ps(_mm_loadu_ps(base + taps[t] + c), v));
+              else _mm_storeu_ps(p, v);
             }
           }
           for (int c = c4; c < g.c; c++) {
@@ -168,7 +179,7 @@ void maxPoolGradVector(const PoolGeom& g, const float* x, const float* dy, float
             for (int t = 0; t < nt; t++) {
               float* p = dx + taps[t] + c;
               const float v = t == arg ? gy[c] : 0.f;
-              *p = overlap ? *p + v : v;
+              *p = accumulate ? *p + v : base ? base[taps[t] + c] + v : v;
             }
           }
         }
