@@ -16,37 +16,27 @@
 #include "accumulate.h"
 #include "infer_net.h"
 #include "deconv.h"
+#include "napi_util.h"
 
 namespace {
 
-struct JsError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
+using osteon::napi::guarded;
+using osteon::napi::JsError;
 
-void check(napi_env env, napi_status s) {
-  if (s != napi_ok) throw JsError("N-API call failed");
+void check(napi_env, napi_status s) {
+  osteon::napi::ok(s);
 }
 
 std::vector<napi_value> argsOf(napi_env env, napi_callback_info info, size_t want) {
-  std::vector<napi_value> argv(want);
-  size_t argc = want;
-  check(env, napi_get_cb_info(env, info, &argc, argv.data(), nullptr, nullptr));
-  if (argc < want) throw JsError("expected " + std::to_string(want) + " arguments");
-  return argv;
+  return osteon::napi::args(env, info, want);
 }
 
 template <typename T>
 T* typed(napi_env env, napi_value v, napi_typedarray_type want, int64_t minLen, const char* what) {
-  bool is = false;
-  check(env, napi_is_typedarray(env, v, &is));
-  if (!is) throw JsError(std::string(what) + ": expected a typed array");
-  napi_typedarray_type type;
   size_t len;
-  void* data;
-  check(env, napi_get_typedarray_info(env, v, &type, &len, &data, nullptr, nullptr));
-  if (type != want) throw JsError(std::string(what) + ": wrong typed array type");
+  T* data = osteon::napi::typedArray<T>(env, v, want, &len, what);
   if (int64_t(len) < minLen) throw JsError(std::string(what) + ": " + std::to_string(len) + " elements, need " + std::to_string(minLen));
-  return static_cast<T*>(data);
+  return data;
 }
 
 float* f32(napi_env env, napi_value v, int64_t minLen, const char* what) {
@@ -66,22 +56,7 @@ napi_value undefinedValue(napi_env env) {
 }
 
 napi_value str(napi_env env, const std::string& s) {
-  napi_value v;
-  napi_create_string_utf8(env, s.c_str(), s.size(), &v);
-  return v;
-}
-
-// Wraps a body so C++ and oneDNN errors become JS exceptions.
-template <typename F>
-napi_value guarded(napi_env env, F body) {
-  try {
-    return body();
-  } catch (const dnnl::error& e) {
-    napi_throw_error(env, "OSTEON_DNNL", (std::string("oneDNN: ") + e.what()).c_str());
-  } catch (const std::exception& e) {
-    napi_throw_error(env, "OSTEON_DNNL", e.what());
-  }
-  return nullptr;
+  return osteon::napi::string(env, s);
 }
 
 osteon::ConvGeom convGeom(napi_env env, napi_value v) {

@@ -29,6 +29,7 @@
 #include <vector>
 
 #include "conv.h"
+#include "napi_util.h"
 
 namespace osteon {
 namespace {
@@ -397,50 +398,15 @@ class InferNet {
 
 // ---- N-API ----
 
-struct JsError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
-
-void ok(napi_status s) {
-  if (s != napi_ok) throw JsError("N-API call failed");
-}
-
-std::vector<napi_value> args(napi_env env, napi_callback_info info, size_t want) {
-  std::vector<napi_value> argv(want);
-  size_t argc = want;
-  ok(napi_get_cb_info(env, info, &argc, argv.data(), nullptr, nullptr));
-  if (argc < want) throw JsError("expected " + std::to_string(want) + " arguments");
-  return argv;
-}
+using napi::args;
+using napi::guarded;
+using napi::JsError;
+using napi::ok;
+using napi::string;
 
 template <typename T>
 T* typed(napi_env env, napi_value v, napi_typedarray_type want, size_t* len, const char* what) {
-  bool is = false;
-  ok(napi_is_typedarray(env, v, &is));
-  if (!is) throw JsError(std::string(what) + ": expected a typed array");
-  napi_typedarray_type type;
-  void* data;
-  ok(napi_get_typedarray_info(env, v, &type, len, &data, nullptr, nullptr));
-  if (type != want) throw JsError(std::string(what) + ": wrong typed array type");
-  return static_cast<T*>(data);
-}
-
-template <typename F>
-napi_value guarded(napi_env env, F body) {
-  try {
-    return body();
-  } catch (const dnnl::error& e) {
-    napi_throw_error(env, "OSTEON_DNNL", (std::string("oneDNN: ") + e.what()).c_str());
-  } catch (const std::exception& e) {
-    napi_throw_error(env, "OSTEON_DNNL", e.what());
-  }
-  return nullptr;
-}
-
-napi_value string(napi_env env, const std::string& s) {
-  napi_value v;
-  ok(napi_create_string_utf8(env, s.c_str(), s.size(), &v));
-  return v;
+  return napi::typedArray<T>(env, v, want, len, what);
 }
 
 // The JS handle: an external holding this, so inferNetRelease can free the net (and its plan's
