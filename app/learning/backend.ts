@@ -152,9 +152,21 @@ async function choose(opts: InitBackendOptions): Promise<BackendReport> {
       note = `${t.threads} thread(s) for convolutions (OSTEON_WASM_THREADS)${t.reason ? `; ${t.reason}` : ''}`;
       attempts[attempts.length - 1] = { candidate, ok: true, note };
     }
-    return { name, package: packages[candidate], attempts, kernels, threads: threadsOf(name, opts.threads), preference, adapter: probe.adapter };
+    const threads = candidate === 'wasm+dnnl' ? (loadNative(opts.threads).threads || 1) : threadsOf(name, opts.threads);
+    return { name, package: packages[candidate], attempts, kernels, threads, preference, adapter: probe.adapter };
   }
   throw new BackendInitError(attempts);
+}
+
+/**
+ * The rung and its threads in a few words for CLI lines: 'wasm+dnnl, 2 OpenMP thread(s)',
+ * 'wasm, 2 thread(s)', 'tensorflow, 8 thread(s)', 'webgpu'.
+ */
+export function backendLabel(r: BackendReport): string {
+  const rung = [...r.attempts].reverse().find((a) => a.ok)?.candidate;
+  if (rung === 'wasm+dnnl') return `wasm+dnnl, ${r.threads} OpenMP thread(s)`;
+  if (r.name === 'wasm' || r.name === 'tensorflow') return `${r.name}, ${r.threads} thread(s)`;
+  return r.name;
 }
 
 /** No candidate could be started; `attempts` says why for each. */

@@ -9,7 +9,7 @@ import type { Command } from '../command.ts';
 import { enumOpt, numListOpt, requiredString } from '../options.ts';
 import { progressBar } from '../progress.ts';
 import { badInput, usageError } from '../../util/errors.ts';
-import { adapterLine, backendChoices, initBackend, type BackendPreference } from '../../learning/backend.ts';
+import { adapterLine, backendChoices, backendLabel, initBackend, type BackendPreference } from '../../learning/backend.ts';
 import { StepProfiler, profileRequested, renderProfile } from '../../learning/profile.ts';
 import { inferFile, loadModel, localBackend, releaseModel, keptThresholds } from '../../learning/infer.ts';
 import { precisionChoices, type PrecisionChoice } from '../../learning/native/infer-net.ts';
@@ -112,7 +112,7 @@ export const command: Command = {
       const files = r.files.map((f) => join(out, basename(f)));
       const seconds = (Date.now() - t0) / 1000;
       if (v.json) io.out(JSON.stringify({ ok: true, out, files, voxels: r.voxels, seconds, backend: report.name, adapter: backend.adapter, precision: s.precision, precisionDetail: s.precisionDetail, plan: s.plan, predictSeconds: s.seconds, memory }, null, 2));
-      else io.out([`Predicted ${basename(ct)} with ${runDir} (${basename(model.checkpoint)}, backend ${report.name}${report.name === 'wasm' ? ` on ${report.threads} thread(s)` : ''}${backend.adapter ? `, adapter ${adapterLine(backend.adapter)}` : ''}) in ${seconds.toFixed(1)} s`,
+      else io.out([`Predicted ${basename(ct)} with ${runDir} (${basename(model.checkpoint)}, backend ${backendLabel(report)}${backend.adapter ? `, adapter ${adapterLine(backend.adapter)}` : ''}) in ${seconds.toFixed(1)} s`,
         `  precision ${s.precisionDetail}`,
         `  ${s.plan.text}`,
         `  windows ${s.plan.windows} in ${s.plan.calls} passes, ${s.seconds.toFixed(1)} s; peak ${s.peakGpuBytes === null ? 'device memory not reported by this backend' : `device memory ${mib(s.peakGpuBytes)}`}, peak process memory (RSS) ${mib(memory.peakRssBytes)}`,
