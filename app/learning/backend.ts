@@ -164,9 +164,15 @@ async function choose(opts: InitBackendOptions): Promise<BackendReport> {
  */
 export function backendLabel(r: BackendReport): string {
   const rung = [...r.attempts].reverse().find((a) => a.ok)?.candidate;
-  if (rung === 'wasm+dnnl') return `wasm+dnnl, ${r.threads} OpenMP thread(s)`;
-  if (r.name === 'wasm' || r.name === 'tensorflow') return `${r.name}, ${r.threads} thread(s)`;
-  return r.name;
+  const threads = threadsLabel(r);
+  return `${rung === 'wasm+dnnl' ? rung : r.name}${threads ? `, ${threads}` : ''}`;
+}
+
+/** '2 OpenMP thread(s)' (wasm+dnnl), '2 thread(s)' (wasm, tensorflow), else ''. */
+export function threadsLabel(r: BackendReport): string {
+  const rung = [...r.attempts].reverse().find((a) => a.ok)?.candidate;
+  if (rung === 'wasm+dnnl') return `${r.threads} OpenMP thread(s)`;
+  return r.name === 'wasm' || r.name === 'tensorflow' ? `${r.threads} thread(s)` : '';
 }
 
 /** No candidate could be started; `attempts` says why for each. */

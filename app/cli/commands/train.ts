@@ -7,7 +7,7 @@ import type { Command } from '../command.ts';
 import { enumOpt, intOpt, numListOpt, numOpt, schemaOpt } from '../options.ts';
 import { formatDuration, progressBar } from '../progress.ts';
 import { usageError } from '../../util/errors.ts';
-import { backendChoices, backendLabel, type BackendPreference } from '../../learning/backend.ts';
+import { backendChoices, threadsLabel, type BackendPreference } from '../../learning/backend.ts';
 import type { RunOptions } from '../../learning/run.ts';
 import { POS_WEIGHT_RULES } from '../../labels/pos-weight.ts';
 import { THRESHOLD_RULES, describeCalibration, type ThresholdRule } from '../../learning/calibrate.ts';
@@ -135,7 +135,7 @@ export const command: Command = {
     // The worker reads it from its copy of the environment (app/learning/profile.ts).
     if (v.profile) process.env.OSTEON_PROFILE = '1';
     const job = startTraining(start, {
-      onBackend: (r) => { if (!v.json) io.err(`backend: ${backendLabel(r)} (${r.package})${r.kernels.length ? `, ${r.kernels.length} Osteon kernels` : ''}`); },
+      onBackend: (r) => { if (!v.json) io.err(`backend: ${r.name} (${r.package})${r.kernels.length ? `, ${r.kernels.length} Osteon kernels` : ''}${threadsLabel(r) ? `, ${threadsLabel(r)}` : ''}`); },
       onEvent: (e) => {
         if (v.json) { io.out(JSON.stringify(e, (_k, x) => (typeof x === 'number' && !Number.isFinite(x) ? String(x) : x))); return; }
         if (e.type === 'start') ids = e.structures;
