@@ -7,7 +7,7 @@ import type { HeadConfig } from '../../app/learning/heads.ts';
 import { rand } from './kernels-helpers.ts';
 import { nativeThresholder } from '../../app/learning/native/infer-net.ts';
 
-// The addon's multi-threaded version (infer_net.cc thresholdSlab), where the addon has it.
+// The addon's multi-threaded version (accumulate.cc thresholdSlab), where the addon has it.
 const native = nativeThresholder();
 
 function rule(probs: Float32Array[], head: HeadConfig, hasWhole: boolean, th: number[]): Uint8Array[] {

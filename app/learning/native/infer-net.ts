@@ -130,7 +130,7 @@ export function nativeNetWindows(params: Params, model: UNetConfig, precision: I
 export type Thresholder = (probs: Float32Array[], head: HeadConfig, hasWhole: boolean, thresholds: number[] | undefined, out: Uint8Array[], at: number) => void;
 
 /**
- * binarizeInto on every thread (infer_net.cc thresholdSlab: the same rule and double arithmetic,
+ * binarizeInto on every thread (accumulate.cc thresholdSlab: the same rule and double arithmetic,
  * so the same masks), or null where the addon lacks it.
  */
 export function nativeThresholder(): Thresholder | null {

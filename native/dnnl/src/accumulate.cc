@@ -116,4 +116,25 @@ void normalizeWeights(int s, int64_t n, float* const* acc, const float* wsum) {
   }
 }
 
+void thresholdSlab(int kind, bool hasWhole, int np, const float* const* p, const double* t, uint8_t* const* m, int64_t n) {
+  const int first = hasWhole ? 1 : 0, K = np - first;
+#pragma omp parallel for schedule(dynamic, 8192)
+  for (int64_t v = 0; v < n; v++) {
+    if (kind == 0) {
+      for (int k = 0; k < np; k++) m[k][v] = double(p[k][v]) >= t[k] ? 1 : 0;
+      continue;
+    }
+    double bg = 1, bestP = -1;
+    int best = -1;
+    for (int k = 0; k < K; k++) {
+      const double q = p[first + k][v];
+      bg -= q;
+      if (q > bestP) bestP = q, best = k;
+      m[first + k][v] = 0;
+    }
+    if (bestP > bg) m[first + best][v] = 1;
+    if (hasWhole) m[0][v] = kind == 1 ? (double(p[0][v]) >= t[0] ? 1 : 0) : (bestP > bg ? 1 : 0);
+  }
+}
+
 }  // namespace osteon

@@ -36,4 +36,10 @@ void accumulateWindows(const AccumGeom& g, const int32_t* windows, const float* 
 // acc[k][v] /= wsum[v] where wsum[v] is neither 0 nor 1.
 void normalizeWeights(int s, int64_t n, float* const* acc, const float* wsum);
 
+// predict.ts binarizeInto on every thread, the same rule and the same double arithmetic (JS
+// numbers): kind 0 sigmoid, 1 joint, 2 softmax. Sigmoid channels p >= t; parts by the first maximum
+// over 1 - Σ parts and the parts; a joint head's whole by its threshold, a softmax head's whole as
+// the union of its parts. Writes m[k][0, n) for np structures (m already offset by the caller).
+void thresholdSlab(int kind, bool hasWhole, int np, const float* const* p, const double* t, uint8_t* const* m, int64_t n);
+
 }  // namespace osteon

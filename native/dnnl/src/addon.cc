@@ -375,6 +375,49 @@ napi_value NormalizeWeights(napi_env env, napi_callback_info info) {
     return undefinedValue(env);
   });
 }
+
+// thresholdSlab(kind 0 sigmoid | 1 joint | 2 softmax, hasWhole, probs Float32Array[], thresholds
+// Float64Array, masks Uint8Array[], at): predict.ts binarizeInto on every thread, the same rule
+// and the same double arithmetic (JS numbers): sigmoid channels p >= t; parts by the first maximum
+// over 1 - Σ parts and the parts; a joint head's whole by its threshold, a softmax head's whole as
+// the union of its parts. Writes masks[k][at, at + n).
+napi_value ThresholdSlab(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 6);
+    int32_t kind;
+    bool hasWhole;
+    int64_t at;
+    check(env, napi_get_value_int32(env, argv[0], &kind));
+    check(env, napi_get_value_bool(env, argv[1], &hasWhole));
+    check(env, napi_get_value_int64(env, argv[5], &at));
+    if (kind < 0 || kind > 2) throw JsError("thresholdSlab: kind 0, 1 or 2");
+    uint32_t np, nm;
+    check(env, napi_get_array_length(env, argv[2], &np));
+    check(env, napi_get_array_length(env, argv[4], &nm));
+    if (np < 1 || np > 64 || nm != np) throw JsError("thresholdSlab: one mask per probability array");
+    std::vector<const float*> p(np);
+    std::vector<uint8_t*> m(np);
+    size_t n = 0;
+    for (uint32_t k = 0; k < np; k++) {
+      napi_value e;
+      size_t len;
+      check(env, napi_get_element(env, argv[2], k, &e));
+      p[k] = osteon::napi::typedArray<float>(env, e, napi_float32_array, &len, "probs");
+      if (k == 0) n = len;
+      if (len != n) throw JsError("thresholdSlab: probability arrays of different lengths");
+      check(env, napi_get_element(env, argv[4], k, &e));
+      m[k] = osteon::napi::typedArray<uint8_t>(env, e, napi_uint8_array, &len, "masks");
+      if (at < 0 || int64_t(len) < at + int64_t(n)) throw JsError("thresholdSlab: mask too short");
+      m[k] += at;
+    }
+    size_t nt;
+    const double* t = osteon::napi::typedArray<double>(env, argv[3], napi_float64_array, &nt, "thresholds");
+    if (nt < np) throw JsError("thresholdSlab: one threshold per structure");
+    osteon::thresholdSlab(kind, hasWhole, int(np), p.data(), t, m.data(), int64_t(n));
+    return undefinedValue(env);
+  });
+}
+
 // end of whole-volume blending
 
 napi_value SetNumThreads(napi_env env, napi_callback_info info) {
@@ -512,6 +555,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"deconvImpl", nullptr, DeconvImpl, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"accumulateWindows", nullptr, AccumulateWindows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"normalizeWeights", nullptr, NormalizeWeights, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"thresholdSlab", nullptr, ThresholdSlab, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   osteon::registerInferNet(env, exports);  // whole-network inference (infer_net.cc)

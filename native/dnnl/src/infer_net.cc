@@ -510,67 +510,6 @@ napi_value Release(napi_env env, napi_callback_info info) {
   });
 }
 
-// thresholdSlab(kind 0 sigmoid | 1 joint | 2 softmax, hasWhole, probs Float32Array[], thresholds
-// Float64Array, masks Uint8Array[], at): predict.ts binarizeInto on every thread, the same rule
-// and the same double arithmetic (JS numbers): sigmoid channels p >= t; parts by the first maximum
-// over 1 - Σ parts and the parts; a joint head's whole by its threshold, a softmax head's whole as
-// the union of its parts. Writes masks[k][at, at + n).
-napi_value ThresholdSlab(napi_env env, napi_callback_info info) {
-  return guarded(env, [&] {
-    auto argv = args(env, info, 6);
-    int32_t kind;
-    bool hasWhole;
-    int64_t at;
-    ok(napi_get_value_int32(env, argv[0], &kind));
-    ok(napi_get_value_bool(env, argv[1], &hasWhole));
-    ok(napi_get_value_int64(env, argv[5], &at));
-    if (kind < 0 || kind > 2) throw JsError("thresholdSlab: kind 0, 1 or 2");
-    uint32_t np, nm;
-    ok(napi_get_array_length(env, argv[2], &np));
-    ok(napi_get_array_length(env, argv[4], &nm));
-    if (np < 1 || np > 64 || nm != np) throw JsError("thresholdSlab: one mask per probability array");
-    std::vector<const float*> p(np);
-    std::vector<uint8_t*> m(np);
-    size_t n = 0;
-    for (uint32_t k = 0; k < np; k++) {
-      napi_value e;
-      size_t len;
-      ok(napi_get_element(env, argv[2], k, &e));
-      p[k] = typed<float>(env, e, napi_float32_array, &len, "probs");
-      if (k == 0) n = len;
-      if (len != n) throw JsError("thresholdSlab: probability arrays of different lengths");
-      ok(napi_get_element(env, argv[4], k, &e));
-      m[k] = typed<uint8_t>(env, e, napi_uint8_array, &len, "masks");
-      if (at < 0 || int64_t(len) < at + int64_t(n)) throw JsError("thresholdSlab: mask too short");
-      m[k] += at;
-    }
-    size_t nt;
-    const double* t = typed<double>(env, argv[3], napi_float64_array, &nt, "thresholds");
-    if (nt < np) throw JsError("thresholdSlab: one threshold per structure");
-    const int first = hasWhole ? 1 : 0, K = int(np) - first;
-#pragma omp parallel for schedule(dynamic, 8192)
-    for (int64_t v = 0; v < int64_t(n); v++) {
-      if (kind == 0) {
-        for (uint32_t k = 0; k < np; k++) m[k][v] = double(p[k][v]) >= t[k] ? 1 : 0;
-        continue;
-      }
-      double bg = 1, bestP = -1;
-      int best = -1;
-      for (int k = 0; k < K; k++) {
-        const double q = p[first + k][v];
-        bg -= q;
-        if (q > bestP) bestP = q, best = k;
-        m[first + k][v] = 0;
-      }
-      if (bestP > bg) m[first + best][v] = 1;
-      if (hasWhole) m[0][v] = kind == 1 ? (double(p[0][v]) >= t[0] ? 1 : 0) : (bestP > bg ? 1 : 0);
-    }
-    napi_value u;
-    napi_get_undefined(env, &u);
-    return u;
-  });
-}
-
 // cpuIsa(): oneDNN's effective ISA ("avx512_core_amx", "avx512_core_bf16", "avx512_core", ...).
 napi_value CpuIsa(napi_env env, napi_callback_info) {
   return guarded(env, [&] {
@@ -596,7 +535,6 @@ void registerInferNet(napi_env env, napi_value exports) {
       {"inferNetForward", nullptr, Forward, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"inferNetImpl", nullptr, Impl, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"inferNetRelease", nullptr, Release, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"thresholdSlab", nullptr, ThresholdSlab, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"cpuIsa", nullptr, CpuIsa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
