@@ -65,11 +65,11 @@ function batch(h: HeadConfig, xShape: number[], step: number): { x: tf.Tensor; t
 interface Run { losses: number[][]; params: Map<string, Float32Array>; paths: string[] }
 
 /** `steps` training steps through createTrainStep (the loop's entry point), native or not; optionally a checkpoint after `saveAfter` steps. */
-async function train(cfg: UNetConfig, xShape: number[], h: HeadConfig, steps: number, nativeOn: boolean, ck?: { saveAfter?: number; path: string; resume?: boolean }): Promise<Run> {
+async function train(cfg: UNetConfig, xShape: number[], h: HeadConfig, steps: number, nativeOn: boolean, ck?: { saveAfter?: number; path: string; resume?: boolean }, hook?: (l: tf.Tensor) => tf.Tensor): Promise<Run> {
   setNativeStep(nativeOn);
   const params = createParams(cfg);
   const opt = createAdam(1e-3);
-  const stepper = createTrainStep(params, cfg, lossFor(h) as never, opt);
+  const stepper = createTrainStep(params, cfg, lossFor(h) as never, opt, hook);
   const out: Run = { losses: [], params: new Map(), paths: [] };
   try {
     if (ck?.resume) {
@@ -139,6 +139,16 @@ describe.skipIf(!has)('the native training step against the tfjs step (wasm+dnnl
       });
     }
   }
+
+  it('a loss input hook (the loss through tf.valueAndGrad inside the native step) gives the tfjs step\'s results', async () => {
+    const h = heads[1][1];
+    const cfg = { ...cfg2, outChannels: outChannels(h) };
+    const hook = (l: tf.Tensor): tf.Tensor => tf.mul(tf.tanh(l), 3);
+    const nat = await train(cfg, [2, 16, 16, 1], h, 2, true, undefined, hook);
+    expect(nat.paths).toEqual(['native', 'native']);
+    const ref = await train(cfg, [2, 16, 16, 1], h, 2, false, undefined, hook);
+    expectSame(nat, ref, 'with a loss input hook');
+  });
 
   it('resume: a checkpoint written after two native steps gives the same third step', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'osteon-native-step-'));

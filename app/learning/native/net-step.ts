@@ -34,7 +34,7 @@ import { profileSpan } from '../profile.ts';
 import { loadNative, type DnnlAddon } from './addon.ts';
 import { info2D, info3D } from './conv.ts';
 import { BIAS, RELU, convGeometry, poolGeometry } from './geometry.ts';
-import { fusionActive } from './loss-adam.ts';
+import { fusionActive, lossWithGradInto } from './loss-adam.ts';
 
 let enabled = true;
 const counts = { steps: 0, errors: 0 };
@@ -110,6 +110,8 @@ class Plan {
   readonly d0: tf.Tensor[] = [];
   readonly d1: tf.Tensor[] = [];
   readonly logits: tf.Tensor;
+  /** The loss's gradient w.r.t. the logits (the fused loss writes it here). */
+  readonly glogits: tf.Tensor;
   /** Backward scratch per level: two gradient buffers, the ReLU-masked gradient, the skip's gradient. */
   readonly q: tf.Tensor[] = [];
   readonly r: tf.Tensor[] = [];
@@ -180,12 +182,37 @@ class Plan {
     }
     this.head = layer('head', shape(0, f[0]), f[0], cfg.outChannels, k1, false);
     this.logits = buf(shape(0, cfg.outChannels));
+    this.glogits = buf(shape(0, cfg.outChannels));
     for (const [name, v] of params) this.grads.set(name, buf([...v.shape]));
+  }
+
+  private readonly ids = new Set<unknown>();
+  private views = new Map<unknown, Float32Array>();
+  private heap: ArrayBufferLike | null = null;
+
+  /** A view of a tensor on the heap; the plan's own buffers' views are kept until the heap grows. */
+  view(b: BackendWasm, t: tf.TensorInfo): Float32Array {
+    if (this.ids.size === 0) for (const x of this.buffers) this.ids.add(x.dataId);
+    if (!this.ids.has(t.dataId)) return view(b, t);
+    // The module's memory (Emscripten: HEAPU8, replaced when the heap grows).
+    const heap = (b.wasm as unknown as { HEAPU8: Uint8Array }).HEAPU8.buffer;
+    if (heap !== this.heap) {
+      this.views = new Map();
+      this.heap = heap;
+    }
+    let a = this.views.get(t.dataId);
+    if (!a) {
+      a = view(b, t);
+      this.views.set(t.dataId, a);
+    }
+    return a;
   }
 
   dispose(): void {
     tf.dispose(this.buffers);
     this.buffers.length = 0;
+    this.ids.clear();
+    this.views.clear();
   }
 }
 
@@ -218,19 +245,36 @@ export class NativeNetStep {
     const addon = loadNative().addon!;
     const b = asWasm(tf.backend());
     let res: StepResult | null = null;
+    /** The valueAndGrad path's gradient (the fused path writes the plan's buffer). */
     let glogits: tf.Tensor | null = null;
     try {
       forwardPass(addon, b, plan, this.params, x);
-      // The head's own loss (the fused native one here), value and gradient w.r.t. the logits.
-      let comps: Record<string, tf.Scalar> = {};
-      const vg = tf.valueAndGrad((l: tf.Tensor) => {
-        const r = this.loss(this.lossInputHook ? this.lossInputHook(l) : l, target as never);
-        comps = Object.fromEntries(Object.entries(r.components).filter((e): e is [string, tf.Scalar] => e[1] !== undefined).map(([k, v]) => [k, tf.keep(v)]));
-        return r.total;
+      // The head's own loss (heads.ts), value and gradient w.r.t. the logits: the fused native
+      // loss writes the gradient into the plan's buffer (no tape); where it did not run (a loss
+      // input hook, a head on its tfjs ops), tf.valueAndGrad over the head's ops.
+      const lossOf = (l: tf.Tensor): Record<string, tf.Scalar> => tf.tidy(() => {
+        const r = this.loss(l, target as never);
+        const out: Record<string, tf.Scalar> = { '': r.total };
+        for (const [k, v] of Object.entries(r.components)) if (v) out[k] = v;
+        return out;
       });
-      const { value, grad } = vg(plan.logits);
-      res = { total: value as tf.Scalar, components: comps };
-      glogits = grad;
+      let grad: tf.Tensor = plan.glogits;
+      if (!this.lossInputHook) {
+        const { result, ran } = lossWithGradInto(plan.logits, plan.glogits, () => lossOf(plan.logits));
+        if (ran) res = split(result);
+        else tf.dispose(Object.values(result));
+      }
+      if (!res) {
+        let comps: Record<string, tf.Scalar> = {};
+        const vg = tf.valueAndGrad((l: tf.Tensor) => {
+          const r = split(lossOf(this.lossInputHook ? this.lossInputHook(l) : l));
+          comps = Object.fromEntries(Object.entries(r.components).map(([k, v]) => [k, tf.keep(v)]));
+          return r.total;
+        });
+        const vgOut = vg(plan.logits);
+        res = { total: vgOut.value as tf.Scalar, components: comps };
+        grad = glogits = vgOut.grad;
+      }
       backwardPass(addon, b, plan, this.params, x, grad);
     } catch (e) {
       counts.errors++;
@@ -254,6 +298,11 @@ export class NativeNetStep {
   }
 }
 
+function split(r: Record<string, tf.Scalar>): StepResult {
+  const { '': total, ...components } = r;
+  return { total, components };
+}
+
 function names(nd: number): { fwd: string; data: string; filter: string; conv: string; pool: string } {
   return nd === 2
     ? { fwd: 'OsteonConvBias', data: 'Conv2DBackpropInput', filter: 'Conv2DBackpropFilter', conv: 'Conv2D', pool: 'MaxPool' }
@@ -263,7 +312,7 @@ function names(nd: number): { fwd: string; data: string; filter: string; conv: s
 const span = (name: string, fn: () => void): void => profileSpan(name, 'native', fn);
 
 function forwardPass(A: DnnlAddon, b: BackendWasm, p: Plan, params: Params, x: tf.Tensor): void {
-  const v = (t: tf.TensorInfo): Float32Array => view(b, t);
+  const v = (t: tf.TensorInfo): Float32Array => p.view(b, t);
   const P = (name: string): Float32Array => v(params.get(name)!);
   const nm = names(p.cfg.spatialDims);
   const f = p.cfg.filters, L = f.length;
@@ -289,7 +338,7 @@ function forwardPass(A: DnnlAddon, b: BackendWasm, p: Plan, params: Params, x: t
 }
 
 function backwardPass(A: DnnlAddon, b: BackendWasm, p: Plan, params: Params, x: tf.Tensor, glogits: tf.Tensor): void {
-  const v = (t: tf.TensorInfo): Float32Array => view(b, t);
+  const v = (t: tf.TensorInfo): Float32Array => p.view(b, t);
   const part = (t: tf.TensorInfo, n: number): Float32Array => v(t).subarray(0, n);
   const P = (name: string): Float32Array => v(params.get(name)!);
   const G = (name: string): Float32Array => v(p.grads.get(name)!);
