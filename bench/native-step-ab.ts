@@ -27,6 +27,8 @@ export async function main(): Promise<void> {
   const [batch, size, filters] = dims === 2 ? [4, 128, [16, 32, 64, 128]] : [1, 64, [8, 16, 32, 64]];
   const m = referenceModel(dims, batch, size, filters);
   const times: Record<'native' | 'tfjs', number[]> = { native: [], tfjs: [] };
+  // CPU time of the process per step (all threads): the work done, steadier than the wall time on a loaded machine.
+  const cpu: Record<'native' | 'tfjs', number[]> = { native: [], tfjs: [] };
   const load = (): string => loadavg().map((v) => v.toFixed(2)).join(' ');
   const loadBefore = load();
   for (const on of [true, false]) { setNativeStep(on); await m.step(); await m.step(); }
@@ -36,18 +38,21 @@ export async function main(): Promise<void> {
       setNativeStep(on);
       for (let s = 0; s < steps; s++) {
         const t = performance.now();
+        const c = process.cpuUsage();
         await m.step();
         times[on ? 'native' : 'tfjs'].push(performance.now() - t);
+        const u = process.cpuUsage(c);
+        cpu[on ? 'native' : 'tfjs'].push((u.user + u.system) / 1000);
       }
     }
   }
   m.dispose();
   const med = (a: number[]): number => { const s = [...a].sort((x, y) => x - y); return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
-  const row = (k: 'native' | 'tfjs'): string => `${k.padEnd(6)} median ${med(times[k]).toFixed(1)} ms, min ${Math.min(...times[k]).toFixed(1)} ms (${times[k].length} steps)`;
+  const row = (k: 'native' | 'tfjs'): string => `${k.padEnd(6)} median ${med(times[k]).toFixed(1)} ms, min ${Math.min(...times[k]).toFixed(1)} ms (${times[k].length} steps); CPU median ${med(cpu[k]).toFixed(1)} ms`;
   process.stdout.write([
     `${dims}D reference step [${batch},${size}${dims === 3 ? `,${size}` : ''},${size},1] ${filters.join('-')}, joint head, Adam; ${report.name}, idle threads ${ompWait()}`,
     row('native'), row('tfjs'),
-    `native/tfjs medians ${(med(times.native) / med(times.tfjs)).toFixed(3)}; native steps counted ${nativeStepCounts().steps - before}; load average before ${loadBefore}, after ${load()}`,
+    `native/tfjs medians ${(med(times.native) / med(times.tfjs)).toFixed(3)}, min ${(Math.min(...times.native) / Math.min(...times.tfjs)).toFixed(3)}, CPU ${(med(cpu.native) / med(cpu.tfjs)).toFixed(3)}; native steps counted ${nativeStepCounts().steps - before}; load average before ${loadBefore}, after ${load()}`,
   ].join('\n') + '\n');
 }
 
