@@ -112,10 +112,10 @@ class Plan {
   readonly logits: tf.Tensor;
   /** The loss's gradient w.r.t. the logits (the fused loss writes it here). */
   readonly glogits: tf.Tensor;
-  /** Backward scratch per level: two gradient buffers, the ReLU-masked gradient, the skip's gradient. */
+  /** Backward scratch per level: two gradient buffers and the skip's gradient; one ReLU-masked gradient buffer for all. */
   readonly q: tf.Tensor[] = [];
   readonly r: tf.Tensor[] = [];
-  readonly g: tf.Tensor[] = [];
+  readonly g: tf.Tensor;
   readonly k: tf.Tensor[] = [];
   /** Parameter gradients by parameter name, in the params' order. */
   readonly grads = new Map<string, tf.Tensor>();
@@ -129,61 +129,68 @@ class Plan {
 
   constructor(readonly cfg: UNetConfig, params: Params, xShape: number[]) {
     this.key = xShape.join(',');
-    const nd = cfg.spatialDims, f = cfg.filters, L = f.length, n = xShape[0];
-    const b = asWasm(tf.backend());
-    const buf = (shape: number[]): tf.Tensor => {
-      const t = tf.keep(tf.engine().makeTensorFromTensorInfo(alloc(b, shape)));
-      this.buffers.push(t);
-      return t;
-    };
-    const spatial = (l: number): number[] => xShape.slice(1, nd + 1).map((s) => s >> l);
-    const shape = (l: number, ch: number): number[] => [n, ...spatial(l), ch];
-    const k3 = Array<number>(nd).fill(3), k1 = Array<number>(nd).fill(1), k2 = Array<number>(nd).fill(2);
-    const geometry = (xs: number[], fs: number[], stride: number, pad: 'same' | 'valid', flags: number): Int32Array => {
-      const g = nd === 2 ? geomFrom2D(info2D(xs, fs, { strides: stride, pad })) : geomFrom3D(info3D(xs, fs, stride, pad));
-      const geo = convGeometry(g, nd, flags);
-      if (!geo) throw new Error(`native step: no oneDNN geometry for x [${xs.join(',')}], filter [${fs.join(',')}]`);
-      return geo;
-    };
-    const layer = (name: string, xs: number[], cin: number, cout: number, k: number[], relu: boolean): Layer => {
-      const fs = [...k, cin, cout];
-      const pad = relu ? 'same' : 'valid';
-      return { fwd: geometry(xs, fs, 1, pad, BIAS | (relu ? RELU : 0)), bwd: geometry(xs, fs, 1, pad, 0), w: `${name}.w`, b: `${name}.b`, rows: prod(xs) / cin, co: cout };
-    };
-    for (let l = 0; l < L; l++) {
-      this.rows.push(n * prod(spatial(l)));
-      const cin = l === 0 ? cfg.inChannels : f[l - 1];
-      const xs = l === 0 ? xShape : shape(l, f[l - 1]);
-      this.enc.push([layer(`enc${l}.conv0`, xs, cin, f[l], k3, true), layer(`enc${l}.conv1`, shape(l, f[l]), f[l], f[l], k3, true)]);
-      this.a.push(buf(shape(l, f[l])));
-      this.e.push(buf(shape(l, f[l])));
-      if (l < L - 1) {
-        this.p.push(buf(shape(l + 1, f[l])));
-        const s = spatial(l), o = spatial(l + 1);
-        const [d, h, w] = nd === 3 ? s : [1, ...s];
-        const [od, oh, ow] = nd === 3 ? o : [1, ...o];
-        this.pools.push(poolGeometry({ n, d, h, w, c: f[l], od, oh, ow, kd: nd === 3 ? 2 : 1, kh: 2, kw: 2, sd: nd === 3 ? 2 : 1, sh: 2, sw: 2, pf: 0, pt: 0, pl: 0 }));
+    try {
+      const nd = cfg.spatialDims, f = cfg.filters, L = f.length, n = xShape[0];
+      const b = asWasm(tf.backend());
+      const buf = (shape: number[]): tf.Tensor => {
+        const t = tf.keep(tf.engine().makeTensorFromTensorInfo(alloc(b, shape)));
+        this.buffers.push(t);
+        return t;
+      };
+      const spatial = (l: number): number[] => xShape.slice(1, nd + 1).map((s) => s >> l);
+      const shape = (l: number, ch: number): number[] => [n, ...spatial(l), ch];
+      const k3 = Array<number>(nd).fill(3), k1 = Array<number>(nd).fill(1), k2 = Array<number>(nd).fill(2);
+      const geometry = (xs: number[], fs: number[], stride: number, pad: 'same' | 'valid', flags: number): Int32Array => {
+        const g = nd === 2 ? geomFrom2D(info2D(xs, fs, { strides: stride, pad })) : geomFrom3D(info3D(xs, fs, stride, pad));
+        const geo = convGeometry(g, nd, flags);
+        if (!geo) throw new Error(`native step: no oneDNN geometry for x [${xs.join(',')}], filter [${fs.join(',')}]`);
+        return geo;
+      };
+      const layer = (name: string, xs: number[], cin: number, cout: number, k: number[], relu: boolean): Layer => {
+        const fs = [...k, cin, cout];
+        const pad = relu ? 'same' : 'valid';
+        return { fwd: geometry(xs, fs, 1, pad, BIAS | (relu ? RELU : 0)), bwd: geometry(xs, fs, 1, pad, 0), w: `${name}.w`, b: `${name}.b`, rows: prod(xs) / cin, co: cout };
+      };
+      for (let l = 0; l < L; l++) {
+        this.rows.push(n * prod(spatial(l)));
+        const cin = l === 0 ? cfg.inChannels : f[l - 1];
+        const xs = l === 0 ? xShape : shape(l, f[l - 1]);
+        this.enc.push([layer(`enc${l}.conv0`, xs, cin, f[l], k3, true), layer(`enc${l}.conv1`, shape(l, f[l]), f[l], f[l], k3, true)]);
+        this.a.push(buf(shape(l, f[l])));
+        this.e.push(buf(shape(l, f[l])));
+        if (l < L - 1) {
+          this.p.push(buf(shape(l + 1, f[l])));
+          const s = spatial(l), o = spatial(l + 1);
+          const [d, h, w] = nd === 3 ? s : [1, ...s];
+          const [od, oh, ow] = nd === 3 ? o : [1, ...o];
+          this.pools.push(poolGeometry({ n, d, h, w, c: f[l], od, oh, ow, kd: nd === 3 ? 2 : 1, kh: 2, kw: 2, sd: nd === 3 ? 2 : 1, sh: 2, sw: 2, pf: 0, pt: 0, pl: 0 }));
+        }
+        // q: the gradients entering a conv block (f), the concat's (2f) and the pool input's (f[l-1]); r: within a block (f).
+        this.q.push(buf([this.rows[l] * (l > 0 ? Math.max(2 * f[l], f[l - 1]) : 2 * f[l])]));
+        this.r.push(buf([this.rows[l] * f[l]]));
+        if (l < L - 1) this.k.push(buf([this.rows[l] * f[l]]));
       }
-      const gradIn = l > 0 ? Math.max(2 * f[l], f[l - 1]) : 2 * f[l];
-      this.q.push(buf([this.rows[l] * gradIn]));
-      this.r.push(buf([this.rows[l] * gradIn]));
-      this.g.push(buf([this.rows[l] * f[l]]));
-      if (l < L - 1) this.k.push(buf([this.rows[l] * f[l]]));
+      for (let l = 0; l < L - 1; l++) {
+        const us = shape(l, f[l]);
+        const fs = [...k2, f[l], f[l + 1]];
+        this.ups[l] = { deconv: geometry(us, fs, 2, 'valid', BIAS), conv: geometry(us, fs, 2, 'valid', 0), w: `dec${l}.up.w`, b: `dec${l}.up.b` };
+        this.u[l] = buf(us);
+        this.c[l] = buf(shape(l, 2 * f[l]));
+        this.dec[l] = [layer(`dec${l}.conv0`, shape(l, 2 * f[l]), 2 * f[l], f[l], k3, true), layer(`dec${l}.conv1`, us, f[l], f[l], k3, true)];
+        this.d0[l] = buf(us);
+        this.d1[l] = buf(us);
+      }
+      // One ReLU-masked gradient at a time: a buffer for the largest level.
+      this.g = buf([Math.max(...this.rows.map((r, l) => r * f[l]))]);
+      this.head = layer('head', shape(0, f[0]), f[0], cfg.outChannels, k1, false);
+      this.logits = buf(shape(0, cfg.outChannels));
+      this.glogits = buf(shape(0, cfg.outChannels));
+      for (const [name, v] of params) this.grads.set(name, buf([...v.shape]));
+    } catch (e) {
+      // A partly built plan (e.g. the wasm heap's limit reached) frees what it allocated.
+      this.dispose();
+      throw e;
     }
-    for (let l = 0; l < L - 1; l++) {
-      const us = shape(l, f[l]);
-      const fs = [...k2, f[l], f[l + 1]];
-      this.ups[l] = { deconv: geometry(us, fs, 2, 'valid', BIAS), conv: geometry(us, fs, 2, 'valid', 0), w: `dec${l}.up.w`, b: `dec${l}.up.b` };
-      this.u[l] = buf(us);
-      this.c[l] = buf(shape(l, 2 * f[l]));
-      this.dec[l] = [layer(`dec${l}.conv0`, shape(l, 2 * f[l]), 2 * f[l], f[l], k3, true), layer(`dec${l}.conv1`, us, f[l], f[l], k3, true)];
-      this.d0[l] = buf(us);
-      this.d1[l] = buf(us);
-    }
-    this.head = layer('head', shape(0, f[0]), f[0], cfg.outChannels, k1, false);
-    this.logits = buf(shape(0, cfg.outChannels));
-    this.glogits = buf(shape(0, cfg.outChannels));
-    for (const [name, v] of params) this.grads.set(name, buf([...v.shape]));
   }
 
   private readonly ids = new Set<unknown>();
@@ -239,7 +246,15 @@ export class NativeNetStep {
     if (this.plan?.key !== key) {
       this.plan?.dispose();
       this.plan = null;
-      this.plan = new Plan(this.cfg, this.params, [...x.shape]);
+      try {
+        this.plan = new Plan(this.cfg, this.params, [...x.shape]);
+      } catch (e) {
+        // e.g. the wasm heap's limit: the tfjs step frees as it goes and may still fit.
+        counts.errors++;
+        lastError = e instanceof Error ? e.message : String(e);
+        this.broken = true;
+        return null;
+      }
     }
     const plan = this.plan;
     const addon = loadNative().addon!;
@@ -348,9 +363,9 @@ function backwardPass(A: DnnlAddon, b: BackendWasm, p: Plan, params: Params, x: 
   // y = relu(conv(x) + b): the ReLU-masked gradient and db in one pass, then dW and (unless dx is null) dx.
   const back = (ly: Layer, l: number, xin: tf.TensorInfo, y: tf.TensorInfo, dy: [tf.TensorInfo, number], dx: [tf.TensorInfo, number] | null): void => {
     const n = ly.rows * ly.co;
-    span('OsteonReluBiasGrad', () => A.reluBiasGrad(ly.rows, ly.co, v(y), part(dy[0], n), part(p.g[l], n), G(ly.b)));
-    span(nm.filter, () => A.conv(2, ly.bwd, v(xin), part(p.g[l], n), G(ly.w), null));
-    if (dx) span(nm.data, () => A.conv(1, ly.bwd, part(p.g[l], n), P(ly.w), part(dx[0], dx[1]), null));
+    span('OsteonReluBiasGrad', () => A.reluBiasGrad(ly.rows, ly.co, v(y), part(dy[0], n), part(p.g, n), G(ly.b)));
+    span(nm.filter, () => A.conv(2, ly.bwd, v(xin), part(p.g, n), G(ly.w), null));
+    if (dx) span(nm.data, () => A.conv(1, ly.bwd, part(p.g, n), P(ly.w), part(dx[0], dx[1]), null));
   };
   // The linear head: db = Σ dy, dW, dx.
   const hd = p.head;
