@@ -120,6 +120,27 @@ const cfg2: UNetConfig = { spatialDims: 2, inChannels: 1, outChannels: 0, filter
 const cfg3: UNetConfig = { spatialDims: 3, inChannels: 1, outChannels: 0, filters: [4, 8], normalization: 'none', seed: 4 };
 const cases: Array<[string, UNetConfig, number[]]> = [['2D [2,16,16,1] 4-8-16', cfg2, [2, 16, 16, 1]], ['3D [1,8,8,8,1] 4-8', cfg3, [1, 8, 8, 8, 1]]];
 
+const hasInPlace = !!a && typeof a.reluBiasGradInPlace === 'function';
+
+describe.skipIf(!hasInPlace)('reluBiasGradInPlace (native/dnnl/src/train_step.cc)', () => {
+  it('gives reluBiasGrad\'s bits, written over its input; with and without the bias sum, SSE lanes and scalar tail', () => {
+    const addon = native.addon!;
+    for (const [rows, cols] of [[1000, 16], [333, 7], [64 * 5 + 3, 5], [20000, 1]]) {
+      const y = rand(rows * cols, 61).map((v) => (Math.abs(v) < 0.05 ? 0 : v));
+      const dy = rand(rows * cols, 62);
+      const out = new Float32Array(rows * cols), db = new Float32Array(cols);
+      addon.reluBiasGrad(rows, cols, y, dy, out, db);
+      for (const withSum of [true, false]) {
+        const g = Float32Array.from(dy), db2 = new Float32Array(cols);
+        addon.reluBiasGradInPlace!(rows, cols, y, g, withSum ? db2 : null);
+        expect(Buffer.from(g.buffer).equals(Buffer.from(out.buffer)), `${rows}x${cols} gradient`).toBe(true);
+        if (withSum) expect(Buffer.from(db2.buffer).equals(Buffer.from(db.buffer)), `${rows}x${cols} bias gradient`).toBe(true);
+      }
+    }
+    expect(() => addon.reluBiasGradInPlace!(10, 4, new Float32Array(40), new Float32Array(39), null)).toThrow(/g/);
+  });
+});
+
 describe.skipIf(!has)('the native training step against the tfjs step (wasm+dnnl)', () => {
   for (const [dims, base, xShape] of cases) {
     for (const [name, h] of heads) {

@@ -115,7 +115,7 @@ class Plan {
   /** Backward scratch per level: two gradient buffers and the skip's gradient; one ReLU-masked gradient buffer for all. */
   readonly q: tf.Tensor[] = [];
   readonly r: tf.Tensor[] = [];
-  readonly g: tf.Tensor;
+  readonly g: tf.Tensor | null = null;
   readonly k: tf.Tensor[] = [];
   /** Parameter gradients by parameter name, in the params' order. */
   readonly grads = new Map<string, tf.Tensor>();
@@ -180,8 +180,8 @@ class Plan {
         this.d0[l] = buf(us);
         this.d1[l] = buf(us);
       }
-      // One ReLU-masked gradient at a time: a buffer for the largest level.
-      this.g = buf([Math.max(...this.rows.map((r, l) => r * f[l]))]);
+      // An addon without the in-place ReLU + bias gradient: one masked-gradient buffer for the largest level.
+      if (typeof loadNative().addon?.reluBiasGradInPlace !== 'function') this.g = buf([Math.max(...this.rows.map((r, l) => r * f[l]))]);
       this.head = layer('head', shape(0, f[0]), f[0], cfg.outChannels, k1, false);
       this.logits = buf(shape(0, cfg.outChannels));
       this.glogits = buf(shape(0, cfg.outChannels));
@@ -361,11 +361,16 @@ function backwardPass(A: DnnlAddon, b: BackendWasm, p: Plan, params: Params, x: 
   const f = p.cfg.filters, L = f.length;
   const lastMax = p.cfg.spatialDims === 3;
   // y = relu(conv(x) + b): the ReLU-masked gradient and db in one pass, then dW and (unless dx is null) dx.
-  const back = (ly: Layer, l: number, xin: tf.TensorInfo, y: tf.TensorInfo, dy: [tf.TensorInfo, number], dx: [tf.TensorInfo, number] | null): void => {
+  // The incoming gradient is dead once masked: masked in place where the addon can (no separate
+  // output's write-allocate traffic), else into the plan's one masked-gradient buffer.
+  const inPlace = typeof A.reluBiasGradInPlace === 'function';
+  const back = (ly: Layer, xin: tf.TensorInfo, y: tf.TensorInfo, dy: [tf.TensorInfo, number], dx: [tf.TensorInfo, number] | null): void => {
     const n = ly.rows * ly.co;
-    span('OsteonReluBiasGrad', () => A.reluBiasGrad(ly.rows, ly.co, v(y), part(dy[0], n), part(p.g, n), G(ly.b)));
-    span(nm.filter, () => A.conv(2, ly.bwd, v(xin), part(p.g, n), G(ly.w), null));
-    if (dx) span(nm.data, () => A.conv(1, ly.bwd, part(p.g, n), P(ly.w), part(dx[0], dx[1]), null));
+    const g = inPlace ? dy[0] : p.g!;
+    if (inPlace) span('OsteonReluBiasGrad', () => A.reluBiasGradInPlace!(ly.rows, ly.co, v(y), part(g, n), G(ly.b)));
+    else span('OsteonReluBiasGrad', () => A.reluBiasGrad(ly.rows, ly.co, v(y), part(dy[0], n), part(g, n), G(ly.b)));
+    span(nm.filter, () => A.conv(2, ly.bwd, v(xin), part(g, n), G(ly.w), null));
+    if (dx) span(nm.data, () => A.conv(1, ly.bwd, part(g, n), P(ly.w), part(dx[0], dx[1]), null));
   };
   // The linear head: db = Σ dy, dW, dx.
   const hd = p.head;
@@ -375,8 +380,8 @@ function backwardPass(A: DnnlAddon, b: BackendWasm, p: Plan, params: Params, x: 
   span(nm.data, () => A.conv(1, hd.bwd, v(glogits), P(hd.w), part(p.q[0], p.rows[0] * f[0]), null));
   for (let l = 0; l < L - 1; l++) {
     const m = p.rows[l];
-    back(p.dec[l][1], l, p.d0[l], p.d1[l], [p.q[l], m * f[l]], [p.r[l], m * f[l]]);
-    back(p.dec[l][0], l, p.c[l], p.d0[l], [p.r[l], m * f[l]], [p.q[l], m * 2 * f[l]]);
+    back(p.dec[l][1], p.d0[l], p.d1[l], [p.q[l], m * f[l]], [p.r[l], m * f[l]]);
+    back(p.dec[l][0], p.c[l], p.d0[l], [p.r[l], m * f[l]], [p.q[l], m * 2 * f[l]]);
     span('SplitV', () => A.splitRows(m, part(p.q[l], m * 2 * f[l]), [f[l], f[l]], [v(p.k[l]), part(p.r[l], m * f[l])]));
     const up = p.ups[l];
     const low = l + 1 === L - 1 ? p.e[l + 1] : p.d1[l + 1];
@@ -385,10 +390,12 @@ function backwardPass(A: DnnlAddon, b: BackendWasm, p: Plan, params: Params, x: 
   }
   for (let l = L - 1; l >= 0; l--) {
     const m = p.rows[l];
+    // The skip's gradient plus the pool's, written over the skip's (2x2 tiles: each element read, then written once).
+    const ge = l < L - 1 ? p.k[l] : p.q[l];
     if (l < L - 1) {
-      span('OsteonMaxPoolSkipGrad', () => A.maxPoolGradAdd!(p.pools[l], v(p.e[l]), part(p.q[l + 1], p.rows[l + 1] * f[l]), part(p.q[l], m * f[l]), lastMax, v(p.k[l])));
+      span('OsteonMaxPoolSkipGrad', () => A.maxPoolGradAdd!(p.pools[l], v(p.e[l]), part(p.q[l + 1], p.rows[l + 1] * f[l]), v(p.k[l]), lastMax, v(p.k[l])));
     }
-    back(p.enc[l][1], l, p.a[l], p.e[l], [p.q[l], m * f[l]], [p.r[l], m * f[l]]);
-    back(p.enc[l][0], l, l === 0 ? x : p.p[l - 1], p.a[l], [p.r[l], m * f[l]], l > 0 ? [p.q[l], m * f[l - 1]] : null);
+    back(p.enc[l][1], p.a[l], p.e[l], [ge, m * f[l]], [p.r[l], m * f[l]]);
+    back(p.enc[l][0], l === 0 ? x : p.p[l - 1], p.a[l], [p.r[l], m * f[l]], l > 0 ? [p.q[l], m * f[l - 1]] : null);
   }
 }
