@@ -161,6 +161,19 @@ describe.skipIf(!has)('the native training step against the tfjs step (wasm+dnnl
     }
   }
 
+  it('other shapes: one level, two input channels; filters that shrink with depth (8-4-6)', async () => {
+    const h = heads[2][1];
+    for (const [cfg, xShape] of [
+      [{ ...cfg2, inChannels: 2, filters: [4], outChannels: outChannels(h) }, [2, 8, 8, 2]],
+      [{ ...cfg2, inChannels: 2, filters: [8, 4, 6], outChannels: outChannels(h) }, [1, 16, 8, 2]],
+      [{ ...cfg3, filters: [6, 3], outChannels: outChannels(h) }, [2, 4, 6, 4, 1]],
+    ] as Array<[UNetConfig, number[]]>) {
+      const nat = await train(cfg, xShape, h, 2, true);
+      expect(nat.paths).toEqual(['native', 'native']);
+      expectSame(nat, await train(cfg, xShape, h, 2, false), `filters ${cfg.filters.join('-')} x [${xShape.join(',')}]`);
+    }
+  });
+
   it('a loss input hook (the loss through tf.valueAndGrad inside the native step) gives the tfjs step\'s results', async () => {
     const h = heads[1][1];
     const cfg = { ...cfg2, outChannels: outChannels(h) };
