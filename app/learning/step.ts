@@ -20,6 +20,8 @@ export interface TrainStep {
   run(x: tf.Tensor, target: unknown): TrainStepResult;
   /** Which path the last `run` took. */
   readonly last: 'native' | 'tfjs' | null;
+  /** Frees the native step's buffers (rebuilt by the next `run`), e.g. while validation needs the memory. */
+  release(): void;
   dispose(): void;
 }
 
@@ -47,6 +49,9 @@ export function createTrainStep(params: Params, model: UNetConfig, loss: LossFn,
     },
     get last() {
       return last;
+    },
+    release() {
+      native.dispose();
     },
     dispose() {
       native.dispose();

@@ -373,6 +373,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
     },
     afterStep: () => new Promise((r) => setImmediate(r)),
     async validate() {
+      // The native step's buffers (a batch's activations and gradients) are not needed meanwhile.
+      stepper.release();
       const v = await validate(params, cfg, valCases);
       return { validation: { ...v.validation, loss: await validationLoss(params, cfg, valCases) }, collapse: v.collapse };
     },

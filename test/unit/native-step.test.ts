@@ -65,7 +65,7 @@ function batch(h: HeadConfig, xShape: number[], step: number): { x: tf.Tensor; t
 interface Run { losses: number[][]; params: Map<string, Float32Array>; paths: string[] }
 
 /** `steps` training steps through createTrainStep (the loop's entry point), native or not; optionally a checkpoint after `saveAfter` steps. */
-async function train(cfg: UNetConfig, xShape: number[], h: HeadConfig, steps: number, nativeOn: boolean, ck?: { saveAfter?: number; path: string; resume?: boolean }, hook?: (l: tf.Tensor) => tf.Tensor): Promise<Run> {
+async function train(cfg: UNetConfig, xShape: number[], h: HeadConfig, steps: number, nativeOn: boolean, ck?: { saveAfter?: number; path: string; resume?: boolean }, hook?: (l: tf.Tensor) => tf.Tensor, releaseEach = false): Promise<Run> {
   setNativeStep(nativeOn);
   const params = createParams(cfg);
   const opt = createAdam(1e-3);
@@ -86,6 +86,7 @@ async function train(cfg: UNetConfig, xShape: number[], h: HeadConfig, steps: nu
       tf.dispose([r.total!, ...Object.values(r.components)]);
       b.dispose();
       if (ck?.saveAfter === s + 1 && !ck.resume) await saveCheckpoint(ck.path, 1, params, opt, {});
+      if (releaseEach) stepper.release();
     }
     for (const [k, v] of params) out.params.set(k, v.dataSync() as Float32Array);
     return out;
@@ -172,6 +173,14 @@ describe.skipIf(!has)('the native training step against the tfjs step (wasm+dnnl
       expect(nat.paths).toEqual(['native', 'native']);
       expectSame(nat, await train(cfg, xShape, h, 2, false), `filters ${cfg.filters.join('-')} x [${xShape.join(',')}]`);
     }
+  });
+
+  it('release (as the loop does before validation) frees the buffers; the next step rebuilds them, same results', async () => {
+    const h = heads[0][1];
+    const cfg = { ...cfg3, outChannels: outChannels(h) };
+    const released = await train(cfg, [1, 8, 8, 8, 1], h, 3, true, undefined, undefined, true);
+    expect(released.paths).toEqual(['native', 'native', 'native']);
+    expectSame(released, await train(cfg, [1, 8, 8, 8, 1], h, 3, true), 'released between steps', 1e-7);
   });
 
   it('a loss input hook (the loss through tf.valueAndGrad inside the native step) gives the tfjs step\'s results', async () => {
