@@ -9,6 +9,7 @@ import { lossFor } from './heads.ts';
 import { createAdam } from './native/loss-adam.ts';
 import { PROFILE_STEPS, profileSteps, type ProfileReport } from './profile.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from './model/unet.ts';
+import { createTrainStep } from './step.ts';
 
 /** The reference model, its data and a training step and inference pass; `dispose` frees them. */
 export function referenceModel(dims: 2 | 3, batch: number, size: number, filters: number[]) {
@@ -24,11 +25,12 @@ export function referenceModel(dims: 2 | 3, batch: number, size: number, filters
   const whole = tf.tensor(Float32Array.from(lab, (v) => (v > 0 ? 1 : 0)), [batch, ...spatial]);
   const loss = lossFor({ kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 });
   const opt = createAdam(1e-3);
-  const varList = [...params.values()];
+  // The training loop's step (step.ts): native on wasm+dnnl, tfjs's minimize elsewhere.
+  const stepper = createTrainStep(params, cfg, loss as never, opt);
   const step = async () => {
-    const cost = opt.minimize(() => loss(forward(params, cfg, x), { whole, labels }).total, true, varList);
-    await cost!.data();
-    cost!.dispose();
+    const { total, components } = stepper.run(x, { whole, labels });
+    await total!.data();
+    tf.dispose([total!, ...Object.values(components)]);
   };
   const inferOnce = async () => {
     const y = tf.tidy(() => forward(params, cfg, x));
@@ -37,6 +39,7 @@ export function referenceModel(dims: 2 | 3, batch: number, size: number, filters
   };
   const dispose = () => {
     tf.dispose([x, labels, whole]);
+    stepper.dispose();
     opt.dispose();
     disposeParams(params);
   };

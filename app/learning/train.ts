@@ -18,6 +18,7 @@ import type { TrainConfig } from './config.ts';
 import { loadOptimizer, loadParams, readCheckpoint, saveCheckpoint } from './checkpoint.ts';
 import { lossFor } from './heads.ts';
 import { createAdam } from './native/loss-adam.ts';
+import { createTrainStep } from './step.ts';
 import { PROFILE_STEPS, StepProfiler, profileRequested, renderProfile } from './profile.ts';
 import { batchTensors, disposeTarget } from './batch.ts';
 import type { TrainingCase } from './data/case.ts';
@@ -351,23 +352,18 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
   if (opts.resumeFrom) {
     const ck = readCheckpoint(opts.resumeFrom);
     loadParams(ck, params, opts.resumeFrom);
-    // Adam restores its moments by position, in the order of varList below (the params' order).
+    // Adam restores its moments by position, in the params' order (step.ts's varList).
     await loadOptimizer(ck, optimizer);
     state = loopState(ck);
   }
-  const varList = [...params.values()];
+  // One step: native on wasm+dnnl (native/net-step.ts), tfjs's minimize elsewhere (step.ts).
+  const stepper = createTrainStep(params, cfg.model, loss as never, optimizer, opts.lossInputHook);
   const save = (path: string, epoch: number, withOptimizer: boolean, meta: Record<string, unknown>) => saveCheckpoint(path, epoch, params, withOptimizer ? optimizer : null, meta);
   const engine: TrainEngine = {
     params: countParams(params),
     async step(b) {
       const { x, target } = batchTensors(b, cfg.head);
-      let comps: Record<string, tf.Scalar> = {};
-      const total = optimizer.minimize(() => {
-        const out = forward(params, cfg.model, x);
-        const r = loss(opts.lossInputHook ? opts.lossInputHook(out) : out, target as never);
-        comps = Object.fromEntries(Object.entries(r.components).map(([k, v]) => [k, tf.keep(v as tf.Scalar)]));
-        return r.total;
-      }, true, varList);
+      const { total, components: comps } = stepper.run(x, target);
       const lv: LossValues = { total: total ? (await total.data())[0] : NaN };
       for (const [k, v] of Object.entries(comps)) { lv[k as 'bce'] = (await v.data())[0]; v.dispose(); }
       total?.dispose();
@@ -377,6 +373,8 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
     },
     afterStep: () => new Promise((r) => setImmediate(r)),
     async validate() {
+      // The native step's buffers (a batch's activations and gradients) are not needed meanwhile.
+      stepper.release();
       const v = await validate(params, cfg, valCases);
       return { validation: { ...v.validation, loss: await validationLoss(params, cfg, valCases) }, collapse: v.collapse };
     },
@@ -385,7 +383,7 @@ export async function train(cfg: TrainConfig, trainCases: readonly TrainingCase[
     // The sampler needs no state: each epoch's batches come from Rng(seed, epoch).
     beforeFirstEpoch: () => save(join(opts.runDir, 'checkpoints', 'last.ckpt'), 0, true, { bestMeanDice: null, bestEpoch: null, sinceBest: 0 }),
     decide: (emit) => decidePostprocessing(cfg, valCases, opts.runDir, emit),
-    dispose: async () => { disposeParams(params); optimizer.dispose(); },
+    dispose: async () => { stepper.dispose(); disposeParams(params); optimizer.dispose(); },
   };
   return runEpochs(cfg, trainCases, valCases, opts, engine, state);
 }

@@ -80,7 +80,13 @@ export function nativeFusedHeadLoss(logits: tf.Tensor, spec: FusedLossSpec): Fus
   });
 
   let total: tf.Scalar;
-  if (!tape) {
+  const into = gradInto;
+  if (into && !tape && into.logits === logits) {
+    // The native training step (net-step.ts): the gradient straight into its buffer, no tape.
+    into.ran = true;
+    run(logits, into.grad);
+    total = tf.scalar(weightedTotal(out, spec, !!bce, !!ce));
+  } else if (!tape) {
     run(logits, null);
     total = tf.scalar(weightedTotal(out, spec, !!bce, !!ce));
   } else {
@@ -98,6 +104,25 @@ export function nativeFusedHeadLoss(logits: tf.Tensor, spec: FusedLossSpec): Fus
   if (ce) components.ce = tf.scalar(out[1]);
   if (spec.c > 0 && (bce?.diceFrom != null || ce?.diceFrom != null)) components.dice = tf.scalar(out[2]);
   return { total, components };
+}
+
+let gradInto: { logits: tf.Tensor; grad: tf.TensorInfo; ran: boolean } | null = null;
+
+/**
+ * Calls `fn` (a head's loss on `logits`, outside any gradient tape) with the fused loss writing
+ * its gradient w.r.t. `logits` into `grad` (a buffer of the logits' shape on the wasm heap), for
+ * the native training step (net-step.ts). Returns fn's result, and whether the fused loss ran on
+ * these logits (false: the head ran its tfjs ops, and `grad` was not written).
+ */
+export function lossWithGradInto<T>(logits: tf.Tensor, grad: tf.TensorInfo, fn: () => T): { result: T; ran: boolean } {
+  const prev = gradInto;
+  const slot = { logits, grad, ran: false };
+  gradInto = slot;
+  try {
+    return { result: fn(), ran: slot.ran };
+  } finally {
+    gradInto = prev;
+  }
 }
 
 /**

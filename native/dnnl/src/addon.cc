@@ -17,6 +17,7 @@
 #include "infer_net.h"
 #include "deconv.h"
 #include "napi_util.h"
+#include "train_step.h"
 
 namespace {
 
@@ -471,6 +472,20 @@ napi_value ReluBiasGrad(napi_env env, napi_callback_info info) {
   });
 }
 
+// reluBiasGradInPlace(rows, cols, y, g, dbias | null): reluBiasGrad with dyOut = dy = g (train_step.cc).
+napi_value ReluBiasGradInPlace(napi_env env, napi_callback_info info) {
+  return guarded(env, [&] {
+    auto argv = argsOf(env, info, 5);
+    const int64_t rows = num(env, argv[0]), cols = num(env, argv[1]);
+    if (rows < 1 || cols < 1) throw JsError("reluBiasGradInPlace: bad size");
+    napi_valuetype t;
+    check(env, napi_typeof(env, argv[4], &t));
+    float* db = t == napi_null || t == napi_undefined ? nullptr : f32(env, argv[4], cols, "dbias");
+    osteon::reluBiasGradInPlace(rows, cols, f32(env, argv[2], rows * cols, "y"), f32(env, argv[3], rows * cols, "g"), db);
+    return undefinedValue(env);
+  });
+}
+
 // maxPool(geometry, x, y)
 napi_value MaxPool(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
@@ -556,6 +571,8 @@ napi_value Init(napi_env env, napi_value exports) {
       {"accumulateWindows", nullptr, AccumulateWindows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"normalizeWeights", nullptr, NormalizeWeights, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"thresholdSlab", nullptr, ThresholdSlab, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      // the native training step (train_step.cc)
+      {"reluBiasGradInPlace", nullptr, ReluBiasGradInPlace, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   osteon::registerInferNet(env, exports);  // whole-network inference (infer_net.cc)
