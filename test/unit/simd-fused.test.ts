@@ -1,8 +1,8 @@
 // The pure-wasm rung's fused training ops (app/learning/kernels/simd/fused.ts, kernels.as.ts):
 // - conv + bias (+ ReLU), its ReLU and bias gradient, max pool + skip and its gradient, 2D and 3D,
 //   against tfjs's cpu backend (values and gradients);
-// - the head loss in the SIMD module (BCE with pos_weight, CE with class weights; a weighted Dice
-//   runs the tfjs ops) against the unfused tfjs ops on the same backend, values and gradients;
+// - the head loss in the SIMD module (BCE with pos_weight, CE with class weights, soft Dice when
+//   weighted) against the unfused tfjs ops on the same backend, values and gradients;
 // - the SIMD Adam against tf.train.adam: bit for bit;
 // - two full U-Net training steps with every fusion against the same steps with none
 //   (OSTEON_FUSE=0's graph), 2D and 3D, on 1 and 2 threads: both losses and every parameter
@@ -147,8 +147,12 @@ describe('the fused head loss in the SIMD module vs the unfused tfjs ops (wasm),
     { name: 'softmax 2D [2,5,7,4] (M = 70) weighted CE', shape: [2, 5, 7, 4], head: { kind: 'softmax', classes: 4, classWeights: [0.5, 2, 1, 4] }, fused: true },
     { name: 'softmax 3D [2,3,3,3,3] CE', shape: [2, 3, 3, 3, 3], head: { kind: 'softmax', classes: 3 }, fused: true },
     { name: 'joint 2D [2,8,9,5] logits in ±150 (exp clamps), class weights', shape: [2, 8, 9, 5], head: { kind: 'joint', parts: 3, posWeight: 3, classWeights: [0.5, 1, 2, 3], a: 1, b: 1, c: 0 }, scale: 300, fused: true },
-    // A weighted Dice term is not in the SIMD module: the tfjs ops run (and the result is theirs).
-    { name: 'joint 2D [2,4,4,5] c=0.5: Dice, so the tfjs ops', shape: [2, 4, 4, 5], head: { kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0.5 }, fused: false },
+    // Soft Dice, computed only when weighted.
+    { name: 'joint 3D [1,4,5,3,5] a=0.7 b=1.3 c=0.5, class weights, Dice', shape: [1, 4, 5, 3, 5], head: { kind: 'joint', parts: 3, posWeight: 2.5, classWeights: [0.2, 1, 2, 3], a: 0.7, b: 1.3, c: 0.5 }, fused: true },
+    { name: 'joint 2D [2,4,4,4] 2 parts, Dice only', shape: [2, 4, 4, 4], head: { kind: 'joint', parts: 2, posWeight: 1, a: 0, b: 0, c: 1 }, fused: true },
+    { name: 'sigmoid 2D [2,5,4,3] pos_weight, BCE + 0.5 Dice without channel 0', shape: [2, 5, 4, 3], head: { kind: 'sigmoid', channels: 3, posWeight: [3, 0.5, 9], diceWeight: 0.5, includeBackground: false }, fused: true },
+    { name: 'softmax 2D [2,4,6,4] weighted CE + Dice', shape: [2, 4, 6, 4], head: { kind: 'softmax', classes: 4, classWeights: [0.5, 2, 1, 4], diceWeight: 1 }, fused: true },
+    { name: 'softmax 3D [2,3,3,3,3] CE, Dice with background', shape: [2, 3, 3, 3, 3], head: { kind: 'softmax', classes: 3, diceWeight: 0.3, includeBackground: true }, fused: true },
   ];
   it.each(cases)('$name', async ({ shape, head, scale, fused }) => {
     await tf.setBackend('wasm');
@@ -221,7 +225,8 @@ describe('full pure-wasm training steps, every fusion on vs off (OSTEON_FUSE=0\'
       const labels = Int32Array.from({ length: n }, () => Math.floor(r() * 4));
       const x = tf.tensor(Float32Array.from({ length: n }, () => r() * 2 - 1), [...batch, 1]);
       const target = { whole: tf.tensor(Float32Array.from(labels, (l) => (l > 0 ? 1 : 0)), batch), labels: tf.tensor(labels, batch, 'int32') };
-      const head = lossFor({ kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 });
+      // 2D the default weights; 3D with a weighted Dice term too.
+      const head = lossFor({ kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: dims === 3 ? 0.5 : 0 });
       const losses = new Float32Array(2);
       for (let s = 0; s < 2; s++) {
         const cost = opt.minimize(() => head(forward(params, cfg, x), target).total, true, [...params.values()])!;
@@ -240,7 +245,7 @@ describe('full pure-wasm training steps, every fusion on vs off (OSTEON_FUSE=0\'
 
   for (const threads of [1, 2]) {
     for (const dims of [2, 3] as const) {
-      it(`${dims}D U-Net 4-8-16, joint head, 2 steps, ${threads} thread(s): every parameter within 1e-5 relative`, async () => {
+      it(`${dims}D U-Net 4-8-16, joint head${dims === 3 ? ' with Dice' : ''}, 2 steps, ${threads} thread(s): every parameter within 1e-5 relative`, async () => {
         await tf.setBackend('wasm');
         await stopWasmThreads();
         if (threads > 1) expect((await startWasmThreads(threads)).threads).toBe(threads);

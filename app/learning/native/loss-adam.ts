@@ -10,8 +10,8 @@
  *   setWeights, so checkpoints (checkpoint.ts) and resume read and write the same state.
  *
  * On the pure-wasm rung (no addon) both run in Osteon's SIMD module instead
- * (../kernels/simd/fused.ts simdHeadLoss, simdAdam): one thread, the same normalisations; the
- * loss there has no Dice (a weighted Dice term runs the tfjs ops).
+ * (../kernels/simd/fused.ts simdHeadLoss, simdAdam): on the calling thread, with the same terms
+ * and normalisations (Dice only when weighted), Adam to the bit of tf.train.adam.
  *
  * Both fall back to the tfjs path whenever the fused one does not apply (another backend, the
  * addon without these entry points, OSTEON_FUSE=0 (the one switch for every fusion; OSTEON_FUSED=0 still works), a tensor not on the wasm heap).
@@ -71,7 +71,7 @@ export function nativeFusedHeadLoss(logits: tf.Tensor, spec: FusedLossSpec): Fus
   const aux = [spec.bce?.targets, spec.ce?.labels].filter((t): t is tf.Tensor => t !== undefined);
   if (!onHeap(b, [logits, ...aux])) return null;
   const dice = spec.c > 0 && (spec.bce?.diceFrom != null || spec.ce?.diceFrom != null);
-  if (addon === 'simd' && (dice || (spec.bce && spec.bce.targets.dtype !== 'float32') || (spec.ce && spec.ce.labels.dtype !== 'int32'))) return null;
+  if (addon === 'simd' && ((spec.bce && spec.bce.targets.dtype !== 'float32') || (spec.ce && spec.ce.labels.dtype !== 'int32'))) return null;
   const c = logits.shape[logits.rank - 1];
   const m = logits.size / c;
   const n = logits.shape[0];
@@ -89,12 +89,13 @@ export function nativeFusedHeadLoss(logits: tf.Tensor, spec: FusedLossSpec): Fus
       m, c, a: spec.a, b: spec.b,
       bce: bce ? { c0: bce.c0, n: bce.n, targets: bce.targets, posWeight: pw! } : null,
       ce: ce ? { c0: ce.c0, k: ce.k, labels: ce.labels, weight: cw } : null,
+      dice: dice ? { c: spec.c, sigFrom: bce?.diceFrom ?? null, softFrom: ce?.diceFrom ?? null, rowsPerSample: m / n, smoothNr: spec.smoothNr, smoothDr: spec.smoothDr } : null,
     }, grad);
     if (!r) throw new Error('fused loss: the SIMD module went away during a step');
     counts.loss++;
     out[0] = r[0];
     out[1] = r[1];
-    out[2] = NaN;
+    out[2] = r[2];
   }) : profileSpan('FusedLoss', 'native', () => {
     counts.loss++;
     // Views only after the last allocation (the grad buffer): growing the heap detaches them.

@@ -3,7 +3,7 @@ import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { CONV_BIAS, RELU_BIAS_GRAD, type ConvBiasAttrs } from '../../model/fused.ts';
 import { POOL_SKIP, POOL_SKIP_GRAD, type PoolSkipAttrs } from '../../model/poolskip.ts';
 import { asWasm, free, view } from '../wasm_heap.ts';
-import { poolGeom, ptr, simdModule } from './simd.ts';
+import { poolGeom, ptr, simdModule, type SimdExports } from './simd.ts';
 
 /**
  * The pure-wasm rung's fused training ops (what the oneDNN addon's fused kernels are on the
@@ -161,16 +161,21 @@ export interface SimdLossArgs {
   ce: { c0: number; k: number; labels: tf.TensorInfo; weight: Float32Array | null } | null;
   a: number;
   b: number;
+  /** Soft Dice, only when weighted (c > 0): from which sigmoid channel / softmax class (null: none), rows per sample, smoothing. */
+  dice: { c: number; sigFrom: number | null; softFrom: number | null; rowsPerSample: number; smoothNr: number; smoothDr: number } | null;
 }
 
 /**
  * BCE (pos_weight) and CE (class weights) of logits [m, c] without Dice, in one SIMD pass
  * (kernels.as.ts lossNoDice), with the addon's normalisations (native/dnnl/src/loss.cc): BCE the
  * mean over m·n values, CE Σ w_y·ce / Σ w_y (the mean without weights); the gradient, unless
- * grad is null, a·dBCE + b·dCE w.r.t. the logits into grad. Returns [bce, ce] (NaN for an absent
- * term), or null when the SIMD module is off (the caller runs the tfjs ops).
+ * grad is null, a·dBCE + b·dCE (+ c·dDice) w.r.t. the logits into grad. With `dice`, a second
+ * pass sums soft Dice's I, P, G per sample and channel (float64) and a third adds its gradient
+ * (MONAI conventions, as loss.cc: the mean over samples and channels of 1 − (2I + nr)/(P + G + dr)).
+ * Returns [bce, ce, dice] (NaN for an absent term), or null when the SIMD module is off (the
+ * caller runs the tfjs ops).
  */
-export function simdHeadLoss(b: BackendWasm, x: tf.TensorInfo, args: SimdLossArgs, grad: tf.TensorInfo | null): [number, number] | null {
+export function simdHeadLoss(b: BackendWasm, x: tf.TensorInfo, args: SimdLossArgs, grad: tf.TensorInfo | null): [number, number, number] | null {
   const s = simdModule();
   if (!s) return null;
   const { m, c, bce, ce } = args;
@@ -190,7 +195,38 @@ export function simdHeadLoss(b: BackendWasm, x: tf.TensorInfo, args: SimdLossArg
   const sums = [0, 8, 16].map((o) => dv.getFloat64(o, true));
   free(b, scratch);
   if (grad && ce?.weight) s.scaleCols(ptr(b, grad), m, c, ce.c0, k, 1 / sums[2]);
-  return [bce ? sums[0] / (m * nb) : NaN, ce ? (ce.weight ? sums[1] / sums[2] : sums[1] / m) : NaN];
+  const dice = args.dice ? diceTerm(b, s, x, args, args.dice, grad) : NaN;
+  return [bce ? sums[0] / (m * nb) : NaN, ce ? (ce.weight ? sums[1] / sums[2] : sums[1] / m) : NaN, dice];
+}
+
+/** The soft Dice term's value, and its gradient added into grad (see simdHeadLoss). */
+function diceTerm(b: BackendWasm, s: SimdExports, x: tf.TensorInfo, args: SimdLossArgs, d: NonNullable<SimdLossArgs['dice']>, grad: tf.TensorInfo | null): number {
+  const { m, c, bce, ce } = args;
+  const sigFrom = bce && d.sigFrom !== null ? d.sigFrom : -1;
+  const softFrom = ce && d.softFrom !== null ? d.softFrom : -1;
+  const nD = (sigFrom >= 0 ? bce!.n - sigFrom : 0) + (softFrom >= 0 ? ce!.k - softFrom : 0);
+  if (nD <= 0) return NaN;
+  const N = m / d.rowsPerSample, k = ce ? ce.k : 0;
+  // Float64 scratch: I, P, G per (sample, channel); then α, β; then 2k for the softmax rows.
+  const scratch = b.makeOutput([2 * (N * nD * 5 + 2 * k)], 'float32');
+  const base = ptr(b, scratch);
+  const geo = [m, c, d.rowsPerSample, bce ? bce.c0 : 0, bce ? bce.n : 0, ce ? ce.c0 : 0, k, sigFrom, softFrom] as const;
+  const tg = bce ? ptr(b, bce.targets) : 0, lb = ce ? ptr(b, ce.labels) : 0;
+  s.diceSums(ptr(b, x), tg, lb, base, ...geo);
+  const sv = view(b, scratch);
+  const f64 = new Float64Array(sv.buffer, sv.byteOffset, N * nD * 5 + 2 * k);
+  const per = 1 / (N * nD);
+  let f = 0;
+  for (let i = 0; i < N * nD; i++) {
+    const I = f64[3 * i], P = f64[3 * i + 1], G = f64[3 * i + 2];
+    const num = 2 * I + d.smoothNr, D = P + G + d.smoothDr;
+    f += 1 - num / D;
+    f64[3 * N * nD + 2 * i] = (-2 / D) * per * d.c;
+    f64[3 * N * nD + 2 * i + 1] = (num / (D * D)) * per * d.c;
+  }
+  if (grad) s.diceGrad(ptr(b, x), tg, lb, base + 24 * N * nD, ptr(b, grad), ...geo, base + 40 * N * nD);
+  free(b, scratch);
+  return f * per;
 }
 
 /** Adam's constants as native/loss-adam.ts computes them: lr, β1, β2, ε, 1−β1, 1−β2, 1−β1ᵗ, 1−β2ᵗ (float32). */

@@ -567,3 +567,107 @@ export function scaleCols(x: usize, M: i32, C: i32, c0: i32, K: i32, s: f64): vo
     p += rowB;
   }
 }
+
+/** σ(x) in float32 through the SIMD exp (lane 0), as the Dice passes below use it. */
+function sigmoid1(x: f32): f32 {
+  const e = f32x4.extract_lane(vexp4(f32x4.splat(-Mathf.abs(x))), 0);
+  const inv: f32 = 1.0 / (1.0 + e);
+  return x >= 0 ? inv : e * inv;
+}
+
+/**
+ * Soft Dice sums (native/dnnl/src/loss.cc, MONAI conventions) over logits x [M, C], S rows per
+ * sample: for each sample n and Dice channel d, I = Σ p·g, P = Σ p, G = Σ g in float64 at
+ * sums + 24·(n·nD + d). The Dice channels are the sigmoid channels bceC0 + j for j ≥ sigFrom
+ * (sigFrom < 0: none; p = σ(x), g = the float32 target), then the softmax classes k ≥ softFrom
+ * of the CE channels (softFrom < 0: none; p = softmax, g = [label = k]).
+ */
+export function diceSums(x: usize, targets: usize, labels: usize, sums: usize, M: i32, C: i32, S: i32, bceC0: i32, bceN: i32, ceC0: i32, K: i32, sigFrom: i32, softFrom: i32): void {
+  const dSig = sigFrom >= 0 ? bceN - sigFrom : 0;
+  const dSoft = softFrom >= 0 ? K - softFrom : 0;
+  const nD = dSig + dSoft;
+  memory.fill(sums, 0, (<usize>(M / S)) * (<usize>nD) * 24);
+  for (let r = 0; r < M; r++) {
+    const row = x + (<usize>r) * ((<usize>C) << 2);
+    const ds = sums + (<usize>(r / S)) * (<usize>nD) * 24;
+    for (let j = 0; j < dSig; j++) {
+      const p = <f64>sigmoid1(f32.load(row + ((<usize>(bceC0 + sigFrom + j)) << 2)));
+      const y = <f64>f32.load(targets + ((<usize>(r * bceN + sigFrom + j)) << 2));
+      const d = ds + (<usize>j) * 24;
+      f64.store(d, f64.load(d) + p * y);
+      f64.store(d, f64.load(d, 8) + p, 8);
+      f64.store(d, f64.load(d, 16) + y, 16);
+    }
+    if (dSoft) {
+      const z = row + ((<usize>ceC0) << 2);
+      const y = i32.load(labels + ((<usize>r) << 2));
+      let mx: f32 = -Infinity;
+      for (let k = 0; k < K; k++) mx = max(mx, f32.load(z + ((<usize>k) << 2)));
+      let se: f32 = 0;
+      for (let k = 0; k < K; k++) se += f32x4.extract_lane(vexp4(f32x4.splat(f32.load(z + ((<usize>k) << 2)) - mx)), 0);
+      const inv: f32 = 1.0 / se;
+      for (let k = softFrom; k < K; k++) {
+        const p = <f64>(f32x4.extract_lane(vexp4(f32x4.splat(f32.load(z + ((<usize>k) << 2)) - mx)), 0) * inv);
+        const g: f64 = k == y ? 1 : 0;
+        const d = ds + (<usize>(dSig + k - softFrom)) * 24;
+        f64.store(d, f64.load(d) + p * g);
+        f64.store(d, f64.load(d, 8) + p, 8);
+        f64.store(d, f64.load(d, 16) + g, 16);
+      }
+    }
+  }
+}
+
+/**
+ * Adds the Dice gradient to grad: per (sample, Dice channel) coefficients α, β (float64 pairs at
+ * ab + 16·(n·nD + d), d mean(f) / dp = α·g + β), through σ' on sigmoid channels and the softmax
+ * Jacobian on the classes (channels as diceSums).
+ */
+export function diceGrad(x: usize, targets: usize, labels: usize, ab: usize, grad: usize, M: i32, C: i32, S: i32, bceC0: i32, bceN: i32, ceC0: i32, K: i32, sigFrom: i32, softFrom: i32, scratch: usize): void {
+  const dSig = sigFrom >= 0 ? bceN - sigFrom : 0;
+  const dSoft = softFrom >= 0 ? K - softFrom : 0;
+  const nD = dSig + dSoft;
+  // scratch: K float64 softmax values, then K float64 coefficients a_k.
+  const pk = scratch, ak = scratch + ((<usize>K) << 3);
+  for (let r = 0; r < M; r++) {
+    const row = x + (<usize>r) * ((<usize>C) << 2);
+    const gr = grad + (<usize>r) * ((<usize>C) << 2);
+    const c0 = ab + (<usize>(r / S)) * (<usize>nD) * 16;
+    for (let j = 0; j < dSig; j++) {
+      const ch = (<usize>(bceC0 + sigFrom + j)) << 2;
+      const p = <f64>sigmoid1(f32.load(row + ch));
+      const y = <f64>f32.load(targets + ((<usize>(r * bceN + sigFrom + j)) << 2));
+      const c = c0 + (<usize>j) * 16;
+      f32.store(gr + ch, f32.load(gr + ch) + <f32>((f64.load(c) * y + f64.load(c, 8)) * p * (1.0 - p)));
+    }
+    if (dSoft) {
+      const z = row + ((<usize>ceC0) << 2);
+      const y = i32.load(labels + ((<usize>r) << 2));
+      let mx: f32 = -Infinity;
+      for (let k = 0; k < K; k++) mx = max(mx, f32.load(z + ((<usize>k) << 2)));
+      let se: f64 = 0;
+      for (let k = 0; k < K; k++) {
+        const e = <f64>f32x4.extract_lane(vexp4(f32x4.splat(f32.load(z + ((<usize>k) << 2)) - mx)), 0);
+        f64.store(pk + ((<usize>k) << 3), e);
+        se += e;
+      }
+      let dot: f64 = 0;
+      for (let k = 0; k < K; k++) {
+        const p = f64.load(pk + ((<usize>k) << 3)) / se;
+        f64.store(pk + ((<usize>k) << 3), p);
+        let a: f64 = 0;
+        if (k >= softFrom) {
+          const c = c0 + (<usize>(dSig + k - softFrom)) * 16;
+          a = f64.load(c) * (k == y ? 1.0 : 0.0) + f64.load(c, 8);
+        }
+        f64.store(ak + ((<usize>k) << 3), a);
+        dot += a * p;
+      }
+      const gz = gr + ((<usize>ceC0) << 2);
+      for (let k = 0; k < K; k++) {
+        const q = gz + ((<usize>k) << 2);
+        f32.store(q, f32.load(q) + <f32>(f64.load(pk + ((<usize>k) << 3)) * (f64.load(ak + ((<usize>k) << 3)) - dot)));
+      }
+    }
+  }
+}

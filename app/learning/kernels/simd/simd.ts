@@ -29,6 +29,8 @@ export interface SimdExports {
   lossNoDice(x: number, targets: number, labels: number, pw: number, cw: number, grad: number, sums: number, M: number, C: number,
     bceC0: number, bceN: number, ceC0: number, K: number, bceScale: number, ceScale0: number): void;
   scaleCols(x: number, M: number, C: number, c0: number, K: number, s: number): void;
+  diceSums(x: number, targets: number, labels: number, sums: number, M: number, C: number, S: number, bceC0: number, bceN: number, ceC0: number, K: number, sigFrom: number, softFrom: number): void;
+  diceGrad(x: number, targets: number, labels: number, ab: number, grad: number, M: number, C: number, S: number, bceC0: number, bceN: number, ceC0: number, K: number, sigFrom: number, softFrom: number, scratch: number): void;
 }
 
 /** The slice of the WebAssembly API used here (tsconfig's lib has no WebAssembly types). */
