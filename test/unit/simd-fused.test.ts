@@ -15,6 +15,7 @@ import { initBackend, tf } from '../../app/learning/backend.ts';
 import { lossFor, type HeadConfig } from '../../app/learning/heads.ts';
 import { convBias, convBiasRelu } from '../../app/learning/model/fused.ts';
 import { maxPoolSkip } from '../../app/learning/model/poolskip.ts';
+import { convTransposeBias } from '../../app/learning/model/upconv.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from '../../app/learning/model/unet.ts';
 import { setSimdFusedKernels, simdFusedCounts } from '../../app/learning/kernels/simd/fused.ts';
 import { startWasmThreads, stopWasmThreads } from '../../app/learning/kernels/parallel/pool.ts';
@@ -53,7 +54,7 @@ const served = (k: string): number => simdFusedCounts()[k] ?? 0;
 
 describe('fused network ops on the pure-wasm rung vs the cpu backend', () => {
   it('are registered and named in the backend report', () => {
-    for (const k of ['OsteonConvBias', 'OsteonReluBiasGrad', 'OsteonMaxPoolSkip', 'OsteonMaxPoolSkipGrad']) expect(kernels).toContain(`wasm-simd:${k}`);
+    for (const k of ['OsteonConvBias', 'OsteonReluBiasGrad', 'OsteonMaxPoolSkip', 'OsteonMaxPoolSkipGrad', 'OsteonConvTransposeBias', 'OsteonConvTransposeBiasGrad']) expect(kernels).toContain(`wasm-simd:${k}`);
     expect(fusionActive()).toBe(true);
   });
 
@@ -77,6 +78,13 @@ describe('fused network ops on the pure-wasm rung vs the cpu backend', () => {
     await compare('convBias 2D 1x1', () => withGrads((x, w, b) => [convBias(x, w, b)], [t([2, 5, 6, 8], 4), t([1, 1, 8, 5], 5), t([5], 6)]), 5e-6);
     await compare('convBias 3D 1x1x1', () => withGrads((x, w, b) => [convBias(x, w, b)], [t([1, 3, 4, 5, 8], 7), t([1, 1, 1, 8, 5], 8), t([5], 9)]), 5e-6);
     expect(served('OsteonConvBias'), 'the 3D bias pass ran in the SIMD module').toBeGreaterThan(before);
+  });
+
+  it('convTransposeBias (the up-sampling), 2D and 3D: y, dx, dW, db', async () => {
+    const before = served('OsteonConvTransposeBias');
+    await compare('convTransposeBias 2D 2x2 s2', () => withGrads((x, w, b) => [convTransposeBias(x, w, b, [2, 10, 8, 4], 2, 'same')], [t([2, 5, 4, 8], 18), t([2, 2, 4, 8], 19), t([4], 20)]), 5e-6);
+    await compare('convTransposeBias 3D 2x2x2 s2', () => withGrads((x, w, b) => [convTransposeBias(x, w, b, [1, 6, 4, 8, 3], 2, 'same')], [t([1, 3, 2, 4, 8], 21), t([2, 2, 2, 3, 8], 22), t([3], 23)]), 5e-6);
+    expect(served('OsteonConvTransposeBias') - before).toBeGreaterThanOrEqual(2);
   });
 
   /** Data with ties inside pooling windows (values from a small set). */

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { CONV_BIAS, RELU_BIAS_GRAD, type ConvBiasAttrs } from '../../model/fused.ts';
 import { POOL_SKIP, POOL_SKIP_GRAD, type PoolSkipAttrs } from '../../model/poolskip.ts';
+import { CONV_T_BIAS, CONV_T_BIAS_GRAD, type ConvTransposeBiasAttrs } from '../../model/upconv.ts';
 import { asWasm, free, view } from '../wasm_heap.ts';
 import { poolGeom, ptr, simdModule, type SimdExports } from './simd.ts';
 
@@ -16,6 +17,9 @@ import { poolGeom, ptr, simdModule, type SimdExports } from './simd.ts';
  * - OsteonMaxPoolSkip / OsteonMaxPoolSkipGrad (model/poolskip.ts): the pool's input kept for the
  *   skip without a copy, and dx = dskip + the pooling gradient in one pass (tfjs: MaxPoolGrad,
  *   then Add).
+ * - OsteonConvTransposeBias / OsteonConvTransposeBiasGrad (model/upconv.ts): the transposed
+ *   conv's bias added in place on its output (tfjs: an Add); the gradient is the filter gradient
+ *   and the bias sum, two kernels as before, but one tape entry.
  * - `simdHeadLoss` and `simdAdam`, which native/loss-adam.ts runs in place of the addon's
  *   lossFused / adamFused on this rung.
  * Each kernel computes through the registered wasm kernels (whatever they are now: XNNPACK, the
@@ -56,18 +60,18 @@ const convBias: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   }
   const b = asWasm(backend);
   const conv = kernelOf('Conv3D')({ inputs: { x, filter }, backend, attrs: { strides, pad, dataFormat: 'NDHWC', dilations: 1 } }) as tf.TensorInfo;
+  if (activation === 'linear') return addBiasInPlace(b, conv, bias, CONV_BIAS);
   const s = simdModule();
   const C = conv.shape[conv.shape.length - 1];
   if (s && f32(conv) && f32(bias) && size(bias.shape) === C && C > 0) {
     count(CONV_BIAS);
     const out = ownOrNew(b, conv);
-    if (size(conv.shape) > 0) s.addBiasAct(ptr(b, conv), ptr(b, bias), ptr(b, out), size(conv.shape) / C, C, activation === 'relu' ? 1 : 0);
+    if (size(conv.shape) > 0) s.addBiasAct(ptr(b, conv), ptr(b, bias), ptr(b, out), size(conv.shape) / C, C, 1);
     if (out !== conv) free(b, conv);
     return out;
   }
   const added = kernelOf('Add')({ inputs: { a: conv, b: bias }, backend, attrs: {} }) as tf.TensorInfo;
   free(b, conv);
-  if (activation === 'linear') return added;
   const out = kernelOf('Relu')({ inputs: { x: added }, backend, attrs: {} }) as tf.TensorInfo;
   free(b, added);
   return out;
@@ -124,11 +128,48 @@ const maxPoolSkipGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return out;
 };
 
+/** Adds bias [C] to t [..., C] in place (or into a copy when t's buffer is shared); the Add kernel without the SIMD module. */
+function addBiasInPlace(b: BackendWasm, t: tf.TensorInfo, bias: tf.TensorInfo, name: string): tf.TensorInfo {
+  const s = simdModule();
+  const C = t.shape[t.shape.length - 1];
+  if (!s || !f32(t) || !f32(bias) || size(bias.shape) !== C || C === 0) {
+    const out = kernelOf('Add')({ inputs: { a: t, b: bias }, backend: b, attrs: {} }) as tf.TensorInfo;
+    free(b, t);
+    return out;
+  }
+  count(name);
+  const out = ownOrNew(b, t);
+  if (size(t.shape) > 0) s.addBiasAct(ptr(b, t), ptr(b, bias), ptr(b, out), size(t.shape) / C, C, 0);
+  if (out !== t) free(b, t);
+  return out;
+}
+
+const convTransposeBias: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, filter, bias } = inputs as Record<string, tf.TensorInfo>;
+  const a = attrs as unknown as ConvTransposeBiasAttrs;
+  const conv = (a.outShape.length === 4
+    ? kernelOf('Conv2DBackpropInput')({ inputs: { dy: x, filter }, backend, attrs: { inputShape: a.outShape, strides: a.strides, pad: a.pad, dataFormat: 'NHWC' } })
+    : kernelOf('Conv3DBackpropInputV2')({ inputs: { dy: x, filter }, backend, attrs: { inputShape: a.outShape, strides: a.strides, pad: a.pad } })) as tf.TensorInfo;
+  return addBiasInPlace(asWasm(backend), conv, bias, CONV_T_BIAS);
+};
+
+const convTransposeBiasGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { x, dy } = inputs as Record<string, tf.TensorInfo>;
+  const a = attrs as unknown as ConvTransposeBiasAttrs;
+  const dw = (a.outShape.length === 4
+    ? kernelOf('Conv2DBackpropFilter')({ inputs: { x: dy, dy: x }, backend, attrs: { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', filterShape: a.filterShape } })
+    : kernelOf('Conv3DBackpropFilterV2')({ inputs: { x: dy, dy: x }, backend, attrs: { strides: a.strides, pad: a.pad, filterShape: a.filterShape } })) as tf.TensorInfo;
+  const db = kernelOf('Sum')({ inputs: { x: dy }, backend, attrs: { axis: [...Array(dy.shape.length - 1).keys()], keepDims: false } }) as tf.TensorInfo;
+  return [dw, db];
+};
+
 const fusedKernels: ReadonlyArray<[string, tf.KernelFunc]> = [
   [CONV_BIAS, convBias],
   [RELU_BIAS_GRAD, reluBiasGrad],
   [POOL_SKIP, maxPoolSkip],
   [POOL_SKIP_GRAD, maxPoolSkipGrad],
+  [CONV_T_BIAS, convTransposeBias],
+  [CONV_T_BIAS_GRAD, convTransposeBiasGrad],
 ];
 
 let active = false;
