@@ -15,7 +15,7 @@ import { poolGeom, ptr, simdModule, type SimdExports } from './simd.ts';
  *   and ReLU in one pass over its output, in place.
  * - OsteonReluBiasGrad: dy·[y>0] and its per-channel sum in one pass (tfjs: Step, Multiply, Sum).
  * - OsteonMaxPoolSkip / OsteonMaxPoolSkipGrad (model/poolskip.ts): the pool's input kept for the
- *   skip without a copy, and dx = dskip + the pooling gradient in one pass (tfjs: MaxPoolGrad,
+ *   skip without a copy (3D: the pool itself in SIMD; the built-in is a scalar loop), and dx = dskip + the pooling gradient in one pass (tfjs: MaxPoolGrad,
  *   then Add).
  * - OsteonConvTransposeBias / OsteonConvTransposeBiasGrad (model/upconv.ts): the transposed
  *   conv's bias added in place on its output (tfjs: an Add); the gradient is the filter gradient
@@ -101,11 +101,22 @@ const reluBiasGrad: tf.KernelFunc = ({ inputs, backend }) => {
 const maxPoolSkip: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x } = inputs as Record<string, tf.TensorInfo>;
   const { filterSize, strides, pad } = attrs as unknown as PoolSkipAttrs;
+  const b = asWasm(backend);
+  // 3D: the SIMD pool (the wasm built-in MaxPool3D is a scalar loop); 2D keeps XNNPACK's.
+  const s = x.shape.length === 5 && f32(x) ? simdModule() : null;
+  const g = s ? poolGeom(3, x.shape, { filterSize, strides, pad } as unknown as tf.MaxPoolGradAttrs) : null;
+  if (s && g) {
+    count(POOL_SKIP);
+    const pooled = b.makeOutput([g.N, Math.floor(g.D / g.KD), Math.floor(g.H / g.KH), Math.floor(g.W / g.KW), g.C], 'float32');
+    if (size(pooled.shape) > 0) s.maxPool(ptr(b, x), ptr(b, pooled), g.N, g.D, g.H, g.W, g.C, g.KD, g.KH, g.KW);
+    b.incRef(x.dataId);
+    return [pooled, { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype }];
+  }
   const pooled = (x.shape.length === 4
     ? kernelOf('MaxPool')({ inputs: { x }, backend, attrs: { filterSize, strides, pad } })
     : kernelOf('MaxPool3D')({ inputs: { x }, backend, attrs: { filterSize, strides, pad, dataFormat: 'NDHWC' } })) as tf.TensorInfo;
   // The kept x shares x's buffer (reference-counted, as the SIMD Identity does).
-  asWasm(backend).incRef(x.dataId);
+  b.incRef(x.dataId);
   return [pooled, { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype }];
 };
 

@@ -671,3 +671,50 @@ export function diceGrad(x: usize, targets: usize, labels: usize, ab: usize, gra
     }
   }
 }
+
+/**
+ * Max pool whose window equals its stride (KD×KH×KW, 'valid') on x [N, D, H, W, C] into
+ * y [N, D/KD, H/KH, W/KW, C]. NaN never wins (pmax keeps the running maximum unless the new
+ * value is greater), as on tfjs's cpu backend; an all-NaN or all -inf window gives -inf.
+ */
+export function maxPool(x: usize, y: usize, N: i32, D: i32, H: i32, W: i32, C: i32, KD: i32, KH: i32, KW: i32): void {
+  const OD = D / KD, OH = H / KH, OW = W / KW;
+  const cB = (<usize>C) << 2;
+  const v = cB & ~(<usize>15);
+  const ninf = f32x4.splat(-Infinity);
+  let out = y;
+  for (let n = 0; n < N; n++) {
+    for (let od = 0; od < OD; od++) {
+      for (let oh = 0; oh < OH; oh++) {
+        for (let ow = 0; ow < OW; ow++) {
+          const w0 = x + ((((<usize>n) * D + od * KD) * H + oh * KH) * W + ow * KW) * cB;
+          let j: usize = 0;
+          for (; j < v; j += 16) {
+            let best = ninf;
+            for (let kd = 0; kd < KD; kd++) {
+              for (let kh = 0; kh < KH; kh++) {
+                const row = w0 + (((<usize>kd) * H + kh) * W) * cB + j;
+                for (let kw = 0; kw < KW; kw++) best = f32x4.pmax(best, v128.load(row + (<usize>kw) * cB));
+              }
+            }
+            v128.store(out + j, best);
+          }
+          for (; j < cB; j += 4) {
+            let best: f32 = -Infinity;
+            for (let kd = 0; kd < KD; kd++) {
+              for (let kh = 0; kh < KH; kh++) {
+                const row = w0 + (((<usize>kd) * H + kh) * W) * cB + j;
+                for (let kw = 0; kw < KW; kw++) {
+                  const val = f32.load(row + (<usize>kw) * cB);
+                  if (val > best) best = val;
+                }
+              }
+            }
+            f32.store(out + j, best);
+          }
+          out += cB;
+        }
+      }
+    }
+  }
+}

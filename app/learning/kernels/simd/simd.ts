@@ -28,6 +28,7 @@ export interface SimdExports {
   adam(w: number, g: number, m: number, v: number, wOut: number, n: number, negLr: number, b1: number, b2: number, eps: number, omb1: number, omb2: number, omab1: number, omab2: number): void;
   lossNoDice(x: number, targets: number, labels: number, pw: number, cw: number, grad: number, sums: number, M: number, C: number,
     bceC0: number, bceN: number, ceC0: number, K: number, bceScale: number, ceScale0: number): void;
+  maxPool(x: number, y: number, N: number, D: number, H: number, W: number, C: number, KD: number, KH: number, KW: number): void;
   scaleCols(x: number, M: number, C: number, c0: number, K: number, s: number): void;
   diceSums(x: number, targets: number, labels: number, sums: number, M: number, C: number, S: number, bceC0: number, bceN: number, ceC0: number, K: number, sigFrom: number, softFrom: number): void;
   diceGrad(x: number, targets: number, labels: number, ab: number, grad: number, M: number, C: number, S: number, bceC0: number, bceN: number, ceC0: number, K: number, sigFrom: number, softFrom: number, scratch: number): void;
