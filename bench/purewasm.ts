@@ -22,6 +22,7 @@ import { startWasmThreads } from '../app/learning/kernels/parallel/pool.ts';
 import { setSimdKernels, simdFlavor } from '../app/learning/kernels/simd/simd.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from '../app/learning/model/unet.ts';
 import { nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../app/learning/native/register.ts';
+import { createAdam, fusionActive } from '../app/learning/native/loss-adam.ts';
 
 const REF = join(dirname(fileURLToPath(import.meta.url)), 'reference', 'unet_ref.py');
 const BATCH = 4, SIZE = 128, FILTERS = [16, 32, 64, 128];
@@ -52,6 +53,7 @@ export const suite: BenchSuite = {
     const loadBefore = load();
     const native = nativeKernelsActive();
     if (native) unregisterNativeKernels();
+    const fused = fusionActive();
     const threads = await startWasmThreads(); // the rung's helper threads, as `osteon train` starts them
     ctx.notice(`purewasm: ${threads.threads} thread(s) for convolutions${threads.reason ? ` (${threads.reason})` : ''}`);
     const cfg: UNetConfig = { spatialDims: 2, inChannels: 1, outChannels: 5, filters: FILTERS, normalization: 'none', seed: 0 };
@@ -62,7 +64,8 @@ export const suite: BenchSuite = {
     const labels = tf.tensor(lab, [BATCH, SIZE, SIZE], 'int32');
     const whole = tf.tensor(Float32Array.from(lab, (v) => (v > 0 ? 1 : 0)), [BATCH, SIZE, SIZE]);
     const loss = lossFor({ kind: 'joint', parts: 3, posWeight: 3, a: 1, b: 1, c: 0 });
-    const opt = tf.train.adam(1e-3);
+    // The training loop's Adam (fused in the SIMD module on this rung while its kernels are on).
+    const opt = createAdam(1e-3);
     const step = async (): Promise<number> => {
       const t = performance.now();
       const cost = opt.minimize(() => loss(forward(params, cfg, x), { whole, labels }).total, true, [...params.values()]);
@@ -122,7 +125,7 @@ export const suite: BenchSuite = {
       return {
         name: `${LABEL} (wasm, ${mode === 'on' ? 'SIMD kernels' : 'without SIMD kernels'})`, unit: 'ms', ...s,
         ...(ref1 !== undefined ? { reference: { name: `PyTorch ${torchVersion}, 1 thread, OpenBLAS 1 thread`, median: ref1 }, ratio: s.median / ref1 } : {}),
-        detail: `${rounds} interleaved rounds of ${perRound} steps; ${mode === 'on' ? `${simdFlavor() ?? 'no'} build; ` : ''}Osteon ${util.toFixed(2)} cores busy (1 thread: tfjs wasm has no threads in Node)${vs2}; ${loads}`,
+        detail: `${rounds} interleaved rounds of ${perRound} steps; ${mode === 'on' ? `${simdFlavor() ?? 'no'} build, fused loss/Adam/network ops ${fused ? 'on' : 'off (OSTEON_FUSE=0)'}; ` : ''}Osteon ${util.toFixed(2)} cores busy (1 thread: tfjs wasm has no threads in Node)${vs2}; ${loads}`,
       };
     };
     return [row('on'), row('off')];

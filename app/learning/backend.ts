@@ -15,6 +15,9 @@ import { OsteonError } from '../util/errors.ts';
 import { registerCustomKernels } from './kernels/index.ts';
 import { loadNative } from './native/addon.ts';
 import { registerNativeKernels } from './native/register.ts';
+import { nativeFusedHeadLoss } from './native/loss-adam.ts';
+import { setFusedLoss } from './fusion.ts';
+import { simdFusedKernelNames } from './kernels/simd/fused.ts';
 import { startWasmThreads, wasmThreadsStatus } from './kernels/parallel/pool.ts';
 import { useNativeAccumulate } from './window-accumulate.ts';
 import { installTfjsNodeShim } from './tfjs-node-shim.ts';
@@ -142,13 +145,14 @@ async function choose(opts: InitBackendOptions): Promise<BackendReport> {
     if (candidate === 'wasm+dnnl') {
       const native = registerNativeKernels(opts.threads);
       useNativeAccumulate(native.status.addon); // whole-volume blending in the addon too
-      kernels = [...kernels, ...native.kernels];
+      kernels = [...kernels.filter((k) => !simdFusedKernelNames.includes(k)), ...native.kernels];
       note = `oneDNN ${native.status.version ?? '?'}, ${native.status.threads} OpenMP thread(s) (OSTEON_THREADS; OSTEON_NATIVE=0 disables)`;
       attempts[attempts.length - 1] = { candidate, ok: true, note };
     }
     if (candidate === 'wasm') {
       // The pure-wasm rung: convolutions split by batch over helper threads (kernels/parallel/pool.ts).
       const t = await startWasmThreads(opts.threads);
+      setFusedLoss(nativeFusedHeadLoss); // the loss fused in the SIMD module (kernels/simd/fused.ts)
       note = `${t.threads} thread(s) for convolutions (OSTEON_WASM_THREADS)${t.reason ? `; ${t.reason}` : ''}`;
       attempts[attempts.length - 1] = { candidate, ok: true, note };
     }

@@ -6,6 +6,7 @@ import { conv3dBackpropFilter } from './conv3d_backprop_filter.ts';
 import { conv3dBackpropInput } from './conv3d_backprop_input.ts';
 import { splitVLastAxis } from './split_v.ts';
 import { loadSimd, simdKernels } from './simd/simd.ts';
+import { setSimdFusedKernels, simdFusedKernelNames } from './simd/fused.ts';
 import { SPLIT_KERNELS, splitKernel } from './parallel/pool.ts';
 import { asWasm } from './wasm_heap.ts';
 import { registerMissingGradients } from '../webgpu/workarounds.ts';
@@ -84,7 +85,10 @@ function registerSimdKernels(): string[] {
     tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: wrap(old.kernelFunc) });
     names.push(`wasm-simd:${kernelName}`);
   }
-  return names;
+  // The fused training ops (conv + bias + ReLU, its gradient, pool + skip); OSTEON_FUSE=0: tfjs's ops.
+  if (process.env.OSTEON_FUSE === '0' || process.env.OSTEON_FUSED === '0') return names;
+  setSimdFusedKernels(true);
+  return [...names, ...simdFusedKernelNames];
 }
 
 /**

@@ -9,12 +9,18 @@
  *   weights in one call. It keeps the base class's moment variables, names and getWeights /
  *   setWeights, so checkpoints (checkpoint.ts) and resume read and write the same state.
  *
+ * On the pure-wasm rung (no addon) both run in Osteon's SIMD module instead
+ * (../kernels/simd/fused.ts simdHeadLoss, simdAdam): on the calling thread, with the same terms
+ * and normalisations (Dice only when weighted), Adam to the bit of tf.train.adam.
+ *
  * Both fall back to the tfjs path whenever the fused one does not apply (another backend, the
  * addon without these entry points, OSTEON_FUSE=0 (the one switch for every fusion; OSTEON_FUSED=0 still works), a tensor not on the wasm heap).
  */
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { alloc, asWasm, view } from '../kernels/wasm_heap.ts';
+import { simdAdam, simdHeadLoss } from '../kernels/simd/fused.ts';
+import { simdModule } from '../kernels/simd/simd.ts';
 import type { FusedLossResult, FusedLossSpec } from '../fusion.ts';
 import { profileSpan } from '../profile.ts';
 import { loadNative, type DnnlAddon } from './addon.ts';
@@ -33,10 +39,14 @@ export function setFusion(on: boolean): void {
   enabled = on;
 }
 
-/** The addon, when the fused loss and Adam apply now: wasm backend with the native kernels, not disabled. */
-function fusedAddon(): DnnlAddon | null {
+/**
+ * Where the fused loss and Adam run now: the addon (wasm backend with the native kernels), the
+ * SIMD module (pure wasm), or null (another backend, switched off: run the tfjs ops).
+ */
+function fusedAddon(): DnnlAddon | 'simd' | null {
   if (!enabled || (process.env.OSTEON_FUSE === '0' || process.env.OSTEON_FUSED === '0')) return null;
-  if (tf.getBackend() !== 'wasm' || !nativeKernelsActive()) return null;
+  if (tf.getBackend() !== 'wasm') return null;
+  if (!nativeKernelsActive()) return simdModule() ? 'simd' : null;
   const a = loadNative().addon;
   return a && typeof a.lossFused === 'function' && typeof a.adamFused === 'function' ? a : null;
 }
@@ -60,6 +70,8 @@ export function nativeFusedHeadLoss(logits: tf.Tensor, spec: FusedLossSpec): Fus
   const b = asWasm(tf.backend());
   const aux = [spec.bce?.targets, spec.ce?.labels].filter((t): t is tf.Tensor => t !== undefined);
   if (!onHeap(b, [logits, ...aux])) return null;
+  const dice = spec.c > 0 && (spec.bce?.diceFrom != null || spec.ce?.diceFrom != null);
+  if (addon === 'simd' && ((spec.bce && spec.bce.targets.dtype !== 'float32') || (spec.ce && spec.ce.labels.dtype !== 'int32'))) return null;
   const c = logits.shape[logits.rank - 1];
   const m = logits.size / c;
   const n = logits.shape[0];
@@ -72,7 +84,19 @@ export function nativeFusedHeadLoss(logits: tf.Tensor, spec: FusedLossSpec): Fus
   const out = new Float64Array(3);
   const tape = (tf.engine() as unknown as { isTapeOn(): boolean }).isTapeOn();
 
-  const run = (x: tf.Tensor, grad: tf.TensorInfo | null): void => profileSpan('FusedLoss', 'native', () => {
+  const run = (x: tf.Tensor, grad: tf.TensorInfo | null): void => addon === 'simd' ? profileSpan('FusedLoss', 'wasm', () => {
+    const r = simdHeadLoss(b, x, {
+      m, c, a: spec.a, b: spec.b,
+      bce: bce ? { c0: bce.c0, n: bce.n, targets: bce.targets, posWeight: pw! } : null,
+      ce: ce ? { c0: ce.c0, k: ce.k, labels: ce.labels, weight: cw } : null,
+      dice: dice ? { c: spec.c, sigFrom: bce?.diceFrom ?? null, softFrom: ce?.diceFrom ?? null, rowsPerSample: m / n, smoothNr: spec.smoothNr, smoothDr: spec.smoothDr } : null,
+    }, grad);
+    if (!r) throw new Error('fused loss: the SIMD module went away during a step');
+    counts.loss++;
+    out[0] = r[0];
+    out[1] = r[1];
+    out[2] = r[2];
+  }) : profileSpan('FusedLoss', 'native', () => {
     counts.loss++;
     // Views only after the last allocation (the grad buffer): growing the heap detaches them.
     addon.lossFused!(dims, params, view(b, x), bce ? view(b, bce.targets) : null, ce ? (view(b, ce.labels) as unknown as Int32Array) : null,
@@ -198,7 +222,12 @@ export class FusedAdam extends tf.AdamOptimizer {
     const omab2 = f(1 - self.accBeta2.dataSync()[0]);
     const k = Float32Array.of(self.learningRate, self.beta1, self.beta2, self.epsilon, 1 - self.beta1, 1 - self.beta2, omab1, omab2);
     const outs = list.map((e) => alloc(b, [...e.w.shape]));
-    profileSpan('FusedAdam', 'native', () => {
+    if (addon === 'simd') {
+      profileSpan('FusedAdam', 'wasm', () => {
+        if (!simdAdam(b, list.map((e, i) => ({ w: e.w, g: e.g, m: e.m, v: e.v, out: outs[i] })), k)) throw new Error('fused Adam: the SIMD module went away during a step');
+        counts.adam++;
+      });
+    } else profileSpan('FusedAdam', 'native', () => {
       counts.adam++;
       addon.adamFused!(list.map((e) => view(b, e.w)), list.map((e) => view(b, e.g)), list.map((e) => view(b, e.m)), list.map((e) => view(b, e.v)), outs.map((o) => view(b, o)), k);
     });

@@ -10,6 +10,7 @@ import { CONV_T_BIAS, CONV_T_BIAS_GRAD } from '../model/upconv.ts';
 import { POOL_SKIP, POOL_SKIP_GRAD } from '../model/poolskip.ts';
 import { convTransposeBias, convTransposeBiasGrad } from './deconv.ts';
 import { binary, concat, identity, maxPool3dGrad, maxPoolGrad, slice, splitV, sum } from './memops.ts';
+import { setSimdFusedKernels } from '../kernels/simd/fused.ts';
 
 /**
  * Registers the oneDNN kernels on the wasm backend over whatever is registered there now
@@ -66,6 +67,7 @@ export function setFusedKernels(on: boolean): void {
 }
 
 const previous = new Map<string, tf.KernelFunc>();
+let simdFusedBefore = false;
 
 /** Kernel names as reported in BackendReport.kernels. */
 export const nativeKernelNames = [...factories, ...added].map(([k]) => `wasm+dnnl:${k}`);
@@ -75,6 +77,8 @@ export function registerNativeKernels(threads?: number): { kernels: string[]; st
   const status = loadNative(threads);
   if (!status.addon) return { kernels: [], status };
   if (previous.size > 0) return { kernels: nativeKernelNames, status };
+  // The pure-wasm rung's fused kernels give way to the addon's (put back by unregisterNativeKernels).
+  simdFusedBefore = setSimdFusedKernels(false);
   for (const [name, make] of factories) {
     const old = tf.getKernel(name, 'wasm') as tf.KernelConfig | undefined;
     if (!old) continue;
@@ -98,6 +102,8 @@ export function unregisterNativeKernels(): void {
   }
   previous.clear();
   setFusedKernels(false);
+  setSimdFusedKernels(simdFusedBefore);
+  simdFusedBefore = false;
 }
 
 export function nativeKernelsActive(): boolean {

@@ -16,12 +16,22 @@ import { SIMD_RELAXED_WASM_BASE64, SIMD_WASM_BASE64 } from './simd_wasm.ts';
  * twice: the gradient then goes where the cpu backend sends it (see maxPoolGrad).
  */
 
-interface SimdExports {
+export interface SimdExports {
   copyRows(src: number, srcStride: number, dst: number, dstStride: number, rows: number, len: number): void;
   sumMiddle(x: number, out: number, acc: number, outer: number, R: number, inner: number): void;
   addBias(a: number, b: number, out: number, rows: number, C: number): void;
-  maxPoolGrad(x: number, dy: number, dx: number, N: number, D: number, H: number, W: number, C: number, KD: number, KH: number, KW: number, last: number): void;
+  maxPoolGrad(x: number, dy: number, dx: number, N: number, D: number, H: number, W: number, C: number, KD: number, KH: number, KW: number, last: number, add: number): void;
   convFilterGrad(xp: number, dyp: number, dW: number, S: number, C: number, CO: number, KD: number, KH: number, KW: number, sD: number, sH: number, sW: number): void;
+  // The fused training kernels (fused.ts).
+  reluBiasGrad(dy: number, y: number, g: number, db: number, scratch: number, rows: number, C: number): void;
+  addBiasAct(a: number, b: number, out: number, rows: number, C: number, relu: number): void;
+  adam(w: number, g: number, m: number, v: number, wOut: number, n: number, negLr: number, b1: number, b2: number, eps: number, omb1: number, omb2: number, omab1: number, omab2: number): void;
+  lossNoDice(x: number, targets: number, labels: number, pw: number, cw: number, grad: number, sums: number, M: number, C: number,
+    bceC0: number, bceN: number, ceC0: number, K: number, bceScale: number, ceScale0: number): void;
+  maxPool(x: number, y: number, N: number, D: number, H: number, W: number, C: number, KD: number, KH: number, KW: number): void;
+  scaleCols(x: number, M: number, C: number, c0: number, K: number, s: number): void;
+  diceSums(x: number, targets: number, labels: number, sums: number, M: number, C: number, S: number, bceC0: number, bceN: number, ceC0: number, K: number, sigFrom: number, softFrom: number): void;
+  diceGrad(x: number, targets: number, labels: number, ab: number, grad: number, M: number, C: number, S: number, bceC0: number, bceN: number, ceC0: number, K: number, sigFrom: number, softFrom: number, scratch: number): void;
 }
 
 /** The slice of the WebAssembly API used here (tsconfig's lib has no WebAssembly types). */
@@ -215,10 +225,10 @@ const add: Wrap = (fallback) => (args) => {
   return out;
 };
 
-interface PoolGeom { N: number; D: number; H: number; W: number; C: number; KD: number; KH: number; KW: number }
+export interface PoolGeom { N: number; D: number; H: number; W: number; C: number; KD: number; KH: number; KW: number }
 
 /** The pool's geometry when its windows equal its strides and it has no padding (tiles), else null. */
-function poolGeom(dims: 2 | 3, shape: number[], attrs: tf.MaxPoolGradAttrs): PoolGeom | null {
+export function poolGeom(dims: 2 | 3, shape: number[], attrs: tf.MaxPoolGradAttrs): PoolGeom | null {
   const { filterSize, strides, pad, dimRoundingMode } = attrs;
   let g: PoolGeom, pads: number[], strided: number[], out: number[];
   if (dims === 2) {
@@ -257,7 +267,7 @@ function maxPoolGrad(dims: 2 | 3): Wrap {
     calls++;
     const dx = backend.makeOutput(input.shape, 'float32');
     if (prod(input.shape) === 0) return dx;
-    simd.maxPoolGrad(ptr(backend, input), ptr(backend, dy), ptr(backend, dx), g.N, g.D, g.H, g.W, g.C, g.KD, g.KH, g.KW, dims === 3 ? 1 : 0);
+    simd.maxPoolGrad(ptr(backend, input), ptr(backend, dy), ptr(backend, dx), g.N, g.D, g.H, g.W, g.C, g.KD, g.KH, g.KW, dims === 3 ? 1 : 0, 0);
     return dx;
   };
 }
