@@ -1,0 +1,313 @@
+// Winograd convolution for 3×3, stride-1 2D convolutions, NHWC float32, on the tfjs wasm heap
+// (AssemblyScript, compiled by scripts/build-simd.mjs into winograd_wasm.ts). As kernels.as.ts:
+// the module imports the wasm backend's memory, every pointer is a byte offset into it, every
+// count a number of float32 values, and it keeps no state and has no data segment.
+//
+// F(m×m, 3×3), m = 2 or 4, α = m + 2 (Lavin & Gray 2016):  Y = Aᵀ [ (G g Gᵀ) ⊙ (Bᵀ d B) ] A
+// per output tile of m×m and per channel pair; the products ⊙ summed over the input channels
+// are α² matrix products [tiles × Ci] · [Ci × Co], one per point of the α×α tile.
+//
+// conv() works on blocks of T tiles (T a multiple of 4) so that the block's transformed input
+// V [α²][T][Ci] and products M [α²][T][Co] stay in cache:
+//   1. input transform: the α×α patch of each tile (zeros outside the image) → V,
+//   2. α² products M[ξ] = V[ξ] · U[ξ] in 4×8 register tiles,
+//   3. output transform Aᵀ M A, + bias, ReLU, written where the output tile lies in the image.
+// Ci and Co must be multiples of 4 (the SIMD width); the caller checks.
+
+function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
+  return f32x4.add(c, f32x4.mul(a, b));
+}
+
+/** Row k of G·[a, b, c]ᵀ (G is α×3). */
+function gRow(m: i32, k: i32, a: f64, b: f64, c: f64): f64 {
+  if (m == 2) {
+    if (k == 0) return a;
+    if (k == 1) return 0.5 * (a + b + c);
+    if (k == 2) return 0.5 * (a - b + c);
+    return c;
+  }
+  if (k == 0) return 0.25 * a;
+  if (k == 1) return -(a + b + c) / 6.0;
+  if (k == 2) return -(a - b + c) / 6.0;
+  if (k == 3) return a / 24.0 + b / 12.0 + c / 6.0;
+  if (k == 4) return a / 24.0 - b / 12.0 + c / 6.0;
+  return c;
+}
+
+/**
+ * U [α²][Ci][Co] = G g Gᵀ for the convolution with Ci input and Co output channels. f is the
+ * tfjs filter: flip = 0: [3][3][Ci][Co] (a forward convolution); flip = 1: [3][3][Co][Ci], used
+ * rotated 180° with its channel axes swapped (the input gradient of a stride-1 convolution).
+ * Computed in float64, rounded once.
+ */
+export function filterTransform(f: usize, U: usize, Ci: i32, Co: i32, m: i32, flip: i32): void {
+  const alpha = m + 2;
+  const plane = <usize>(Ci * Co);
+  for (let ci = 0; ci < Ci; ci++) {
+    for (let co = 0; co < Co; co++) {
+      // g[kh][kw] for this channel pair.
+      let g00: f64 = 0, g01: f64 = 0, g02: f64 = 0, g10: f64 = 0, g11: f64 = 0, g12: f64 = 0, g20: f64 = 0, g21: f64 = 0, g22: f64 = 0;
+      const off = flip ? <usize>(co * Ci + ci) : <usize>(ci * Co + co);
+      for (let t = 0; t < 9; t++) {
+        const src = flip ? 8 - t : t;
+        const v = <f64>f32.load(f + ((<usize>src * plane + off) << 2));
+        if (t == 0) g00 = v; else if (t == 1) g01 = v; else if (t == 2) g02 = v;
+        else if (t == 3) g10 = v; else if (t == 4) g11 = v; else if (t == 5) g12 = v;
+        else if (t == 6) g20 = v; else if (t == 7) g21 = v; else g22 = v;
+      }
+      for (let i = 0; i < alpha; i++) {
+        // Row i of G g: one value per filter column.
+        const t0 = gRow(m, i, g00, g10, g20);
+        const t1 = gRow(m, i, g01, g11, g21);
+        const t2 = gRow(m, i, g02, g12, g22);
+        for (let j = 0; j < alpha; j++) {
+          f32.store(U + ((<usize>(i * alpha + j) * plane + <usize>(ci * Co + co)) << 2), <f32>gRow(m, j, t0, t1, t2));
+        }
+      }
+    }
+  }
+}
+
+// ---- input transform Bᵀ d B ----
+
+/** Bᵀ of F(2×2): 4 values → 4, stored at dst + k·stride. */
+function bt4(d0: v128, d1: v128, d2: v128, d3: v128, dst: usize, stride: usize): void {
+  v128.store(dst, f32x4.sub(d0, d2));
+  v128.store(dst + stride, f32x4.add(d1, d2));
+  v128.store(dst + 2 * stride, f32x4.sub(d2, d1));
+  v128.store(dst + 3 * stride, f32x4.sub(d1, d3));
+}
+
+/** Bᵀ of F(4×4): 6 values → 6, stored at dst + k·stride. */
+function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, dst: usize, stride: usize): void {
+  const four = f32x4.splat(4);
+  const five = f32x4.splat(5);
+  const two = f32x4.splat(2);
+  // r0 = 4d0 − 5d2 + d4
+  v128.store(dst, f32x4.add(f32x4.sub(f32x4.mul(four, d0), f32x4.mul(five, d2)), d4));
+  // r1 = −4(d1 + d2) + d3 + d4 ; r2 = 4(d1 − d2) − d3 + d4
+  const a = f32x4.sub(d4, f32x4.mul(four, d2));
+  const b = f32x4.sub(f32x4.mul(four, d1), d3);
+  v128.store(dst + stride, f32x4.sub(a, b));
+  v128.store(dst + 2 * stride, f32x4.add(a, b));
+  // r3 = −2(d1 − d3) − d2 + d4 ; r4 = 2(d1 − d3) − d2 + d4
+  const c = f32x4.sub(d4, d2);
+  const e = f32x4.mul(two, f32x4.sub(d1, d3));
+  v128.store(dst + 3 * stride, f32x4.sub(c, e));
+  v128.store(dst + 4 * stride, f32x4.add(c, e));
+  // r5 = 4d1 − 5d3 + d5
+  v128.store(dst + 5 * stride, f32x4.add(f32x4.sub(f32x4.mul(four, d1), f32x4.mul(five, d3)), d5));
+}
+
+/** The value at patch column j of a row (zero outside the image); row null (0) is all zeros. */
+function ld(row: usize, j: i32, jx: i32, W: i32, cB: usize): v128 {
+  const ix = jx + j;
+  if (row == 0 || ix < 0 || ix >= W) return f32x4.splat(0);
+  return v128.load(row + <usize>ix * cB);
+}
+
+/**
+ * V [α²][T][Ci] for tiles tb … tb+T−1 (tiles past nTiles give zeros). tmp: α² v128 scratch.
+ */
+function inputTransform(x: usize, V: usize, tmp: usize, tb: i32, T: i32, nTiles: i32, H: i32, W: i32, Ci: i32, tilesH: i32, tilesW: i32, padT: i32, padL: i32, m: i32): void {
+  const alpha = m + 2;
+  const cB = (<usize>Ci) << 2;
+  const tStride = <usize>T * cB; // bytes between ξ planes of V
+  for (let tt = 0; tt < T; tt++) {
+    const tile = tb + tt;
+    const vt = V + <usize>tt * cB;
+    if (tile >= nTiles) {
+      for (let xi = 0; xi < alpha * alpha; xi++) memory.fill(vt + <usize>xi * tStride, 0, cB);
+      continue;
+    }
+    const n = tile / (tilesH * tilesW);
+    const r = tile - n * tilesH * tilesW;
+    const ty = r / tilesW;
+    const tx = r - ty * tilesW;
+    const iy0 = ty * m - padT;
+    const ix0 = tx * m - padL;
+    const img = x + <usize>n * <usize>H * <usize>W * cB;
+    for (let c: usize = 0; c < cB; c += 16) {
+      // Stage 1: each patch row i through Bᵀ along its columns → tmp[i][k].
+      for (let i = 0; i < alpha; i++) {
+        const iy = iy0 + i;
+        const row: usize = iy >= 0 && iy < H ? img + <usize>iy * <usize>W * cB + c : 0;
+        const dst = tmp + (<usize>(i * alpha) << 4);
+        if (m == 2) bt4(ld(row, 0, ix0, W, cB), ld(row, 1, ix0, W, cB), ld(row, 2, ix0, W, cB), ld(row, 3, ix0, W, cB), dst, 16);
+        else bt6(ld(row, 0, ix0, W, cB), ld(row, 1, ix0, W, cB), ld(row, 2, ix0, W, cB), ld(row, 3, ix0, W, cB), ld(row, 4, ix0, W, cB), ld(row, 5, ix0, W, cB), dst, 16);
+      }
+      // Stage 2: each column k through Bᵀ along the rows → V[i'·α + k].
+      const aS = (<usize>alpha) << 4;
+      for (let k = 0; k < alpha; k++) {
+        const s = tmp + (<usize>k << 4);
+        const dst = vt + c + <usize>k * tStride;
+        if (m == 2) bt4(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), dst, <usize>alpha * tStride);
+        else bt6(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), v128.load(s + 4 * aS), v128.load(s + 5 * aS), dst, <usize>alpha * tStride);
+      }
+    }
+  }
+}
+
+// ---- the α² products M[ξ] = V[ξ] · U[ξ] ----
+
+/** M rows t..t+3, columns co..co+7 (bytes: v, u, mo point at them) over Ci input channels. */
+function tile4x8(v: usize, u: usize, mo: usize, Ci: i32, cB: usize, coB: usize): void {
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
+  let a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+  let a20 = f32x4.splat(0), a21 = f32x4.splat(0);
+  let a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+  for (let c = 0; c < Ci; c++) {
+    const u0 = v128.load(u);
+    const u1 = v128.load(u, 16);
+    let s = v128.load32_splat(v);
+    a00 = madd(s, u0, a00);
+    a01 = madd(s, u1, a01);
+    s = v128.load32_splat(v + cB);
+    a10 = madd(s, u0, a10);
+    a11 = madd(s, u1, a11);
+    s = v128.load32_splat(v + 2 * cB);
+    a20 = madd(s, u0, a20);
+    a21 = madd(s, u1, a21);
+    s = v128.load32_splat(v + 3 * cB);
+    a30 = madd(s, u0, a30);
+    a31 = madd(s, u1, a31);
+    v += 4;
+    u += coB;
+  }
+  v128.store(mo, a00);
+  v128.store(mo, a01, 16);
+  mo += coB;
+  v128.store(mo, a10);
+  v128.store(mo, a11, 16);
+  mo += coB;
+  v128.store(mo, a20);
+  v128.store(mo, a21, 16);
+  mo += coB;
+  v128.store(mo, a30);
+  v128.store(mo, a31, 16);
+}
+
+function tile4x4(v: usize, u: usize, mo: usize, Ci: i32, cB: usize, coB: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let c = 0; c < Ci; c++) {
+    const u0 = v128.load(u);
+    a0 = madd(v128.load32_splat(v), u0, a0);
+    a1 = madd(v128.load32_splat(v + cB), u0, a1);
+    a2 = madd(v128.load32_splat(v + 2 * cB), u0, a2);
+    a3 = madd(v128.load32_splat(v + 3 * cB), u0, a3);
+    v += 4;
+    u += coB;
+  }
+  v128.store(mo, a0);
+  v128.store(mo + coB, a1);
+  v128.store(mo + 2 * coB, a2);
+  v128.store(mo + 3 * coB, a3);
+}
+
+function products(V: usize, U: usize, M: usize, T: i32, Ci: i32, Co: i32, a2: i32): void {
+  const cB = (<usize>Ci) << 2;
+  const coB = (<usize>Co) << 2;
+  for (let xi = 0; xi < a2; xi++) {
+    const vx = V + <usize>xi * <usize>T * cB;
+    const ux = U + <usize>xi * <usize>Ci * coB;
+    const mx = M + <usize>xi * <usize>T * coB;
+    let co: usize = 0;
+    for (; co + 32 <= coB; co += 32) {
+      for (let t = 0; t < T; t += 4) tile4x8(vx + <usize>t * cB, ux + co, mx + <usize>t * coB + co, Ci, cB, coB);
+    }
+    if (co < coB) {
+      for (let t = 0; t < T; t += 4) tile4x4(vx + <usize>t * cB, ux + co, mx + <usize>t * coB + co, Ci, cB, coB);
+    }
+  }
+}
+
+// ---- output transform Aᵀ M A ----
+
+/** Aᵀ of F(2×2) on 4 values → 2, stored at dst + k·stride. */
+function at4(m0: v128, m1: v128, m2: v128, m3: v128, dst: usize, stride: usize): void {
+  v128.store(dst, f32x4.add(f32x4.add(m0, m1), m2));
+  v128.store(dst + stride, f32x4.sub(f32x4.sub(m1, m2), m3));
+}
+
+/** Aᵀ of F(4×4) on 6 values → 4, stored at dst + k·stride. */
+function at6(m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, m5: v128, dst: usize, stride: usize): void {
+  const p = f32x4.add(m1, m2);
+  const q = f32x4.sub(m1, m2);
+  const r = f32x4.add(m3, m4);
+  const s = f32x4.sub(m3, m4);
+  v128.store(dst, f32x4.add(f32x4.add(m0, p), r));
+  v128.store(dst + stride, f32x4.add(q, f32x4.mul(f32x4.splat(2), s)));
+  v128.store(dst + 2 * stride, f32x4.add(p, f32x4.mul(f32x4.splat(4), r)));
+  v128.store(dst + 3 * stride, f32x4.add(f32x4.add(q, f32x4.mul(f32x4.splat(8), s)), m5));
+}
+
+function outputTransform(M: usize, bias: usize, out: usize, tmp: usize, tb: i32, T: i32, nTiles: i32, OH: i32, OW: i32, Co: i32, tilesH: i32, tilesW: i32, relu: i32, m: i32): void {
+  const alpha = m + 2;
+  const coB = (<usize>Co) << 2;
+  const tStride = <usize>T * coB;
+  const zero = f32x4.splat(0);
+  const last = min(T, nTiles - tb);
+  for (let tt = 0; tt < last; tt++) {
+    const tile = tb + tt;
+    const n = tile / (tilesH * tilesW);
+    const r = tile - n * tilesH * tilesW;
+    const ty = r / tilesW;
+    const tx = r - ty * tilesW;
+    const oy0 = ty * m;
+    const ox0 = tx * m;
+    const rows = min(m, OH - oy0);
+    const cols = min(m, OW - ox0);
+    const mt = M + <usize>tt * coB;
+    const img = out + <usize>n * <usize>OH * <usize>OW * coB;
+    for (let c: usize = 0; c < coB; c += 16) {
+      // Stage 1: each row i of M through Aᵀ along its columns → tmp[i][x], x < m.
+      for (let i = 0; i < alpha; i++) {
+        const s = mt + c + <usize>(i * alpha) * tStride;
+        const dst = tmp + (<usize>(i * m) << 4);
+        if (m == 2) at4(v128.load(s), v128.load(s + tStride), v128.load(s + 2 * tStride), v128.load(s + 3 * tStride), dst, 16);
+        else at6(v128.load(s), v128.load(s + tStride), v128.load(s + 2 * tStride), v128.load(s + 3 * tStride), v128.load(s + 4 * tStride), v128.load(s + 5 * tStride), dst, 16);
+      }
+      // Stage 2: each column x through Aᵀ along the rows → out rows y (tmp2 after tmp).
+      const t2 = tmp + (<usize>(alpha * m) << 4);
+      const mS = (<usize>m) << 4;
+      for (let xx = 0; xx < m; xx++) {
+        const s = tmp + (<usize>xx << 4);
+        const dst = t2 + (<usize>xx << 4);
+        if (m == 2) at4(v128.load(s), v128.load(s + mS), v128.load(s + 2 * mS), v128.load(s + 3 * mS), dst, mS);
+        else at6(v128.load(s), v128.load(s + mS), v128.load(s + 2 * mS), v128.load(s + 3 * mS), v128.load(s + 4 * mS), v128.load(s + 5 * mS), dst, mS);
+      }
+      const b = bias ? v128.load(bias + c) : zero;
+      for (let y = 0; y < rows; y++) {
+        const orow = img + (<usize>(oy0 + y) * <usize>OW + <usize>ox0) * coB + c;
+        for (let xx = 0; xx < cols; xx++) {
+          let v = f32x4.add(v128.load(t2 + (<usize>(y * m + xx) << 4)), b);
+          if (relu) v = f32x4.max(v, zero);
+          v128.store(orow + <usize>xx * coB, v);
+        }
+      }
+    }
+  }
+}
+
+/**
+ * out [N, OH, OW, Co] = conv(x [N, H, W, Ci], 3×3, stride 1) from the transformed filter U
+ * (filterTransform), with output (oy, ox) reading input rows oy − padT … oy − padT + 2 and
+ * columns ox − padL … (zeros outside), + bias [Co] when bias ≠ 0, ReLU when relu ≠ 0.
+ * scratch: α²·T·(Ci + Co) + 2·α²·4 floats; T a multiple of 4.
+ */
+export function conv(x: usize, U: usize, bias: usize, out: usize, scratch: usize, N: i32, H: i32, W: i32, Ci: i32, Co: i32, OH: i32, OW: i32, padT: i32, padL: i32, relu: i32, m: i32, T: i32): void {
+  const alpha = m + 2;
+  const a2 = alpha * alpha;
+  const tilesH = (OH + m - 1) / m;
+  const tilesW = (OW + m - 1) / m;
+  const nTiles = N * tilesH * tilesW;
+  const V = scratch;
+  const M = V + (<usize>(a2 * T * Ci) << 2);
+  const tmp = M + (<usize>(a2 * T * Co) << 2);
+  for (let tb = 0; tb < nTiles; tb += T) {
+    inputTransform(x, V, tmp, tb, T, nTiles, H, W, Ci, tilesH, tilesW, padT, padL, m);
+    products(V, U, M, T, Ci, Co, a2);
+    outputTransform(M, bias, out, tmp, tb, T, nTiles, OH, OW, Co, tilesH, tilesW, relu, m);
+  }
+}
