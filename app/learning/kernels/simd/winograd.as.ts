@@ -19,51 +19,58 @@ function madd(a: v128, b: v128, c: v128): v128 {
   return f32x4.add(c, f32x4.mul(a, b));
 }
 
-/** Row k of G·[a, b, c]ᵀ (G is α×3). */
-function gRow(m: i32, k: i32, a: f64, b: f64, c: f64): f64 {
+/** Row k of G·[a, b, c]ᵀ (G is α×3), 4 channels at once. */
+function gRow(m: i32, k: i32, a: v128, b: v128, c: v128): v128 {
   if (m == 2) {
     if (k == 0) return a;
-    if (k == 1) return 0.5 * (a + b + c);
-    if (k == 2) return 0.5 * (a - b + c);
+    if (k == 1) return f32x4.mul(f32x4.splat(0.5), f32x4.add(f32x4.add(a, c), b));
+    if (k == 2) return f32x4.mul(f32x4.splat(0.5), f32x4.sub(f32x4.add(a, c), b));
     return c;
   }
-  if (k == 0) return 0.25 * a;
-  if (k == 1) return -(a + b + c) / 6.0;
-  if (k == 2) return -(a - b + c) / 6.0;
-  if (k == 3) return a / 24.0 + b / 12.0 + c / 6.0;
-  if (k == 4) return a / 24.0 - b / 12.0 + c / 6.0;
+  if (k == 0) return f32x4.mul(f32x4.splat(0.25), a);
+  if (k == 1) return f32x4.mul(f32x4.splat(-1.0 / 6.0), f32x4.add(f32x4.add(a, c), b));
+  if (k == 2) return f32x4.mul(f32x4.splat(-1.0 / 6.0), f32x4.sub(f32x4.add(a, c), b));
+  // a/24 + c/6 ± b/12
+  const p = f32x4.add(f32x4.mul(f32x4.splat(1.0 / 24.0), a), f32x4.mul(f32x4.splat(1.0 / 6.0), c));
+  const q = f32x4.mul(f32x4.splat(1.0 / 12.0), b);
+  if (k == 3) return f32x4.add(p, q);
+  if (k == 4) return f32x4.sub(p, q);
   return c;
+}
+
+/** Filter tap t (0…8) for input channel ci and output channels co…co+3 (see filterTransform). */
+function tap(f: usize, t: i32, ci: i32, co: i32, Ci: i32, Co: i32, flip: i32): v128 {
+  const plane = <usize>(Ci * Co);
+  if (!flip) return v128.load(f + ((<usize>t * plane + <usize>(ci * Co + co)) << 2));
+  // Rotated 180°, channel axes swapped: f [3][3][Co][Ci], the four channels Ci apart.
+  const p = f + ((<usize>(8 - t) * plane + <usize>(co * Ci + ci)) << 2);
+  const s = (<usize>Ci) << 2;
+  let v = f32x4.splat(f32.load(p));
+  v = f32x4.replace_lane(v, 1, f32.load(p + s));
+  v = f32x4.replace_lane(v, 2, f32.load(p + 2 * s));
+  return f32x4.replace_lane(v, 3, f32.load(p + 3 * s));
 }
 
 /**
  * U [α²][Ci][Co] = G g Gᵀ for the convolution with Ci input and Co output channels. f is the
  * tfjs filter: flip = 0: [3][3][Ci][Co] (a forward convolution); flip = 1: [3][3][Co][Ci], used
  * rotated 180° with its channel axes swapped (the input gradient of a stride-1 convolution).
- * Computed in float64, rounded once.
  */
 export function filterTransform(f: usize, U: usize, Ci: i32, Co: i32, m: i32, flip: i32): void {
   const alpha = m + 2;
   const plane = <usize>(Ci * Co);
   for (let ci = 0; ci < Ci; ci++) {
-    for (let co = 0; co < Co; co++) {
-      // g[kh][kw] for this channel pair.
-      let g00: f64 = 0, g01: f64 = 0, g02: f64 = 0, g10: f64 = 0, g11: f64 = 0, g12: f64 = 0, g20: f64 = 0, g21: f64 = 0, g22: f64 = 0;
-      const off = flip ? <usize>(co * Ci + ci) : <usize>(ci * Co + co);
-      for (let t = 0; t < 9; t++) {
-        const src = flip ? 8 - t : t;
-        const v = <f64>f32.load(f + ((<usize>src * plane + off) << 2));
-        if (t == 0) g00 = v; else if (t == 1) g01 = v; else if (t == 2) g02 = v;
-        else if (t == 3) g10 = v; else if (t == 4) g11 = v; else if (t == 5) g12 = v;
-        else if (t == 6) g20 = v; else if (t == 7) g21 = v; else g22 = v;
-      }
+    for (let co = 0; co < Co; co += 4) {
+      const g00 = tap(f, 0, ci, co, Ci, Co, flip), g01 = tap(f, 1, ci, co, Ci, Co, flip), g02 = tap(f, 2, ci, co, Ci, Co, flip);
+      const g10 = tap(f, 3, ci, co, Ci, Co, flip), g11 = tap(f, 4, ci, co, Ci, Co, flip), g12 = tap(f, 5, ci, co, Ci, Co, flip);
+      const g20 = tap(f, 6, ci, co, Ci, Co, flip), g21 = tap(f, 7, ci, co, Ci, Co, flip), g22 = tap(f, 8, ci, co, Ci, Co, flip);
+      const dst = U + (<usize>(ci * Co + co) << 2);
       for (let i = 0; i < alpha; i++) {
         // Row i of G g: one value per filter column.
         const t0 = gRow(m, i, g00, g10, g20);
         const t1 = gRow(m, i, g01, g11, g21);
         const t2 = gRow(m, i, g02, g12, g22);
-        for (let j = 0; j < alpha; j++) {
-          f32.store(U + ((<usize>(i * alpha + j) * plane + <usize>(ci * Co + co)) << 2), <f32>gRow(m, j, t0, t1, t2));
-        }
+        for (let j = 0; j < alpha; j++) v128.store(dst + ((<usize>(i * alpha + j) * plane) << 2), gRow(m, j, t0, t1, t2));
       }
     }
   }

@@ -80,7 +80,7 @@ function ptr(backend: BackendWasm, t: tf.TensorInfo): number {
 interface Geom { N: number; H: number; W: number; Ci: number; Co: number; OH: number; OW: number; padT: number; padL: number }
 
 /** Bytes of transformed input and products per block of tiles: they should stay in L2. */
-const BLOCK_BYTES = 1 << 19;
+const BLOCK_BYTES = Number(env('OSTEON_WINOGRAD_BLOCK') ?? 1 << 19);
 
 /** The tile size for this geometry: F(4×4) where the image holds whole 4×4 tiles, else F(2×2). */
 function tileFor(g: Geom): 2 | 4 {
