@@ -3,6 +3,7 @@
  * winograd.ts) against XNNPACK's direct ones (the wasm backend's built-in), on the 3×3 'same'
  * convolutions of the reference 2D U-Net's four levels at batch 4 (16@128², 32@64², 64@32²,
  * 128@16²): forward (Conv2D) and input gradient (Conv2DBackpropInput, i.e. conv2dTranspose), on
+ * filter gradient (Conv2DBackpropFilter, against Osteon's SIMD per-tap kernel), on
  * the calling thread only (no helper threads), variants interleaved round by round in one
  * process. GFLOP/s are effective: the direct convolution's 2·N·OH·OW·9·Ci·Co over the time.
  * docs/cpu-speed.md ("Winograd convolutions") reads these rows.
@@ -17,7 +18,7 @@ import { nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } f
 import { rand } from '../app/learning/stepcheck.ts';
 
 const LEVELS: Array<[number, number]> = [[16, 128], [32, 64], [64, 32], [128, 16]];
-const VARIANTS = [['XNNPACK', 0], ['F(2x2,3x3)', 2], ['F(4x4,3x3)', 4]] as const;
+const VARIANTS = [['direct', 0], ['F(2x2,3x3)', 2], ['F(4x4,3x3)', 4]] as const;
 const load = (): string => loadavg().map((v) => v.toFixed(2)).join(' ');
 
 export const suite: BenchSuite = {
@@ -48,6 +49,8 @@ export const suite: BenchSuite = {
         const ops: Array<[string, () => tf.Tensor]> = [
           ['Conv2D', () => tf.conv2d(x, f, 1, 'same')],
           ['Conv2DBackpropInput', () => tf.conv2dTranspose(x, f, [4, S, S, C], 1, 'same')],
+          // Off: Osteon's SIMD filter-gradient kernel (bpf_taps.ts), not XNNPACK.
+          ['Conv2DBackpropFilter', () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: x }, { strides: 1, pad: 'same', dataFormat: 'NHWC', filterShape: [3, 3, C, C] }) as tf.Tensor],
         ];
         for (const [op, fn] of ops) {
           const times = new Map<string, number[]>(VARIANTS.map(([name]) => [name, []]));
@@ -61,12 +64,12 @@ export const suite: BenchSuite = {
               if (r > 0) times.get(name)!.push((performance.now() - t0) / reps); // round 0 warms up
             }
           }
-          const ref = timeStats(times.get('XNNPACK')!).median;
+          const ref = timeStats(times.get('direct')!).median;
           for (const [name] of VARIANTS) {
             const s = timeStats(times.get(name)!);
             rows.push({
               name: `${op} 3×3 ${C}@${S}² batch 4, ${name}`, unit: 'ms', ...s,
-              ...(name !== 'XNNPACK' ? { reference: { name: 'XNNPACK direct (same process)', median: ref }, ratio: s.median / ref } : {}),
+              ...(name !== 'direct' ? { reference: { name: op === 'Conv2DBackpropFilter' ? 'Osteon SIMD direct (same process)' : 'XNNPACK direct (same process)', median: ref }, ratio: s.median / ref } : {}),
               detail: `${(flops / s.median / 1e6).toFixed(1)} GFLOP/s effective (direct-conv FLOPs / time); ${reps} calls per round`,
             });
           }

@@ -318,3 +318,207 @@ export function conv(x: usize, U: usize, bias: usize, out: usize, scratch: usize
     outputTransform(M, bias, out, tmp, tb, T, nTiles, OH, OW, Co, tilesH, tilesW, relu, m);
   }
 }
+
+// ---- filter gradient ----
+// Y = Aᵀ [U ⊙ V] A is linear in U, so dL/dU[ξ] = Σ_tiles V[ξ]ᵀ · Z[ξ] with Z = A dY Aᵀ (the
+// tile's output gradient, zeros outside the image), and dL/dg = Gᵀ dU G.
+
+/** A·y of F(2×2): 2 values → 4, stored at dst + k·stride. */
+function a2v(y0: v128, y1: v128, dst: usize, stride: usize): void {
+  v128.store(dst, y0);
+  v128.store(dst + stride, f32x4.add(y0, y1));
+  v128.store(dst + 2 * stride, f32x4.sub(y0, y1));
+  v128.store(dst + 3 * stride, f32x4.neg(y1));
+}
+
+/** A·y of F(4×4): 4 values → 6, stored at dst + k·stride. */
+function a4v(y0: v128, y1: v128, y2: v128, y3: v128, dst: usize, stride: usize): void {
+  const e = f32x4.add(y0, y2);
+  const o = f32x4.add(y1, y3);
+  const e4 = f32x4.add(y0, f32x4.mul(f32x4.splat(4), y2));
+  const o8 = f32x4.mul(f32x4.splat(2), f32x4.add(y1, f32x4.mul(f32x4.splat(4), y3)));
+  v128.store(dst, y0);
+  v128.store(dst + stride, f32x4.add(e, o));
+  v128.store(dst + 2 * stride, f32x4.sub(e, o));
+  v128.store(dst + 3 * stride, f32x4.add(e4, o8));
+  v128.store(dst + 4 * stride, f32x4.sub(e4, o8));
+  v128.store(dst + 5 * stride, y3);
+}
+
+/** dy at tile row y, column xx (zero outside the image). */
+function ldy(img: usize, oy: i32, ox: i32, OH: i32, OW: i32, coB: usize): v128 {
+  if (oy >= OH || ox >= OW) return f32x4.splat(0);
+  return v128.load(img + (<usize>oy * <usize>OW + <usize>ox) * coB);
+}
+
+/** Z [α²][T][Co] = A dY Aᵀ for tiles tb … tb+T−1 (tiles past nTiles give zeros). */
+function gradTransform(dy: usize, Z: usize, tmp: usize, tb: i32, T: i32, nTiles: i32, OH: i32, OW: i32, Co: i32, tilesH: i32, tilesW: i32, m: i32): void {
+  const alpha = m + 2;
+  const coB = (<usize>Co) << 2;
+  const tStride = <usize>T * coB;
+  for (let tt = 0; tt < T; tt++) {
+    const tile = tb + tt;
+    const zt = Z + <usize>tt * coB;
+    if (tile >= nTiles) {
+      for (let xi = 0; xi < alpha * alpha; xi++) memory.fill(zt + <usize>xi * tStride, 0, coB);
+      continue;
+    }
+    const n = tile / (tilesH * tilesW);
+    const r = tile - n * tilesH * tilesW;
+    const ty = r / tilesW;
+    const tx = r - ty * tilesW;
+    const oy0 = ty * m;
+    const ox0 = tx * m;
+    for (let c: usize = 0; c < coB; c += 16) {
+      const img = dy + <usize>n * <usize>OH * <usize>OW * coB + c;
+      // Stage 1: each dy row y through A along its columns → tmp[y][k], k < α.
+      for (let y = 0; y < m; y++) {
+        const dst = tmp + (<usize>(y * alpha) << 4);
+        const oy = oy0 + y;
+        if (m == 2) a2v(ldy(img, oy, ox0, OH, OW, coB), ldy(img, oy, ox0 + 1, OH, OW, coB), dst, 16);
+        else a4v(ldy(img, oy, ox0, OH, OW, coB), ldy(img, oy, ox0 + 1, OH, OW, coB), ldy(img, oy, ox0 + 2, OH, OW, coB), ldy(img, oy, ox0 + 3, OH, OW, coB), dst, 16);
+      }
+      // Stage 2: each column k through A along the rows → Z[i·α + k].
+      const aS = (<usize>alpha) << 4;
+      for (let k = 0; k < alpha; k++) {
+        const s = tmp + (<usize>k << 4);
+        const dst = zt + c + <usize>k * tStride;
+        if (m == 2) a2v(v128.load(s), v128.load(s + aS), dst, <usize>alpha * tStride);
+        else a4v(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), dst, <usize>alpha * tStride);
+      }
+    }
+  }
+}
+
+/** dU rows ci..ci+3, columns co..co+7 += Σ_{t<T} V[t][ci..] ⊗ Z[t][co..]. */
+function acc4x8(v: usize, z: usize, du: usize, T: i32, cB: usize, coB: usize): void {
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
+  let a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+  let a20 = f32x4.splat(0), a21 = f32x4.splat(0);
+  let a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+  for (let t = 0; t < T; t++) {
+    const z0 = v128.load(z);
+    const z1 = v128.load(z, 16);
+    let s = v128.load32_splat(v);
+    a00 = madd(s, z0, a00);
+    a01 = madd(s, z1, a01);
+    s = v128.load32_splat(v, 4);
+    a10 = madd(s, z0, a10);
+    a11 = madd(s, z1, a11);
+    s = v128.load32_splat(v, 8);
+    a20 = madd(s, z0, a20);
+    a21 = madd(s, z1, a21);
+    s = v128.load32_splat(v, 12);
+    a30 = madd(s, z0, a30);
+    a31 = madd(s, z1, a31);
+    v += cB;
+    z += coB;
+  }
+  v128.store(du, f32x4.add(v128.load(du), a00));
+  v128.store(du, f32x4.add(v128.load(du, 16), a01), 16);
+  du += coB;
+  v128.store(du, f32x4.add(v128.load(du), a10));
+  v128.store(du, f32x4.add(v128.load(du, 16), a11), 16);
+  du += coB;
+  v128.store(du, f32x4.add(v128.load(du), a20));
+  v128.store(du, f32x4.add(v128.load(du, 16), a21), 16);
+  du += coB;
+  v128.store(du, f32x4.add(v128.load(du), a30));
+  v128.store(du, f32x4.add(v128.load(du, 16), a31), 16);
+}
+
+function acc4x4(v: usize, z: usize, du: usize, T: i32, cB: usize, coB: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let t = 0; t < T; t++) {
+    const z0 = v128.load(z);
+    a0 = madd(v128.load32_splat(v), z0, a0);
+    a1 = madd(v128.load32_splat(v, 4), z0, a1);
+    a2 = madd(v128.load32_splat(v, 8), z0, a2);
+    a3 = madd(v128.load32_splat(v, 12), z0, a3);
+    v += cB;
+    z += coB;
+  }
+  v128.store(du, f32x4.add(v128.load(du), a0));
+  v128.store(du + coB, f32x4.add(v128.load(du + coB), a1));
+  v128.store(du + 2 * coB, f32x4.add(v128.load(du + 2 * coB), a2));
+  v128.store(du + 3 * coB, f32x4.add(v128.load(du + 3 * coB), a3));
+}
+
+/** Column k of G dotted with u (Gᵀ·u, α values → 1), 4 channels at once. */
+function gCol(m: i32, k: i32, u0: v128, u1: v128, u2: v128, u3: v128, u4: v128, u5: v128): v128 {
+  const half = f32x4.splat(0.5);
+  if (m == 2) {
+    if (k == 0) return f32x4.add(u0, f32x4.mul(half, f32x4.add(u1, u2)));
+    if (k == 1) return f32x4.mul(half, f32x4.sub(u1, u2));
+    return f32x4.add(u3, f32x4.mul(half, f32x4.add(u1, u2)));
+  }
+  const s6 = f32x4.splat(1.0 / 6.0);
+  if (k == 0) return f32x4.add(f32x4.sub(f32x4.mul(f32x4.splat(0.25), u0), f32x4.mul(s6, f32x4.add(u1, u2))), f32x4.mul(f32x4.splat(1.0 / 24.0), f32x4.add(u3, u4)));
+  if (k == 1) return f32x4.add(f32x4.mul(s6, f32x4.sub(u2, u1)), f32x4.mul(f32x4.splat(1.0 / 12.0), f32x4.sub(u3, u4)));
+  return f32x4.add(f32x4.mul(s6, f32x4.sub(f32x4.add(u3, u4), f32x4.add(u1, u2))), u5);
+}
+
+/** dW [3][3][Ci][Co] = Gᵀ dU G for dU [α²][Ci][Co]. */
+function gradFilterTransform(dU: usize, dW: usize, Ci: i32, Co: i32, m: i32): void {
+  const alpha = m + 2;
+  const plane = (<usize>(Ci * Co)) << 2;
+  const zero = f32x4.splat(0);
+  for (let p: usize = 0; p < plane; p += 16) {
+    // r[i][kw] = Σ_j dU[i][j] G[j][kw], kept as 3 values per row i (up to 6 rows).
+    let r00 = zero, r01 = zero, r02 = zero, r10 = zero, r11 = zero, r12 = zero, r20 = zero, r21 = zero, r22 = zero;
+    let r30 = zero, r31 = zero, r32 = zero, r40 = zero, r41 = zero, r42 = zero, r50 = zero, r51 = zero, r52 = zero;
+    for (let i = 0; i < alpha; i++) {
+      const b = dU + p + <usize>(i * alpha) * plane;
+      const u0 = v128.load(b), u1 = v128.load(b + plane), u2 = v128.load(b + 2 * plane), u3 = v128.load(b + 3 * plane);
+      const u4 = m == 4 ? v128.load(b + 4 * plane) : zero;
+      const u5 = m == 4 ? v128.load(b + 5 * plane) : zero;
+      const c0 = gCol(m, 0, u0, u1, u2, u3, u4, u5), c1 = gCol(m, 1, u0, u1, u2, u3, u4, u5), c2 = gCol(m, 2, u0, u1, u2, u3, u4, u5);
+      if (i == 0) { r00 = c0; r01 = c1; r02 = c2; }
+      else if (i == 1) { r10 = c0; r11 = c1; r12 = c2; }
+      else if (i == 2) { r20 = c0; r21 = c1; r22 = c2; }
+      else if (i == 3) { r30 = c0; r31 = c1; r32 = c2; }
+      else if (i == 4) { r40 = c0; r41 = c1; r42 = c2; }
+      else { r50 = c0; r51 = c1; r52 = c2; }
+    }
+    for (let kh = 0; kh < 3; kh++) {
+      const d = dW + p + <usize>(kh * 3) * plane;
+      v128.store(d, gCol(m, kh, r00, r10, r20, r30, r40, r50));
+      v128.store(d + plane, gCol(m, kh, r01, r11, r21, r31, r41, r51));
+      v128.store(d + 2 * plane, gCol(m, kh, r02, r12, r22, r32, r42, r52));
+    }
+  }
+}
+
+/**
+ * dW [3, 3, Ci, Co] of the convolution conv() computes, from x [N, H, W, Ci] and dy
+ * [N, OH, OW, Co]. scratch: α²·Ci·Co (dU) + α²·T·(Ci + Co) + 2·α²·4 floats; T a multiple of 4.
+ */
+export function convFilterGrad(x: usize, dy: usize, dW: usize, scratch: usize, N: i32, H: i32, W: i32, Ci: i32, Co: i32, OH: i32, OW: i32, padT: i32, padL: i32, m: i32, T: i32): void {
+  const alpha = m + 2;
+  const a2 = alpha * alpha;
+  const tilesH = (OH + m - 1) / m;
+  const tilesW = (OW + m - 1) / m;
+  const nTiles = N * tilesH * tilesW;
+  const cB = (<usize>Ci) << 2;
+  const coB = (<usize>Co) << 2;
+  const dU = scratch;
+  const V = dU + (<usize>(a2 * Ci * Co) << 2);
+  const Z = V + (<usize>(a2 * T * Ci) << 2);
+  const tmp = Z + (<usize>(a2 * T * Co) << 2);
+  memory.fill(dU, 0, <usize>(a2 * Ci * Co) << 2);
+  for (let tb = 0; tb < nTiles; tb += T) {
+    inputTransform(x, V, tmp, tb, T, nTiles, H, W, Ci, tilesH, tilesW, padT, padL, m);
+    gradTransform(dy, Z, tmp, tb, T, nTiles, OH, OW, Co, tilesH, tilesW, m);
+    for (let xi = 0; xi < a2; xi++) {
+      const vx = V + <usize>xi * <usize>T * cB;
+      const zx = Z + <usize>xi * <usize>T * coB;
+      const ux = dU + <usize>xi * <usize>Ci * coB;
+      for (let ci: usize = 0; ci < cB; ci += 16) {
+        let co: usize = 0;
+        for (; co + 32 <= coB; co += 32) acc4x8(vx + ci, zx + co, ux + (ci >> 2) * coB + co, T, cB, coB);
+        if (co < coB) acc4x4(vx + ci, zx + co, ux + (ci >> 2) * coB + co, T, cB, coB);
+      }
+    }
+  }
+  gradFilterTransform(dU, dW, Ci, Co, m);
+}

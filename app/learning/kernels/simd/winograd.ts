@@ -6,7 +6,9 @@ import { WINOGRAD_RELAXED_WASM_BASE64, WINOGRAD_WASM_BASE64 } from './winograd_w
 /**
  * Winograd convolutions for the pure-wasm rung (docs/cpu-speed.md, "Winograd convolutions"):
  * 3×3, stride 1, dilation 1, NHWC float32 Conv2D, FusedConv2D (bias and ReLU in the output
- * transform) and Conv2DBackpropInput (a convolution of dy with the rotated, transposed filter).
+ * transform), Conv2DBackpropInput (a convolution of dy with the rotated, transposed filter) and
+ * Conv2DBackpropFilter (the transformed input times the transformed output gradient, summed
+ * over tiles, then brought back to 3×3).
  * The module (winograd.as.ts, built by scripts/build-simd.mjs) works in place on the tfjs wasm
  * heap, as simd.ts's does. F(4×4, 3×3) does 4× fewer multiplications than a direct convolution,
  * F(2×2, 3×3) 2.25×. Anything else (other filters and strides, channel counts that are not
@@ -18,6 +20,7 @@ import { WINOGRAD_RELAXED_WASM_BASE64, WINOGRAD_WASM_BASE64 } from './winograd_w
 interface WinogradExports {
   filterTransform(f: number, U: number, Ci: number, Co: number, m: number, flip: number): void;
   conv(x: number, U: number, bias: number, out: number, scratch: number, N: number, H: number, W: number, Ci: number, Co: number, OH: number, OW: number, padT: number, padL: number, relu: number, m: number, T: number): void;
+  convFilterGrad(x: number, dy: number, dW: number, scratch: number, N: number, H: number, W: number, Ci: number, Co: number, OH: number, OW: number, padT: number, padL: number, m: number, T: number): void;
 }
 
 interface WasmApi {
@@ -88,11 +91,17 @@ function tileFor(g: Geom): 2 | 4 {
   return Math.min(g.OH, g.OW) >= 8 ? 4 : 2;
 }
 
+/** Tiles per block: the block's transformed input and products (or output gradients) stay in L2. */
+function blockTiles(g: Geom, m: number): number {
+  const a2 = (m + 2) * (m + 2);
+  const tiles = g.N * Math.ceil(g.OH / m) * Math.ceil(g.OW / m);
+  return Math.max(4, Math.min(4 * Math.ceil(tiles / 4), 4 * Math.floor(BLOCK_BYTES / (16 * a2 * (g.Ci + g.Co)))));
+}
+
 function run(backend: BackendWasm, g: Geom, x: tf.TensorInfo, filter: tf.TensorInfo, bias: tf.TensorInfo | null, relu: boolean, flip: boolean): tf.TensorInfo {
   const m = tileFor(g);
   const a2 = (m + 2) * (m + 2);
-  const tiles = g.N * Math.ceil(g.OH / m) * Math.ceil(g.OW / m);
-  const T = Math.max(4, Math.min(4 * Math.ceil(tiles / 4), 4 * Math.floor(BLOCK_BYTES / (16 * a2 * (g.Ci + g.Co)))));
+  const T = blockTiles(g, m);
   const out = backend.makeOutput([g.N, g.OH, g.OW, g.Co], 'float32');
   const U = backend.makeOutput([a2 * g.Ci * g.Co], 'float32');
   const scratch = backend.makeOutput([a2 * T * (g.Ci + g.Co) + 8 * a2], 'float32');
@@ -163,10 +172,39 @@ const conv2dBackpropInput: Wrap = (fallback) => (args) => {
   return run(asWasm(args.backend), g, dy, filter, null, false, true);
 };
 
+/**
+ * dW of a 3×3 stride-1 convolution: Σ over tiles of the transformed input times the transformed
+ * output gradient (A dY Aᵀ), per point of the tile, then Gᵀ dU G.
+ */
+const conv2dBackpropFilter: Wrap = (fallback) => (args) => {
+  if (!mod || !enabled) return fallback(args);
+  const { x, dy } = args.inputs;
+  const attrs = args.attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+  if (!x || !dy || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape.length !== 4 || dy.shape.length !== 4) return fallback(args);
+  if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC' || !ones(attrs.strides)) return fallback(args);
+  const [KH, KW, Ci, Co] = attrs.filterShape;
+  if (KH !== 3 || KW !== 3 || x.shape[3] !== Ci || dy.shape[3] !== Co || Ci % 4 !== 0 || Co % 4 !== 0 || Ci === 0 || Co === 0) return fallback(args);
+  const ci = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
+  const { top, left } = ci.padInfo;
+  if (top < 0 || left < 0 || top > 2 || left > 2 || ci.outHeight !== dy.shape[1] || ci.outWidth !== dy.shape[2] || x.shape[0] !== dy.shape[0] || x.shape[0] === 0 || ci.outHeight === 0 || ci.outWidth === 0) return fallback(args);
+  count('Conv2DBackpropFilter');
+  const backend = asWasm(args.backend);
+  const g: Geom = { N: x.shape[0], H: x.shape[1], W: x.shape[2], Ci, Co, OH: ci.outHeight, OW: ci.outWidth, padT: top, padL: left };
+  const m = tileFor(g);
+  const a2 = (m + 2) * (m + 2);
+  const T = blockTiles(g, m);
+  const dW = backend.makeOutput([3, 3, Ci, Co], 'float32');
+  const scratch = backend.makeOutput([a2 * Ci * Co + a2 * T * (Ci + Co) + 8 * a2], 'float32');
+  mod.convFilterGrad(ptr(backend, x), ptr(backend, dy), ptr(backend, dW), ptr(backend, scratch), g.N, g.H, g.W, Ci, Co, g.OH, g.OW, top, left, m, T);
+  free(backend, scratch);
+  return dW;
+};
+
 const kernels: ReadonlyArray<[string, Wrap]> = [
   ['Conv2D', conv2d],
   ['FusedConv2D', fusedConv2d],
   ['Conv2DBackpropInput', conv2dBackpropInput],
+  ['Conv2DBackpropFilter', conv2dBackpropFilter],
 ];
 
 let status: string | null = null;
@@ -177,12 +215,14 @@ export function winogradUnavailable(): string | null {
 }
 
 /**
- * Wraps the registered wasm Conv2D, FusedConv2D and Conv2DBackpropInput (each falls back to
- * what it wraps); `replaced` records the kernel each replaced. Names 'wasm-winograd:Conv2D'.
+ * Wraps the registered wasm Conv2D, FusedConv2D, Conv2DBackpropInput and Conv2DBackpropFilter
+ * (each falls back to what it wraps); `replaced` records the kernel each replaced. Names
+ * 'wasm-winograd:Conv2D'. With OSTEON_WINOGRAD=0 nothing is registered.
  */
 export function registerWinogradKernels(replaced: Map<string, tf.KernelFunc>): string[] {
   const backend = tf.findBackend('wasm');
-  status = backend ? loadWinograd(asWasm(backend)) : 'the wasm backend is not registered';
+  if (env('OSTEON_WINOGRAD') === '0') status = 'turned off (OSTEON_WINOGRAD=0)';
+  else status = backend ? loadWinograd(asWasm(backend)) : 'the wasm backend is not registered';
   if (status) return [];
   const names: string[] = [];
   for (const [kernelName, wrap] of kernels) {
