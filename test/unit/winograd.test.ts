@@ -129,6 +129,14 @@ describe('Winograd convolutions on wasm', () => {
     expect(JSON.stringify(winogradCalls())).toBe(before);
   });
 
+  it('filter gradient with input channels that are not a multiple of 4 (zero channels added): C1→8, C3→4, C6→12', async () => {
+    for (const [label, xs, fs] of [['C1→8', [2, 11, 9, 1], [3, 3, 1, 8]], ['C3→4', [3, 6, 7, 3], [3, 3, 3, 4]], ['C6→12', [1, 10, 10, 6], [3, 3, 6, 12]]] as const) {
+      const before = calls('Conv2DBackpropFilter');
+      await compare(`dW ${label}`, () => withGrads((a, w) => tf.conv2d(a as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'), [t([...xs], 50), t([...fs], 51)]).slice(2), TOL[4]);
+      expect(calls('Conv2DBackpropFilter'), `${label}: dW ran as Winograd`).toBeGreaterThan(before);
+    }
+  });
+
   it('a small model\'s gradients through tf.grad (conv, bias, ReLU, conv), tile chosen per call', async () => {
     const before = calls('Conv2D') + calls('FusedConv2D');
     const model = (x: tf.Tensor, w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor): tf.Tensor =>

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { asWasm, free } from '../wasm_heap.ts';
+import { asWasm, free, view } from '../wasm_heap.ts';
 import { WINOGRAD_RELAXED_WASM_BASE64, WINOGRAD_WASM_BASE64 } from './winograd_wasm.ts';
 
 /**
@@ -183,7 +183,7 @@ const conv2dBackpropFilter: Wrap = (fallback) => (args) => {
   if (!x || !dy || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape.length !== 4 || dy.shape.length !== 4) return fallback(args);
   if ((attrs.dataFormat ?? 'NHWC') !== 'NHWC' || !ones(attrs.strides)) return fallback(args);
   const [KH, KW, Ci, Co] = attrs.filterShape;
-  if (KH !== 3 || KW !== 3 || x.shape[3] !== Ci || dy.shape[3] !== Co || Ci % 4 !== 0 || Co % 4 !== 0 || Ci === 0 || Co === 0) return fallback(args);
+  if (KH !== 3 || KW !== 3 || x.shape[3] !== Ci || dy.shape[3] !== Co || Co % 4 !== 0 || Ci === 0 || Co === 0) return fallback(args);
   const ci = tf.backend_util.computeConv2DInfo(x.shape as [number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode, false, 'channelsLast');
   const { top, left } = ci.padInfo;
   if (top < 0 || left < 0 || top > 2 || left > 2 || ci.outHeight !== dy.shape[1] || ci.outWidth !== dy.shape[2] || x.shape[0] !== dy.shape[0] || x.shape[0] === 0 || ci.outHeight === 0 || ci.outWidth === 0) return fallback(args);
@@ -191,13 +191,31 @@ const conv2dBackpropFilter: Wrap = (fallback) => (args) => {
   const backend = asWasm(args.backend);
   const g: Geom = { N: x.shape[0], H: x.shape[1], W: x.shape[2], Ci, Co, OH: ci.outHeight, OW: ci.outWidth, padT: top, padL: left };
   const m = tileFor(g);
+  // Input channels that are not a multiple of 4 (a network's first layer, e.g. 1 CT channel) are
+  // padded with zero channels; the direct kernels are slow there (the SIMD one needs multiples of 4).
+  const C4 = 4 * Math.ceil(Ci / 4);
+  const gp: Geom = { ...g, Ci: C4 };
   const a2 = (m + 2) * (m + 2);
-  const T = blockTiles(g, m);
-  const dW = backend.makeOutput([3, 3, Ci, Co], 'float32');
-  const scratch = backend.makeOutput([a2 * Ci * Co + a2 * T * (Ci + Co) + 8 * a2], 'float32');
-  mod.convFilterGrad(ptr(backend, x), ptr(backend, dy), ptr(backend, dW), ptr(backend, scratch), g.N, g.H, g.W, Ci, Co, g.OH, g.OW, top, left, m, T);
+  const T = blockTiles(gp, m);
+  const xp = C4 === Ci ? x : backend.makeOutput([g.N, g.H, g.W, C4], 'float32');
+  const dW = backend.makeOutput([3, 3, C4, Co], 'float32');
+  const scratch = backend.makeOutput([a2 * C4 * Co + a2 * T * (C4 + Co) + 8 * a2], 'float32');
+  if (xp !== x) {
+    const src = view(backend, x);
+    const dst = view(backend, xp);
+    dst.fill(0);
+    for (let p = 0, q = 0; p < src.length; p += Ci, q += C4) for (let c = 0; c < Ci; c++) dst[q + c] = src[p + c];
+  }
+  mod.convFilterGrad(ptr(backend, xp), ptr(backend, dy), ptr(backend, dW), ptr(backend, scratch), g.N, g.H, g.W, C4, Co, g.OH, g.OW, top, left, m, T);
   free(backend, scratch);
-  return dW;
+  if (xp === x) return dW;
+  free(backend, xp);
+  const out = backend.makeOutput([3, 3, Ci, Co], 'float32');
+  const src = view(backend, dW);
+  const dst = view(backend, out);
+  for (let t = 0; t < 9; t++) dst.set(src.subarray(t * C4 * Co, t * C4 * Co + Ci * Co), t * Ci * Co);
+  free(backend, dW);
+  return out;
 };
 
 const kernels: ReadonlyArray<[string, Wrap]> = [
