@@ -235,7 +235,7 @@ describe('Winograd convolutions on wasm', () => {
       const x = 0, fl = xs.length, U = fl + fs.length, out = U + a2 * Ci * Co, scratch = out + N * H * W * Co;
       f.set(xs, x);
       f.set(fs, fl);
-      k.filterTransform(4 * fl, 4 * U, Ci, Co, m, 0);
+      k.filterTransform(4 * fl, 4 * U, Ci, Co, m, 0, 4 * scratch);
       k.conv(4 * x, 4 * U, 0, 4 * out, 4 * scratch, N, H, W, Ci, Co, H, W, 1, 1, 0, m, T);
       return f.slice(out, out + N * H * W * Co);
     };

@@ -19,23 +19,30 @@ function madd(a: v128, b: v128, c: v128): v128 {
   return f32x4.add(c, f32x4.mul(a, b));
 }
 
-/** Row k of G·[a, b, c]ᵀ (G is α×3), 4 channels at once. */
-function gRow(m: i32, k: i32, a: v128, b: v128, c: v128): v128 {
-  if (m == 2) {
-    if (k == 0) return a;
-    if (k == 1) return f32x4.mul(f32x4.splat(0.5), f32x4.add(f32x4.add(a, c), b));
-    if (k == 2) return f32x4.mul(f32x4.splat(0.5), f32x4.sub(f32x4.add(a, c), b));
-    return c;
-  }
-  if (k == 0) return f32x4.mul(f32x4.splat(0.25), a);
-  if (k == 1) return f32x4.mul(f32x4.splat(-1.0 / 6.0), f32x4.add(f32x4.add(a, c), b));
-  if (k == 2) return f32x4.mul(f32x4.splat(-1.0 / 6.0), f32x4.sub(f32x4.add(a, c), b));
-  // a/24 + c/6 ± b/12
-  const p = f32x4.add(f32x4.mul(f32x4.splat(1.0 / 24.0), a), f32x4.mul(f32x4.splat(1.0 / 6.0), c));
-  const q = f32x4.mul(f32x4.splat(1.0 / 12.0), b);
-  if (k == 3) return f32x4.add(p, q);
-  if (k == 4) return f32x4.sub(p, q);
-  return c;
+/** G·[a, b, c]ᵀ of F(2×2): 3 values → 4, stored at dst + k·stride. */
+function g4(a: v128, b: v128, c: v128, dst: usize, stride: usize): void {
+  const h = f32x4.splat(0.5);
+  const p = f32x4.mul(h, f32x4.add(a, c));
+  const q = f32x4.mul(h, b);
+  v128.store(dst, a);
+  v128.store(dst + stride, f32x4.add(p, q));
+  v128.store(dst + 2 * stride, f32x4.sub(p, q));
+  v128.store(dst + 3 * stride, c);
+}
+
+/** G·[a, b, c]ᵀ of F(4×4): 3 values → 6, stored at dst + k·stride. */
+function g6(a: v128, b: v128, c: v128, dst: usize, stride: usize): void {
+  const s6 = f32x4.splat(-1.0 / 6.0);
+  const p = f32x4.mul(s6, f32x4.add(a, c));
+  const q = f32x4.mul(s6, b);
+  const r = f32x4.add(f32x4.mul(f32x4.splat(1.0 / 24.0), a), f32x4.mul(f32x4.splat(1.0 / 6.0), c));
+  const t = f32x4.mul(f32x4.splat(1.0 / 12.0), b);
+  v128.store(dst, f32x4.mul(f32x4.splat(0.25), a));
+  v128.store(dst + stride, f32x4.add(p, q));
+  v128.store(dst + 2 * stride, f32x4.sub(p, q));
+  v128.store(dst + 3 * stride, f32x4.add(r, t));
+  v128.store(dst + 4 * stride, f32x4.sub(r, t));
+  v128.store(dst + 5 * stride, c);
 }
 
 /** Filter tap t (0…8) for input channel ci and output channels co…co+3 (see filterTransform). */
@@ -55,24 +62,34 @@ function tap(f: usize, t: i32, ci: i32, co: i32, Ci: i32, Co: i32, flip: i32): v
  * U [α²][Ci][Co] = G g Gᵀ for the convolution with Ci input and Co output channels. f is the
  * tfjs filter: flip = 0: [3][3][Ci][Co] (a forward convolution); flip = 1: [3][3][Co][Ci], used
  * rotated 180° with its channel axes swapped (the input gradient of a stride-1 convolution).
+ * Each input channel's α² rows go through tmp (α²·Co + 72 floats) and are copied out as runs of Co:
+ * storing straight into U wrote α² streams Ci·Co floats apart, which for 128 channels (64 KiB)
+ * all fall in one L1 set.
  */
-export function filterTransform(f: usize, U: usize, Ci: i32, Co: i32, m: i32, flip: i32): void {
+export function filterTransform(f: usize, U: usize, Ci: i32, Co: i32, m: i32, flip: i32, tmp: usize): void {
   const alpha = m + 2;
-  const plane = <usize>(Ci * Co);
+  const plane = (<usize>(Ci * Co)) << 2;
+  const coB = (<usize>Co) << 2;
+  const gg = tmp + <usize>(alpha * alpha) * coB;
   for (let ci = 0; ci < Ci; ci++) {
     for (let co = 0; co < Co; co += 4) {
-      const g00 = tap(f, 0, ci, co, Ci, Co, flip), g01 = tap(f, 1, ci, co, Ci, Co, flip), g02 = tap(f, 2, ci, co, Ci, Co, flip);
-      const g10 = tap(f, 3, ci, co, Ci, Co, flip), g11 = tap(f, 4, ci, co, Ci, Co, flip), g12 = tap(f, 5, ci, co, Ci, Co, flip);
-      const g20 = tap(f, 6, ci, co, Ci, Co, flip), g21 = tap(f, 7, ci, co, Ci, Co, flip), g22 = tap(f, 8, ci, co, Ci, Co, flip);
-      const dst = U + (<usize>(ci * Co + co) << 2);
+      const dst = tmp + ((<usize>co) << 2);
+      // Stage 1: G along each filter column kw → gg[i][kw] (α×3 v128 after the α² rows of tmp).
+      for (let kw = 0; kw < 3; kw++) {
+        const a = tap(f, kw, ci, co, Ci, Co, flip), b = tap(f, 3 + kw, ci, co, Ci, Co, flip), c = tap(f, 6 + kw, ci, co, Ci, Co, flip);
+        if (m == 2) g4(a, b, c, gg + (<usize>kw << 4), 48);
+        else g6(a, b, c, gg + (<usize>kw << 4), 48);
+      }
+      // Stage 2: G along each row i → U rows i·α + j.
       for (let i = 0; i < alpha; i++) {
-        // Row i of G g: one value per filter column.
-        const t0 = gRow(m, i, g00, g10, g20);
-        const t1 = gRow(m, i, g01, g11, g21);
-        const t2 = gRow(m, i, g02, g12, g22);
-        for (let j = 0; j < alpha; j++) v128.store(dst + ((<usize>(i * alpha + j) * plane) << 2), gRow(m, j, t0, t1, t2));
+        const r = gg + <usize>(i * 48);
+        const d = dst + <usize>(i * alpha) * coB;
+        if (m == 2) g4(v128.load(r), v128.load(r, 16), v128.load(r, 32), d, coB);
+        else g6(v128.load(r), v128.load(r, 16), v128.load(r, 32), d, coB);
       }
     }
+    const row = U + <usize>ci * coB;
+    for (let xi = 0; xi < alpha * alpha; xi++) memory.copy(row + <usize>xi * plane, tmp + <usize>xi * coB, coB);
   }
 }
 
@@ -458,33 +475,41 @@ function gCol(m: i32, k: i32, u0: v128, u1: v128, u2: v128, u3: v128, u4: v128, 
   return f32x4.add(f32x4.mul(s6, f32x4.sub(f32x4.add(u3, u4), f32x4.add(u1, u2))), u5);
 }
 
-/** dW [3][3][Ci][Co] = Gᵀ dU G for dU [α²][Ci][Co]. */
-function gradFilterTransform(dU: usize, dW: usize, Ci: i32, Co: i32, m: i32): void {
+/**
+ * dW [3][3][Ci][Co] = Gᵀ dU G for dU [α²][Ci][Co]. Per input channel, the α² rows of dU are
+ * first copied into tmp (α²·Co floats), for the reason given at filterTransform.
+ */
+function gradFilterTransform(dU: usize, dW: usize, Ci: i32, Co: i32, m: i32, tmp: usize): void {
   const alpha = m + 2;
   const plane = (<usize>(Ci * Co)) << 2;
+  const coB = (<usize>Co) << 2;
   const zero = f32x4.splat(0);
-  for (let p: usize = 0; p < plane; p += 16) {
-    // r[i][kw] = Σ_j dU[i][j] G[j][kw], kept as 3 values per row i (up to 6 rows).
-    let r00 = zero, r01 = zero, r02 = zero, r10 = zero, r11 = zero, r12 = zero, r20 = zero, r21 = zero, r22 = zero;
-    let r30 = zero, r31 = zero, r32 = zero, r40 = zero, r41 = zero, r42 = zero, r50 = zero, r51 = zero, r52 = zero;
-    for (let i = 0; i < alpha; i++) {
-      const b = dU + p + <usize>(i * alpha) * plane;
-      const u0 = v128.load(b), u1 = v128.load(b + plane), u2 = v128.load(b + 2 * plane), u3 = v128.load(b + 3 * plane);
-      const u4 = m == 4 ? v128.load(b + 4 * plane) : zero;
-      const u5 = m == 4 ? v128.load(b + 5 * plane) : zero;
-      const c0 = gCol(m, 0, u0, u1, u2, u3, u4, u5), c1 = gCol(m, 1, u0, u1, u2, u3, u4, u5), c2 = gCol(m, 2, u0, u1, u2, u3, u4, u5);
-      if (i == 0) { r00 = c0; r01 = c1; r02 = c2; }
-      else if (i == 1) { r10 = c0; r11 = c1; r12 = c2; }
-      else if (i == 2) { r20 = c0; r21 = c1; r22 = c2; }
-      else if (i == 3) { r30 = c0; r31 = c1; r32 = c2; }
-      else if (i == 4) { r40 = c0; r41 = c1; r42 = c2; }
-      else { r50 = c0; r51 = c1; r52 = c2; }
-    }
-    for (let kh = 0; kh < 3; kh++) {
-      const d = dW + p + <usize>(kh * 3) * plane;
-      v128.store(d, gCol(m, kh, r00, r10, r20, r30, r40, r50));
-      v128.store(d + plane, gCol(m, kh, r01, r11, r21, r31, r41, r51));
-      v128.store(d + 2 * plane, gCol(m, kh, r02, r12, r22, r32, r42, r52));
+  for (let ci = 0; ci < Ci; ci++) {
+    const row = (<usize>ci) * coB;
+    for (let xi = 0; xi < alpha * alpha; xi++) memory.copy(tmp + <usize>xi * coB, dU + row + <usize>xi * plane, coB);
+    for (let c: usize = 0; c < coB; c += 16) {
+      // r[i][kw] = Σ_j dU[i][j] G[j][kw], kept as 3 values per row i (up to 6 rows).
+      let r00 = zero, r01 = zero, r02 = zero, r10 = zero, r11 = zero, r12 = zero, r20 = zero, r21 = zero, r22 = zero;
+      let r30 = zero, r31 = zero, r32 = zero, r40 = zero, r41 = zero, r42 = zero, r50 = zero, r51 = zero, r52 = zero;
+      for (let i = 0; i < alpha; i++) {
+        const b = tmp + c + <usize>(i * alpha) * coB;
+        const u0 = v128.load(b), u1 = v128.load(b + coB), u2 = v128.load(b + 2 * coB), u3 = v128.load(b + 3 * coB);
+        const u4 = m == 4 ? v128.load(b + 4 * coB) : zero;
+        const u5 = m == 4 ? v128.load(b + 5 * coB) : zero;
+        const c0 = gCol(m, 0, u0, u1, u2, u3, u4, u5), c1 = gCol(m, 1, u0, u1, u2, u3, u4, u5), c2 = gCol(m, 2, u0, u1, u2, u3, u4, u5);
+        if (i == 0) { r00 = c0; r01 = c1; r02 = c2; }
+        else if (i == 1) { r10 = c0; r11 = c1; r12 = c2; }
+        else if (i == 2) { r20 = c0; r21 = c1; r22 = c2; }
+        else if (i == 3) { r30 = c0; r31 = c1; r32 = c2; }
+        else if (i == 4) { r40 = c0; r41 = c1; r42 = c2; }
+        else { r50 = c0; r51 = c1; r52 = c2; }
+      }
+      for (let kh = 0; kh < 3; kh++) {
+        const d = dW + row + c + <usize>(kh * 3) * plane;
+        v128.store(d, gCol(m, kh, r00, r10, r20, r30, r40, r50));
+        v128.store(d + plane, gCol(m, kh, r01, r11, r21, r31, r41, r51));
+        v128.store(d + 2 * plane, gCol(m, kh, r02, r12, r22, r32, r42, r52));
+      }
     }
   }
 }
@@ -492,6 +517,7 @@ function gradFilterTransform(dU: usize, dW: usize, Ci: i32, Co: i32, m: i32): vo
 /**
  * dW [3, 3, Ci, Co] of the convolution conv() computes, from x [N, H, W, Ci] and dy
  * [N, OH, OW, Co]. scratch: α²·Ci·Co (dU) + α²·T·(Ci + Co) + 2·α²·4 floats; T a multiple of 4.
+ * The last step uses the block scratch (α²·T·(Ci + Co) ≥ α²·Co floats, free by then) as its tmp.
  */
 export function convFilterGrad(x: usize, dy: usize, dW: usize, scratch: usize, N: i32, H: i32, W: i32, Ci: i32, Co: i32, OH: i32, OW: i32, padT: i32, padL: i32, m: i32, T: i32): void {
   const alpha = m + 2;
@@ -520,5 +546,5 @@ export function convFilterGrad(x: usize, dy: usize, dW: usize, scratch: usize, N
       }
     }
   }
-  gradFilterTransform(dU, dW, Ci, Co, m);
+  gradFilterTransform(dU, dW, Ci, Co, m, V);
 }

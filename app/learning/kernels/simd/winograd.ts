@@ -18,7 +18,7 @@ import { WINOGRAD_RELAXED_WASM_BASE64, WINOGRAD_WASM_BASE64 } from './winograd_w
  */
 
 interface WinogradExports {
-  filterTransform(f: number, U: number, Ci: number, Co: number, m: number, flip: number): void;
+  filterTransform(f: number, U: number, Ci: number, Co: number, m: number, flip: number, tmp: number): void;
   conv(x: number, U: number, bias: number, out: number, scratch: number, N: number, H: number, W: number, Ci: number, Co: number, OH: number, OW: number, padT: number, padL: number, relu: number, m: number, T: number): void;
   convFilterGrad(x: number, dy: number, dW: number, scratch: number, N: number, H: number, W: number, Ci: number, Co: number, OH: number, OW: number, padT: number, padL: number, m: number, T: number): void;
 }
@@ -106,7 +106,7 @@ function run(backend: BackendWasm, g: Geom, x: tf.TensorInfo, filter: tf.TensorI
   const U = backend.makeOutput([a2 * g.Ci * g.Co], 'float32');
   const scratch = backend.makeOutput([a2 * T * (g.Ci + g.Co) + 8 * a2], 'float32');
   const k = mod!;
-  k.filterTransform(ptr(backend, filter), ptr(backend, U), g.Ci, g.Co, m, flip ? 1 : 0);
+  k.filterTransform(ptr(backend, filter), ptr(backend, U), g.Ci, g.Co, m, flip ? 1 : 0, ptr(backend, scratch)); // scratch ≥ α²·Co floats
   k.conv(ptr(backend, x), ptr(backend, U), bias ? ptr(backend, bias) : 0, ptr(backend, out), ptr(backend, scratch), g.N, g.H, g.W, g.Ci, g.Co, g.OH, g.OW, g.padT, g.padL, relu ? 1 : 0, m, T);
   free(backend, U, scratch);
   return out;
