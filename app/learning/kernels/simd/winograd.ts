@@ -226,6 +226,12 @@ const kernels: ReadonlyArray<[string, Wrap]> = [
 ];
 
 let status: string | null = null;
+const inner = new WeakMap<tf.KernelFunc, tf.KernelFunc>();
+
+/** The kernel a Winograd wrapper falls back to (tests check which kernel that is), else `f`. */
+export function unwrapWinograd(f: tf.KernelFunc): tf.KernelFunc {
+  return inner.get(f) ?? f;
+}
 
 /** Why the Winograd kernels are not in use (null: they are, or the backend is not wasm). */
 export function winogradUnavailable(): string | null {
@@ -248,7 +254,9 @@ export function registerWinogradKernels(replaced: Map<string, tf.KernelFunc>): s
     if (!old) continue;
     tf.unregisterKernel(kernelName, 'wasm');
     if (!replaced.has(kernelName)) replaced.set(kernelName, old.kernelFunc);
-    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: wrap(old.kernelFunc) });
+    const fn = wrap(old.kernelFunc);
+    inner.set(fn, old.kernelFunc);
+    tf.registerKernel({ kernelName, backendName: 'wasm', kernelFunc: fn });
     names.push(`wasm-winograd:${kernelName}`);
   }
   return names;
