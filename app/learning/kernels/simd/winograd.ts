@@ -14,7 +14,8 @@ import { WINOGRAD_RELAXED_WASM_BASE64, WINOGRAD_WASM_BASE64 } from './winograd_w
  * F(2×2, 3×3) 2.25×. Anything else (other filters and strides, channel counts that are not
  * multiples of 4, other activations, NCHW) goes to the kernel it wraps.
  *
- * OSTEON_WINOGRAD=0 turns it off; =2 or =4 keeps one tile size (tests, benchmarks).
+ * OSTEON_WINOGRAD=0 turns it off (nothing is registered); =2 or =4 keeps one tile size (tests,
+ * benchmarks).
  */
 
 interface WinogradExports {
@@ -82,7 +83,10 @@ function ptr(backend: BackendWasm, t: tf.TensorInfo): number {
 /** One Winograd convolution's geometry: x [N,H,W,Ci] → out [N,OH,OW,Co]. */
 interface Geom { N: number; H: number; W: number; Ci: number; Co: number; OH: number; OW: number; padT: number; padL: number }
 
-/** Bytes of transformed input and products per block of tiles: they should stay in L2. */
+/**
+ * Bytes of transformed input and products per block of tiles: they should stay in L2 (512 KiB;
+ * 128 KiB–2 MiB measured alike within the load's noise). OSTEON_WINOGRAD_BLOCK overrides it (tuning).
+ */
 const BLOCK_BYTES = Number(env('OSTEON_WINOGRAD_BLOCK') ?? 1 << 19);
 
 /** The tile size for this geometry: F(4×4) where the image holds whole 4×4 tiles, else F(2×2). */
