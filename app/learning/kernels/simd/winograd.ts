@@ -85,7 +85,7 @@ interface Geom { N: number; H: number; W: number; Ci: number; Co: number; OH: nu
 
 /**
  * Bytes of transformed input and products per block of tiles: they should stay in L2 (512 KiB;
- * 128 KiB–2 MiB measured alike within the load's noise). OSTEON_WINOGRAD_BLOCK overrides it (tuning).
+ * 128 KiB measured alike, 1–2 MiB slower in one loaded run). OSTEON_WINOGRAD_BLOCK overrides it.
  */
 const BLOCK_BYTES = Number(env('OSTEON_WINOGRAD_BLOCK') ?? 1 << 19);
 
