@@ -137,6 +137,20 @@ describe('Winograd convolutions on wasm', () => {
     }
   });
 
+  it('3D filter gradient (KD×3×3, stride 1) as in-plane Winograd filter gradients per depth tap', async () => {
+    const cases: Array<[string, number[], number[], 'same' | 'valid']> = [
+      ['3×3×3 same C4→8 batch 2', [2, 5, 9, 7, 4], [3, 3, 3, 4, 8], 'same'],
+      ['3×3×3 valid C8→4', [1, 6, 8, 10, 8], [3, 3, 3, 8, 4], 'valid'],
+      ['3×3×3 same C1→8 (first layer)', [1, 4, 8, 8, 1], [3, 3, 3, 1, 8], 'same'],
+      ['2×3×3 same C4→4', [1, 5, 6, 6, 4], [2, 3, 3, 4, 4], 'same'],
+    ];
+    for (const [label, xs, fs, pad] of cases) {
+      const before = calls('Conv3DBackpropFilterV2');
+      await compare(`3D dW ${label}`, () => withGrads((a, w) => tf.conv3d(a as tf.Tensor5D, w as tf.Tensor5D, 1, pad), [t(xs, 60), t(fs, 61)]), TOL[4]);
+      expect(calls('Conv3DBackpropFilterV2'), `${label}: dW ran as Winograd slices`).toBeGreaterThan(before);
+    }
+  });
+
   it('a small model\'s gradients through tf.grad (conv, bias, ReLU, conv), tile chosen per call', async () => {
     const before = calls('Conv2D') + calls('FusedConv2D');
     const model = (x: tf.Tensor, w1: tf.Tensor, b1: tf.Tensor, w2: tf.Tensor): tf.Tensor =>

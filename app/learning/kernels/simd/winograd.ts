@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
-import { asWasm, free, view } from '../wasm_heap.ts';
+import { asWasm, free, reshaped, view } from '../wasm_heap.ts';
 import { WINOGRAD_RELAXED_WASM_BASE64, WINOGRAD_WASM_BASE64 } from './winograd_wasm.ts';
 
 /**
@@ -222,11 +222,73 @@ const conv2dBackpropFilter: Wrap = (fallback) => (args) => {
   return out;
 };
 
+/**
+ * Conv3DBackpropFilterV2 for KD×3×3 filters, stride 1, no dilation: per depth tap kd, the input
+ * depth slices that tap reads, batched [N·OD, H, W, C] (zeros in the depth padding), and dy as
+ * [N·OD, OH, OW, CO] (its own buffer, reshaped) give dW[kd] through the registered
+ * Conv2DBackpropFilter, i.e. the Winograd filter gradient above (on this thread when nested in
+ * a split call). The forward and input-gradient 3D convolutions reach Winograd the same way,
+ * through conv3d_slices.ts.
+ */
+const conv3dBackpropFilter: Wrap = (fallback) => (args) => {
+  if (!mod || !enabled) return fallback(args);
+  const { x, dy } = args.inputs;
+  const attrs = args.attrs as unknown as tf.Conv3DBackpropFilterV2Attrs;
+  if (!x || !dy || x.dtype !== 'float32' || dy.dtype !== 'float32' || x.shape.length !== 5 || dy.shape.length !== 5) return fallback(args);
+  if (!ones(attrs.strides) || ((attrs as { dataFormat?: string }).dataFormat ?? 'NDHWC') !== 'NDHWC') return fallback(args);
+  const [KD, KH, KW, C, CO] = attrs.filterShape;
+  if (KH !== 3 || KW !== 3 || x.shape[4] !== C || dy.shape[4] !== CO || CO % 4 !== 0 || C === 0) return fallback(args);
+  const ci = tf.backend_util.computeConv3DInfo(x.shape as [number, number, number, number, number], attrs.filterShape, attrs.strides, 1, attrs.pad);
+  const [N, D, H, W] = x.shape;
+  const { outDepth: OD, outHeight: OH, outWidth: OW } = ci;
+  if (OD !== dy.shape[1] || OH !== dy.shape[2] || OW !== dy.shape[3] || N !== dy.shape[0] || N * OD * OH * OW === 0) return fallback(args);
+  const bpf = tf.getKernel('Conv2DBackpropFilter', 'wasm');
+  if (!bpf) return fallback(args);
+  count('Conv3DBackpropFilterV2');
+  const backend = asWasm(args.backend);
+  const { front, top, bottom, left, right } = ci.padInfo;
+  const slice = H * W * C;
+  const tap = 9 * C * CO;
+  const dW = backend.makeOutput(attrs.filterShape, 'float32');
+  const dy2 = reshaped(dy, [N * OD, OH, OW, CO]);
+  for (let kd = 0; kd < KD; kd++) {
+    const slab = backend.makeOutput([N * OD, H, W, C], 'float32');
+    const xs = view(backend, x);
+    const sv = view(backend, slab);
+    let any = false;
+    for (let n = 0; n < N; n++) {
+      for (let od = 0; od < OD; od++) {
+        const id = od - front + kd;
+        const dst = (n * OD + od) * slice;
+        if (id < 0 || id >= D) sv.fill(0, dst, dst + slice);
+        else {
+          sv.set(xs.subarray((n * D + id) * slice, (n * D + id + 1) * slice), dst);
+          any = true;
+        }
+      }
+    }
+    if (!any) {
+      free(backend, slab);
+      view(backend, dW).fill(0, kd * tap, (kd + 1) * tap);
+      continue;
+    }
+    const g = bpf.kernelFunc({
+      inputs: { x: slab, dy: dy2 },
+      backend,
+      attrs: { strides: [1, 1], pad: [[0, 0], [top, bottom], [left, right], [0, 0]], dataFormat: 'NHWC', dimRoundingMode: undefined, filterShape: [3, 3, C, CO] } as unknown as tf.NamedAttrMap,
+    }) as tf.TensorInfo;
+    view(backend, dW).set(view(backend, g), kd * tap);
+    free(backend, slab, g);
+  }
+  return dW;
+};
+
 const kernels: ReadonlyArray<[string, Wrap]> = [
   ['Conv2D', conv2d],
   ['FusedConv2D', fusedConv2d],
   ['Conv2DBackpropInput', conv2dBackpropInput],
   ['Conv2DBackpropFilter', conv2dBackpropFilter],
+  ['Conv3DBackpropFilterV2', conv3dBackpropFilter],
 ];
 
 let status: string | null = null;
