@@ -2,7 +2,8 @@
 // tfjs's cpu backend (direct float32 convolutions, the reference): Conv2D, FusedConv2D and
 // Conv2DBackpropInput with F(2×2, 3×3) and F(4×4, 3×3), odd sizes, batch > 1, 'same', 'valid'
 // and explicit pads, channel counts that are not multiples of 4 (those fall back), gradients
-// through tf.grad, the filter gradient (Conv2DBackpropFilter) too; then two pure-wasm U-Net training steps with and without Winograd, on one
+// through tf.grad, the filter gradients (Conv2DBackpropFilter, and Conv3DBackpropFilterV2 as
+// in-plane slices) too; then two pure-wasm U-Net training steps with and without Winograd, on one
 // thread and split over a helper thread. The committed wasm must be what the build script makes.
 //
 // Tolerances (max|diff| / max|ref|, kernels-helpers.ts): Winograd's transforms add and subtract

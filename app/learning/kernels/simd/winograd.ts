@@ -8,7 +8,8 @@ import { WINOGRAD_RELAXED_WASM_BASE64, WINOGRAD_WASM_BASE64 } from './winograd_w
  * 3×3, stride 1, dilation 1, NHWC float32 Conv2D, FusedConv2D (bias and ReLU in the output
  * transform), Conv2DBackpropInput (a convolution of dy with the rotated, transposed filter) and
  * Conv2DBackpropFilter (the transformed input times the transformed output gradient, summed
- * over tiles, then brought back to 3×3).
+ * over tiles, then brought back to 3×3), and Conv3DBackpropFilterV2 for KD×3×3 filters as
+ * in-plane filter gradients per depth tap.
  * The module (winograd.as.ts, built by scripts/build-simd.mjs) works in place on the tfjs wasm
  * heap, as simd.ts's does. F(4×4, 3×3) does 4× fewer multiplications than a direct convolution,
  * F(2×2, 3×3) 2.25×. Anything else (other filters and strides, channel counts that are not
@@ -305,8 +306,8 @@ export function winogradUnavailable(): string | null {
 }
 
 /**
- * Wraps the registered wasm Conv2D, FusedConv2D, Conv2DBackpropInput and Conv2DBackpropFilter
- * (each falls back to what it wraps); `replaced` records the kernel each replaced. Names
+ * Wraps the registered wasm Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter and
+ * Conv3DBackpropFilterV2 (each falls back to what it wraps); `replaced` records the kernel each replaced. Names
  * 'wasm-winograd:Conv2D'. With OSTEON_WINOGRAD=0 nothing is registered.
  */
 export function registerWinogradKernels(replaced: Map<string, tf.KernelFunc>): string[] {
