@@ -6,9 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../app/learning/backend.ts';
 import { unsplit } from '../../app/learning/kernels/parallel/pool.ts';
 import { conv2dBackpropFilter } from '../../app/learning/kernels/conv2d_backprop_filter.ts';
+import { setWinograd, unwrapWinograd } from '../../app/learning/kernels/simd/winograd.ts';
 import { setChunkBudget } from '../../app/learning/kernels/im2col.ts';
 import { setFilterGradByTaps } from '../../app/learning/kernels/lowered.ts';
 import { compareConvFamily, printWorst, rand, size } from './kernels-helpers.ts';
+
+/** Winograd's switch before this file turned it off. */
+let winograd = true;
 
 type Pad = 'same' | 'valid' | number | [[number, number], [number, number], [number, number], [number, number]];
 interface Case { name: string; x: [number, number, number, number]; f: [number, number, number, number]; s: [number, number]; pad: Pad }
@@ -56,9 +60,14 @@ beforeAll(async () => {
   const r = await initBackend({ prefer: 'wasm' });
   expect(r.name).toBe('wasm');
   expect(r.kernels).toEqual(expect.arrayContaining(['wasm:Conv2DBackpropFilter', 'wasm:Conv2DBackpropInput']));
-  expect(unsplit(tf.getKernel('Conv2DBackpropFilter', 'wasm').kernelFunc)).toBe(conv2dBackpropFilter);
+  expect(unwrapWinograd(unsplit(tf.getKernel('Conv2DBackpropFilter', 'wasm').kernelFunc))).toBe(conv2dBackpropFilter);
+  // These checks are for the direct kernels; the Winograd ones have test/unit/winograd.test.ts.
+  winograd = setWinograd(false);
 });
-afterAll(() => printWorst('kernels2d'));
+afterAll(() => {
+  setWinograd(winograd);
+  printWorst('kernels2d');
+});
 
 describe('wasm Conv2D backprop kernels vs the cpu backend', () => {
   for (const c of cases) it(c.name, () => compare(c, ''));

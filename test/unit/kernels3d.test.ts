@@ -11,7 +11,11 @@ import { conv3dBackpropFilter } from '../../app/learning/kernels/conv3d_backprop
 import { conv3dBackpropInput } from '../../app/learning/kernels/conv3d_backprop_input.ts';
 import { setChunkBudget } from '../../app/learning/kernels/im2col.ts';
 import { setFilterGradByTaps } from '../../app/learning/kernels/lowered.ts';
+import { setWinograd, unwrapWinograd } from '../../app/learning/kernels/simd/winograd.ts';
 import { compareConvFamily, expectClose, on, printWorst, rand, size } from './kernels-helpers.ts';
+
+/** Winograd's switch before this file turned it off. */
+let winograd = true;
 
 type Shape5 = [number, number, number, number, number];
 type Strides = [number, number, number];
@@ -56,10 +60,15 @@ beforeAll(async () => {
   expect(r.kernels).toEqual(expect.arrayContaining(['wasm:Conv3D', 'wasm:Conv3DBackpropInputV2', 'wasm:Conv3DBackpropFilterV2', 'gradient:Conv3DBackpropInputV2']));
   // The comparisons below must run Osteon's kernels, not the built-ins.
   expect(unsplit(tf.getKernel('Conv3D', 'wasm').kernelFunc)).toBe(conv3d);
-  expect(unsplit(tf.getKernel('Conv3DBackpropFilterV2', 'wasm').kernelFunc)).toBe(conv3dBackpropFilter);
+  expect(unwrapWinograd(unsplit(tf.getKernel('Conv3DBackpropFilterV2', 'wasm').kernelFunc))).toBe(conv3dBackpropFilter);
   expect(unsplit(tf.getKernel('Conv3DBackpropInputV2', 'wasm').kernelFunc)).toBe(conv3dBackpropInput);
+  // These checks are for the direct kernels; the Winograd ones have test/unit/winograd.test.ts.
+  winograd = setWinograd(false);
 });
-afterAll(() => printWorst('kernels3d'));
+afterAll(() => {
+  setWinograd(winograd);
+  printWorst('kernels3d');
+});
 
 describe('wasm Conv3D kernels vs the cpu backend', () => {
   for (const c of cases) it(c.name, () => compare(c, ''));

@@ -5,20 +5,28 @@
 // rounding), and a whole U-Net training step (joint loss,
 // Adam) must match the one-thread step within 1e-5 relative. A helper that dies mid-job must
 // give a clear error at once, not a hang. Run with OSTEON_NATIVE=0 or without: the wasm backend
-// is forced and the oneDNN kernels are not registered here.
+// is forced and the oneDNN kernels are not registered here. The Winograd convolutions are off
+// here (on this thread, and in the helpers through OSTEON_WINOGRAD=0 when they start): their
+// rounding depends on where a part's tiles start, so a row split is not float-for-float the
+// unsplit call; test/unit/winograd.test.ts checks them split over a helper.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../app/learning/backend.ts';
 import { lossFor } from '../../app/learning/heads.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from '../../app/learning/model/unet.ts';
 import { crashHelperForTest, setSplitKernels, splitCalls, splitPauses, stallHelpersForTest, startWasmThreads, stopWasmThreads, takenBack, wasmThreadsStatus } from '../../app/learning/kernels/parallel/pool.ts';
+import { setWinograd } from '../../app/learning/kernels/simd/winograd.ts';
 import { expectClose, on, printWorst, rand, relDiff, size } from './kernels-helpers.ts';
 
 let threads = 1;
+const winogradEnv = process.env.OSTEON_WINOGRAD;
+let winograd = true;
 
 beforeAll(async () => {
   const r = await initBackend({ prefer: 'wasm' });
   expect(r.name).toBe('wasm');
   expect(r.kernels).toContain('wasm-threads:Conv2D');
+  winograd = setWinograd(false);
+  process.env.OSTEON_WINOGRAD = '0'; // the helpers read it when they start
   // Two threads whatever this machine has, unless OSTEON_WASM_THREADS says otherwise.
   await stopWasmThreads();
   threads = (await startWasmThreads(2)).threads;
@@ -26,6 +34,9 @@ beforeAll(async () => {
 afterAll(async () => {
   printWorst('wasm-threads');
   await stopWasmThreads();
+  setWinograd(winograd);
+  if (winogradEnv === undefined) delete process.env.OSTEON_WINOGRAD;
+  else process.env.OSTEON_WINOGRAD = winogradEnv;
 });
 
 const t = (shape: number[], seed: number): tf.Tensor => tf.tensor(rand(size(shape), seed), shape);

@@ -7,6 +7,7 @@ import { conv3dBackpropInput } from './conv3d_backprop_input.ts';
 import { splitVLastAxis } from './split_v.ts';
 import { loadSimd, simdKernels } from './simd/simd.ts';
 import { setSimdFusedKernels, simdFusedKernelNames } from './simd/fused.ts';
+import { registerWinogradKernels } from './simd/winograd.ts';
 import { SPLIT_KERNELS, splitKernel } from './parallel/pool.ts';
 import { asWasm } from './wasm_heap.ts';
 import { registerMissingGradients } from '../webgpu/workarounds.ts';
@@ -41,7 +42,7 @@ function registerWasmKernels(): string[] {
   const builtinSplit: tf.KernelFunc | null = (tf.getKernel('SplitV', 'wasm') as tf.KernelConfig | undefined)?.kernelFunc ?? null;
   if (builtinSplit) replaceWasmKernel('SplitV', splitVLastAxis(builtinSplit));
   const names = ['Conv2DBackpropFilter', 'Conv2DBackpropInput', 'Conv3D', 'Conv3DBackpropFilterV2', 'Conv3DBackpropInputV2', ...(builtinSplit ? ['SplitV'] : [])].map((k) => `wasm:${k}`);
-  return [...names, ...registerSimdKernels(), ...registerSplitKernels()];
+  return [...names, ...registerSimdKernels(), ...registerWinogradKernels(replaced), ...registerSplitKernels()];
 }
 
 /**
