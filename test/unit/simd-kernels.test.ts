@@ -216,6 +216,9 @@ describe('a whole pure-wasm training step with and without the SIMD kernels', ()
   async function step(dims: 2 | 3, simd: boolean): Promise<Float32Array[]> {
     await tf.setBackend('wasm');
     const old = setSimdKernels(simd);
+    // Direct convolutions on both arms: this compares the SIMD kernels, not the convolution
+    // algorithm (F(4×4) Winograd's ~5e-6 rounding, magnified by Adam near zero gradients).
+    const wino = setWinograd(false);
     try {
       const cfg: UNetConfig = { spatialDims: dims, inChannels: 1, outChannels: 5, filters: [4, 8], normalization: 'none', seed: 3 };
       const params = createParams(cfg);
@@ -239,6 +242,7 @@ describe('a whole pure-wasm training step with and without the SIMD kernels', ()
       return out;
     } finally {
       setSimdKernels(old);
+      setWinograd(wino);
     }
   }
 

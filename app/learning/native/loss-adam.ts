@@ -34,9 +34,11 @@ export function fusedCounts(): { loss: number; adam: number } {
   return { ...counts };
 }
 
-/** Turns the fused loss and Adam off (true: on, the default), e.g. to compare both paths in one process. */
-export function setFusion(on: boolean): void {
+/** Turns the fused loss and Adam off (true: on, the default), e.g. to compare both paths in one process; returns the old setting. */
+export function setFusion(on: boolean): boolean {
+  const old = enabled;
   enabled = on;
+  return old;
 }
 
 /**

@@ -35,6 +35,7 @@ import { loadNative, type DnnlAddon } from './addon.ts';
 import { info2D, info3D } from './conv.ts';
 import { BIAS, RELU, convGeometry, poolGeometry } from './geometry.ts';
 import { fusionActive, lossWithGradInto } from './loss-adam.ts';
+import { nativeKernelsActive } from './register.ts';
 
 let enabled = true;
 const counts = { steps: 0, errors: 0 };
@@ -56,6 +57,8 @@ const ENTRY_POINTS = ['conv', 'deconv', 'reluBiasGrad', 'maxPool', 'maxPoolGradA
 export function nativeStepBlocker(cfg: UNetConfig, x: tf.Tensor): string | null {
   if (!enabled || process.env.OSTEON_NATIVE_STEP === '0') return 'turned off (OSTEON_NATIVE_STEP=0)';
   if (cfg.normalization !== 'none') return `normalisation '${cfg.normalization}'`;
+  // The pure-wasm rung fuses the loss and Adam too (kernels/simd/fused.ts); this step is the oneDNN rung's.
+  if (!nativeKernelsActive()) return 'the oneDNN kernels are not registered (the pure-wasm rung)';
   if (!fusionActive()) return 'the fused loss and Adam do not run here (another backend, OSTEON_NATIVE=0, OSTEON_FUSE=0, or an addon without them)';
   const a = loadNative().addon as unknown as Record<string, unknown> | null;
   const missing = ENTRY_POINTS.filter((k) => typeof a?.[k] !== 'function');
