@@ -51,7 +51,7 @@ export interface DnnlAddon {
   maxPoolGradV(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array, lastMax: boolean): void;
   /** dx = add (x's shape) + maxPoolGradV's gradient, in one pass. Absent in addons built before it. */
   maxPoolGradAdd?(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array, lastMax: boolean, add: Float32Array): void;
-  /** reluBiasGrad writing over its input: g = g·[y>0], the same bits (src/train_step.cc; the native training step). Absent in addons built before it. */
+  /** reluBiasGrad writing over its input: g = g·[y>0], the same bits (src/fused.cc with dyOut = dy; the native training step). Absent in addons built before it. */
   reluBiasGradInPlace?(rows: number, cols: number, y: Float32Array, g: Float32Array, dbias: Float32Array | null): void;
   /** Softmax over the last axis of rows × cols. */
   softmax(rows: number, cols: number, x: Float32Array, y: Float32Array): void;

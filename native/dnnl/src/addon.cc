@@ -17,7 +17,6 @@
 #include "infer_net.h"
 #include "deconv.h"
 #include "napi_util.h"
-#include "train_step.h"
 
 namespace {
 
@@ -472,7 +471,7 @@ napi_value ReluBiasGrad(napi_env env, napi_callback_info info) {
   });
 }
 
-// reluBiasGradInPlace(rows, cols, y, g, dbias | null): reluBiasGrad with dyOut = dy = g (train_step.cc).
+// reluBiasGradInPlace(rows, cols, y, g, dbias | null): reluBiasGrad with dyOut = dy = g (fused.h).
 napi_value ReluBiasGradInPlace(napi_env env, napi_callback_info info) {
   return guarded(env, [&] {
     auto argv = argsOf(env, info, 5);
@@ -481,7 +480,8 @@ napi_value ReluBiasGradInPlace(napi_env env, napi_callback_info info) {
     napi_valuetype t;
     check(env, napi_typeof(env, argv[4], &t));
     float* db = t == napi_null || t == napi_undefined ? nullptr : f32(env, argv[4], cols, "dbias");
-    osteon::reluBiasGradInPlace(rows, cols, f32(env, argv[2], rows * cols, "y"), f32(env, argv[3], rows * cols, "g"), db);
+    float* g = f32(env, argv[3], rows * cols, "g");
+    osteon::reluBiasGrad(rows, cols, f32(env, argv[2], rows * cols, "y"), g, g, db);
     return undefinedValue(env);
   });
 }
@@ -571,7 +571,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"accumulateWindows", nullptr, AccumulateWindows, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"normalizeWeights", nullptr, NormalizeWeights, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"thresholdSlab", nullptr, ThresholdSlab, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      // the native training step (train_step.cc)
+      // the native training step (fused.cc reluBiasGrad in place)
       {"reluBiasGradInPlace", nullptr, ReluBiasGradInPlace, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);

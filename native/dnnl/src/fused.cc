@@ -20,7 +20,8 @@ static inline float masked(float y, float dy) {
   return dy * (y > 0.f ? 1.f : 0.f);
 }
 
-static void maskRow(const float* __restrict y, const float* __restrict dy, float* __restrict out, int64_t n, float* __restrict sum) {
+// out may be dy (in place: every element is read before it is written, at the same index).
+static void maskRow(const float* __restrict y, const float* dy, float* out, int64_t n, float* __restrict sum) {
   const __m128 zero = _mm_setzero_ps(), one = _mm_set1_ps(1.f);
   int64_t j = 0;
   for (; j + 4 <= n; j += 4) {
@@ -35,7 +36,7 @@ static void maskRow(const float* __restrict y, const float* __restrict dy, float
   }
 }
 
-void reluBiasGrad(int64_t rows, int64_t cols, const float* __restrict y, const float* __restrict dy, float* __restrict dyOut, float* dbias) {
+void reluBiasGrad(int64_t rows, int64_t cols, const float* __restrict y, const float* dy, float* dyOut, float* dbias) {
   if (!dbias) {
     const int64_t n = rows * cols;
     constexpr int64_t kChunk = 1 << 14;

@@ -10,6 +10,9 @@ namespace osteon {
 // The backward of y = relu(conv(x) + bias) up to the convolution: dyOut = dy * (y > 0), and
 // dbias[j] = sum over rows of dyOut[row, j] (when dbias is not null), in one pass over memory.
 // `rows` x `cols` channels-last (cols = the conv's output channels).
+// dyOut may be dy: the native training step (app/learning/native/net-step.ts) masks its own
+// gradient buffers in place, which spares the write-allocate reads of a separate output (measured
+// for [4,128,128,16] on 2 threads: 0.32 ms against 0.51 ms); the bits are the same either way.
 void reluBiasGrad(int64_t rows, int64_t cols, const float* y, const float* dy, float* dyOut, float* dbias);
 
 // Softmax over the last axis of `rows` rows of `cols` values (max-subtracted, as tfjs does).
