@@ -27,7 +27,7 @@ export interface DnnlAddon {
   maxPoolGradV(geometry: Int32Array, x: Float32Array, dy: Float32Array, dx: Float32Array, lastMax: boolean): void;
   /** Softmax over the last axis of rows × cols. */
   softmax(rows: number, cols: number, x: Float32Array, y: Float32Array): void;
-  /** reluBiasGrad writing over g (src/train_step.cc; the native training step). Absent in addons built before it. */
+  /** reluBiasGrad writing over g (src/fused.cc reluBiasGrad with dyOut = dy; the native training step). Absent in addons built before it. */
   reluBiasGradInPlace?(rows: number, cols: number, y: Float32Array, g: Float32Array, dbias: Float32Array | null): void;
   // whole-volume inference blending (src/accumulate.cc; app/learning/window-accumulate.ts)
   accumulateWindows(geometry: Int32Array, windows: Int32Array, values: Float32Array, weights: Float32Array | null, acc: Float32Array[], wsum: Float32Array): void;

@@ -123,7 +123,7 @@ const cases: Array<[string, UNetConfig, number[]]> = [['2D [2,16,16,1] 4-8-16', 
 
 const hasInPlace = !!a && typeof a.reluBiasGradInPlace === 'function';
 
-describe.skipIf(!hasInPlace)('reluBiasGradInPlace (native/dnnl/src/train_step.cc)', () => {
+describe.skipIf(!hasInPlace)('reluBiasGradInPlace (native/dnnl/src/fused.cc, output on input)', () => {
   it('gives reluBiasGrad\'s bits, written over its input; with and without the bias sum, SSE lanes and scalar tail', () => {
     const addon = native.addon!;
     for (const [rows, cols] of [[1000, 16], [333, 7], [64 * 5 + 3, 5], [20000, 1]]) {
