@@ -155,9 +155,50 @@ function addBiasInPlace(b: BackendWasm, t: tf.TensorInfo, bias: tf.TensorInfo, n
   return out;
 }
 
+let directUpconv = true;
+
+/** simdFusedCounts keys of the direct 2x2 stride-2 transposed-conv kernels (forward, filter gradient). */
+export const UPCONV_DIRECT = 'upconv2x2', UPCONV_DIRECT_GRAD = 'upconv2x2Grad';
+
+/** Tests and the bench turn the direct 2x2 stride-2 transposed-conv kernels off (the generic path runs); returns the old value. */
+export function setSimdUpconv(on: boolean): boolean {
+  const old = directUpconv;
+  directUpconv = on;
+  return old;
+}
+
+/**
+ * [R = N·H, W, C, CO] when the transposed conv is the U-Net's 2D 2x2 stride 2 with output
+ * [N, 2H, 2W, CO] (one input pixel and one tap per output pixel: 'valid', and 'same' too, whose
+ * padding is 0 here) and C, CO multiples of 4 in float32; null for the generic kernels.
+ */
+function upconvCase(x: tf.TensorInfo, a: ConvTransposeBiasAttrs, other: tf.TensorInfo[]): [number, number, number, number] | null {
+  if (!directUpconv || x.shape.length !== 4 || a.outShape.length !== 4 || !f32(x) || !other.every(f32)) return null;
+  const [N, H, W, C] = x.shape;
+  const [kh, kw, CO, ci] = a.filterShape;
+  const o = a.outShape;
+  if (kh !== 2 || kw !== 2 || ci !== C || Number(a.strides) !== 2 || o[0] !== N || o[1] !== 2 * H || o[2] !== 2 * W || o[3] !== CO) return null;
+  if (C % 4 !== 0 || CO % 4 !== 0 || N * H * W === 0 || C === 0 || CO === 0) return null;
+  return [N * H, W, C, CO];
+}
+
 const convTransposeBias: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, filter, bias } = inputs as Record<string, tf.TensorInfo>;
   const a = attrs as unknown as ConvTransposeBiasAttrs;
+  const geom = upconvCase(x, a, [filter, bias]);
+  const s = geom && size(bias.shape) === geom[3] ? simdModule() : null;
+  if (s && geom) {
+    count(CONV_T_BIAS);
+    count(UPCONV_DIRECT);
+    const b = asWasm(backend);
+    const [R, W, C, CO] = geom;
+    const wt = b.makeOutput([4 * C * CO], 'float32');
+    const y = b.makeOutput([...a.outShape], 'float32');
+    s.upconvPack(ptr(b, filter), ptr(b, wt), C, CO);
+    s.upconvForward(ptr(b, x), ptr(b, wt), ptr(b, bias), ptr(b, y), R, W, C, CO);
+    free(b, wt);
+    return y;
+  }
   const conv = (a.outShape.length === 4
     ? kernelOf('Conv2DBackpropInput')({ inputs: { dy: x, filter }, backend, attrs: { inputShape: a.outShape, strides: a.strides, pad: a.pad, dataFormat: 'NHWC' } })
     : kernelOf('Conv3DBackpropInputV2')({ inputs: { dy: x, filter }, backend, attrs: { inputShape: a.outShape, strides: a.strides, pad: a.pad } })) as tf.TensorInfo;
@@ -167,9 +208,21 @@ const convTransposeBias: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 const convTransposeBiasGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as Record<string, tf.TensorInfo>;
   const a = attrs as unknown as ConvTransposeBiasAttrs;
-  const dw = (a.outShape.length === 4
-    ? kernelOf('Conv2DBackpropFilter')({ inputs: { x: dy, dy: x }, backend, attrs: { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', filterShape: a.filterShape } })
-    : kernelOf('Conv3DBackpropFilterV2')({ inputs: { x: dy, dy: x }, backend, attrs: { strides: a.strides, pad: a.pad, filterShape: a.filterShape } })) as tf.TensorInfo;
+  const geom = upconvCase(x, a, [dy]);
+  const s = geom && dy.shape.every((d, i) => d === a.outShape[i]) ? simdModule() : null;
+  let dw: tf.TensorInfo;
+  if (s && geom) {
+    count(CONV_T_BIAS_GRAD);
+    count(UPCONV_DIRECT_GRAD);
+    const b = asWasm(backend);
+    const [R, W, C, CO] = geom;
+    dw = b.makeOutput([...a.filterShape], 'float32');
+    s.upconvFilterGrad(ptr(b, x), ptr(b, dy), ptr(b, dw), R, W, C, CO);
+  } else {
+    dw = (a.outShape.length === 4
+      ? kernelOf('Conv2DBackpropFilter')({ inputs: { x: dy, dy: x }, backend, attrs: { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', filterShape: a.filterShape } })
+      : kernelOf('Conv3DBackpropFilterV2')({ inputs: { x: dy, dy: x }, backend, attrs: { strides: a.strides, pad: a.pad, filterShape: a.filterShape } })) as tf.TensorInfo;
+  }
   const db = kernelOf('Sum')({ inputs: { x: dy }, backend, attrs: { axis: [...Array(dy.shape.length - 1).keys()], keepDims: false } }) as tf.TensorInfo;
   return [dw, db];
 };
