@@ -1,12 +1,12 @@
 // The pure-wasm rung's direct 2x2 stride-2 transposed convolution (kernels.as.ts upconvForward,
-// upconvFilterGrad; simd/fused.ts convTransposeBias / convTransposeBiasGrad): y, dx, dW and db of
+// upconvFilterGrad, upconvInputGrad; simd/fused.ts convTransposeBias / convTransposeBiasGrad / convTransposeInputGrad): y, dx, dW and db of
 // convTransposeBias on wasm against tf.add(tf.conv2dTranspose(x, w), b) and its tf.grads on the cpu
 // backend. Batch > 1, odd sizes, channel counts that exercise every register tile and the pixel
 // tail, and channels not multiples of 4 (the generic kernels run: checked that the direct ones did not).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../app/learning/backend.ts';
 import { convTransposeBias } from '../../app/learning/model/upconv.ts';
-import { setSimdUpconv, simdFusedCounts, UPCONV_DIRECT, UPCONV_DIRECT_GRAD } from '../../app/learning/kernels/simd/fused.ts';
+import { setSimdUpconv, simdFusedCounts, UPCONV_DIRECT, UPCONV_DIRECT_DX, UPCONV_DIRECT_GRAD } from '../../app/learning/kernels/simd/fused.ts';
 import { expectClose, on, printWorst, rand, size } from './kernels-helpers.ts';
 
 beforeAll(async () => {
@@ -43,12 +43,13 @@ describe('direct 2x2 stride-2 transposed convolution on the pure-wasm rung vs cp
   for (const [label, xs, co, direct] of cases) {
     for (const pad of ['valid', 'same'] as const) {
       it(`${label}, ${pad}: y, dx, dW, db`, async () => {
-        const f0 = served(UPCONV_DIRECT), g0 = served(UPCONV_DIRECT_GRAD);
+        const f0 = served(UPCONV_DIRECT), g0 = served(UPCONV_DIRECT_GRAD), d0 = served(UPCONV_DIRECT_DX);
         const got = await on('wasm', () => run(xs, co, true, pad));
         const ref = await on('cpu', () => run(xs, co, false, pad));
         expectClose(`upconv ${label} ${pad}`, got, ref, 5e-6);
         expect(served(UPCONV_DIRECT) - f0, 'direct forward ran (in the gradient and alone)').toBe(direct ? 2 : 0);
         expect(served(UPCONV_DIRECT_GRAD) - g0, 'direct filter gradient ran').toBe(direct ? 1 : 0);
+        expect(served(UPCONV_DIRECT_DX) - d0, 'direct input gradient ran').toBe(direct ? 1 : 0);
       });
     }
   }

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { CONV_BIAS, RELU_BIAS_GRAD, type ConvBiasAttrs } from '../../model/fused.ts';
 import { POOL_SKIP, POOL_SKIP_GRAD, type PoolSkipAttrs } from '../../model/poolskip.ts';
-import { CONV_T_BIAS, CONV_T_BIAS_GRAD, type ConvTransposeBiasAttrs } from '../../model/upconv.ts';
+import { CONV_T_BIAS, CONV_T_BIAS_GRAD, CONV_T_INPUT_GRAD, type ConvTransposeBiasAttrs } from '../../model/upconv.ts';
 import { asWasm, free, view } from '../wasm_heap.ts';
 import { poolGeom, ptr, simdModule, type SimdExports } from './simd.ts';
 
@@ -158,7 +158,7 @@ function addBiasInPlace(b: BackendWasm, t: tf.TensorInfo, bias: tf.TensorInfo, n
 let directUpconv = true;
 
 /** simdFusedCounts keys of the direct 2x2 stride-2 transposed-conv kernels (forward, filter gradient). */
-export const UPCONV_DIRECT = 'upconv2x2', UPCONV_DIRECT_GRAD = 'upconv2x2Grad';
+export const UPCONV_DIRECT = 'upconv2x2', UPCONV_DIRECT_GRAD = 'upconv2x2Grad', UPCONV_DIRECT_DX = 'upconv2x2InputGrad';
 
 /** Tests and the bench turn the direct 2x2 stride-2 transposed-conv kernels off (the generic path runs); returns the old value. */
 export function setSimdUpconv(on: boolean): boolean {
@@ -172,9 +172,9 @@ export function setSimdUpconv(on: boolean): boolean {
  * [N, 2H, 2W, CO] (one input pixel and one tap per output pixel: 'valid', and 'same' too, whose
  * padding is 0 here) and C, CO multiples of 4 in float32; null for the generic kernels.
  */
-function upconvCase(x: tf.TensorInfo, a: ConvTransposeBiasAttrs, other: tf.TensorInfo[]): [number, number, number, number] | null {
-  if (!directUpconv || x.shape.length !== 4 || a.outShape.length !== 4 || !f32(x) || !other.every(f32)) return null;
-  const [N, H, W, C] = x.shape;
+function upconvCase(xShape: readonly number[], a: ConvTransposeBiasAttrs, tensors: tf.TensorInfo[]): [number, number, number, number] | null {
+  if (!directUpconv || xShape.length !== 4 || a.outShape.length !== 4 || !tensors.every(f32)) return null;
+  const [N, H, W, C] = xShape;
   const [kh, kw, CO, ci] = a.filterShape;
   const o = a.outShape;
   if (kh !== 2 || kw !== 2 || ci !== C || Number(a.strides) !== 2 || o[0] !== N || o[1] !== 2 * H || o[2] !== 2 * W || o[3] !== CO) return null;
@@ -185,7 +185,7 @@ function upconvCase(x: tf.TensorInfo, a: ConvTransposeBiasAttrs, other: tf.Tenso
 const convTransposeBias: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, filter, bias } = inputs as Record<string, tf.TensorInfo>;
   const a = attrs as unknown as ConvTransposeBiasAttrs;
-  const geom = upconvCase(x, a, [filter, bias]);
+  const geom = upconvCase(x.shape, a, [x, filter, bias]);
   const s = geom && size(bias.shape) === geom[3] ? simdModule() : null;
   if (s && geom) {
     count(CONV_T_BIAS);
@@ -208,7 +208,7 @@ const convTransposeBias: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 const convTransposeBiasGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as Record<string, tf.TensorInfo>;
   const a = attrs as unknown as ConvTransposeBiasAttrs;
-  const geom = upconvCase(x, a, [dy]);
+  const geom = upconvCase(x.shape, a, [x, dy]);
   const s = geom && dy.shape.every((d, i) => d === a.outShape[i]) ? simdModule() : null;
   let dw: tf.TensorInfo;
   if (s && geom) {
@@ -227,6 +227,29 @@ const convTransposeBiasGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   return [dw, db];
 };
 
+/** dx of convTransposeBias: the direct kernel for the 2x2 stride-2 case, else the conv of dy with the filter. */
+const convTransposeInputGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, filter } = inputs as Record<string, tf.TensorInfo>;
+  const a = attrs as unknown as ConvTransposeBiasAttrs;
+  const b = asWasm(backend);
+  // x's shape from the output's: [N, H, W, C] with H, W half the output's (the direct case only).
+  const o = a.outShape;
+  const xShape = o.length === 4 ? [o[0], Math.floor(o[1] / 2), Math.floor(o[2] / 2), a.filterShape[3]] : [];
+  const geom = upconvCase(xShape, a, [dy, filter]);
+  const s = geom && dy.shape.every((d, i) => d === o[i]) ? simdModule() : null;
+  if (s && geom) {
+    count(CONV_T_INPUT_GRAD);
+    count(UPCONV_DIRECT_DX);
+    const [R, W, C, CO] = geom;
+    const dx = b.makeOutput(xShape, 'float32');
+    s.upconvInputGrad(ptr(b, dy), ptr(b, filter), ptr(b, dx), R, W, C, CO);
+    return dx;
+  }
+  return (o.length === 4
+    ? kernelOf('Conv2D')({ inputs: { x: dy, filter }, backend, attrs: { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dilations: 1 } })
+    : kernelOf('Conv3D')({ inputs: { x: dy, filter }, backend, attrs: { strides: a.strides, pad: a.pad, dataFormat: 'NDHWC', dilations: 1 } })) as tf.TensorInfo;
+};
+
 const fusedKernels: ReadonlyArray<[string, tf.KernelFunc]> = [
   [CONV_BIAS, convBias],
   [RELU_BIAS_GRAD, reluBiasGrad],
@@ -234,6 +257,7 @@ const fusedKernels: ReadonlyArray<[string, tf.KernelFunc]> = [
   [POOL_SKIP_GRAD, maxPoolSkipGrad],
   [CONV_T_BIAS, convTransposeBias],
   [CONV_T_BIAS_GRAD, convTransposeBiasGrad],
+  [CONV_T_INPUT_GRAD, convTransposeInputGrad],
 ];
 
 let active = false;

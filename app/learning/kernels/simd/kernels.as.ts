@@ -926,3 +926,109 @@ function dw4x4(dy: usize, x: usize, w: usize, nr: i32, Wd: i32, cB: usize, coB: 
   w += cB;
   v128.store(w, f32x4.add(v128.load(w), a3));
 }
+
+/**
+ * Input gradient: dx [R·Wd, C] (overwritten) = Σ_(a,b) dy[p at (a, b)]·W[a, b]ᵀ for dy
+ * [2R, 2Wd, CO] and W [2, 2, CO, C] as tfjs holds it (input channels contiguous). Register tiles
+ * of 4 pixels × 8 (or 4) input channels over the 4 taps and CO.
+ */
+export function upconvInputGrad(dy: usize, w: usize, dx: usize, R: i32, Wd: i32, C: i32, CO: i32): void {
+  const P = R * Wd;
+  const cB = (<usize>C) << 2;
+  const coB = (<usize>CO) << 2;
+  let p = 0;
+  for (; p + 4 <= P; p += 4) {
+    const o = dx + (<usize>p) * cB;
+    let c: usize = 0;
+    for (; c + 32 <= cB; c += 32) dx4x8(dy, w + c, o + c, p, Wd, CO, cB, coB);
+    if (c < cB) dx4x4(dy, w + c, o + c, p, Wd, CO, cB, coB);
+  }
+  for (; p < P; p++) {
+    const o = dx + (<usize>p) * cB;
+    for (let c: usize = 0; c < cB; c += 16) {
+      let acc = f32x4.splat(0);
+      for (let t = 0; t < 4; t++) {
+        const d = outAt(dy, p, Wd, t >> 1, t & 1, coB);
+        let wp = w + (<usize>t) * (<usize>CO) * cB + c;
+        for (let co = 0; co < CO; co++) {
+          acc = madd(v128.load32_splat(d + ((<usize>co) << 2)), v128.load(wp), acc);
+          wp += cB;
+        }
+      }
+      v128.store(o + c, acc);
+    }
+  }
+}
+
+function dx4x8(dy: usize, w: usize, o: usize, p: i32, Wd: i32, CO: i32, cB: usize, coB: usize): void {
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
+  let a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+  let a20 = f32x4.splat(0), a21 = f32x4.splat(0);
+  let a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+  for (let t = 0; t < 4; t++) {
+    const a = t >> 1, b = t & 1;
+    let d0 = outAt(dy, p, Wd, a, b, coB), d1 = outAt(dy, p + 1, Wd, a, b, coB);
+    let d2 = outAt(dy, p + 2, Wd, a, b, coB), d3 = outAt(dy, p + 3, Wd, a, b, coB);
+    let wp = w + (<usize>t) * (<usize>CO) * cB;
+    for (let co = 0; co < CO; co++) {
+      const w0 = v128.load(wp), w1 = v128.load(wp, 16);
+      let v = v128.load32_splat(d0);
+      a00 = madd(v, w0, a00);
+      a01 = madd(v, w1, a01);
+      v = v128.load32_splat(d1);
+      a10 = madd(v, w0, a10);
+      a11 = madd(v, w1, a11);
+      v = v128.load32_splat(d2);
+      a20 = madd(v, w0, a20);
+      a21 = madd(v, w1, a21);
+      v = v128.load32_splat(d3);
+      a30 = madd(v, w0, a30);
+      a31 = madd(v, w1, a31);
+      d0 += 4;
+      d1 += 4;
+      d2 += 4;
+      d3 += 4;
+      wp += cB;
+    }
+  }
+  v128.store(o, a00);
+  v128.store(o, a01, 16);
+  o += cB;
+  v128.store(o, a10);
+  v128.store(o, a11, 16);
+  o += cB;
+  v128.store(o, a20);
+  v128.store(o, a21, 16);
+  o += cB;
+  v128.store(o, a30);
+  v128.store(o, a31, 16);
+}
+
+function dx4x4(dy: usize, w: usize, o: usize, p: i32, Wd: i32, CO: i32, cB: usize, coB: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let t = 0; t < 4; t++) {
+    const a = t >> 1, b = t & 1;
+    let d0 = outAt(dy, p, Wd, a, b, coB), d1 = outAt(dy, p + 1, Wd, a, b, coB);
+    let d2 = outAt(dy, p + 2, Wd, a, b, coB), d3 = outAt(dy, p + 3, Wd, a, b, coB);
+    let wp = w + (<usize>t) * (<usize>CO) * cB;
+    for (let co = 0; co < CO; co++) {
+      const w0 = v128.load(wp);
+      a0 = madd(v128.load32_splat(d0), w0, a0);
+      a1 = madd(v128.load32_splat(d1), w0, a1);
+      a2 = madd(v128.load32_splat(d2), w0, a2);
+      a3 = madd(v128.load32_splat(d3), w0, a3);
+      d0 += 4;
+      d1 += 4;
+      d2 += 4;
+      d3 += 4;
+      wp += cB;
+    }
+  }
+  v128.store(o, a0);
+  o += cB;
+  v128.store(o, a1);
+  o += cB;
+  v128.store(o, a2);
+  o += cB;
+  v128.store(o, a3);
+}
