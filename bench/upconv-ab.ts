@@ -10,7 +10,7 @@
 import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { initBackend } from '../app/learning/backend.ts';
-import { setSimdUpconv, simdFusedCounts, UPCONV_DIRECT, UPCONV_DIRECT_GRAD } from '../app/learning/kernels/simd/fused.ts';
+import { setSimdUpconv, simdFusedCounts, UPCONV_DIRECT, UPCONV_DIRECT_DX, UPCONV_DIRECT_GRAD } from '../app/learning/kernels/simd/fused.ts';
 import { referenceModel } from '../app/learning/timing.ts';
 
 /** Runs the A/B and prints its rows (the bench runner imports this file but only runs `suite` exports). */
@@ -48,7 +48,7 @@ export async function main(): Promise<void> {
   process.stdout.write([
     `2D reference step [4,128,128,1] 16-32-64-128, joint head, Adam; ${report.name}, ${report.threads} thread(s)`,
     row('direct'), row('generic'),
-    `direct/generic medians ${(med(times.direct) / med(times.generic)).toFixed(3)}, min ${(Math.min(...times.direct) / Math.min(...times.generic)).toFixed(3)}; direct calls forward ${d(UPCONV_DIRECT)}, filter gradient ${d(UPCONV_DIRECT_GRAD)}; load average before ${loadBefore}, after ${load()}`,
+    `direct/generic medians ${(med(times.direct) / med(times.generic)).toFixed(3)}, min ${(Math.min(...times.direct) / Math.min(...times.generic)).toFixed(3)}; direct calls forward ${d(UPCONV_DIRECT)}, filter gradient ${d(UPCONV_DIRECT_GRAD)}, input gradient ${d(UPCONV_DIRECT_DX)}; load average before ${loadBefore}, after ${load()}`,
   ].join('\n') + '\n');
 }
 
