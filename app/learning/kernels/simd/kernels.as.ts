@@ -783,7 +783,7 @@ export function upconvForward(x: usize, wt: usize, bias: usize, y: usize, R: i32
 }
 
 /** The output row of pixel p (row r = p / Wd, column j) at tap (a, b). */
-@inline function outAt(y: usize, p: i32, Wd: i32, a: i32, b: i32, coB: usize): usize {
+function outAt(y: usize, p: i32, Wd: i32, a: i32, b: i32, coB: usize): usize {
   const r = p / Wd, j = p - r * Wd;
   return y + (<usize>((2 * r + a) * 2 * Wd + 2 * j + b)) * coB;
 }
