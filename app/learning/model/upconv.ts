@@ -15,6 +15,12 @@ import * as tf from '@tensorflow/tfjs';
 export const CONV_T_BIAS = 'OsteonConvTransposeBias';
 /** Backward kernel: inputs {x, dy}, attrs ConvTransposeBiasAttrs; outputs [dfilter, dbias]. */
 export const CONV_T_BIAS_GRAD = 'OsteonConvTransposeBiasGrad';
+/**
+ * Input-gradient kernel: inputs {dy, filter}, attrs ConvTransposeBiasAttrs; output dx (the conv of
+ * dy with the filter). Only the pure-wasm rung registers it (kernels/simd/fused.ts); elsewhere
+ * tf.conv2d / tf.conv3d runs.
+ */
+export const CONV_T_INPUT_GRAD = 'OsteonConvTransposeInputGrad';
 
 export interface ConvTransposeBiasAttrs {
   /** The output shape [N, (D,) H, W, CO]. */
@@ -73,7 +79,9 @@ tf.registerGradient({
     const dyT = dy as tf.Tensor;
     const [dw, db] = convTransposeBiasGrad(x, dyT, a);
     return {
-      x: () => (x.rank === 4 ? tf.conv2d(dyT as tf.Tensor4D, filter as tf.Tensor4D, a.strides, a.pad) : tf.conv3d(dyT as tf.Tensor5D, filter as tf.Tensor5D, a.strides, a.pad)),
+      x: () => (registeredHere(CONV_T_INPUT_GRAD)
+        ? tf.engine().runKernel(CONV_T_INPUT_GRAD, { dy: dyT, filter }, attrs) as tf.Tensor
+        : x.rank === 4 ? tf.conv2d(dyT as tf.Tensor4D, filter as tf.Tensor4D, a.strides, a.pad) : tf.conv3d(dyT as tf.Tensor5D, filter as tf.Tensor5D, a.strides, a.pad)),
       filter: () => dw,
       bias: () => db,
     };

@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
 import { CONV_BIAS, RELU_BIAS_GRAD, type ConvBiasAttrs } from '../../model/fused.ts';
 import { POOL_SKIP, POOL_SKIP_GRAD, type PoolSkipAttrs } from '../../model/poolskip.ts';
-import { CONV_T_BIAS, CONV_T_BIAS_GRAD, type ConvTransposeBiasAttrs } from '../../model/upconv.ts';
+import { CONV_T_BIAS, CONV_T_BIAS_GRAD, CONV_T_INPUT_GRAD, type ConvTransposeBiasAttrs } from '../../model/upconv.ts';
 import { asWasm, free, view } from '../wasm_heap.ts';
 import { poolGeom, ptr, simdModule, type SimdExports } from './simd.ts';
 
@@ -155,9 +155,50 @@ function addBiasInPlace(b: BackendWasm, t: tf.TensorInfo, bias: tf.TensorInfo, n
   return out;
 }
 
+let directUpconv = true;
+
+/** simdFusedCounts keys of the direct 2x2 stride-2 transposed-conv kernels (forward, filter gradient). */
+export const UPCONV_DIRECT = 'upconv2x2', UPCONV_DIRECT_GRAD = 'upconv2x2Grad', UPCONV_DIRECT_DX = 'upconv2x2InputGrad';
+
+/** Tests and the bench turn the direct 2x2 stride-2 transposed-conv kernels off (the generic path runs); returns the old value. */
+export function setSimdUpconv(on: boolean): boolean {
+  const old = directUpconv;
+  directUpconv = on;
+  return old;
+}
+
+/**
+ * [R = N·H, W, C, CO] when the transposed conv is the U-Net's 2D 2x2 stride 2 with output
+ * [N, 2H, 2W, CO] (one input pixel and one tap per output pixel: 'valid', and 'same' too, whose
+ * padding is 0 here) and C, CO multiples of 4 in float32; null for the generic kernels.
+ */
+function upconvCase(xShape: readonly number[], a: ConvTransposeBiasAttrs, tensors: tf.TensorInfo[]): [number, number, number, number] | null {
+  if (!directUpconv || xShape.length !== 4 || a.outShape.length !== 4 || !tensors.every(f32)) return null;
+  const [N, H, W, C] = xShape;
+  const [kh, kw, CO, ci] = a.filterShape;
+  const o = a.outShape;
+  if (kh !== 2 || kw !== 2 || ci !== C || Number(a.strides) !== 2 || o[0] !== N || o[1] !== 2 * H || o[2] !== 2 * W || o[3] !== CO) return null;
+  if (C % 4 !== 0 || CO % 4 !== 0 || N * H * W === 0 || C === 0 || CO === 0) return null;
+  return [N * H, W, C, CO];
+}
+
 const convTransposeBias: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, filter, bias } = inputs as Record<string, tf.TensorInfo>;
   const a = attrs as unknown as ConvTransposeBiasAttrs;
+  const geom = upconvCase(x.shape, a, [x, filter, bias]);
+  const s = geom && size(bias.shape) === geom[3] ? simdModule() : null;
+  if (s && geom) {
+    count(CONV_T_BIAS);
+    count(UPCONV_DIRECT);
+    const b = asWasm(backend);
+    const [R, W, C, CO] = geom;
+    const wt = b.makeOutput([4 * C * CO], 'float32');
+    const y = b.makeOutput([...a.outShape], 'float32');
+    s.upconvPack(ptr(b, filter), ptr(b, wt), C, CO);
+    s.upconvForward(ptr(b, x), ptr(b, wt), ptr(b, bias), ptr(b, y), R, W, C, CO);
+    free(b, wt);
+    return y;
+  }
   const conv = (a.outShape.length === 4
     ? kernelOf('Conv2DBackpropInput')({ inputs: { dy: x, filter }, backend, attrs: { inputShape: a.outShape, strides: a.strides, pad: a.pad, dataFormat: 'NHWC' } })
     : kernelOf('Conv3DBackpropInputV2')({ inputs: { dy: x, filter }, backend, attrs: { inputShape: a.outShape, strides: a.strides, pad: a.pad } })) as tf.TensorInfo;
@@ -167,11 +208,46 @@ const convTransposeBias: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 const convTransposeBiasGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { x, dy } = inputs as Record<string, tf.TensorInfo>;
   const a = attrs as unknown as ConvTransposeBiasAttrs;
-  const dw = (a.outShape.length === 4
-    ? kernelOf('Conv2DBackpropFilter')({ inputs: { x: dy, dy: x }, backend, attrs: { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', filterShape: a.filterShape } })
-    : kernelOf('Conv3DBackpropFilterV2')({ inputs: { x: dy, dy: x }, backend, attrs: { strides: a.strides, pad: a.pad, filterShape: a.filterShape } })) as tf.TensorInfo;
+  const geom = upconvCase(x.shape, a, [x, dy]);
+  const s = geom && dy.shape.every((d, i) => d === a.outShape[i]) ? simdModule() : null;
+  let dw: tf.TensorInfo;
+  if (s && geom) {
+    count(CONV_T_BIAS_GRAD);
+    count(UPCONV_DIRECT_GRAD);
+    const b = asWasm(backend);
+    const [R, W, C, CO] = geom;
+    dw = b.makeOutput([...a.filterShape], 'float32');
+    s.upconvFilterGrad(ptr(b, x), ptr(b, dy), ptr(b, dw), R, W, C, CO);
+  } else {
+    dw = (a.outShape.length === 4
+      ? kernelOf('Conv2DBackpropFilter')({ inputs: { x: dy, dy: x }, backend, attrs: { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', filterShape: a.filterShape } })
+      : kernelOf('Conv3DBackpropFilterV2')({ inputs: { x: dy, dy: x }, backend, attrs: { strides: a.strides, pad: a.pad, filterShape: a.filterShape } })) as tf.TensorInfo;
+  }
   const db = kernelOf('Sum')({ inputs: { x: dy }, backend, attrs: { axis: [...Array(dy.shape.length - 1).keys()], keepDims: false } }) as tf.TensorInfo;
   return [dw, db];
+};
+
+/** dx of convTransposeBias: the direct kernel for the 2x2 stride-2 case, else the conv of dy with the filter. */
+const convTransposeInputGrad: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const { dy, filter } = inputs as Record<string, tf.TensorInfo>;
+  const a = attrs as unknown as ConvTransposeBiasAttrs;
+  const b = asWasm(backend);
+  // x's shape from the output's: [N, H, W, C] with H, W half the output's (the direct case only).
+  const o = a.outShape;
+  const xShape = o.length === 4 ? [o[0], Math.floor(o[1] / 2), Math.floor(o[2] / 2), a.filterShape[3]] : [];
+  const geom = upconvCase(xShape, a, [dy, filter]);
+  const s = geom && dy.shape.every((d, i) => d === o[i]) ? simdModule() : null;
+  if (s && geom) {
+    count(CONV_T_INPUT_GRAD);
+    count(UPCONV_DIRECT_DX);
+    const [R, W, C, CO] = geom;
+    const dx = b.makeOutput(xShape, 'float32');
+    s.upconvInputGrad(ptr(b, dy), ptr(b, filter), ptr(b, dx), R, W, C, CO);
+    return dx;
+  }
+  return (o.length === 4
+    ? kernelOf('Conv2D')({ inputs: { x: dy, filter }, backend, attrs: { strides: a.strides, pad: a.pad, dataFormat: 'NHWC', dilations: 1 } })
+    : kernelOf('Conv3D')({ inputs: { x: dy, filter }, backend, attrs: { strides: a.strides, pad: a.pad, dataFormat: 'NDHWC', dilations: 1 } })) as tf.TensorInfo;
 };
 
 const fusedKernels: ReadonlyArray<[string, tf.KernelFunc]> = [
@@ -181,6 +257,7 @@ const fusedKernels: ReadonlyArray<[string, tf.KernelFunc]> = [
   [POOL_SKIP_GRAD, maxPoolSkipGrad],
   [CONV_T_BIAS, convTransposeBias],
   [CONV_T_BIAS_GRAD, convTransposeBiasGrad],
+  [CONV_T_INPUT_GRAD, convTransposeInputGrad],
 ];
 
 let active = false;

@@ -718,3 +718,317 @@ export function maxPool(x: usize, y: usize, N: i32, D: i32, H: i32, W: i32, C: i
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// The U-Net's 2x2 stride-2 'valid' transposed convolution (simd/fused.ts), 2D, channels-last.
+// Every output pixel gets exactly one input pixel and one filter tap: with input rows
+// r = n·H + i, y[2r + a, 2j + b, :] = x[r, j, :]·W[a, b] + bias, a GEMM [P × C]·[C × 4·CO]
+// scattered to the 2x2 positions. C and CO must be multiples of 4.
+
+/**
+ * Wt [4, C, CO] (scratch) from the filter W [2, 2, CO, C] (tfjs's conv2dTranspose layout), so the
+ * forward GEMM reads output channels contiguously.
+ */
+export function upconvPack(w: usize, wt: usize, C: i32, CO: i32): void {
+  for (let t = 0; t < 4; t++) {
+    const src = w + (<usize>t) * (<usize>(CO * C) << 2);
+    const dst = wt + (<usize>t) * (<usize>(CO * C) << 2);
+    for (let co = 0; co < CO; co++) {
+      for (let c = 0; c < C; c++) store<f32>(dst + ((<usize>(c * CO + co)) << 2), load<f32>(src + ((<usize>(co * C + c)) << 2)));
+    }
+  }
+}
+
+/**
+ * Forward: x [R·Wd, C] (R = N·H rows of Wd pixels), Wt [4, C, CO] (upconvPack), bias [CO],
+ * y [2R, 2Wd, CO], every element written. Register tiles of 4 pixels × 8 (or 4) output channels
+ * per tap, started from the bias.
+ */
+export function upconvForward(x: usize, wt: usize, bias: usize, y: usize, R: i32, Wd: i32, C: i32, CO: i32): void {
+  const P = R * Wd;
+  const cB = (<usize>C) << 2;
+  const coB = (<usize>CO) << 2;
+  const tapB = (<usize>C) * coB;
+  let p = 0;
+  for (; p + 4 <= P; p += 4) {
+    const xp = x + (<usize>p) * cB;
+    for (let t = 0; t < 4; t++) {
+      const a = t >> 1, bb = t & 1;
+      const o0 = outAt(y, p, Wd, a, bb, coB);
+      const o1 = outAt(y, p + 1, Wd, a, bb, coB);
+      const o2 = outAt(y, p + 2, Wd, a, bb, coB);
+      const o3 = outAt(y, p + 3, Wd, a, bb, coB);
+      const wtt = wt + (<usize>t) * tapB;
+      let co: usize = 0;
+      for (; co + 32 <= coB; co += 32) fwd4x8(xp, wtt + co, bias + co, o0 + co, o1 + co, o2 + co, o3 + co, C, cB, coB);
+      if (co < coB) fwd4x4(xp, wtt + co, bias + co, o0 + co, o1 + co, o2 + co, o3 + co, C, cB, coB);
+    }
+  }
+  for (; p < P; p++) {
+    const xp = x + (<usize>p) * cB;
+    for (let t = 0; t < 4; t++) {
+      const o = outAt(y, p, Wd, t >> 1, t & 1, coB);
+      const wtt = wt + (<usize>t) * tapB;
+      for (let co: usize = 0; co < coB; co += 16) {
+        let acc = v128.load(bias + co);
+        let wp = wtt + co;
+        for (let c = 0; c < C; c++) {
+          acc = madd(v128.load32_splat(xp + ((<usize>c) << 2)), v128.load(wp), acc);
+          wp += coB;
+        }
+        v128.store(o + co, acc);
+      }
+    }
+  }
+}
+
+/** The output row of pixel p (row r = p / Wd, column j) at tap (a, b). */
+function outAt(y: usize, p: i32, Wd: i32, a: i32, b: i32, coB: usize): usize {
+  const r = p / Wd, j = p - r * Wd;
+  return y + (<usize>((2 * r + a) * 2 * Wd + 2 * j + b)) * coB;
+}
+
+function fwd4x8(x: usize, w: usize, bias: usize, o0: usize, o1: usize, o2: usize, o3: usize, C: i32, cB: usize, coB: usize): void {
+  const b0 = v128.load(bias), b1 = v128.load(bias, 16);
+  let a00 = b0, a01 = b1, a10 = b0, a11 = b1, a20 = b0, a21 = b1, a30 = b0, a31 = b1;
+  for (let c = 0; c < C; c++) {
+    const w0 = v128.load(w), w1 = v128.load(w, 16);
+    let v = v128.load32_splat(x);
+    a00 = madd(v, w0, a00);
+    a01 = madd(v, w1, a01);
+    v = v128.load32_splat(x + cB);
+    a10 = madd(v, w0, a10);
+    a11 = madd(v, w1, a11);
+    v = v128.load32_splat(x + 2 * cB);
+    a20 = madd(v, w0, a20);
+    a21 = madd(v, w1, a21);
+    v = v128.load32_splat(x + 3 * cB);
+    a30 = madd(v, w0, a30);
+    a31 = madd(v, w1, a31);
+    x += 4;
+    w += coB;
+  }
+  v128.store(o0, a00);
+  v128.store(o0, a01, 16);
+  v128.store(o1, a10);
+  v128.store(o1, a11, 16);
+  v128.store(o2, a20);
+  v128.store(o2, a21, 16);
+  v128.store(o3, a30);
+  v128.store(o3, a31, 16);
+}
+
+function fwd4x4(x: usize, w: usize, bias: usize, o0: usize, o1: usize, o2: usize, o3: usize, C: i32, cB: usize, coB: usize): void {
+  const b0 = v128.load(bias);
+  let a0 = b0, a1 = b0, a2 = b0, a3 = b0;
+  for (let c = 0; c < C; c++) {
+    const w0 = v128.load(w);
+    a0 = madd(v128.load32_splat(x), w0, a0);
+    a1 = madd(v128.load32_splat(x + cB), w0, a1);
+    a2 = madd(v128.load32_splat(x + 2 * cB), w0, a2);
+    a3 = madd(v128.load32_splat(x + 3 * cB), w0, a3);
+    x += 4;
+    w += coB;
+  }
+  v128.store(o0, a0);
+  v128.store(o1, a1);
+  v128.store(o2, a2);
+  v128.store(o3, a3);
+}
+
+/**
+ * Filter gradient: dW [2, 2, CO, C] (overwritten) = Σ_p dy[p at (a, b)]ᵀ·x[p] for x [R·Wd, C] and
+ * dy [2R, 2Wd, CO]. Register tiles of 4 output × 8 (or 4) input channels run over blocks of about
+ * KC pixels (whole rows), whose sums are added into dW, as convFilterGrad does.
+ */
+export function upconvFilterGrad(x: usize, dy: usize, dW: usize, R: i32, Wd: i32, C: i32, CO: i32): void {
+  memory.fill(dW, 0, (<usize>(4 * C * CO)) << 2);
+  const cB = (<usize>C) << 2;
+  const coB = (<usize>CO) << 2;
+  const rowsPer = max(1, KC / Wd);
+  for (let r0 = 0; r0 < R; r0 += rowsPer) {
+    const nr = min(rowsPer, R - r0);
+    const xb = x + (<usize>(r0 * Wd)) * cB;
+    for (let t = 0; t < 4; t++) {
+      const a = t >> 1, bb = t & 1;
+      const dyb = dy + (<usize>((2 * r0 + a) * 2 * Wd + bb)) * coB;
+      const wt = dW + (<usize>t) * (<usize>CO) * cB;
+      for (let co: usize = 0; co < coB; co += 16) {
+        let c: usize = 0;
+        for (; c + 32 <= cB; c += 32) dw4x8(dyb + co, xb + c, wt + (co >> 2) * cB + c, nr, Wd, cB, coB);
+        if (c < cB) dw4x4(dyb + co, xb + c, wt + (co >> 2) * cB + c, nr, Wd, cB, coB);
+      }
+    }
+  }
+}
+
+function dw4x8(dy: usize, x: usize, w: usize, nr: i32, Wd: i32, cB: usize, coB: usize): void {
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
+  let a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+  let a20 = f32x4.splat(0), a21 = f32x4.splat(0);
+  let a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+  const dyRow = (<usize>(4 * Wd)) * coB;
+  for (let r = 0; r < nr; r++) {
+    let d = dy;
+    for (let j = 0; j < Wd; j++) {
+      const x0 = v128.load(x), x1 = v128.load(x, 16);
+      let v = v128.load32_splat(d);
+      a00 = madd(v, x0, a00);
+      a01 = madd(v, x1, a01);
+      v = v128.load32_splat(d, 4);
+      a10 = madd(v, x0, a10);
+      a11 = madd(v, x1, a11);
+      v = v128.load32_splat(d, 8);
+      a20 = madd(v, x0, a20);
+      a21 = madd(v, x1, a21);
+      v = v128.load32_splat(d, 12);
+      a30 = madd(v, x0, a30);
+      a31 = madd(v, x1, a31);
+      x += cB;
+      d += 2 * coB;
+    }
+    dy += dyRow;
+  }
+  v128.store(w, f32x4.add(v128.load(w), a00));
+  v128.store(w, f32x4.add(v128.load(w, 16), a01), 16);
+  w += cB;
+  v128.store(w, f32x4.add(v128.load(w), a10));
+  v128.store(w, f32x4.add(v128.load(w, 16), a11), 16);
+  w += cB;
+  v128.store(w, f32x4.add(v128.load(w), a20));
+  v128.store(w, f32x4.add(v128.load(w, 16), a21), 16);
+  w += cB;
+  v128.store(w, f32x4.add(v128.load(w), a30));
+  v128.store(w, f32x4.add(v128.load(w, 16), a31), 16);
+}
+
+function dw4x4(dy: usize, x: usize, w: usize, nr: i32, Wd: i32, cB: usize, coB: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  const dyRow = (<usize>(4 * Wd)) * coB;
+  for (let r = 0; r < nr; r++) {
+    let d = dy;
+    for (let j = 0; j < Wd; j++) {
+      const x0 = v128.load(x);
+      a0 = madd(v128.load32_splat(d), x0, a0);
+      a1 = madd(v128.load32_splat(d, 4), x0, a1);
+      a2 = madd(v128.load32_splat(d, 8), x0, a2);
+      a3 = madd(v128.load32_splat(d, 12), x0, a3);
+      x += cB;
+      d += 2 * coB;
+    }
+    dy += dyRow;
+  }
+  v128.store(w, f32x4.add(v128.load(w), a0));
+  w += cB;
+  v128.store(w, f32x4.add(v128.load(w), a1));
+  w += cB;
+  v128.store(w, f32x4.add(v128.load(w), a2));
+  w += cB;
+  v128.store(w, f32x4.add(v128.load(w), a3));
+}
+
+/**
+ * Input gradient: dx [R·Wd, C] (overwritten) = Σ_(a,b) dy[p at (a, b)]·W[a, b]ᵀ for dy
+ * [2R, 2Wd, CO] and W [2, 2, CO, C] as tfjs holds it (input channels contiguous). Register tiles
+ * of 4 pixels × 8 (or 4) input channels over the 4 taps and CO.
+ */
+export function upconvInputGrad(dy: usize, w: usize, dx: usize, R: i32, Wd: i32, C: i32, CO: i32): void {
+  const P = R * Wd;
+  const cB = (<usize>C) << 2;
+  const coB = (<usize>CO) << 2;
+  let p = 0;
+  for (; p + 4 <= P; p += 4) {
+    const o = dx + (<usize>p) * cB;
+    let c: usize = 0;
+    for (; c + 32 <= cB; c += 32) dx4x8(dy, w + c, o + c, p, Wd, CO, cB, coB);
+    if (c < cB) dx4x4(dy, w + c, o + c, p, Wd, CO, cB, coB);
+  }
+  for (; p < P; p++) {
+    const o = dx + (<usize>p) * cB;
+    for (let c: usize = 0; c < cB; c += 16) {
+      let acc = f32x4.splat(0);
+      for (let t = 0; t < 4; t++) {
+        const d = outAt(dy, p, Wd, t >> 1, t & 1, coB);
+        let wp = w + (<usize>t) * (<usize>CO) * cB + c;
+        for (let co = 0; co < CO; co++) {
+          acc = madd(v128.load32_splat(d + ((<usize>co) << 2)), v128.load(wp), acc);
+          wp += cB;
+        }
+      }
+      v128.store(o + c, acc);
+    }
+  }
+}
+
+function dx4x8(dy: usize, w: usize, o: usize, p: i32, Wd: i32, CO: i32, cB: usize, coB: usize): void {
+  let a00 = f32x4.splat(0), a01 = f32x4.splat(0);
+  let a10 = f32x4.splat(0), a11 = f32x4.splat(0);
+  let a20 = f32x4.splat(0), a21 = f32x4.splat(0);
+  let a30 = f32x4.splat(0), a31 = f32x4.splat(0);
+  for (let t = 0; t < 4; t++) {
+    const a = t >> 1, b = t & 1;
+    let d0 = outAt(dy, p, Wd, a, b, coB), d1 = outAt(dy, p + 1, Wd, a, b, coB);
+    let d2 = outAt(dy, p + 2, Wd, a, b, coB), d3 = outAt(dy, p + 3, Wd, a, b, coB);
+    let wp = w + (<usize>t) * (<usize>CO) * cB;
+    for (let co = 0; co < CO; co++) {
+      const w0 = v128.load(wp), w1 = v128.load(wp, 16);
+      let v = v128.load32_splat(d0);
+      a00 = madd(v, w0, a00);
+      a01 = madd(v, w1, a01);
+      v = v128.load32_splat(d1);
+      a10 = madd(v, w0, a10);
+      a11 = madd(v, w1, a11);
+      v = v128.load32_splat(d2);
+      a20 = madd(v, w0, a20);
+      a21 = madd(v, w1, a21);
+      v = v128.load32_splat(d3);
+      a30 = madd(v, w0, a30);
+      a31 = madd(v, w1, a31);
+      d0 += 4;
+      d1 += 4;
+      d2 += 4;
+      d3 += 4;
+      wp += cB;
+    }
+  }
+  v128.store(o, a00);
+  v128.store(o, a01, 16);
+  o += cB;
+  v128.store(o, a10);
+  v128.store(o, a11, 16);
+  o += cB;
+  v128.store(o, a20);
+  v128.store(o, a21, 16);
+  o += cB;
+  v128.store(o, a30);
+  v128.store(o, a31, 16);
+}
+
+function dx4x4(dy: usize, w: usize, o: usize, p: i32, Wd: i32, CO: i32, cB: usize, coB: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let t = 0; t < 4; t++) {
+    const a = t >> 1, b = t & 1;
+    let d0 = outAt(dy, p, Wd, a, b, coB), d1 = outAt(dy, p + 1, Wd, a, b, coB);
+    let d2 = outAt(dy, p + 2, Wd, a, b, coB), d3 = outAt(dy, p + 3, Wd, a, b, coB);
+    let wp = w + (<usize>t) * (<usize>CO) * cB;
+    for (let co = 0; co < CO; co++) {
+      const w0 = v128.load(wp);
+      a0 = madd(v128.load32_splat(d0), w0, a0);
+      a1 = madd(v128.load32_splat(d1), w0, a1);
+      a2 = madd(v128.load32_splat(d2), w0, a2);
+      a3 = madd(v128.load32_splat(d3), w0, a3);
+      d0 += 4;
+      d1 += 4;
+      d2 += 4;
+      d3 += 4;
+      wp += cB;
+    }
+  }
+  v128.store(o, a0);
+  o += cB;
+  v128.store(o, a1);
+  o += cB;
+  v128.store(o, a2);
+  o += cB;
+  v128.store(o, a3);
+}

@@ -28,6 +28,11 @@ export interface SimdExports {
   adam(w: number, g: number, m: number, v: number, wOut: number, n: number, negLr: number, b1: number, b2: number, eps: number, omb1: number, omb2: number, omab1: number, omab2: number): void;
   lossNoDice(x: number, targets: number, labels: number, pw: number, cw: number, grad: number, sums: number, M: number, C: number,
     bceC0: number, bceN: number, ceC0: number, K: number, bceScale: number, ceScale0: number): void;
+  // The 2x2 stride-2 transposed convolution (fused.ts convTransposeBias / convTransposeBiasGrad).
+  upconvPack(w: number, wt: number, C: number, CO: number): void;
+  upconvForward(x: number, wt: number, bias: number, y: number, R: number, Wd: number, C: number, CO: number): void;
+  upconvFilterGrad(x: number, dy: number, dW: number, R: number, Wd: number, C: number, CO: number): void;
+  upconvInputGrad(dy: number, w: number, dx: number, R: number, Wd: number, C: number, CO: number): void;
   maxPool(x: number, y: number, N: number, D: number, H: number, W: number, C: number, KD: number, KH: number, KW: number): void;
   scaleCols(x: number, M: number, C: number, c0: number, K: number, s: number): void;
   diceSums(x: number, targets: number, labels: number, sums: number, M: number, C: number, S: number, bceC0: number, bceN: number, ceC0: number, K: number, sigFrom: number, softFrom: number): void;
