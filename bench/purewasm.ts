@@ -29,6 +29,9 @@ const BATCH = 4, SIZE = 128, FILTERS = [16, 32, 64, 128];
 const LABEL = '2D [4,128,128,1] 16-32-64-128 training step';
 
 /** One PyTorch run: median ms of `steps` training steps after 2 warm-ups, or null without torch. */
+/** Threads the rung ran its convolutions on (startWasmThreads). */
+let wasmThreads = 1;
+
 function torchStep(threads: number, steps: number): { ms: number; torch: string } | null {
   const args = [REF, '--dims', '2', '--batch', String(BATCH), '--size', String(SIZE), '--filters', FILTERS.join(','), '--steps', String(steps), '--warmup', '2', '--threads', String(threads)];
   const r = spawnSync('/usr/bin/python3', args, { encoding: 'utf8', timeout: 600_000, env: { ...process.env, OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: String(threads) } });
@@ -55,6 +58,7 @@ export const suite: BenchSuite = {
     if (native) unregisterNativeKernels();
     const fused = fusionActive();
     const threads = await startWasmThreads(); // the rung's helper threads, as `osteon train` starts them
+    wasmThreads = threads.threads;
     ctx.notice(`purewasm: ${threads.threads} thread(s) for convolutions${threads.reason ? ` (${threads.reason})` : ''}`);
     const cfg: UNetConfig = { spatialDims: 2, inChannels: 1, outChannels: 5, filters: FILTERS, normalization: 'none', seed: 0 };
     const params = createParams(cfg);
@@ -125,7 +129,7 @@ export const suite: BenchSuite = {
       return {
         name: `${LABEL} (wasm, ${mode === 'on' ? 'SIMD kernels' : 'without SIMD kernels'})`, unit: 'ms', ...s,
         ...(ref1 !== undefined ? { reference: { name: `PyTorch ${torchVersion}, 1 thread, OpenBLAS 1 thread`, median: ref1 }, ratio: s.median / ref1 } : {}),
-        detail: `${rounds} interleaved rounds of ${perRound} steps; ${mode === 'on' ? `${simdFlavor() ?? 'no'} build, fused loss/Adam/network ops ${fused ? 'on' : 'off (OSTEON_FUSE=0)'}; ` : ''}Osteon ${util.toFixed(2)} cores busy (1 thread: tfjs wasm has no threads in Node)${vs2}; ${loads}`,
+        detail: `${rounds} interleaved rounds of ${perRound} steps; ${mode === 'on' ? `${simdFlavor() ?? 'no'} build, fused loss/Adam/network ops ${fused ? 'on' : 'off (OSTEON_FUSE=0)'}; ` : ''}Osteon ${util.toFixed(2)} cores busy (${wasmThreads} thread(s): the calling thread and ${wasmThreads - 1} helper(s) for the convolutions)${vs2}; ${loads}`,
       };
     };
     return [row('on'), row('off')];
