@@ -79,7 +79,9 @@ tf.registerGradient({
     const dyT = dy as tf.Tensor;
     const [dw, db] = convTransposeBiasGrad(x, dyT, a);
     return {
-      x: () => (registeredHere(CONV_T_INPUT_GRAD)
+      // The kernel's direct case is 2D; in 3D tf.conv3d runs at the op level, where the profiler
+      // records its kernels once (a kernel calling Conv3D's slices inside it was timed twice).
+      x: () => (x.rank === 4 && registeredHere(CONV_T_INPUT_GRAD)
         ? tf.engine().runKernel(CONV_T_INPUT_GRAD, { dy: dyT, filter }, attrs) as tf.Tensor
         : x.rank === 4 ? tf.conv2d(dyT as tf.Tensor4D, filter as tf.Tensor4D, a.strides, a.pad) : tf.conv3d(dyT as tf.Tensor5D, filter as tf.Tensor5D, a.strides, a.pad)),
       filter: () => dw,
