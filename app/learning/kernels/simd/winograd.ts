@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { BackendWasm } from '@tensorflow/tfjs-backend-wasm';
+import { OsteonError } from '../../../util/errors.ts';
 import { asWasm, free, reshaped, view } from '../wasm_heap.ts';
 import { WINOGRAD_RELAXED_WASM_BASE64, WINOGRAD_WASM_BASE64 } from './winograd_wasm.ts';
 
@@ -88,7 +89,25 @@ interface Geom { N: number; H: number; W: number; Ci: number; Co: number; OH: nu
  * Bytes of transformed input and products per block of tiles: they should stay in L2 (512 KiB;
  * 128 KiB measured alike, 1–2 MiB slower in one loaded run). OSTEON_WINOGRAD_BLOCK overrides it.
  */
-const BLOCK_BYTES = Number(env('OSTEON_WINOGRAD_BLOCK') ?? 1 << 19);
+let blockBytes = 1 << 19;
+
+/**
+ * OSTEON_WINOGRAD and OSTEON_WINOGRAD_BLOCK, checked where the kernels are registered: a typo must
+ * not pass for the default, and a block of NaN bytes would never end its loop over tiles.
+ */
+function checkEnv(): void {
+  const w = env('OSTEON_WINOGRAD');
+  if (w !== undefined && w !== '' && !['0', '2', '4'].includes(w)) {
+    throw new OsteonError({ code: 'usage', field: 'OSTEON_WINOGRAD', message: `OSTEON_WINOGRAD=${w}: expected 0 (off), 2 or 4 (one tile size), or unset` });
+  }
+  const b = env('OSTEON_WINOGRAD_BLOCK');
+  if (b === undefined || b === '') return;
+  const n = Number(b);
+  if (!Number.isInteger(n) || n < 4096) {
+    throw new OsteonError({ code: 'usage', field: 'OSTEON_WINOGRAD_BLOCK', message: `OSTEON_WINOGRAD_BLOCK=${b}: expected a whole number of bytes ≥ 4096` });
+  }
+  blockBytes = n;
+}
 
 /** The tile size for this geometry: F(4×4) where the image holds whole 4×4 tiles, else F(2×2). */
 function tileFor(g: Geom): 2 | 4 {
@@ -100,7 +119,7 @@ function tileFor(g: Geom): 2 | 4 {
 function blockTiles(g: Geom, m: number): number {
   const a2 = (m + 2) * (m + 2);
   const tiles = g.N * Math.ceil(g.OH / m) * Math.ceil(g.OW / m);
-  return Math.max(4, Math.min(4 * Math.ceil(tiles / 4), 4 * Math.floor(BLOCK_BYTES / (16 * a2 * (g.Ci + g.Co)))));
+  return Math.max(4, Math.min(4 * Math.ceil(tiles / 4), 4 * Math.floor(blockBytes / (16 * a2 * (g.Ci + g.Co)))));
 }
 
 function run(backend: BackendWasm, g: Geom, x: tf.TensorInfo, filter: tf.TensorInfo, bias: tf.TensorInfo | null, relu: boolean, flip: boolean): tf.TensorInfo {
@@ -311,6 +330,7 @@ export function winogradUnavailable(): string | null {
  * 'wasm-winograd:Conv2D'. With OSTEON_WINOGRAD=0 nothing is registered.
  */
 export function registerWinogradKernels(replaced: Map<string, tf.KernelFunc>): string[] {
+  checkEnv();
   const backend = tf.findBackend('wasm');
   if (env('OSTEON_WINOGRAD') === '0') status = 'turned off (OSTEON_WINOGRAD=0)';
   else status = backend ? loadWinograd(asWasm(backend)) : 'the wasm backend is not registered';
