@@ -204,10 +204,11 @@ describe('when splitting does not pay', () => {
     setSplitKernels(true);
     const x = t([4, 32, 32, 8], 1), w = t([3, 3, 8, 16], 2);
     const before = splitPauses().pauses;
-    // 40 split calls, each with its helper asleep, after claiming its part, for far longer than
-    // the call's own part (a part the helper had not claimed would be taken back, and the judged
-    // times would then be close to one thread's, which load can tip either way).
-    for (let i = 0; i < 40 && !splitPauses().pausedNow; i++) {
+    // Split calls, each with its helper asleep, after claiming its part, for far longer than the
+    // call's own part (a part the helper had not claimed would be taken back, and the judged
+    // times would then be close to one thread's, which load can tip either way). Two bad windows
+    // of 40 in a row pause; a first window after the helpers started is not judged.
+    for (let i = 0; i < 160 && !splitPauses().pausedNow; i++) {
       stallHelpersForTest(20, true);
       tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same').dispose();
     }

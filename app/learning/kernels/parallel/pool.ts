@@ -95,23 +95,31 @@ let enabled = true;
 /**
  * Whether splitting pays, judged on the split calls themselves: a split call's wall time against
  * the calling thread's own part scaled to the whole call (what one thread would have taken).
- * When WINDOW calls in a row took longer split than that estimate (× PAYS), splitting pauses for
- * PAUSE calls, then is tried again. On a machine whose cores are busy with other work every join
- * waits for a descheduled thread, and one thread is faster (docs/cpu-speed.md).
+ * When BAD_WINDOWS windows of WINDOW calls in a row took longer split than that estimate
+ * (× PAYS), splitting pauses for PAUSE calls, then is tried again. On a machine whose cores are
+ * busy with other work every join waits for a descheduled thread, and one thread is faster
+ * (docs/cpu-speed.md). The first window after the helpers start is not judged: their first jobs
+ * grow their heaps and fill their filter caches. One bad window alone does not pause either: a
+ * garbage collection or a moment of load beside a quiet run tipped single windows, and each such
+ * pause ran the next 400 calls (about 9 steps of the 2D U-Net) on one thread.
  */
 const WINDOW = 40;
 const PAYS = 0.95;
 const PAUSE = 400;
-const policy = { calls: 0, split: 0, alone: 0, paused: 0, pauses: 0 };
+const BAD_WINDOWS = 2;
+const policy = { calls: 0, split: 0, alone: 0, paused: 0, pauses: 0, bad: 0, warm: false };
 
 function judge(splitMs: number, aloneMs: number): void {
   policy.calls++;
   policy.split += splitMs;
   policy.alone += aloneMs;
   if (policy.calls < WINDOW) return;
-  if (policy.split > PAYS * policy.alone) {
+  if (!policy.warm) policy.warm = true;
+  else if (policy.split <= PAYS * policy.alone) policy.bad = 0;
+  else if (++policy.bad >= BAD_WINDOWS) {
     policy.paused = PAUSE;
     policy.pauses++;
+    policy.bad = 0;
   }
   policy.calls = policy.split = policy.alone = 0;
 }
@@ -135,7 +143,7 @@ export interface WasmThreadsStatus {
 export function setSplitKernels(on: boolean): boolean {
   const old = enabled;
   enabled = on;
-  policy.calls = policy.split = policy.alone = policy.paused = 0;
+  policy.calls = policy.split = policy.alone = policy.paused = policy.bad = 0;
   return old;
 }
 
@@ -214,6 +222,7 @@ async function start(threads: number): Promise<WasmThreadsStatus> {
     if (eager) setEagerWasm(false);
   });
   helpers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+  policy.warm = false;
   const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   const reason = failed ? `helper thread failed to start: ${failed.reason instanceof Error ? failed.reason.message : String(failed.reason)}` : null;
   return (status = { threads: 1 + helpers.length, reason });
