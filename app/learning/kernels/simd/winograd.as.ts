@@ -96,6 +96,7 @@ export function filterTransform(f: usize, U: usize, Ci: i32, Co: i32, m: i32, fl
 // ---- input transform Bᵀ d B ----
 
 /** Bᵀ of F(2×2): 4 values → 4, stored at dst + k·stride. */
+@inline
 function bt4(d0: v128, d1: v128, d2: v128, d3: v128, dst: usize, stride: usize): void {
   v128.store(dst, f32x4.sub(d0, d2));
   v128.store(dst + stride, f32x4.add(d1, d2));
@@ -104,6 +105,7 @@ function bt4(d0: v128, d1: v128, d2: v128, d3: v128, dst: usize, stride: usize):
 }
 
 /** Bᵀ of F(4×4): 6 values → 6, stored at dst + k·stride. */
+@inline
 function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, dst: usize, stride: usize): void {
   const four = f32x4.splat(4);
   const five = f32x4.splat(5);
@@ -125,6 +127,7 @@ function bt6(d0: v128, d1: v128, d2: v128, d3: v128, d4: v128, d5: v128, dst: us
 }
 
 /** The value at patch column j of a row (zero outside the image); row null (0) is all zeros. */
+@inline
 function ld(row: usize, j: i32, jx: i32, W: i32, cB: usize): v128 {
   const ix = jx + j;
   if (row == 0 || ix < 0 || ix >= W) return f32x4.splat(0);
@@ -152,6 +155,27 @@ function inputTransform(x: usize, V: usize, tmp: usize, tb: i32, T: i32, nTiles:
     const iy0 = ty * m - padT;
     const ix0 = tx * m - padL;
     const img = x + <usize>n * <usize>H * <usize>W * cB;
+    const aS = (<usize>alpha) << 4;
+    if (iy0 >= 0 && ix0 >= 0 && iy0 + alpha <= H && ix0 + alpha <= W) {
+      // The whole patch lies in the image (most tiles): no bounds checks per value.
+      const rowB = <usize>W * cB;
+      const p0 = img + (<usize>iy0 * <usize>W + <usize>ix0) * cB;
+      for (let c: usize = 0; c < cB; c += 16) {
+        for (let i = 0; i < alpha; i++) {
+          const p = p0 + <usize>i * rowB + c;
+          const dst = tmp + (<usize>(i * alpha) << 4);
+          if (m == 2) bt4(v128.load(p), v128.load(p + cB), v128.load(p + 2 * cB), v128.load(p + 3 * cB), dst, 16);
+          else bt6(v128.load(p), v128.load(p + cB), v128.load(p + 2 * cB), v128.load(p + 3 * cB), v128.load(p + 4 * cB), v128.load(p + 5 * cB), dst, 16);
+        }
+        for (let k = 0; k < alpha; k++) {
+          const s = tmp + (<usize>k << 4);
+          const dst = vt + c + <usize>k * tStride;
+          if (m == 2) bt4(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), dst, <usize>alpha * tStride);
+          else bt6(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), v128.load(s + 4 * aS), v128.load(s + 5 * aS), dst, <usize>alpha * tStride);
+        }
+      }
+      continue;
+    }
     for (let c: usize = 0; c < cB; c += 16) {
       // Stage 1: each patch row i through Bᵀ along its columns → tmp[i][k].
       for (let i = 0; i < alpha; i++) {
@@ -162,7 +186,6 @@ function inputTransform(x: usize, V: usize, tmp: usize, tb: i32, T: i32, nTiles:
         else bt6(ld(row, 0, ix0, W, cB), ld(row, 1, ix0, W, cB), ld(row, 2, ix0, W, cB), ld(row, 3, ix0, W, cB), ld(row, 4, ix0, W, cB), ld(row, 5, ix0, W, cB), dst, 16);
       }
       // Stage 2: each column k through Bᵀ along the rows → V[i'·α + k].
-      const aS = (<usize>alpha) << 4;
       for (let k = 0; k < alpha; k++) {
         const s = tmp + (<usize>k << 4);
         const dst = vt + c + <usize>k * tStride;
@@ -249,12 +272,14 @@ function products(V: usize, U: usize, M: usize, T: i32, Ci: i32, Co: i32, a2: i3
 // ---- output transform Aᵀ M A ----
 
 /** Aᵀ of F(2×2) on 4 values → 2, stored at dst + k·stride. */
+@inline
 function at4(m0: v128, m1: v128, m2: v128, m3: v128, dst: usize, stride: usize): void {
   v128.store(dst, f32x4.add(f32x4.add(m0, m1), m2));
   v128.store(dst + stride, f32x4.sub(f32x4.sub(m1, m2), m3));
 }
 
 /** Aᵀ of F(4×4) on 6 values → 4, stored at dst + k·stride. */
+@inline
 function at6(m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, m5: v128, dst: usize, stride: usize): void {
   const p = f32x4.add(m1, m2);
   const q = f32x4.sub(m1, m2);
@@ -264,6 +289,33 @@ function at6(m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, m5: v128, dst: us
   v128.store(dst + stride, f32x4.add(q, f32x4.mul(f32x4.splat(2), s)));
   v128.store(dst + 2 * stride, f32x4.add(p, f32x4.mul(f32x4.splat(4), r)));
   v128.store(dst + 3 * stride, f32x4.add(f32x4.add(q, f32x4.mul(f32x4.splat(8), s)), m5));
+}
+
+/** v + b, then ReLU when relu ≠ 0. */
+@inline
+function br(v: v128, b: v128, relu: i32): v128 {
+  const r = f32x4.add(v, b);
+  return relu ? f32x4.max(r, f32x4.splat(0)) : r;
+}
+
+/** at4 + bias (+ ReLU): the values as outputTransform's last step gives them. */
+@inline
+function at4br(m0: v128, m1: v128, m2: v128, m3: v128, dst: usize, stride: usize, b: v128, relu: i32): void {
+  v128.store(dst, br(f32x4.add(f32x4.add(m0, m1), m2), b, relu));
+  v128.store(dst + stride, br(f32x4.sub(f32x4.sub(m1, m2), m3), b, relu));
+}
+
+/** at6 + bias (+ ReLU). */
+@inline
+function at6br(m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, m5: v128, dst: usize, stride: usize, b: v128, relu: i32): void {
+  const p = f32x4.add(m1, m2);
+  const q = f32x4.sub(m1, m2);
+  const r = f32x4.add(m3, m4);
+  const s = f32x4.sub(m3, m4);
+  v128.store(dst, br(f32x4.add(f32x4.add(m0, p), r), b, relu));
+  v128.store(dst + stride, br(f32x4.add(q, f32x4.mul(f32x4.splat(2), s)), b, relu));
+  v128.store(dst + 2 * stride, br(f32x4.add(p, f32x4.mul(f32x4.splat(4), r)), b, relu));
+  v128.store(dst + 3 * stride, br(f32x4.add(f32x4.add(q, f32x4.mul(f32x4.splat(8), s)), m5), b, relu));
 }
 
 function outputTransform(M: usize, bias: usize, out: usize, tmp: usize, tb: i32, T: i32, nTiles: i32, OH: i32, OW: i32, Co: i32, tilesH: i32, tilesW: i32, relu: i32, m: i32): void {
@@ -292,16 +344,28 @@ function outputTransform(M: usize, bias: usize, out: usize, tmp: usize, tb: i32,
         if (m == 2) at4(v128.load(s), v128.load(s + tStride), v128.load(s + 2 * tStride), v128.load(s + 3 * tStride), dst, 16);
         else at6(v128.load(s), v128.load(s + tStride), v128.load(s + 2 * tStride), v128.load(s + 3 * tStride), v128.load(s + 4 * tStride), v128.load(s + 5 * tStride), dst, 16);
       }
+      const mS = (<usize>m) << 4;
+      const b = bias ? v128.load(bias + c) : zero;
+      if (rows == m && cols == m) {
+        // A whole tile inside the output (most tiles): each column straight into its output
+        // column, + bias, ReLU.
+        const rowB = <usize>OW * coB;
+        const o = img + (<usize>oy0 * <usize>OW + <usize>ox0) * coB + c;
+        for (let xx = 0; xx < m; xx++) {
+          const s = tmp + (<usize>xx << 4);
+          if (m == 2) at4br(v128.load(s), v128.load(s + mS), v128.load(s + 2 * mS), v128.load(s + 3 * mS), o + <usize>xx * coB, rowB, b, relu);
+          else at6br(v128.load(s), v128.load(s + mS), v128.load(s + 2 * mS), v128.load(s + 3 * mS), v128.load(s + 4 * mS), v128.load(s + 5 * mS), o + <usize>xx * coB, rowB, b, relu);
+        }
+        continue;
+      }
       // Stage 2: each column x through Aᵀ along the rows → out rows y (tmp2 after tmp).
       const t2 = tmp + (<usize>(alpha * m) << 4);
-      const mS = (<usize>m) << 4;
       for (let xx = 0; xx < m; xx++) {
         const s = tmp + (<usize>xx << 4);
         const dst = t2 + (<usize>xx << 4);
         if (m == 2) at4(v128.load(s), v128.load(s + mS), v128.load(s + 2 * mS), v128.load(s + 3 * mS), dst, mS);
         else at6(v128.load(s), v128.load(s + mS), v128.load(s + 2 * mS), v128.load(s + 3 * mS), v128.load(s + 4 * mS), v128.load(s + 5 * mS), dst, mS);
       }
-      const b = bias ? v128.load(bias + c) : zero;
       for (let y = 0; y < rows; y++) {
         const orow = img + (<usize>(oy0 + y) * <usize>OW + <usize>ox0) * coB + c;
         for (let xx = 0; xx < cols; xx++) {
@@ -341,6 +405,7 @@ export function conv(x: usize, U: usize, bias: usize, out: usize, scratch: usize
 // tile's output gradient, zeros outside the image), and dL/dg = Gᵀ dU G.
 
 /** A·y of F(2×2): 2 values → 4, stored at dst + k·stride. */
+@inline
 function a2v(y0: v128, y1: v128, dst: usize, stride: usize): void {
   v128.store(dst, y0);
   v128.store(dst + stride, f32x4.add(y0, y1));
@@ -349,6 +414,7 @@ function a2v(y0: v128, y1: v128, dst: usize, stride: usize): void {
 }
 
 /** A·y of F(4×4): 4 values → 6, stored at dst + k·stride. */
+@inline
 function a4v(y0: v128, y1: v128, y2: v128, y3: v128, dst: usize, stride: usize): void {
   const e = f32x4.add(y0, y2);
   const o = f32x4.add(y1, y3);
@@ -363,6 +429,7 @@ function a4v(y0: v128, y1: v128, y2: v128, y3: v128, dst: usize, stride: usize):
 }
 
 /** dy at tile row y, column xx (zero outside the image). */
+@inline
 function ldy(img: usize, oy: i32, ox: i32, OH: i32, OW: i32, coB: usize): v128 {
   if (oy >= OH || ox >= OW) return f32x4.splat(0);
   return v128.load(img + (<usize>oy * <usize>OW + <usize>ox) * coB);
@@ -462,6 +529,7 @@ function acc4x4(v: usize, z: usize, du: usize, T: i32, cB: usize, coB: usize): v
 }
 
 /** Column k of G dotted with u (Gᵀ·u, α values → 1), 4 channels at once. */
+@inline
 function gCol(m: i32, k: i32, u0: v128, u1: v128, u2: v128, u3: v128, u4: v128, u5: v128): v128 {
   const half = f32x4.splat(0.5);
   if (m == 2) {
