@@ -453,6 +453,27 @@ function gradTransform(dy: usize, Z: usize, tmp: usize, tb: i32, T: i32, nTiles:
     const tx = r - ty * tilesW;
     const oy0 = ty * m;
     const ox0 = tx * m;
+    const aS = (<usize>alpha) << 4;
+    if (oy0 + m <= OH && ox0 + m <= OW) {
+      // A whole tile inside dy (most tiles): no bounds checks per value.
+      const rowB = <usize>OW * coB;
+      const p0 = dy + ((<usize>n * <usize>OH + <usize>oy0) * <usize>OW + <usize>ox0) * coB;
+      for (let c: usize = 0; c < coB; c += 16) {
+        for (let y = 0; y < m; y++) {
+          const p = p0 + <usize>y * rowB + c;
+          const dst = tmp + (<usize>(y * alpha) << 4);
+          if (m == 2) a2v(v128.load(p), v128.load(p + coB), dst, 16);
+          else a4v(v128.load(p), v128.load(p + coB), v128.load(p + 2 * coB), v128.load(p + 3 * coB), dst, 16);
+        }
+        for (let k = 0; k < alpha; k++) {
+          const s = tmp + (<usize>k << 4);
+          const dst = zt + c + <usize>k * tStride;
+          if (m == 2) a2v(v128.load(s), v128.load(s + aS), dst, <usize>alpha * tStride);
+          else a4v(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), dst, <usize>alpha * tStride);
+        }
+      }
+      continue;
+    }
     for (let c: usize = 0; c < coB; c += 16) {
       const img = dy + <usize>n * <usize>OH * <usize>OW * coB + c;
       // Stage 1: each dy row y through A along its columns → tmp[y][k], k < α.
@@ -463,7 +484,6 @@ function gradTransform(dy: usize, Z: usize, tmp: usize, tb: i32, T: i32, nTiles:
         else a4v(ldy(img, oy, ox0, OH, OW, coB), ldy(img, oy, ox0 + 1, OH, OW, coB), ldy(img, oy, ox0 + 2, OH, OW, coB), ldy(img, oy, ox0 + 3, OH, OW, coB), dst, 16);
       }
       // Stage 2: each column k through A along the rows → Z[i·α + k].
-      const aS = (<usize>alpha) << 4;
       for (let k = 0; k < alpha; k++) {
         const s = tmp + (<usize>k << 4);
         const dst = zt + c + <usize>k * tStride;
