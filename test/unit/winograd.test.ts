@@ -85,6 +85,10 @@ describe('Winograd convolutions on wasm', () => {
     ['explicit pads (2,0)(0,1), C4→4, 7×13', [2, 7, 13, 4], [3, 3, 4, 4], [[0, 0], [2, 0], [0, 1], [0, 0]]],
     ['same, C16→8, 3×5 (smaller than a tile)', [1, 3, 5, 16], [3, 3, 16, 8], 'same'],
     ['same, C12→20, 17×9 (4-wide product tail)', [2, 17, 9, 12], [3, 3, 12, 20], 'same'],
+    // Interior tiles (patch inside the image, whole output and dy tiles: the paths without bounds
+    // checks) beside edge ones, at the U-Net's narrowest width. Under 2^20 multiply-adds, as every
+    // case here: a larger call is split over the helper thread, which keeps its own tile setting.
+    ['same, C16→16, 16×20 (interior and edge tiles)', [1, 16, 20, 16], [3, 3, 16, 16], 'same'],
   ];
   for (const m of [2, 4] as const) {
     it(`F(${m}×${m}, 3×3): Conv2D, its input gradient and its filter gradient against the cpu backend`, async () => {
