@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { timeStats, type BenchRecord, type BenchSuite } from '../app/cli/bench-types.ts';
 import { initBackend } from '../app/learning/backend.ts';
 import { setSplitKernels } from '../app/learning/kernels/parallel/pool.ts';
-import { setWinograd, setWinogradTile, winogradUnavailable } from '../app/learning/kernels/simd/winograd.ts';
+import { setWinograd, setWinogradTile, winogradFlavor, winogradUnavailable } from '../app/learning/kernels/simd/winograd.ts';
 import { nativeKernelsActive, registerNativeKernels, unregisterNativeKernels } from '../app/learning/native/register.ts';
 import { rand } from '../app/learning/stepcheck.ts';
 
@@ -82,7 +82,7 @@ export const suite: BenchSuite = {
       setSplitKernels(split);
       if (native) registerNativeKernels();
     }
-    ctx.notice(`winograd: load average ${loadBefore} before, ${load()} after`);
+    ctx.notice(`winograd: ${winogradFlavor()} build; load average ${loadBefore} before, ${load()} after`);
     return rows;
   },
 };

@@ -19,7 +19,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../app/learning/backend.ts';
 import { lossFor } from '../../app/learning/heads.ts';
 import { createParams, disposeParams, forward, type UNetConfig } from '../../app/learning/model/unet.ts';
-import { setWinograd, setWinogradTile, winogradCalls, winogradUnavailable } from '../../app/learning/kernels/simd/winograd.ts';
+import { setWinograd, setWinogradTile, winogradCalls, winogradFlavor, winogradUnavailable } from '../../app/learning/kernels/simd/winograd.ts';
 import { WINOGRAD_RELAXED_WASM_BASE64, WINOGRAD_WASM_BASE64 } from '../../app/learning/kernels/simd/winograd_wasm.ts';
 import { setSplitKernels, startWasmThreads, stopWasmThreads, splitCalls } from '../../app/learning/kernels/parallel/pool.ts';
 import { expectClose, on, printWorst, rand, relDiff, size, worst } from './kernels-helpers.ts';
@@ -85,6 +85,10 @@ describe('Winograd convolutions on wasm', () => {
     ['explicit pads (2,0)(0,1), C4→4, 7×13', [2, 7, 13, 4], [3, 3, 4, 4], [[0, 0], [2, 0], [0, 1], [0, 0]]],
     ['same, C16→8, 3×5 (smaller than a tile)', [1, 3, 5, 16], [3, 3, 16, 8], 'same'],
     ['same, C12→20, 17×9 (4-wide product tail)', [2, 17, 9, 12], [3, 3, 12, 20], 'same'],
+    // Interior tiles (patch inside the image, whole output and dy tiles: the paths without bounds
+    // checks) beside edge ones, at the U-Net's narrowest width. Under 2^20 multiply-adds, as every
+    // case here: a larger call is split over the helper thread, which keeps its own tile setting.
+    ['same, C16→16, 16×20 (interior and edge tiles)', [1, 16, 20, 16], [3, 3, 16, 16], 'same'],
   ];
   for (const m of [2, 4] as const) {
     it(`F(${m}×${m}, 3×3): Conv2D, its input gradient and its filter gradient against the cpu backend`, async () => {
@@ -239,8 +243,9 @@ describe('Winograd convolutions on wasm', () => {
 
   it('relaxed-SIMD build (fused multiply-add in the products) gives the plain build\'s result', async (ctx) => {
     // Node 20 validates relaxed SIMD only behind this V8 flag. It is process-wide, so it is reset
-    // afterwards: helper threads started later would load the relaxed build while this thread
-    // runs the plain one, and their values would differ by the fused multiply-add's rounding.
+    // afterwards: helper threads started later would load the relaxed build of the other SIMD
+    // module (simd.ts) while this thread runs its plain one, and their values would differ by the
+    // fused multiply-add's rounding.
     const flagged = !WA.validate(Buffer.from(WINOGRAD_RELAXED_WASM_BASE64, 'base64'));
     if (flagged) v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
     ctx.onTestFinished(() => {
@@ -262,6 +267,16 @@ describe('Winograd convolutions on wasm', () => {
       return f.slice(out, out + N * H * W * Co);
     };
     expectClose('relaxed vs plain Winograd', [run(WINOGRAD_RELAXED_WASM_BASE64)], [run(WINOGRAD_WASM_BASE64)], 1e-5);
+  });
+
+  it('runs the relaxed-SIMD build; in Node 20 V8\'s flag is on for its compile only', () => {
+    // Electron and Node 22+ validate relaxed SIMD; Node 20 behind --experimental-wasm-relaxed-simd,
+    // which loadWinograd sets for the one compilation and clears (a flag left on would make helper
+    // threads started later load their other SIMD module's relaxed build).
+    const relaxed = Buffer.from(WINOGRAD_RELAXED_WASM_BASE64, 'base64');
+    if (process.env.OSTEON_WASM_RELAXED === '0') expect(winogradFlavor()).toBe('simd');
+    else expect(winogradFlavor()).toBe('relaxed-simd');
+    if (/^v20\./.test(process.version)) expect(WA.validate(relaxed), 'the V8 flag is off again').toBe(false);
   });
 
   it('leaks neither tensors nor wasm heap buffers', async () => {

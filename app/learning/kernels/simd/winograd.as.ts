@@ -12,7 +12,11 @@
 //   1. input transform: the α×α patch of each tile (zeros outside the image) → V,
 //   2. α² products M[ξ] = V[ξ] · U[ξ] in 4×8 register tiles,
 //   3. output transform Aᵀ M A, + bias, ReLU, written where the output tile lies in the image.
-// Ci and Co must be multiples of 4 (the SIMD width); the caller checks.
+// Ci and Co must be multiples of 4 (the SIMD width); the caller checks. Tiles whose input patch
+// lies in the image, and whole output (or dy) tiles, take a path without per-value bounds checks,
+// and the transform helpers are called through inline.always(…): binaryen left bt6 a call, which
+// spilled every live v128 (docs/cpu-speed.md, "Winograd at the narrow levels"). Not the @inline
+// decorator: TypeScript's parser (eslint) rejects decorators on functions.
 
 function madd(a: v128, b: v128, c: v128): v128 {
   if (ASC_FEATURE_RELAXED_SIMD) return f32x4.relaxed_madd(a, b, c);
@@ -152,22 +156,42 @@ function inputTransform(x: usize, V: usize, tmp: usize, tb: i32, T: i32, nTiles:
     const iy0 = ty * m - padT;
     const ix0 = tx * m - padL;
     const img = x + <usize>n * <usize>H * <usize>W * cB;
+    const aS = (<usize>alpha) << 4;
+    if (iy0 >= 0 && ix0 >= 0 && iy0 + alpha <= H && ix0 + alpha <= W) {
+      // The whole patch lies in the image (most tiles): no bounds checks per value.
+      const rowB = <usize>W * cB;
+      const p0 = img + (<usize>iy0 * <usize>W + <usize>ix0) * cB;
+      for (let c: usize = 0; c < cB; c += 16) {
+        for (let i = 0; i < alpha; i++) {
+          const p = p0 + <usize>i * rowB + c;
+          const dst = tmp + (<usize>(i * alpha) << 4);
+          if (m == 2) inline.always(bt4(v128.load(p), v128.load(p + cB), v128.load(p + 2 * cB), v128.load(p + 3 * cB), dst, 16));
+          else inline.always(bt6(v128.load(p), v128.load(p + cB), v128.load(p + 2 * cB), v128.load(p + 3 * cB), v128.load(p + 4 * cB), v128.load(p + 5 * cB), dst, 16));
+        }
+        for (let k = 0; k < alpha; k++) {
+          const s = tmp + (<usize>k << 4);
+          const dst = vt + c + <usize>k * tStride;
+          if (m == 2) inline.always(bt4(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), dst, <usize>alpha * tStride));
+          else inline.always(bt6(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), v128.load(s + 4 * aS), v128.load(s + 5 * aS), dst, <usize>alpha * tStride));
+        }
+      }
+      continue;
+    }
     for (let c: usize = 0; c < cB; c += 16) {
       // Stage 1: each patch row i through Bᵀ along its columns → tmp[i][k].
       for (let i = 0; i < alpha; i++) {
         const iy = iy0 + i;
         const row: usize = iy >= 0 && iy < H ? img + <usize>iy * <usize>W * cB + c : 0;
         const dst = tmp + (<usize>(i * alpha) << 4);
-        if (m == 2) bt4(ld(row, 0, ix0, W, cB), ld(row, 1, ix0, W, cB), ld(row, 2, ix0, W, cB), ld(row, 3, ix0, W, cB), dst, 16);
-        else bt6(ld(row, 0, ix0, W, cB), ld(row, 1, ix0, W, cB), ld(row, 2, ix0, W, cB), ld(row, 3, ix0, W, cB), ld(row, 4, ix0, W, cB), ld(row, 5, ix0, W, cB), dst, 16);
+        if (m == 2) inline.always(bt4(ld(row, 0, ix0, W, cB), ld(row, 1, ix0, W, cB), ld(row, 2, ix0, W, cB), ld(row, 3, ix0, W, cB), dst, 16));
+        else inline.always(bt6(ld(row, 0, ix0, W, cB), ld(row, 1, ix0, W, cB), ld(row, 2, ix0, W, cB), ld(row, 3, ix0, W, cB), ld(row, 4, ix0, W, cB), ld(row, 5, ix0, W, cB), dst, 16));
       }
       // Stage 2: each column k through Bᵀ along the rows → V[i'·α + k].
-      const aS = (<usize>alpha) << 4;
       for (let k = 0; k < alpha; k++) {
         const s = tmp + (<usize>k << 4);
         const dst = vt + c + <usize>k * tStride;
-        if (m == 2) bt4(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), dst, <usize>alpha * tStride);
-        else bt6(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), v128.load(s + 4 * aS), v128.load(s + 5 * aS), dst, <usize>alpha * tStride);
+        if (m == 2) inline.always(bt4(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), dst, <usize>alpha * tStride));
+        else inline.always(bt6(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), v128.load(s + 4 * aS), v128.load(s + 5 * aS), dst, <usize>alpha * tStride));
       }
     }
   }
@@ -266,6 +290,30 @@ function at6(m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, m5: v128, dst: us
   v128.store(dst + 3 * stride, f32x4.add(f32x4.add(q, f32x4.mul(f32x4.splat(8), s)), m5));
 }
 
+/** v + b, then ReLU when relu ≠ 0. */
+function br(v: v128, b: v128, relu: i32): v128 {
+  const r = f32x4.add(v, b);
+  return relu ? f32x4.max(r, f32x4.splat(0)) : r;
+}
+
+/** at4 + bias (+ ReLU): the values as outputTransform's last step gives them. */
+function at4br(m0: v128, m1: v128, m2: v128, m3: v128, dst: usize, stride: usize, b: v128, relu: i32): void {
+  v128.store(dst, br(f32x4.add(f32x4.add(m0, m1), m2), b, relu));
+  v128.store(dst + stride, br(f32x4.sub(f32x4.sub(m1, m2), m3), b, relu));
+}
+
+/** at6 + bias (+ ReLU). */
+function at6br(m0: v128, m1: v128, m2: v128, m3: v128, m4: v128, m5: v128, dst: usize, stride: usize, b: v128, relu: i32): void {
+  const p = f32x4.add(m1, m2);
+  const q = f32x4.sub(m1, m2);
+  const r = f32x4.add(m3, m4);
+  const s = f32x4.sub(m3, m4);
+  v128.store(dst, br(f32x4.add(f32x4.add(m0, p), r), b, relu));
+  v128.store(dst + stride, br(f32x4.add(q, f32x4.mul(f32x4.splat(2), s)), b, relu));
+  v128.store(dst + 2 * stride, br(f32x4.add(p, f32x4.mul(f32x4.splat(4), r)), b, relu));
+  v128.store(dst + 3 * stride, br(f32x4.add(f32x4.add(q, f32x4.mul(f32x4.splat(8), s)), m5), b, relu));
+}
+
 function outputTransform(M: usize, bias: usize, out: usize, tmp: usize, tb: i32, T: i32, nTiles: i32, OH: i32, OW: i32, Co: i32, tilesH: i32, tilesW: i32, relu: i32, m: i32): void {
   const alpha = m + 2;
   const coB = (<usize>Co) << 2;
@@ -289,19 +337,31 @@ function outputTransform(M: usize, bias: usize, out: usize, tmp: usize, tb: i32,
       for (let i = 0; i < alpha; i++) {
         const s = mt + c + <usize>(i * alpha) * tStride;
         const dst = tmp + (<usize>(i * m) << 4);
-        if (m == 2) at4(v128.load(s), v128.load(s + tStride), v128.load(s + 2 * tStride), v128.load(s + 3 * tStride), dst, 16);
-        else at6(v128.load(s), v128.load(s + tStride), v128.load(s + 2 * tStride), v128.load(s + 3 * tStride), v128.load(s + 4 * tStride), v128.load(s + 5 * tStride), dst, 16);
+        if (m == 2) inline.always(at4(v128.load(s), v128.load(s + tStride), v128.load(s + 2 * tStride), v128.load(s + 3 * tStride), dst, 16));
+        else inline.always(at6(v128.load(s), v128.load(s + tStride), v128.load(s + 2 * tStride), v128.load(s + 3 * tStride), v128.load(s + 4 * tStride), v128.load(s + 5 * tStride), dst, 16));
+      }
+      const mS = (<usize>m) << 4;
+      const b = bias ? v128.load(bias + c) : zero;
+      if (rows == m && cols == m) {
+        // A whole tile inside the output (most tiles): each column straight into its output
+        // column, + bias, ReLU.
+        const rowB = <usize>OW * coB;
+        const o = img + (<usize>oy0 * <usize>OW + <usize>ox0) * coB + c;
+        for (let xx = 0; xx < m; xx++) {
+          const s = tmp + (<usize>xx << 4);
+          if (m == 2) inline.always(at4br(v128.load(s), v128.load(s + mS), v128.load(s + 2 * mS), v128.load(s + 3 * mS), o + <usize>xx * coB, rowB, b, relu));
+          else inline.always(at6br(v128.load(s), v128.load(s + mS), v128.load(s + 2 * mS), v128.load(s + 3 * mS), v128.load(s + 4 * mS), v128.load(s + 5 * mS), o + <usize>xx * coB, rowB, b, relu));
+        }
+        continue;
       }
       // Stage 2: each column x through Aᵀ along the rows → out rows y (tmp2 after tmp).
       const t2 = tmp + (<usize>(alpha * m) << 4);
-      const mS = (<usize>m) << 4;
       for (let xx = 0; xx < m; xx++) {
         const s = tmp + (<usize>xx << 4);
         const dst = t2 + (<usize>xx << 4);
-        if (m == 2) at4(v128.load(s), v128.load(s + mS), v128.load(s + 2 * mS), v128.load(s + 3 * mS), dst, mS);
-        else at6(v128.load(s), v128.load(s + mS), v128.load(s + 2 * mS), v128.load(s + 3 * mS), v128.load(s + 4 * mS), v128.load(s + 5 * mS), dst, mS);
+        if (m == 2) inline.always(at4(v128.load(s), v128.load(s + mS), v128.load(s + 2 * mS), v128.load(s + 3 * mS), dst, mS));
+        else inline.always(at6(v128.load(s), v128.load(s + mS), v128.load(s + 2 * mS), v128.load(s + 3 * mS), v128.load(s + 4 * mS), v128.load(s + 5 * mS), dst, mS));
       }
-      const b = bias ? v128.load(bias + c) : zero;
       for (let y = 0; y < rows; y++) {
         const orow = img + (<usize>(oy0 + y) * <usize>OW + <usize>ox0) * coB + c;
         for (let xx = 0; xx < cols; xx++) {
@@ -386,22 +446,42 @@ function gradTransform(dy: usize, Z: usize, tmp: usize, tb: i32, T: i32, nTiles:
     const tx = r - ty * tilesW;
     const oy0 = ty * m;
     const ox0 = tx * m;
+    const aS = (<usize>alpha) << 4;
+    if (oy0 + m <= OH && ox0 + m <= OW) {
+      // A whole tile inside dy (most tiles): no bounds checks per value.
+      const rowB = <usize>OW * coB;
+      const p0 = dy + ((<usize>n * <usize>OH + <usize>oy0) * <usize>OW + <usize>ox0) * coB;
+      for (let c: usize = 0; c < coB; c += 16) {
+        for (let y = 0; y < m; y++) {
+          const p = p0 + <usize>y * rowB + c;
+          const dst = tmp + (<usize>(y * alpha) << 4);
+          if (m == 2) inline.always(a2v(v128.load(p), v128.load(p + coB), dst, 16));
+          else inline.always(a4v(v128.load(p), v128.load(p + coB), v128.load(p + 2 * coB), v128.load(p + 3 * coB), dst, 16));
+        }
+        for (let k = 0; k < alpha; k++) {
+          const s = tmp + (<usize>k << 4);
+          const dst = zt + c + <usize>k * tStride;
+          if (m == 2) inline.always(a2v(v128.load(s), v128.load(s + aS), dst, <usize>alpha * tStride));
+          else inline.always(a4v(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), dst, <usize>alpha * tStride));
+        }
+      }
+      continue;
+    }
     for (let c: usize = 0; c < coB; c += 16) {
       const img = dy + <usize>n * <usize>OH * <usize>OW * coB + c;
       // Stage 1: each dy row y through A along its columns → tmp[y][k], k < α.
       for (let y = 0; y < m; y++) {
         const dst = tmp + (<usize>(y * alpha) << 4);
         const oy = oy0 + y;
-        if (m == 2) a2v(ldy(img, oy, ox0, OH, OW, coB), ldy(img, oy, ox0 + 1, OH, OW, coB), dst, 16);
-        else a4v(ldy(img, oy, ox0, OH, OW, coB), ldy(img, oy, ox0 + 1, OH, OW, coB), ldy(img, oy, ox0 + 2, OH, OW, coB), ldy(img, oy, ox0 + 3, OH, OW, coB), dst, 16);
+        if (m == 2) inline.always(a2v(ldy(img, oy, ox0, OH, OW, coB), ldy(img, oy, ox0 + 1, OH, OW, coB), dst, 16));
+        else inline.always(a4v(ldy(img, oy, ox0, OH, OW, coB), ldy(img, oy, ox0 + 1, OH, OW, coB), ldy(img, oy, ox0 + 2, OH, OW, coB), ldy(img, oy, ox0 + 3, OH, OW, coB), dst, 16));
       }
       // Stage 2: each column k through A along the rows → Z[i·α + k].
-      const aS = (<usize>alpha) << 4;
       for (let k = 0; k < alpha; k++) {
         const s = tmp + (<usize>k << 4);
         const dst = zt + c + <usize>k * tStride;
-        if (m == 2) a2v(v128.load(s), v128.load(s + aS), dst, <usize>alpha * tStride);
-        else a4v(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), dst, <usize>alpha * tStride);
+        if (m == 2) inline.always(a2v(v128.load(s), v128.load(s + aS), dst, <usize>alpha * tStride));
+        else inline.always(a4v(v128.load(s), v128.load(s + aS), v128.load(s + 2 * aS), v128.load(s + 3 * aS), dst, <usize>alpha * tStride));
       }
     }
   }
@@ -496,7 +576,7 @@ function gradFilterTransform(dU: usize, dW: usize, Ci: i32, Co: i32, m: i32, tmp
         const u0 = v128.load(b), u1 = v128.load(b + coB), u2 = v128.load(b + 2 * coB), u3 = v128.load(b + 3 * coB);
         const u4 = m == 4 ? v128.load(b + 4 * coB) : zero;
         const u5 = m == 4 ? v128.load(b + 5 * coB) : zero;
-        const c0 = gCol(m, 0, u0, u1, u2, u3, u4, u5), c1 = gCol(m, 1, u0, u1, u2, u3, u4, u5), c2 = gCol(m, 2, u0, u1, u2, u3, u4, u5);
+        const c0 = inline.always(gCol(m, 0, u0, u1, u2, u3, u4, u5)), c1 = inline.always(gCol(m, 1, u0, u1, u2, u3, u4, u5)), c2 = inline.always(gCol(m, 2, u0, u1, u2, u3, u4, u5));
         if (i == 0) { r00 = c0; r01 = c1; r02 = c2; }
         else if (i == 1) { r10 = c0; r11 = c1; r12 = c2; }
         else if (i == 2) { r20 = c0; r21 = c1; r22 = c2; }
@@ -506,9 +586,9 @@ function gradFilterTransform(dU: usize, dW: usize, Ci: i32, Co: i32, m: i32, tmp
       }
       for (let kh = 0; kh < 3; kh++) {
         const d = dW + row + c + <usize>(kh * 3) * plane;
-        v128.store(d, gCol(m, kh, r00, r10, r20, r30, r40, r50));
-        v128.store(d + plane, gCol(m, kh, r01, r11, r21, r31, r41, r51));
-        v128.store(d + 2 * plane, gCol(m, kh, r02, r12, r22, r32, r42, r52));
+        v128.store(d, inline.always(gCol(m, kh, r00, r10, r20, r30, r40, r50)));
+        v128.store(d + plane, inline.always(gCol(m, kh, r01, r11, r21, r31, r41, r51)));
+        v128.store(d + 2 * plane, inline.always(gCol(m, kh, r02, r12, r22, r32, r42, r52)));
       }
     }
   }

@@ -60,16 +60,52 @@ export function setWinogradTile(m: 0 | 2 | 4): 0 | 2 | 4 {
   return old;
 }
 
+let flavor: 'simd' | 'relaxed-simd' | null = null;
+
+/** Which Winograd build runs ('relaxed-simd': fused multiply-add in the products), null before loading. */
+export function winogradFlavor(): 'simd' | 'relaxed-simd' | null {
+  return flavor;
+}
+
+/**
+ * The relaxed-SIMD build compiled, or null where the engine will not take it. Electron and Node
+ * 22+ validate relaxed SIMD; Node 20 only behind V8's --experimental-wasm-relaxed-simd, which is
+ * turned on for this one compilation and off again (process-wide: left on, the SIMD module of a
+ * helper thread started later would load its relaxed build while the calling thread runs the
+ * plain one). A module keeps the features it was compiled with, its later optimising compiles
+ * included. The products are bound by the multiply and add instructions, which the fused
+ * multiply-add halves (docs/cpu-speed.md, "Winograd at the narrow levels").
+ */
+function relaxedModule(bytes: Uint8Array): object | null {
+  if (env('OSTEON_WASM_RELAXED') === '0') return null;
+  if (WA.validate(bytes)) return new WA.Module(bytes);
+  const v8 = (globalThis.process as { getBuiltinModule?: (id: string) => unknown } | undefined)?.getBuiltinModule?.('node:v8') as { setFlagsFromString(f: string): void } | undefined;
+  if (!v8 || !/^v20\./.test(globalThis.process.version)) return null;
+  // Helper threads load at the same time and share the flag: one may turn it off between another's
+  // setting it and compiling, so a few tries.
+  for (let i = 0; i < 4; i++) {
+    try {
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+      if (WA.validate(bytes)) return new WA.Module(bytes);
+    } catch {
+      // compiled after another thread turned the flag off: again
+    } finally {
+      v8.setFlagsFromString('--no-experimental-wasm-relaxed-simd');
+    }
+  }
+  return null;
+}
+
 /** Instantiates the module on the wasm backend's memory; returns why not, or null. */
 export function loadWinograd(backend: BackendWasm): string | null {
   if (mod) return null;
   const memory = (backend.wasm as unknown as { asm?: { memory?: unknown } }).asm?.memory;
   if (!(memory instanceof WA.Memory)) return 'the tfjs wasm module does not export its memory';
   try {
-    const relaxed = Uint8Array.from(atob(WINOGRAD_RELAXED_WASM_BASE64), (ch) => ch.charCodeAt(0));
-    const useRelaxed = env('OSTEON_WASM_RELAXED') !== '0' && WA.validate(relaxed);
-    const bytes = useRelaxed ? relaxed : Uint8Array.from(atob(WINOGRAD_WASM_BASE64), (ch) => ch.charCodeAt(0));
-    mod = new WA.Instance(new WA.Module(bytes), { env: { memory } }).exports as unknown as WinogradExports;
+    const relaxed = relaxedModule(Uint8Array.from(atob(WINOGRAD_RELAXED_WASM_BASE64), (ch) => ch.charCodeAt(0)));
+    const compiled = relaxed ?? new WA.Module(Uint8Array.from(atob(WINOGRAD_WASM_BASE64), (ch) => ch.charCodeAt(0)));
+    mod = new WA.Instance(compiled, { env: { memory } }).exports as unknown as WinogradExports;
+    flavor = relaxed ? 'relaxed-simd' : 'simd';
     return null;
   } catch (e) {
     return `Winograd wasm module failed to load: ${e instanceof Error ? e.message : String(e)}`;
