@@ -81,7 +81,12 @@ export function simdFlavor(): 'simd' | 'relaxed-simd' | null {
 /**
  * Instantiates the module on the wasm backend's memory. Returns why not (no SIMD in this
  * engine, a tfjs build that does not expose its memory), or null when the kernels are ready.
- * OSTEON_WASM_RELAXED=0 keeps the plain SIMD build where the relaxed one would load.
+ * OSTEON_WASM_RELAXED=0 keeps the plain SIMD build where the relaxed one would load. On Node 20
+ * this module always loads its plain build: there relaxed SIMD validates only while V8's
+ * --experimental-wasm-relaxed-simd is on, and winograd.ts turns that process-wide flag on for its
+ * own compile. A helper thread loading this module in that moment would take the relaxed build
+ * while the calling thread runs the plain one, and their filter gradients would differ by the
+ * fused multiply-add's rounding.
  */
 export function loadSimd(backend: BackendWasm): string | null {
   if (simd) return null;
@@ -89,7 +94,7 @@ export function loadSimd(backend: BackendWasm): string | null {
   if (!(memory instanceof WA.Memory)) return 'the tfjs wasm module does not export its memory';
   try {
     const relaxed = bytesOf(SIMD_RELAXED_WASM_BASE64);
-    const useRelaxed = globalThis.process?.env.OSTEON_WASM_RELAXED !== '0' && WA.validate(relaxed);
+    const useRelaxed = globalThis.process?.env.OSTEON_WASM_RELAXED !== '0' && !/^v20\./.test(globalThis.process?.version ?? '') && WA.validate(relaxed);
     const bytes = useRelaxed ? relaxed : bytesOf(SIMD_WASM_BASE64);
     const instance = new WA.Instance(new WA.Module(bytes), { env: { memory } });
     simd = instance.exports as unknown as SimdExports;
