@@ -28,8 +28,14 @@ function prod(shape: readonly number[]): number {
   return p;
 }
 
-/** Inputs kept between jobs (filters, biases), by the main thread's key. */
-const kept = new Map<number, tf.TensorInfo>();
+/** Inputs kept between jobs (filters, biases, batch slices, output parts), by the main thread's key. */
+const kept = new Map<string, tf.TensorInfo>();
+
+function keep(backend: ReturnType<typeof asWasm>, key: string, t: tf.TensorInfo): void {
+  const old = kept.get(key);
+  if (old) free(backend, old);
+  kept.set(key, t);
+}
 
 function run(job: HelperJob): HelperReply {
   const kernel = tf.getKernel(job.kernel, 'wasm');
@@ -48,7 +54,7 @@ function run(job: HelperJob): HelperReply {
       return t;
     }
     const t = backend.makeOutput(s.shape, 'float32');
-    if (s.key !== undefined) kept.set(s.key, t);
+    if (s.key !== undefined) keep(backend, s.key, t);
     else made.push(t);
     return t;
   });
@@ -73,7 +79,13 @@ function run(job: HelperJob): HelperReply {
     const need = job.out + 4 * size;
     if (data.byteLength < need) data.grow(Math.min(data.maxByteLength, Math.max(need, 2 * data.byteLength)));
     new Float32Array(data, job.out, size).set(view(backend, out));
-    return { type: 'done', shape: out.shape, ms: [t1 - t0, t2 - t1, performance.now() - t2] };
+    const reply: HelperReply = { type: 'done', shape: out.shape, ms: [t1 - t0, t2 - t1, performance.now() - t2] };
+    if (job.keepOut !== undefined) {
+      // The caller's result holds this part too; a later job that reads that slice finds it here.
+      keep(backend, job.keepOut, out);
+      out = null;
+    }
+    return reply;
   } finally {
     free(backend, ...made, ...(out ? [out] : []));
   }

@@ -25,10 +25,14 @@ import { CTRL_SLOTS, DEAD, DONE, JOB, STATE, TAKEN, type HelperCrash, type Helpe
  */
 
 interface Helper {
-  /** Keys of the inputs this helper keeps, oldest first (a Map keeps insertion order). */
-  kept: Map<number, true>;
-  /** Evictions of jobs taken back (never seen by the helper), sent with the next job. */
-  pendingEvict: number[];
+  /** Keys of the weights (filters, biases) this helper keeps, oldest first (a Map keeps insertion order). */
+  kept: Map<string, true>;
+  /** Keys of the batch slices and output parts this helper keeps → their bytes, oldest first. */
+  slices: Map<string, number>;
+  /** Bytes of `slices`. */
+  sliceBytes: number;
+  /** Evictions not yet sent (of jobs taken back, or decided after a reply), sent with the next job. */
+  pendingEvict: string[];
   worker: Worker;
   port: MessagePort;
   ctrl: Int32Array;
@@ -71,9 +75,62 @@ export const SPLIT_KERNELS: Readonly<Record<string, Split>> = {
 const MIN_MACS = 1 << 20;
 /** Whole inputs (filters, biases) each helper keeps between jobs; the least recently used goes first. */
 const KEPT = 96;
-/** Keys for kept inputs, per tensor buffer: tfjs tensors never change, so a buffer's key is its contents'. */
+/**
+ * Keys for kept inputs, per tensor buffer (dataId): tfjs tensors never change, so a buffer's key
+ * stands for its contents. Osteon's kernels that write a buffer in place (a bias added to a
+ * convolution's output, Adam's moments) call forgetKept first, so the next use gets a new key.
+ */
 const keys = new WeakMap<object, number>();
 let nextKey = 1;
+
+function keyOf(dataId: object): number {
+  let key = keys.get(dataId);
+  if (key === undefined) keys.set(dataId, (key = nextKey++));
+  return key;
+}
+
+/**
+ * Forget what the helpers keep of this buffer: a kernel is about to change it in place. Its
+ * next split call sends it again under a new key (the old entries age out of the helpers' LRU).
+ */
+export function forgetKept(dataId: object): void {
+  keys.delete(dataId);
+}
+
+/** Kernels whose batch-split output part the helper keeps (the next convolution often reads it). */
+const KEEP_OUT = new Set(['Conv2D', 'FusedConv2D', 'Conv3D', 'Conv2DBackpropInput', 'Conv3DBackpropInputV2']);
+/**
+ * Bytes of batch slices and output parts each helper keeps by default (OSTEON_WASM_KEEP_MB).
+ * The 2D reference step ([4,128,128,1], 16-32-64-128) sends its helper ~26 MiB of slices and has it keep ~28 MiB of output parts
+ * slices per step (docs/cpu-speed.md, "Split caches").
+ */
+const DEFAULT_KEEP_MB = 128;
+let keepBytes = DEFAULT_KEEP_MB * 2 ** 20;
+const keepStats = { hits: 0, hitBytes: 0, sent: 0, sentBytes: 0, outs: 0, outBytes: 0 };
+
+/** What the helpers' slice caches saved so far: slices found kept and sent (bytes), output parts kept (bench detail, tests). */
+export function splitKeeps(): Readonly<typeof keepStats> & { budget: number } {
+  return { ...keepStats, budget: keepBytes };
+}
+
+/** Tests and the bench set the slice budget in bytes (0: keep none from now on); returns the old one. */
+export function setKeepBytes(bytes: number): number {
+  const old = keepBytes;
+  keepBytes = bytes;
+  return old;
+}
+
+/**
+ * Bytes of batch slices each helper keeps: OSTEON_WASM_KEEP_MB (MiB, a whole number ≥ 0; 0
+ * keeps none), else DEFAULT_KEEP_MB.
+ */
+export function wantedKeepBytes(): number {
+  const env = process.env.OSTEON_WASM_KEEP_MB?.trim();
+  if (!env) return DEFAULT_KEEP_MB * 2 ** 20;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 0) throw new OsteonError({ code: 'usage', field: 'OSTEON_WASM_KEEP_MB', message: `OSTEON_WASM_KEEP_MB=${env}: expected a whole number of MiB ≥ 0` });
+  return n * 2 ** 20;
+}
 /** Inputs a helper keeps whole (weights): the ones that repeat across calls. */
 const KEEP = new Set(['filter', 'bias']);
 
@@ -206,6 +263,7 @@ function cannotBlock(): string | null {
  * status says why.
  */
 export function startWasmThreads(requested?: number): Promise<WasmThreadsStatus> {
+  if (!starting) keepBytes = wantedKeepBytes();
   starting ??= start(wantedWasmThreads(requested));
   return starting;
 }
@@ -245,7 +303,7 @@ function spawn(index: number): Promise<Helper> {
       if (m.type === 'failed') return fail(m.message);
       clearTimeout(timer);
       worker.unref();
-      resolve({ kept: new Map(), pendingEvict: [], worker, port: port1, ctrl: new Int32Array(ctrlBuffer), data, jobs: 0, index });
+      resolve({ kept: new Map(), slices: new Map(), sliceBytes: 0, pendingEvict: [], worker, port: port1, ctrl: new Int32Array(ctrlBuffer), data, jobs: 0, index });
     });
     worker.once('error', (e) => fail(e.message));
     worker.once('exit', (code) => fail(`exited with code ${code} while starting`));
@@ -355,6 +413,8 @@ type KernelArgs = Parameters<tf.KernelFunc>[0];
 /** One way to cut a call: per input the axis cut (absent: whole), the output's, parts along it. */
 interface Plan {
   cut: Map<string, number>;
+  /** A batch cut (axis 0 of the `batch` inputs, N ≥ 2): its slices may stay on the helpers. */
+  batch?: boolean;
   /** Output axis the parts fill (first: batch; rows: axis 1 of a batch-1 output), or 'sum'. */
   out: 'first' | 'rows' | 'last' | 'sum';
   /** [from, count] of each part along the cut axis, the calling thread's first. */
@@ -384,6 +444,7 @@ function planFor(kernelName: string, split: Split, args: KernelArgs, filterShape
   if (N >= 2) {
     return {
       cut: new Map(split.batch.map((n) => [n, 0])),
+      batch: true,
       out: split.sum ? 'sum' : 'first',
       parts: spans(N, 1),
       attrs: (n) => withEntry(split.shapeAttr, () => 0, n),
@@ -594,12 +655,46 @@ function computePart(plan: Plan, fallback: tf.KernelFunc, backend: ReturnType<ty
  * inputs, so what the job would have kept is forgotten and what it would have evicted is sent
  * with the next job.
  */
-function takeBack(job: { h: Helper; id: number; sent: number[]; evict: number[] }): boolean {
+let takeBackOn = true;
+
+/** Tests: whether unclaimed jobs are taken back (off: the calling thread always waits, so what a job keeps is certain); returns the old value. */
+export function setTakeBackForTest(on: boolean): boolean {
+  const old = takeBackOn;
+  takeBackOn = on;
+  return old;
+}
+
+function takeBack(job: { h: Helper; id: number; sent: string[]; evict: string[] }): boolean {
+  if (!takeBackOn) return false;
   if (Atomics.compareExchange(job.h.ctrl, TAKEN, job.id, 0) !== job.id) return false;
-  for (const key of job.sent) job.h.kept.delete(key);
+  for (const key of job.sent) {
+    job.h.kept.delete(key);
+    const bytes = job.h.slices.get(key);
+    if (bytes !== undefined) {
+      job.h.slices.delete(key);
+      job.h.sliceBytes -= bytes;
+    }
+  }
   job.h.pendingEvict.push(...job.evict);
   return true;
 }
+
+/** Marks a slice kept on h (most recent last), evicting the oldest others past the budget into pendingEvict. */
+function keepSlice(h: Helper, key: string, bytes: number, protect: ReadonlySet<string>): void {
+  h.slices.set(key, bytes);
+  h.sliceBytes += bytes;
+  if (h.sliceBytes <= keepBytes) return;
+  for (const [old, b] of h.slices) {
+    if (h.sliceBytes <= keepBytes) break;
+    if (protect.has(old)) continue;
+    h.slices.delete(old);
+    h.sliceBytes -= b;
+    h.pendingEvict.push(old);
+  }
+}
+
+/** The key of samples [from, from + n) of a tensor of batch N (the same bytes under any reshape that keeps N). */
+const sliceKey = (tensorKey: number, N: number, from: number, n: number): string => `${tensorKey}:${N}:${from}+${n}`;
 
 function cut(plan: Plan, name: string): number | undefined {
   return plan.cut.get(name);
@@ -611,14 +706,19 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
   const sliceShape = (t: tf.TensorInfo, axis: number, n: number): number[] => t.shape.map((d, i) => (i === axis ? n : d));
   const t0 = performance.now();
   // The helpers' slices first, so they work while this thread computes its own.
-  const posted: { h: Helper; id: number; from: number; n: number; out: number; sent: number[]; evict: number[] }[] = [];
+  const posted: { h: Helper; id: number; from: number; n: number; out: number; sent: string[]; evict: string[]; keepOut?: string }[] = [];
+  // Batch slices (and the output parts of KEEP_OUT kernels) stay on the helper (OSTEON_WASM_KEEP_MB).
+  const keepSlices = plan.batch === true && keepBytes > 0;
+  const resultKey = keepSlices && KEEP_OUT.has(kernelName) && plan.out === 'first' ? nextKey++ : 0;
+  const N = parts[parts.length - 1][0] + parts[parts.length - 1][1];
   for (let p = 1; p < parts.length; p++) {
     const h = helpers[p - 1];
     const [from, n] = parts[p];
     const slots: TensorSlot[] = [];
     let offset = 0;
-    const evict: number[] = h.pendingEvict.splice(0);
-    const sent: number[] = [];
+    const evict: string[] = [];
+    const sent: string[] = [];
+    const mine = new Set<string>();
     for (const [name, t] of ins) {
       const axis = cut(plan, name);
       const built = plan.built?.get(name);
@@ -632,10 +732,25 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
         continue;
       }
       const shape = axis === undefined ? [...t.shape] : sliceShape(t, axis, n);
-      let key: number | undefined;
-      if (axis === undefined && KEEP.has(name)) {
-        key = keys.get(t.dataId);
-        if (key === undefined) keys.set(t.dataId, (key = nextKey++));
+      let key: string | undefined;
+      if (keepSlices && axis === 0 && 4 * prod(shape) <= keepBytes) {
+        key = sliceKey(keyOf(t.dataId), N, from, n);
+        const bytes = 4 * prod(shape);
+        mine.add(key);
+        if (h.slices.has(key)) {
+          h.slices.delete(key);
+          h.slices.set(key, bytes); // most recent last
+          keepStats.hits++;
+          keepStats.hitBytes += bytes;
+          slots.push({ name, shape, offset: 0, key, cached: true });
+          continue;
+        }
+        keepSlice(h, key, bytes, mine);
+        sent.push(key);
+        keepStats.sent++;
+        keepStats.sentBytes += bytes;
+      } else if (axis === undefined && KEEP.has(name)) {
+        key = `w${keyOf(t.dataId)}`;
         if (h.kept.has(key)) {
           h.kept.delete(key);
           h.kept.set(key, true); // most recent last
@@ -645,7 +760,7 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
         h.kept.set(key, true);
         sent.push(key);
         while (h.kept.size > KEPT) {
-          const oldest = h.kept.keys().next().value as number;
+          const oldest = h.kept.keys().next().value as string;
           h.kept.delete(oldest);
           evict.push(oldest);
         }
@@ -658,8 +773,11 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
       slots.push({ name, shape, offset, key });
       offset = align(offset + 4 * len);
     }
-    const id = post(h, { type: 'job', id: 0, kernel: kernelName, attrs: plan.attrs(n), inputs: slots, out: offset, evict });
-    posted.push({ h, id, from, n, out: offset, sent, evict });
+    // Evictions decided before (pending) and for this job's slices, none of them this job's keys.
+    evict.push(...h.pendingEvict.splice(0));
+    const keepOut = resultKey ? sliceKey(resultKey, N, from, n) : undefined;
+    const id = post(h, { type: 'job', id: 0, kernel: kernelName, attrs: plan.attrs(n), inputs: slots, out: offset, evict, ...(keepOut ? { keepOut } : {}) });
+    posted.push({ h, id, from, n, out: offset, sent, evict, keepOut });
   }
   const t1 = performance.now();
   const n0 = parts[0][1];
@@ -673,6 +791,7 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
       if (takeBack(job)) continue;
       try {
         awaitReply(h, MIN_WAIT_MS);
+        if (job.keepOut) h.pendingEvict.push(job.keepOut); // no result holds it
       } catch {
         // this call's own error is the one to report
       }
@@ -690,6 +809,12 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
       results.push({ mine: computePart(plan, fallback, backend, ins, from, n) });
     } else {
       const r = awaitReply(h, Math.max(MIN_WAIT_MS, 20 * (t2 - t1)));
+      if (job.keepOut) {
+        // The helper kept its output part: the caller's result's slice, once the result exists.
+        keepSlice(h, job.keepOut, 4 * prod(r.shape), new Set());
+        keepStats.outs++;
+        keepStats.outBytes += 4 * prod(r.shape);
+      }
       if (r.ms) {
         times.helperCopyIn += r.ms[0];
         times.helperKernel += r.ms[1];
@@ -709,6 +834,7 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
   const axis = plan.out === 'first' ? 0 : plan.out === 'rows' ? 1 : own.shape.length - 1;
   const fullShape = own.shape.map((d, i) => (i === axis ? total : d));
   const result = plan.out === 'sum' ? own : backend.makeOutput(fullShape, 'float32');
+  if (resultKey) keys.set(result.dataId, resultKey);
   const pieces: Array<[Float32Array, number, number]> = [[view(backend, own), 0, n0]];
   posted.forEach(({ h, from, n, out }, i) => {
     const want = plan.out === 'sum' ? prod(own.shape) : prod(own.shape.map((d, j) => (j === axis ? n : d)));

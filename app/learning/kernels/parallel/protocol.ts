@@ -31,10 +31,11 @@ export interface TensorSlot {
   /** Byte offset in the data buffer (float32); unused when `cached`. */
   offset: number;
   /**
-   * A whole input (a filter, a bias) the helper keeps between jobs under this key, so XNNPACK
-   * keeps its packed weights too: `cached` means the helper holds it already (nothing sent).
+   * An input the helper keeps between jobs under this key: a whole filter or bias ('w12'), so
+   * XNNPACK keeps its packed weights too, or a batch slice ('12:4:2+2': tensor 12 of batch 4,
+   * samples 2 and 3). `cached` means the helper holds it already (nothing sent).
    */
-  key?: number;
+  key?: string;
   cached?: boolean;
 }
 
@@ -48,7 +49,9 @@ export interface HelperJob {
   /** Byte offset where the helper writes its output (it grows the buffer if needed). */
   out: number;
   /** Kept inputs the helper drops before this job (the main thread decides what stays). */
-  evict: number[];
+  evict: string[];
+  /** Keep the output under this key after copying it out (a batch slice of the caller's result). */
+  keepOut?: string;
 }
 
 export interface HelperQuit {

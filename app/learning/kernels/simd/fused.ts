@@ -4,6 +4,7 @@ import { CONV_BIAS, RELU_BIAS_GRAD, type ConvBiasAttrs } from '../../model/fused
 import { POOL_SKIP, POOL_SKIP_GRAD, type PoolSkipAttrs } from '../../model/poolskip.ts';
 import { CONV_T_BIAS, CONV_T_BIAS_GRAD, CONV_T_INPUT_GRAD, type ConvTransposeBiasAttrs } from '../../model/upconv.ts';
 import { asWasm, free, view } from '../wasm_heap.ts';
+import { forgetKept } from '../parallel/pool.ts';
 import { poolGeom, ptr, simdModule, type SimdExports } from './simd.ts';
 
 /**
@@ -47,9 +48,14 @@ function count(name: string): void {
   served.set(name, (served.get(name) ?? 0) + 1);
 }
 
-/** A writable output for `t`'s result: `t` itself when nothing else holds its buffer. */
+/**
+ * A writable output for `t`'s result: `t` itself when nothing else holds its buffer. Then it is
+ * written in place, so the helper threads' copies of its slices are forgotten (forgetKept).
+ */
 function ownOrNew(b: BackendWasm, t: tf.TensorInfo): tf.TensorInfo {
-  return b.refCount(t.dataId) === 1 ? t : b.makeOutput([...t.shape], 'float32');
+  if (b.refCount(t.dataId) !== 1) return b.makeOutput([...t.shape], 'float32');
+  forgetKept(t.dataId);
+  return t;
 }
 
 const convBias: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -370,6 +376,9 @@ export function simdAdam(b: BackendWasm, list: ReadonlyArray<{ w: tf.TensorInfo;
   if (!s) return false;
   const negLr = -k[0];
   for (const e of list) {
+    // The moments change in place (no convolution reads them, but a kept copy would be stale).
+    forgetKept(e.m.dataId);
+    forgetKept(e.v.dataId);
     s.adam(ptr(b, e.w), ptr(b, e.g), ptr(b, e.m), ptr(b, e.v), ptr(b, e.out), size(e.w.shape), negLr, k[1], k[2], k[3], k[4], k[5], k[6], k[7]);
   }
   return true;
