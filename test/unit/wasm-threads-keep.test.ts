@@ -10,11 +10,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../app/learning/backend.ts';
 import { convBiasRelu } from '../../app/learning/model/fused.ts';
+import { convTransposeBias } from '../../app/learning/model/upconv.ts';
+import { UPCONV_DIRECT, simdFusedCounts } from '../../app/learning/kernels/simd/fused.ts';
 import { setKeepBytes, setSplitKernels, setTakeBackForTest, splitCalls, splitKeeps, startWasmThreads, stopWasmThreads, wantedKeepBytes } from '../../app/learning/kernels/parallel/pool.ts';
 import { setWinograd } from '../../app/learning/kernels/simd/winograd.ts';
 import { OsteonError } from '../../app/util/errors.ts';
 import { runCli } from '../helpers/cli.ts';
-import { on, rand, relDiff, size } from './kernels-helpers.ts';
+import { expectClose, on, printWorst, rand, relDiff, size } from './kernels-helpers.ts';
 
 let threads = 1;
 const winogradEnv = process.env.OSTEON_WINOGRAD;
@@ -34,6 +36,7 @@ beforeAll(async () => {
   setTakeBackForTest(false);
 }, 120_000);
 afterAll(async () => {
+  printWorst('wasm-threads-keep');
   setTakeBackForTest(true);
   setKeepBytes(budget);
   await stopWasmThreads();
@@ -138,6 +141,40 @@ describe('batch slices kept on the helper thread', () => {
     } finally {
       tf.dispose([x, w1, w2, b]);
     }
+  });
+});
+
+describe('the transposed convs (OsteonConvTransposeBias, its input and filter + bias gradients) split by batch', () => {
+  const cases: Array<[string, number[], number[], number[], number]> = [
+    // The direct 2x2 stride-2 SIMD kernels; batch 3 splits 2 + 1.
+    ['2D 2×2 stride 2 (direct kernels), batch 3', [3, 32, 32, 32], [2, 2, 32, 32], [3, 64, 64, 32], 3],
+    // The generic path (Conv3DBackpropInputV2 + bias; Conv3DBackpropFilterV2 + Sum) run inside the split kernel.
+    ['3D 2×2×2 stride 2 (generic), batch 2', [2, 8, 8, 8, 32], [2, 2, 2, 32, 32], [2, 16, 16, 16, 32], 2],
+  ];
+  for (const [label, xs, ws, out, minCalls] of cases) {
+    it(label, async (ctx) => {
+      if (threads < 2) ctx.skip();
+      const fn = () => withGrads((x, w, b) => convTransposeBias(x, w, b, out, 2, 'same'), [t(xs, 7), t(ws, 8), t([out[out.length - 1]], 9)]);
+      const direct0 = simdFusedCounts()[UPCONV_DIRECT] ?? 0;
+      const kept = await split(budget, fn);
+      const one = await single(fn);
+      // Forward, input gradient (2D), filter + bias gradient: each one split call.
+      expect(kept.calls, 'split calls').toBeGreaterThanOrEqual(minCalls);
+      if (xs.length === 4) expect((simdFusedCounts()[UPCONV_DIRECT] ?? 0) - direct0, 'direct kernel calls').toBeGreaterThan(0);
+      expect(relDiff(kept.out[0], one[0]), `${label} y`).toBe(0);
+      expect(relDiff(kept.out[1], one[1]), `${label} dx`).toBe(0);
+      // dfilter and dbias: per-thread partial sums added in a fixed order.
+      expectClose(`${label} dW`, [kept.out[2]], [one[2]], 5e-6);
+      expectClose(`${label} db`, [kept.out[3]], [one[3]], 5e-6);
+    });
+  }
+
+  it('batch 1, and calls under 2²³ multiply-adds, run on the calling thread', async (ctx) => {
+    if (threads < 2) ctx.skip();
+    const one = await split(budget, () => [convTransposeBias(t([1, 64, 64, 32], 1), t([2, 2, 32, 32], 2), t([32], 3), [1, 128, 128, 32], 2, 'same')]);
+    expect(one.calls).toBe(0);
+    const small = await split(budget, () => [convTransposeBias(t([2, 16, 16, 32], 1), t([2, 2, 32, 32], 2), t([32], 3), [2, 32, 32, 32], 2, 'same')]);
+    expect(small.calls).toBe(0);
   });
 });
 

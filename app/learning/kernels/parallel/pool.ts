@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { OsteonError } from '../../../util/errors.ts';
 import { geomFrom2D, geomFrom3D } from '../geometry.ts';
 import { alias, asWasm, free, releaseAlias, view } from '../wasm_heap.ts';
-import { CTRL_SLOTS, DEAD, DONE, JOB, STATE, TAKEN, type HelperCrash, type HelperSleep, growableSab, type GrowableSab, type HelperData, type HelperJob, type HelperQuit, type HelperReady, type HelperReply, type TensorSlot } from './protocol.ts';
+import { CTRL_SLOTS, DEAD, DONE, JOB, STATE, TAKEN, alignOffset, outOffsets, type HelperCrash, type HelperSleep, growableSab, type GrowableSab, type HelperData, type HelperJob, type HelperQuit, type HelperReady, type HelperReply, type TensorSlot } from './protocol.ts';
 
 /**
  * Threads for the pure-wasm rung. tfjs-backend-wasm runs single-threaded in Node (its threaded
@@ -51,7 +51,11 @@ interface Helper {
  */
 interface Split {
   batch: string[];
-  shapeAttr?: 'inputShape';
+  shapeAttr?: 'inputShape' | 'outShape';
+  /** Only split by batch (N ≥ 2); batch 1 runs on the calling thread. */
+  batchOnly?: boolean;
+  /** Fewest multiply-adds (as splitKernel counts them) worth a split; MIN_MACS if absent. */
+  minMacs?: number;
   sum?: boolean;
   /** input name → axis counted from the end (1: last) cut along the channel split. */
   channel: Record<string, number>;
@@ -59,6 +63,9 @@ interface Split {
   filterAxis: 1 | 2;
   channelAttr?: 'inputShape' | 'filterShape';
 }
+
+/** Fewest multiply-adds for splitting a transposed conv (the U-Net's smallest: 33M). */
+const MIN_MACS_T = 1 << 23;
 
 /** The kernels that run split, and how. */
 export const SPLIT_KERNELS: Readonly<Record<string, Split>> = {
@@ -69,6 +76,13 @@ export const SPLIT_KERNELS: Readonly<Record<string, Split>> = {
   Conv3D: { batch: ['x'], channel: { filter: 1 }, filterAxis: 1 },
   Conv3DBackpropInputV2: { batch: ['dy'], shapeAttr: 'inputShape', channel: { filter: 2 }, filterAxis: 2, channelAttr: 'inputShape' },
   Conv3DBackpropFilterV2: { batch: ['x', 'dy'], sum: true, channel: { dy: 1 }, filterAxis: 1, channelAttr: 'filterShape' },
+  // The transposed conv + bias of model/upconv.ts on the pure-wasm rung (kernels/simd/fused.ts
+  // registers them split): by batch only. The filter gradient's two outputs [dfilter, dbias] are both sums.
+  // One tap per output pixel: a call under MIN_MACS_T takes under ~1 ms, which the split's fixed
+  // cost (~0.3 ms of copies and a wake-up per call on a quiet machine) would mostly eat.
+  OsteonConvTransposeBias: { batch: ['x'], shapeAttr: 'outShape', batchOnly: true, minMacs: MIN_MACS_T, channel: {}, filterAxis: 1 },
+  OsteonConvTransposeInputGrad: { batch: ['dy'], shapeAttr: 'outShape', batchOnly: true, minMacs: MIN_MACS_T, channel: {}, filterAxis: 1 },
+  OsteonConvTransposeBiasGrad: { batch: ['x', 'dy'], shapeAttr: 'outShape', sum: true, batchOnly: true, minMacs: MIN_MACS_T, channel: {}, filterAxis: 1 },
 };
 
 /** Below this many multiply-adds a split costs more than it saves (copies, a wake-up). */
@@ -101,8 +115,8 @@ export function forgetKept(dataId: object): void {
 const KEEP_OUT = new Set(['Conv2D', 'FusedConv2D', 'Conv3D', 'Conv2DBackpropInput', 'Conv3DBackpropInputV2']);
 /**
  * Bytes of batch slices and output parts each helper keeps by default (OSTEON_WASM_KEEP_MB).
- * The 2D reference step ([4,128,128,1], 16-32-64-128) sends its helper ~26 MiB of slices and has it keep ~28 MiB of output parts
- * slices per step (docs/cpu-speed.md, "Split caches").
+ * The 2D reference step ([4,128,128,1], 16-32-64-128) sends its helper ~26 MiB of slices and has
+ * it keep ~28 MiB of output parts per step (docs/cpu-speed.md, "Split caches").
  */
 const DEFAULT_KEEP_MB = 128;
 let keepBytes = DEFAULT_KEEP_MB * 2 ** 20;
@@ -406,7 +420,7 @@ function ensure(h: Helper, bytes: number): void {
   if (h.data.byteLength < bytes) h.data.grow(Math.min(h.data.maxByteLength, Math.max(bytes, 2 * h.data.byteLength)));
 }
 
-const align = (n: number): number => (n + 63) & ~63;
+const align = alignOffset;
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
@@ -450,6 +464,7 @@ function planFor(kernelName: string, split: Split, args: KernelArgs, filterShape
       attrs: (n) => withEntry(split.shapeAttr, () => 0, n),
     };
   }
+  if (split.batchOnly) return null;
   if (split.sum || ROW_FORWARD.has(kernelName)) {
     const rows = rowPlan(args, filterShape, threads, !split.sum);
     if (rows) return rows;
@@ -581,7 +596,7 @@ export function splitKernel(kernelName: string, fallback: tf.KernelFunc): tf.Ker
     if ((args.attrs as { dataFormat?: string } | undefined)?.dataFormat === 'NCHW' || (args.attrs as { dataFormat?: string } | undefined)?.dataFormat === 'NCDHW') return fallback(args);
     // Multiply-adds: positions of the batched tensor × filter taps × the filter's other channel axis.
     const macs = (prod(lead.shape) / lead.shape[lead.shape.length - 1]) * prod(filterShape);
-    if (macs < MIN_MACS) return fallback(args);
+    if (macs < (split.minMacs ?? MIN_MACS)) return fallback(args);
     const plan = planFor(kernelName, split, args, filterShape, 1 + helpers.length);
     if (!plan || plan.parts.length < 2) return fallback(args);
     const dead = helpers.find((h) => Atomics.load(h.ctrl, STATE) === DEAD);
@@ -609,7 +624,7 @@ export function unsplit(f: tf.KernelFunc): tf.KernelFunc {
 }
 
 /** Runs `fallback` on this thread for the part [from, from + n) of the plan's cut. */
-function computePart(plan: Plan, fallback: tf.KernelFunc, backend: ReturnType<typeof asWasm>, ins: Array<[string, tf.TensorInfo]>, from: number, n: number): tf.TensorInfo {
+function computePart(plan: Plan, fallback: tf.KernelFunc, backend: ReturnType<typeof asWasm>, ins: Array<[string, tf.TensorInfo]>, from: number, n: number): tf.TensorInfo | tf.TensorInfo[] {
   const sliceShape = (t: tf.TensorInfo, axis: number): number[] => t.shape.map((d, i) => (i === axis ? n : d));
   const aliases: tf.TensorInfo[] = [];
   const temps: tf.TensorInfo[] = [];
@@ -643,7 +658,7 @@ function computePart(plan: Plan, fallback: tf.KernelFunc, backend: ReturnType<ty
       if (built) built.fill(view(backend, t), from, n, view(backend, mine[name]!));
       else if (axis !== undefined && !contiguous(t, axis)) gather(view(backend, t), t.shape, axis, from, n, view(backend, mine[name]!));
     }
-    return fallback({ inputs: mine, backend, attrs: plan.attrs(n) }) as tf.TensorInfo;
+    return fallback({ inputs: mine, backend, attrs: plan.attrs(n) }) as tf.TensorInfo | tf.TensorInfo[];
   } finally {
     for (const a of aliases) releaseAlias(backend, a);
     free(backend, ...temps);
@@ -700,7 +715,9 @@ function cut(plan: Plan, name: string): number | undefined {
   return plan.cut.get(name);
 }
 
-function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args: KernelArgs, ins: Array<[string, tf.TensorInfo]>): tf.TensorInfo {
+const outputs = (r: tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo[] => (Array.isArray(r) ? r : [r]);
+
+function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args: KernelArgs, ins: Array<[string, tf.TensorInfo]>): tf.TensorInfo | tf.TensorInfo[] {
   const backend = asWasm(args.backend);
   const { parts } = plan;
   const sliceShape = (t: tf.TensorInfo, axis: number, n: number): number[] => t.shape.map((d, i) => (i === axis ? n : d));
@@ -781,7 +798,7 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
   }
   const t1 = performance.now();
   const n0 = parts[0][1];
-  let own: tf.TensorInfo;
+  let own: tf.TensorInfo | tf.TensorInfo[];
   try {
     own = computePart(plan, fallback, backend, ins, 0, n0);
   } catch (e) {
@@ -801,26 +818,26 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
   const t2 = performance.now();
   // A job its helper has not started yet (its thread is waiting for a core, on a loaded machine)
   // is taken back and computed here, so a split call is never much slower than one thread.
-  const results: Array<{ mine: tf.TensorInfo } | { shape: number[] }> = [];
+  const results: Array<{ mine: tf.TensorInfo[] } | { shapes: number[][] }> = [];
   for (const job of posted) {
     const { h, from, n } = job;
     if (takeBack(job)) {
       stolen++;
-      results.push({ mine: computePart(plan, fallback, backend, ins, from, n) });
+      results.push({ mine: outputs(computePart(plan, fallback, backend, ins, from, n)) });
     } else {
       const r = awaitReply(h, Math.max(MIN_WAIT_MS, 20 * (t2 - t1)));
-      if (job.keepOut) {
+      if (job.keepOut && r.shapes.length === 1) {
         // The helper kept its output part: the caller's result's slice, once the result exists.
-        keepSlice(h, job.keepOut, 4 * prod(r.shape), new Set());
+        keepSlice(h, job.keepOut, 4 * prod(r.shapes[0]), new Set());
         keepStats.outs++;
-        keepStats.outBytes += 4 * prod(r.shape);
+        keepStats.outBytes += 4 * prod(r.shapes[0]);
       }
       if (r.ms) {
         times.helperCopyIn += r.ms[0];
         times.helperKernel += r.ms[1];
         times.helperCopyOut += r.ms[2];
       }
-      results.push({ shape: r.shape });
+      results.push({ shapes: r.shapes });
     }
   }
   const t3 = performance.now();
@@ -829,37 +846,59 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
   times.copyIn += t1 - t0;
   times.own += t2 - t1;
   times.wait += t3 - t2;
-  // Views only from here on: no allocation below but `result`, taken before them.
-  const total = parts[parts.length - 1][0] + parts[parts.length - 1][1];
-  const axis = plan.out === 'first' ? 0 : plan.out === 'rows' ? 1 : own.shape.length - 1;
-  const fullShape = own.shape.map((d, i) => (i === axis ? total : d));
-  const result = plan.out === 'sum' ? own : backend.makeOutput(fullShape, 'float32');
-  if (resultKey) keys.set(result.dataId, resultKey);
-  const pieces: Array<[Float32Array, number, number]> = [[view(backend, own), 0, n0]];
-  posted.forEach(({ h, from, n, out }, i) => {
-    const want = plan.out === 'sum' ? prod(own.shape) : prod(own.shape.map((d, j) => (j === axis ? n : d)));
-    const r = results[i];
-    if ('mine' in r) {
-      pieces.push([view(backend, r.mine), from, n]);
-      return;
+  const owns = outputs(own);
+  const checked = (h: Helper, shapes: number[][], k: number, want: number): void => {
+    if (shapes.length !== owns.length || prod(shapes[k]) !== want) {
+      helperFailed(h, `returned ${shapes.length} output(s) [${shapes.map((s) => s.join(',')).join('], [')}], not the ${owns.length} of its part`);
     }
-    if (prod(r.shape) !== want) helperFailed(h, `returned shape [${r.shape.join(',')}], not the ${want} values of its part`);
-    pieces.push([new Float32Array(h.data, out, want), from, n]);
-  });
+  };
+  let result: tf.TensorInfo | tf.TensorInfo[];
   if (plan.out === 'sum') {
-    // Parts added in order, the calling thread's first.
-    const acc = pieces[0][0];
-    for (const [part] of pieces.slice(1)) for (let j = 0; j < acc.length; j++) acc[j] += part[j];
+    // Each output: the parts added in order, the calling thread's first (no allocation: views hold).
+    owns.forEach((o, k) => {
+      const acc = view(backend, o);
+      posted.forEach(({ h, out }, i) => {
+        const r = results[i];
+        let part: Float32Array;
+        if ('mine' in r) part = view(backend, r.mine[k]);
+        else {
+          checked(h, r.shapes, k, acc.length);
+          part = new Float32Array(h.data, outOffsets(out, r.shapes)[k], acc.length);
+        }
+        for (let j = 0; j < acc.length; j++) acc[j] += part[j];
+      });
+    });
+    result = own;
   } else {
-    const dst = view(backend, result);
+    if (owns.length !== 1) throw new Error(`${kernelName}: a split kernel with ${owns.length} outputs must sum them`);
+    const one = owns[0];
+    // Views only from here on: no allocation below but `result`, taken before them.
+    const total = parts[parts.length - 1][0] + parts[parts.length - 1][1];
+    const axis = plan.out === 'first' ? 0 : plan.out === 'rows' ? 1 : one.shape.length - 1;
+    const fullShape = one.shape.map((d, i) => (i === axis ? total : d));
+    const made = backend.makeOutput(fullShape, 'float32');
+    result = made;
+    if (resultKey) keys.set(made.dataId, resultKey);
+    const pieces: Array<[Float32Array, number, number]> = [[view(backend, one), 0, n0]];
+    posted.forEach(({ h, from, n, out }, i) => {
+      const want = prod(one.shape.map((d, j) => (j === axis ? n : d)));
+      const r = results[i];
+      if ('mine' in r) {
+        pieces.push([view(backend, r.mine[0]), from, n]);
+        return;
+      }
+      checked(h, r.shapes, 0, want);
+      pieces.push([new Float32Array(h.data, out, want), from, n]);
+    });
+    const dst = view(backend, made);
     for (const [part, from, n] of pieces) {
       // Batch parts, and row parts of a batch-1 output, are contiguous blocks.
       if (axis === 0 || (axis === 1 && fullShape[0] === 1)) dst.set(part, from * prod(fullShape, axis + 1));
       else scatterLast(part, fullShape, from, n, dst);
     }
-    free(backend, own);
+    free(backend, one);
   }
-  for (const r of results) if ('mine' in r) free(backend, r.mine);
+  for (const r of results) if ('mine' in r) free(backend, ...r.mine);
   const t4 = performance.now();
   times.copyOut += t4 - t3;
   judge(t4 - t0, ((t2 - t1) * total0) / n0);

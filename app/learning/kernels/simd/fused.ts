@@ -4,7 +4,7 @@ import { CONV_BIAS, RELU_BIAS_GRAD, type ConvBiasAttrs } from '../../model/fused
 import { POOL_SKIP, POOL_SKIP_GRAD, type PoolSkipAttrs } from '../../model/poolskip.ts';
 import { CONV_T_BIAS, CONV_T_BIAS_GRAD, CONV_T_INPUT_GRAD, type ConvTransposeBiasAttrs } from '../../model/upconv.ts';
 import { asWasm, free, view } from '../wasm_heap.ts';
-import { forgetKept } from '../parallel/pool.ts';
+import { SPLIT_KERNELS, forgetKept, splitKernel } from '../parallel/pool.ts';
 import { poolGeom, ptr, simdModule, type SimdExports } from './simd.ts';
 
 /**
@@ -281,7 +281,8 @@ export function setSimdFusedKernels(on: boolean): boolean {
   const was = active;
   if (on === active) return was;
   for (const [name, fn] of fusedKernels) {
-    if (on) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn });
+    // The transposed convs split by batch over the helper threads, as the convolutions (parallel/pool.ts).
+    if (on) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: SPLIT_KERNELS[name] ? splitKernel(name, fn) : fn });
     else tf.unregisterKernel(name, 'wasm');
   }
   active = on;
