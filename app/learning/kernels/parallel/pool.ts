@@ -818,16 +818,47 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
   const t2 = performance.now();
   // A job its helper has not started yet (its thread is waiting for a core, on a loaded machine)
   // is taken back and computed here, so a split call is never much slower than one thread.
-  const results: Array<{ mine: tf.TensorInfo[] } | { shapes: number[][] }> = [];
-  for (const job of posted) {
-    const { h, from, n } = job;
-    if (takeBack(job)) {
-      stolen++;
-      results.push({ mine: outputs(computePart(plan, fallback, backend, ins, from, n)) });
-    } else {
+  const results: Array<{ mine: tf.TensorInfo[] } | { shapes: number[][] } | null> = posted.map((job) => {
+    if (!takeBack(job)) return null;
+    stolen++;
+    return { mine: outputs(computePart(plan, fallback, backend, ins, job.from, job.n)) };
+  });
+  const tBack = performance.now();
+  const owns = outputs(own);
+  const total = parts[parts.length - 1][0] + parts[parts.length - 1][1];
+  // A concatenated output is made now, and this thread's part (and any taken back) copied in
+  // while the helpers finish theirs.
+  let made: tf.TensorInfo | null = null;
+  let place: (part: Float32Array, from: number, n: number) => void = () => {};
+  let partSize: (n: number) => number = () => 0;
+  if (plan.out !== 'sum') {
+    if (owns.length !== 1) throw new Error(`${kernelName}: a split kernel with ${owns.length} outputs must sum them`);
+    const one = owns[0];
+    const axis = plan.out === 'first' ? 0 : plan.out === 'rows' ? 1 : one.shape.length - 1;
+    const fullShape = one.shape.map((d, i) => (i === axis ? total : d));
+    made = backend.makeOutput(fullShape, 'float32');
+    if (resultKey) keys.set(made.dataId, resultKey);
+    // Views only from here on: no allocation below.
+    const dst = view(backend, made);
+    // Batch parts, and row parts of a batch-1 output, are contiguous blocks.
+    const contiguous = axis === 0 || (axis === 1 && fullShape[0] === 1);
+    const inner = prod(fullShape, axis + 1);
+    place = (part, from, n) => (contiguous ? dst.set(part, from * inner) : scatterLast(part, fullShape, from, n, dst));
+    partSize = (n) => prod(one.shape.map((d, j) => (j === axis ? n : d)));
+    place(view(backend, one), 0, n0);
+    results.forEach((r, i) => {
+      if (r && 'mine' in r) place(view(backend, r.mine[0]), posted[i].from, posted[i].n);
+    });
+    free(backend, one);
+  }
+  const t3 = performance.now();
+  try {
+    posted.forEach((job, i) => {
+      if (results[i]) return;
+      const { h } = job;
       const r = awaitReply(h, Math.max(MIN_WAIT_MS, 20 * (t2 - t1)));
       if (job.keepOut && r.shapes.length === 1) {
-        // The helper kept its output part: the caller's result's slice, once the result exists.
+        // The helper kept its output part: the caller's result's slice.
         keepSlice(h, job.keepOut, 4 * prod(r.shapes[0]), new Set());
         keepStats.outs++;
         keepStats.outBytes += 4 * prod(r.shapes[0]);
@@ -837,28 +868,30 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
         times.helperKernel += r.ms[1];
         times.helperCopyOut += r.ms[2];
       }
-      results.push({ shapes: r.shapes });
-    }
+      results[i] = { shapes: r.shapes };
+    });
+  } catch (e) {
+    if (made) free(backend, made);
+    for (const r of results) if (r && 'mine' in r) free(backend, ...r.mine);
+    throw e;
   }
-  const t3 = performance.now();
+  const t4 = performance.now();
   splits++;
-  const total0 = parts[parts.length - 1][0] + parts[parts.length - 1][1];
   times.copyIn += t1 - t0;
   times.own += t2 - t1;
-  times.wait += t3 - t2;
-  const owns = outputs(own);
+  times.wait += tBack - t2 + (t4 - t3);
   const checked = (h: Helper, shapes: number[][], k: number, want: number): void => {
     if (shapes.length !== owns.length || prod(shapes[k]) !== want) {
       helperFailed(h, `returned ${shapes.length} output(s) [${shapes.map((s) => s.join(',')).join('], [')}], not the ${owns.length} of its part`);
     }
   };
   let result: tf.TensorInfo | tf.TensorInfo[];
-  if (plan.out === 'sum') {
+  if (made === null) {
     // Each output: the parts added in order, the calling thread's first (no allocation: views hold).
     owns.forEach((o, k) => {
       const acc = view(backend, o);
       posted.forEach(({ h, out }, i) => {
-        const r = results[i];
+        const r = results[i]!;
         let part: Float32Array;
         if ('mine' in r) part = view(backend, r.mine[k]);
         else {
@@ -870,37 +903,18 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
     });
     result = own;
   } else {
-    if (owns.length !== 1) throw new Error(`${kernelName}: a split kernel with ${owns.length} outputs must sum them`);
-    const one = owns[0];
-    // Views only from here on: no allocation below but `result`, taken before them.
-    const total = parts[parts.length - 1][0] + parts[parts.length - 1][1];
-    const axis = plan.out === 'first' ? 0 : plan.out === 'rows' ? 1 : one.shape.length - 1;
-    const fullShape = one.shape.map((d, i) => (i === axis ? total : d));
-    const made = backend.makeOutput(fullShape, 'float32');
-    result = made;
-    if (resultKey) keys.set(made.dataId, resultKey);
-    const pieces: Array<[Float32Array, number, number]> = [[view(backend, one), 0, n0]];
     posted.forEach(({ h, from, n, out }, i) => {
-      const want = prod(one.shape.map((d, j) => (j === axis ? n : d)));
-      const r = results[i];
-      if ('mine' in r) {
-        pieces.push([view(backend, r.mine[0]), from, n]);
-        return;
-      }
+      const r = results[i]!;
+      if ('mine' in r) return; // placed above
+      const want = partSize(n);
       checked(h, r.shapes, 0, want);
-      pieces.push([new Float32Array(h.data, out, want), from, n]);
+      place(new Float32Array(h.data, out, want), from, n);
     });
-    const dst = view(backend, made);
-    for (const [part, from, n] of pieces) {
-      // Batch parts, and row parts of a batch-1 output, are contiguous blocks.
-      if (axis === 0 || (axis === 1 && fullShape[0] === 1)) dst.set(part, from * prod(fullShape, axis + 1));
-      else scatterLast(part, fullShape, from, n, dst);
-    }
-    free(backend, one);
+    result = made;
   }
-  for (const r of results) if ('mine' in r) free(backend, ...r.mine);
-  const t4 = performance.now();
-  times.copyOut += t4 - t3;
-  judge(t4 - t0, ((t2 - t1) * total0) / n0);
+  for (const r of results) if (r && 'mine' in r) free(backend, ...r.mine);
+  const t5 = performance.now();
+  times.copyOut += t3 - tBack + (t5 - t4);
+  judge(t5 - t0, ((t2 - t1) * total) / n0);
   return result;
 }
