@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { initBackend, tf } from '../../app/learning/backend.ts';
 import { convBiasRelu } from '../../app/learning/model/fused.ts';
 import { convTransposeBias } from '../../app/learning/model/upconv.ts';
-import { UPCONV_DIRECT, simdFusedCounts } from '../../app/learning/kernels/simd/fused.ts';
+import { UPCONV_DIRECT, setSplitTransposedConvs, simdFusedCounts } from '../../app/learning/kernels/simd/fused.ts';
 import { setKeepBytes, setSplitKernels, setTakeBackForTest, splitCalls, splitKeeps, startWasmThreads, stopWasmThreads, wantedKeepBytes } from '../../app/learning/kernels/parallel/pool.ts';
 import { setWinograd } from '../../app/learning/kernels/simd/winograd.ts';
 import { OsteonError } from '../../app/util/errors.ts';
@@ -145,6 +145,26 @@ describe('batch slices kept on the helper thread', () => {
 });
 
 describe('the transposed convs (OsteonConvTransposeBias, its input and filter + bias gradients) split by batch', () => {
+  // Off by default (no faster: memory-bound); setSplitTransposedConvs(true) registers them split.
+  let was = false;
+  beforeAll(() => {
+    was = setSplitTransposedConvs(true);
+  });
+  afterAll(() => {
+    setSplitTransposedConvs(was);
+  });
+
+  it('are not split by default', async (ctx) => {
+    if (threads < 2) ctx.skip();
+    setSplitTransposedConvs(false);
+    try {
+      const r = await split(budget, () => [convTransposeBias(t([2, 32, 32, 32], 1), t([2, 2, 32, 32], 2), t([32], 3), [2, 64, 64, 32], 2, 'same')]);
+      expect(r.calls).toBe(0);
+    } finally {
+      setSplitTransposedConvs(true);
+    }
+  });
+
   const cases: Array<[string, number[], number[], number[], number]> = [
     // The direct 2x2 stride-2 SIMD kernels; batch 3 splits 2 + 1.
     ['2D 2×2 stride 2 (direct kernels), batch 3', [3, 32, 32, 32], [2, 2, 32, 32], [3, 64, 64, 32], 3],

@@ -267,6 +267,28 @@ const fusedKernels: ReadonlyArray<[string, tf.KernelFunc]> = [
 ];
 
 let active = false;
+let splitTransposed = false;
+
+/**
+ * Whether the transposed convs (OsteonConvTransposeBias, its input and filter + bias gradients)
+ * run split by batch over the helper threads (parallel/pool.ts); returns the old value. Off by
+ * default: measured no faster than one thread in the 2D reference step (they are memory-bound:
+ * the calling thread's half took 60–65% of the whole call while the helper ran the other half),
+ * and their short split calls were taken back more often on a loaded machine
+ * (docs/cpu-speed.md, "Split caches and more split kernels").
+ */
+export function setSplitTransposedConvs(on: boolean): boolean {
+  const old = splitTransposed;
+  splitTransposed = on;
+  if (active && old !== on) {
+    for (const [name, fn] of fusedKernels) {
+      if (!SPLIT_KERNELS[name]) continue;
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: on ? splitKernel(name, fn) : fn });
+    }
+  }
+  return old;
+}
 
 /** Kernel names as the backend report gives them. */
 export const simdFusedKernelNames = fusedKernels.map(([k]) => `wasm-simd:${k}`);
@@ -281,8 +303,7 @@ export function setSimdFusedKernels(on: boolean): boolean {
   const was = active;
   if (on === active) return was;
   for (const [name, fn] of fusedKernels) {
-    // The transposed convs split by batch over the helper threads, as the convolutions (parallel/pool.ts).
-    if (on) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: SPLIT_KERNELS[name] ? splitKernel(name, fn) : fn });
+    if (on) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: splitTransposed && SPLIT_KERNELS[name] ? splitKernel(name, fn) : fn });
     else tf.unregisterKernel(name, 'wasm');
   }
   active = on;
