@@ -273,7 +273,7 @@ let splitTransposed = false;
  * Whether the transposed convs (OsteonConvTransposeBias, its input and filter + bias gradients)
  * run split by batch over the helper threads (parallel/pool.ts); returns the old value. Off by
  * default: measured no faster than one thread in the 2D reference step (they are memory-bound:
- * the calling thread's half took 60–65% of the whole call while the helper ran the other half),
+ * the calling thread's half took 60–75% of the whole call while the helper ran the other half),
  * and their short split calls were taken back more often on a loaded machine
  * (docs/cpu-speed.md, "Split caches and more split kernels").
  */
