@@ -76,8 +76,14 @@ export const SPLIT_KERNELS: Readonly<Record<string, Split>> = {
   Conv3D: { batch: ['x'], channel: { filter: 1 }, filterAxis: 1 },
   Conv3DBackpropInputV2: { batch: ['dy'], shapeAttr: 'inputShape', channel: { filter: 2 }, filterAxis: 2, channelAttr: 'inputShape' },
   Conv3DBackpropFilterV2: { batch: ['x', 'dy'], sum: true, channel: { dy: 1 }, filterAxis: 1, channelAttr: 'filterShape' },
-  // The transposed conv + bias of model/upconv.ts on the pure-wasm rung (kernels/simd/fused.ts
-  // registers them split): by batch only. The filter gradient's two outputs [dfilter, dbias] are both sums.
+};
+
+/**
+ * Osteon's fused kernels that may run split (kernels/simd/fused.ts registers them so, by its own
+ * switch; kernels/index.ts wraps only SPLIT_KERNELS): the transposed conv + bias of
+ * model/upconv.ts, by batch only. The filter gradient's two outputs [dfilter, dbias] are both sums.
+ */
+export const SPLIT_FUSED_KERNELS: Readonly<Record<string, Split>> = {
   // One tap per output pixel: a call under MIN_MACS_T takes under ~1 ms, which the split's fixed
   // cost (~0.3 ms of copies and a wake-up per call on a quiet machine) would mostly eat.
   OsteonConvTransposeBias: { batch: ['x'], shapeAttr: 'outShape', batchOnly: true, minMacs: MIN_MACS_T, channel: {}, filterAxis: 1 },
@@ -580,7 +586,7 @@ function scatterLast(part: Float32Array, shape: readonly number[], from: number,
  * or the call is nested inside another split call (a kernel that calls another kernel).
  */
 export function splitKernel(kernelName: string, fallback: tf.KernelFunc): tf.KernelFunc {
-  const split = SPLIT_KERNELS[kernelName];
+  const split = SPLIT_KERNELS[kernelName] ?? SPLIT_FUSED_KERNELS[kernelName];
   if (!split) throw new Error(`no split rule for ${kernelName}`);
   const fn: tf.KernelFunc = (args) => {
     if (helpers.length === 0 || busy || !enabled) return fallback(args);

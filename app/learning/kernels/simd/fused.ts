@@ -4,7 +4,7 @@ import { CONV_BIAS, RELU_BIAS_GRAD, type ConvBiasAttrs } from '../../model/fused
 import { POOL_SKIP, POOL_SKIP_GRAD, type PoolSkipAttrs } from '../../model/poolskip.ts';
 import { CONV_T_BIAS, CONV_T_BIAS_GRAD, CONV_T_INPUT_GRAD, type ConvTransposeBiasAttrs } from '../../model/upconv.ts';
 import { asWasm, free, view } from '../wasm_heap.ts';
-import { SPLIT_KERNELS, forgetKept, splitKernel } from '../parallel/pool.ts';
+import { SPLIT_FUSED_KERNELS, forgetKept, splitKernel } from '../parallel/pool.ts';
 import { poolGeom, ptr, simdModule, type SimdExports } from './simd.ts';
 
 /**
@@ -272,17 +272,15 @@ let splitTransposed = false;
 /**
  * Whether the transposed convs (OsteonConvTransposeBias, its input and filter + bias gradients)
  * run split by batch over the helper threads (parallel/pool.ts); returns the old value. Off by
- * default: measured no faster than one thread in the 2D reference step (they are memory-bound:
- * the calling thread's half took 60–75% of the whole call while the helper ran the other half),
- * and their short split calls were taken back more often on a loaded machine
- * (docs/cpu-speed.md, "Split caches and more split kernels").
+ * default: each is a ~2–3 ms memory-bound call in the 2D reference step, and split they took
+ * longer per call than on one thread (docs/cpu-speed.md, "Split caches and more split kernels").
  */
 export function setSplitTransposedConvs(on: boolean): boolean {
   const old = splitTransposed;
   splitTransposed = on;
   if (active && old !== on) {
     for (const [name, fn] of fusedKernels) {
-      if (!SPLIT_KERNELS[name]) continue;
+      if (!SPLIT_FUSED_KERNELS[name]) continue;
       tf.unregisterKernel(name, 'wasm');
       tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: on ? splitKernel(name, fn) : fn });
     }
@@ -303,7 +301,7 @@ export function setSimdFusedKernels(on: boolean): boolean {
   const was = active;
   if (on === active) return was;
   for (const [name, fn] of fusedKernels) {
-    if (on) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: splitTransposed && SPLIT_KERNELS[name] ? splitKernel(name, fn) : fn });
+    if (on) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: splitTransposed && SPLIT_FUSED_KERNELS[name] ? splitKernel(name, fn) : fn });
     else tf.unregisterKernel(name, 'wasm');
   }
   active = on;
