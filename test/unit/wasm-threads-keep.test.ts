@@ -145,18 +145,19 @@ describe('batch slices kept on the helper thread', () => {
 });
 
 describe('the transposed convs (OsteonConvTransposeBias, its input and filter + bias gradients) split by batch', () => {
-  // Off by default (no faster: memory-bound); setSplitTransposedConvs(true) registers them split.
-  let was = false;
+  // On by default; setSplitTransposedConvs(false) keeps them on the calling thread.
+  let was = true;
   beforeAll(() => {
     was = setSplitTransposedConvs(true);
+    expect(was, 'split by default').toBe(true);
   });
   afterAll(() => {
     setSplitTransposedConvs(was);
   });
 
-  it('are not split by default', async (ctx) => {
+  it('are split by default, and not after setSplitTransposedConvs(false)', async (ctx) => {
     if (threads < 2) ctx.skip();
-    setSplitTransposedConvs(false);
+    expect(setSplitTransposedConvs(false), 'on').toBe(true);
     try {
       const r = await split(budget, () => [convTransposeBias(t([2, 32, 32, 32], 1), t([2, 2, 32, 32], 2), t([32], 3), [2, 64, 64, 32], 2, 'same')]);
       expect(r.calls).toBe(0);

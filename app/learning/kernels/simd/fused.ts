@@ -267,13 +267,14 @@ const fusedKernels: ReadonlyArray<[string, tf.KernelFunc]> = [
 ];
 
 let active = false;
-let splitTransposed = false;
+let splitTransposed = true;
 
 /**
  * Whether the transposed convs (OsteonConvTransposeBias, its input and filter + bias gradients)
- * run split by batch over the helper threads (parallel/pool.ts); returns the old value. Off by
- * default: each is a ~2–3 ms memory-bound call in the 2D reference step, and split they took
- * longer per call than on one thread (docs/cpu-speed.md, "Split caches and more split kernels").
+ * run split by batch over the helper threads (parallel/pool.ts); returns the old value. On by
+ * default. Each is a ~2–3 ms memory-bound call in the 2D reference step: split, the three saved
+ * 2–3 ms per step on a quiet machine and cost ~10 ms at load 6, where the split-pays judge pauses
+ * every split (docs/cpu-speed.md, "Split caches and more split kernels").
  */
 export function setSplitTransposedConvs(on: boolean): boolean {
   const old = splitTransposed;
