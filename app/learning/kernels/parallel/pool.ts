@@ -29,8 +29,9 @@ interface Helper {
   kept: Map<string, true>;
   /** Keys of the batch slices and output parts this helper keeps → their bytes, oldest first. */
   slices: Map<string, number>;
-  /** Bytes of `slices`. */
+  /** Bytes of `slices`, and the most they have been. */
   sliceBytes: number;
+  peakBytes: number;
   /** Evictions not yet sent (of jobs taken back, or decided after a reply), sent with the next job. */
   pendingEvict: string[];
   worker: Worker;
@@ -184,7 +185,9 @@ const WINDOW = 40;
 const PAYS = 0.95;
 const PAUSE = 400;
 const BAD_WINDOWS = 2;
-const policy = { calls: 0, split: 0, alone: 0, paused: 0, pauses: 0, bad: 0, warm: false };
+const policy = { calls: 0, split: 0, alone: 0, paused: 0, pauses: 0, bad: 0, warm: false, grown: 0 };
+/** A window in which the helpers' slice caches grew past their largest size by more than this is not judged. */
+const GROWING = 16 * 2 ** 20;
 
 function judge(splitMs: number, aloneMs: number): void {
   policy.calls++;
@@ -192,13 +195,17 @@ function judge(splitMs: number, aloneMs: number): void {
   policy.alone += aloneMs;
   if (policy.calls < WINDOW) return;
   if (!policy.warm) policy.warm = true;
+  // Nor is a window in which the helpers' slice caches grew by more than GROWING past their
+  // largest size: their heaps were growing (the first 2–3 steps of the 2D reference step, until
+  // the budget is full), and one such run paused the split for ~7 steps.
+  else if (policy.grown > GROWING) policy.grown = 0;
   else if (policy.split <= PAYS * policy.alone) policy.bad = 0;
   else if (++policy.bad >= BAD_WINDOWS) {
     policy.paused = PAUSE;
     policy.pauses++;
     policy.bad = 0;
   }
-  policy.calls = policy.split = policy.alone = 0;
+  policy.calls = policy.split = policy.alone = policy.grown = 0;
 }
 
 /** How often splitting paused because it did not pay, and whether it is paused now (bench detail, tests). */
@@ -323,7 +330,7 @@ function spawn(index: number): Promise<Helper> {
       if (m.type === 'failed') return fail(m.message);
       clearTimeout(timer);
       worker.unref();
-      resolve({ kept: new Map(), slices: new Map(), sliceBytes: 0, pendingEvict: [], worker, port: port1, ctrl: new Int32Array(ctrlBuffer), data, jobs: 0, index });
+      resolve({ kept: new Map(), slices: new Map(), sliceBytes: 0, peakBytes: 0, pendingEvict: [], worker, port: port1, ctrl: new Int32Array(ctrlBuffer), data, jobs: 0, index });
     });
     worker.once('error', (e) => fail(e.message));
     worker.once('exit', (code) => fail(`exited with code ${code} while starting`));
@@ -704,6 +711,10 @@ function takeBack(job: { h: Helper; id: number; sent: string[]; evict: string[] 
 function keepSlice(h: Helper, key: string, bytes: number, protect: ReadonlySet<string>): void {
   h.slices.set(key, bytes);
   h.sliceBytes += bytes;
+  if (h.sliceBytes > h.peakBytes) {
+    policy.grown += h.sliceBytes - h.peakBytes;
+    h.peakBytes = h.sliceBytes;
+  }
   if (h.sliceBytes <= keepBytes) return;
   for (const [old, b] of h.slices) {
     if (h.sliceBytes <= keepBytes) break;
