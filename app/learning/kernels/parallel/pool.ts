@@ -179,7 +179,8 @@ let enabled = true;
  * (docs/cpu-speed.md). The first window after the helpers start is not judged: their first jobs
  * grow their heaps and fill their filter caches. One bad window alone does not pause either: a
  * garbage collection or a moment of load beside a quiet run tipped single windows, and each such
- * pause ran the next 400 calls (about 9 steps of the 2D U-Net) on one thread.
+ * pause ran the next 400 calls (about 9 steps of the 2D U-Net) on one thread. Nor is a window in
+ * which the helpers' slice caches grew by more than GROWING (their heaps were growing).
  */
 const WINDOW = 40;
 const PAYS = 0.95;
