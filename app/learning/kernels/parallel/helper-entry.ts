@@ -10,7 +10,7 @@ import * as tf from '@tensorflow/tfjs';
 import { registerCustomKernels } from '../index.ts';
 import { simdFlavor } from '../simd/simd.ts';
 import { asWasm, free, view } from '../wasm_heap.ts';
-import { DEAD, DONE, IDLE, JOB, STATE, TAKEN, type HelperCrash, type HelperData, type HelperSleep, type HelperJob, type HelperQuit, type HelperReady, type HelperReply } from './protocol.ts';
+import { DEAD, DONE, IDLE, JOB, STATE, TAKEN, outOffsets, type HelperCrash, type HelperData, type HelperSleep, type HelperJob, type HelperQuit, type HelperReady, type HelperReply } from './protocol.ts';
 
 const parent = parentPort;
 if (!parent) throw new Error('helper-entry.ts must run in a worker thread');
@@ -28,8 +28,14 @@ function prod(shape: readonly number[]): number {
   return p;
 }
 
-/** Inputs kept between jobs (filters, biases), by the main thread's key. */
-const kept = new Map<number, tf.TensorInfo>();
+/** Inputs kept between jobs (filters, biases, batch slices, output parts), by the main thread's key. */
+const kept = new Map<string, tf.TensorInfo>();
+
+function keep(backend: ReturnType<typeof asWasm>, key: string, t: tf.TensorInfo): void {
+  const old = kept.get(key);
+  if (old) free(backend, old);
+  kept.set(key, t);
+}
 
 function run(job: HelperJob): HelperReply {
   const kernel = tf.getKernel(job.kernel, 'wasm');
@@ -48,11 +54,11 @@ function run(job: HelperJob): HelperReply {
       return t;
     }
     const t = backend.makeOutput(s.shape, 'float32');
-    if (s.key !== undefined) kept.set(s.key, t);
+    if (s.key !== undefined) keep(backend, s.key, t);
     else made.push(t);
     return t;
   });
-  let out: tf.TensorInfo | null = null;
+  let outs: tf.TensorInfo[] = [];
   const t0 = performance.now();
   try {
     // Views only after the last allocation: a heap growth detaches them.
@@ -64,18 +70,22 @@ function run(job: HelperJob): HelperReply {
     const t1 = performance.now();
     const result = kernel.kernelFunc({ inputs, backend, attrs: job.attrs });
     const t2 = performance.now();
-    if (Array.isArray(result)) {
-      free(backend, ...result);
-      return { type: 'error', message: `kernel ${job.kernel} returned ${result.length} outputs; the helper takes one` };
-    }
-    out = result;
-    const size = prod(out.shape);
-    const need = job.out + 4 * size;
+    outs = Array.isArray(result) ? result : [result];
+    const shapes = outs.map((o) => o.shape);
+    const at = outOffsets(job.out, shapes);
+    const need = at[at.length - 1];
+    if (need > data.maxByteLength) return { type: 'error', message: `outputs of ${need} bytes do not fit the helper's buffer (${data.maxByteLength})` };
     if (data.byteLength < need) data.grow(Math.min(data.maxByteLength, Math.max(need, 2 * data.byteLength)));
-    new Float32Array(data, job.out, size).set(view(backend, out));
-    return { type: 'done', shape: out.shape, ms: [t1 - t0, t2 - t1, performance.now() - t2] };
+    outs.forEach((o, i) => new Float32Array(data, at[i], prod(o.shape)).set(view(backend, o)));
+    const reply: HelperReply = { type: 'done', shapes, ms: [t1 - t0, t2 - t1, performance.now() - t2] };
+    if (job.keepOut !== undefined && outs.length === 1) {
+      // The caller's result holds this part too; a later job that reads that slice finds it here.
+      keep(backend, job.keepOut, outs[0]);
+      outs = [];
+    }
+    return reply;
   } finally {
-    free(backend, ...made, ...(out ? [out] : []));
+    free(backend, ...made, ...outs);
   }
 }
 
@@ -123,10 +133,10 @@ function serve(): void {
         reply = { type: 'skipped' };
       } else if (job.type === 'crash') {
         crash = true;
-        reply = { type: 'done', shape: [] };
+        reply = { type: 'done', shapes: [] };
       } else if (job.type === 'quit') {
         quit = true;
-        reply = { type: 'done', shape: [] };
+        reply = { type: 'done', shapes: [] };
       } else if (Atomics.compareExchange(ctrl, TAKEN, job.id, -job.id) !== job.id) {
         // The calling thread took it back (or a newer job replaced it): nothing to do.
         reply = { type: 'skipped' };

@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { OsteonError } from '../../../util/errors.ts';
 import { geomFrom2D, geomFrom3D } from '../geometry.ts';
 import { alias, asWasm, free, releaseAlias, view } from '../wasm_heap.ts';
-import { CTRL_SLOTS, DEAD, DONE, JOB, STATE, TAKEN, type HelperCrash, type HelperSleep, growableSab, type GrowableSab, type HelperData, type HelperJob, type HelperQuit, type HelperReady, type HelperReply, type TensorSlot } from './protocol.ts';
+import { CTRL_SLOTS, DEAD, DONE, JOB, STATE, TAKEN, alignOffset, outOffsets, type HelperCrash, type HelperSleep, growableSab, type GrowableSab, type HelperData, type HelperJob, type HelperQuit, type HelperReady, type HelperReply, type TensorSlot } from './protocol.ts';
 
 /**
  * Threads for the pure-wasm rung. tfjs-backend-wasm runs single-threaded in Node (its threaded
@@ -25,10 +25,15 @@ import { CTRL_SLOTS, DEAD, DONE, JOB, STATE, TAKEN, type HelperCrash, type Helpe
  */
 
 interface Helper {
-  /** Keys of the inputs this helper keeps, oldest first (a Map keeps insertion order). */
-  kept: Map<number, true>;
-  /** Evictions of jobs taken back (never seen by the helper), sent with the next job. */
-  pendingEvict: number[];
+  /** Keys of the weights (filters, biases) this helper keeps, oldest first (a Map keeps insertion order). */
+  kept: Map<string, true>;
+  /** Keys of the batch slices and output parts this helper keeps → their bytes, oldest first. */
+  slices: Map<string, number>;
+  /** Bytes of `slices`, and the most they have been. */
+  sliceBytes: number;
+  peakBytes: number;
+  /** Evictions not yet sent (of jobs taken back, or decided after a reply), sent with the next job. */
+  pendingEvict: string[];
   worker: Worker;
   port: MessagePort;
   ctrl: Int32Array;
@@ -47,7 +52,11 @@ interface Helper {
  */
 interface Split {
   batch: string[];
-  shapeAttr?: 'inputShape';
+  shapeAttr?: 'inputShape' | 'outShape';
+  /** Only split by batch (N ≥ 2); batch 1 runs on the calling thread. */
+  batchOnly?: boolean;
+  /** Fewest multiply-adds (as splitKernel counts them) worth a split; MIN_MACS if absent. */
+  minMacs?: number;
   sum?: boolean;
   /** input name → axis counted from the end (1: last) cut along the channel split. */
   channel: Record<string, number>;
@@ -55,6 +64,9 @@ interface Split {
   filterAxis: 1 | 2;
   channelAttr?: 'inputShape' | 'filterShape';
 }
+
+/** Fewest multiply-adds for splitting a transposed conv (the U-Net's smallest: 33M). */
+const MIN_MACS_T = 1 << 23;
 
 /** The kernels that run split, and how. */
 export const SPLIT_KERNELS: Readonly<Record<string, Split>> = {
@@ -67,13 +79,79 @@ export const SPLIT_KERNELS: Readonly<Record<string, Split>> = {
   Conv3DBackpropFilterV2: { batch: ['x', 'dy'], sum: true, channel: { dy: 1 }, filterAxis: 1, channelAttr: 'filterShape' },
 };
 
+/**
+ * Osteon's fused kernels that may run split (kernels/simd/fused.ts registers them so, by its own
+ * switch; kernels/index.ts wraps only SPLIT_KERNELS): the transposed conv + bias of
+ * model/upconv.ts, by batch only. The filter gradient's two outputs [dfilter, dbias] are both sums.
+ */
+export const SPLIT_FUSED_KERNELS: Readonly<Record<string, Split>> = {
+  // One tap per output pixel: a call under MIN_MACS_T takes under ~1 ms, which the split's fixed
+  // cost (~0.3 ms of copies and a wake-up per call on a quiet machine) would mostly eat.
+  OsteonConvTransposeBias: { batch: ['x'], shapeAttr: 'outShape', batchOnly: true, minMacs: MIN_MACS_T, channel: {}, filterAxis: 1 },
+  OsteonConvTransposeInputGrad: { batch: ['dy'], shapeAttr: 'outShape', batchOnly: true, minMacs: MIN_MACS_T, channel: {}, filterAxis: 1 },
+  OsteonConvTransposeBiasGrad: { batch: ['x', 'dy'], shapeAttr: 'outShape', sum: true, batchOnly: true, minMacs: MIN_MACS_T, channel: {}, filterAxis: 1 },
+};
+
 /** Below this many multiply-adds a split costs more than it saves (copies, a wake-up). */
 const MIN_MACS = 1 << 20;
 /** Whole inputs (filters, biases) each helper keeps between jobs; the least recently used goes first. */
 const KEPT = 96;
-/** Keys for kept inputs, per tensor buffer: tfjs tensors never change, so a buffer's key is its contents'. */
+/**
+ * Keys for kept inputs, per tensor buffer (dataId): tfjs tensors never change, so a buffer's key
+ * stands for its contents. Osteon's kernels that write a buffer in place (a bias added to a
+ * convolution's output, Adam's moments) call forgetKept first, so the next use gets a new key.
+ */
 const keys = new WeakMap<object, number>();
 let nextKey = 1;
+
+function keyOf(dataId: object): number {
+  let key = keys.get(dataId);
+  if (key === undefined) keys.set(dataId, (key = nextKey++));
+  return key;
+}
+
+/**
+ * Forget what the helpers keep of this buffer: a kernel is about to change it in place. Its
+ * next split call sends it again under a new key (the old entries age out of the helpers' LRU).
+ */
+export function forgetKept(dataId: object): void {
+  keys.delete(dataId);
+}
+
+/** Kernels whose batch-split output part the helper keeps (the next convolution often reads it). */
+const KEEP_OUT = new Set(['Conv2D', 'FusedConv2D', 'Conv3D', 'Conv2DBackpropInput', 'Conv3DBackpropInputV2']);
+/**
+ * Bytes of batch slices and output parts each helper keeps by default (OSTEON_WASM_KEEP_MB).
+ * The 2D reference step ([4,128,128,1], 16-32-64-128) sends its helper ~26 MiB of slices and has
+ * it keep ~28 MiB of output parts per step (docs/cpu-speed.md, "Split caches").
+ */
+const DEFAULT_KEEP_MB = 128;
+let keepBytes = DEFAULT_KEEP_MB * 2 ** 20;
+const keepStats = { hits: 0, hitBytes: 0, sent: 0, sentBytes: 0, outs: 0, outBytes: 0 };
+
+/** What the helpers' slice caches saved so far: slices found kept and sent (bytes), output parts kept (bench detail, tests). */
+export function splitKeeps(): Readonly<typeof keepStats> & { budget: number } {
+  return { ...keepStats, budget: keepBytes };
+}
+
+/** Tests and the bench set the slice budget in bytes (0: keep none from now on); returns the old one. */
+export function setKeepBytes(bytes: number): number {
+  const old = keepBytes;
+  keepBytes = bytes;
+  return old;
+}
+
+/**
+ * Bytes of batch slices each helper keeps: OSTEON_WASM_KEEP_MB (MiB, a whole number ≥ 0; 0
+ * keeps none), else DEFAULT_KEEP_MB.
+ */
+export function wantedKeepBytes(): number {
+  const env = process.env.OSTEON_WASM_KEEP_MB?.trim();
+  if (!env) return DEFAULT_KEEP_MB * 2 ** 20;
+  const n = Number(env);
+  if (!Number.isInteger(n) || n < 0) throw new OsteonError({ code: 'usage', field: 'OSTEON_WASM_KEEP_MB', message: `OSTEON_WASM_KEEP_MB=${env}: expected a whole number of MiB ≥ 0` });
+  return n * 2 ** 20;
+}
 /** Inputs a helper keeps whole (weights): the ones that repeat across calls. */
 const KEEP = new Set(['filter', 'bias']);
 
@@ -101,13 +179,16 @@ let enabled = true;
  * (docs/cpu-speed.md). The first window after the helpers start is not judged: their first jobs
  * grow their heaps and fill their filter caches. One bad window alone does not pause either: a
  * garbage collection or a moment of load beside a quiet run tipped single windows, and each such
- * pause ran the next 400 calls (about 9 steps of the 2D U-Net) on one thread.
+ * pause ran the next 400 calls (about 9 steps of the 2D U-Net) on one thread. Nor is a window in
+ * which the helpers' slice caches grew by more than GROWING (their heaps were growing).
  */
 const WINDOW = 40;
 const PAYS = 0.95;
 const PAUSE = 400;
 const BAD_WINDOWS = 2;
-const policy = { calls: 0, split: 0, alone: 0, paused: 0, pauses: 0, bad: 0, warm: false };
+const policy = { calls: 0, split: 0, alone: 0, paused: 0, pauses: 0, bad: 0, warm: false, grown: 0 };
+/** A window in which the helpers' slice caches grew past their largest size by more than this is not judged. */
+const GROWING = 16 * 2 ** 20;
 
 function judge(splitMs: number, aloneMs: number): void {
   policy.calls++;
@@ -115,13 +196,17 @@ function judge(splitMs: number, aloneMs: number): void {
   policy.alone += aloneMs;
   if (policy.calls < WINDOW) return;
   if (!policy.warm) policy.warm = true;
+  // Nor is a window in which the helpers' slice caches grew by more than GROWING past their
+  // largest size: their heaps were growing (the first 2–3 steps of the 2D reference step, until
+  // the budget is full), and one such run paused the split for ~7 steps.
+  else if (policy.grown > GROWING) policy.grown = 0;
   else if (policy.split <= PAYS * policy.alone) policy.bad = 0;
   else if (++policy.bad >= BAD_WINDOWS) {
     policy.paused = PAUSE;
     policy.pauses++;
     policy.bad = 0;
   }
-  policy.calls = policy.split = policy.alone = 0;
+  policy.calls = policy.split = policy.alone = policy.grown = 0;
 }
 
 /** How often splitting paused because it did not pay, and whether it is paused now (bench detail, tests). */
@@ -206,6 +291,7 @@ function cannotBlock(): string | null {
  * status says why.
  */
 export function startWasmThreads(requested?: number): Promise<WasmThreadsStatus> {
+  if (!starting) keepBytes = wantedKeepBytes();
   starting ??= start(wantedWasmThreads(requested));
   return starting;
 }
@@ -245,7 +331,7 @@ function spawn(index: number): Promise<Helper> {
       if (m.type === 'failed') return fail(m.message);
       clearTimeout(timer);
       worker.unref();
-      resolve({ kept: new Map(), pendingEvict: [], worker, port: port1, ctrl: new Int32Array(ctrlBuffer), data, jobs: 0, index });
+      resolve({ kept: new Map(), slices: new Map(), sliceBytes: 0, peakBytes: 0, pendingEvict: [], worker, port: port1, ctrl: new Int32Array(ctrlBuffer), data, jobs: 0, index });
     });
     worker.once('error', (e) => fail(e.message));
     worker.once('exit', (code) => fail(`exited with code ${code} while starting`));
@@ -348,13 +434,15 @@ function ensure(h: Helper, bytes: number): void {
   if (h.data.byteLength < bytes) h.data.grow(Math.min(h.data.maxByteLength, Math.max(bytes, 2 * h.data.byteLength)));
 }
 
-const align = (n: number): number => (n + 63) & ~63;
+const align = alignOffset;
 
 type KernelArgs = Parameters<tf.KernelFunc>[0];
 
 /** One way to cut a call: per input the axis cut (absent: whole), the output's, parts along it. */
 interface Plan {
   cut: Map<string, number>;
+  /** A batch cut (axis 0 of the `batch` inputs, N ≥ 2): its slices may stay on the helpers. */
+  batch?: boolean;
   /** Output axis the parts fill (first: batch; rows: axis 1 of a batch-1 output), or 'sum'. */
   out: 'first' | 'rows' | 'last' | 'sum';
   /** [from, count] of each part along the cut axis, the calling thread's first. */
@@ -384,11 +472,13 @@ function planFor(kernelName: string, split: Split, args: KernelArgs, filterShape
   if (N >= 2) {
     return {
       cut: new Map(split.batch.map((n) => [n, 0])),
+      batch: true,
       out: split.sum ? 'sum' : 'first',
       parts: spans(N, 1),
       attrs: (n) => withEntry(split.shapeAttr, () => 0, n),
     };
   }
+  if (split.batchOnly) return null;
   if (split.sum || ROW_FORWARD.has(kernelName)) {
     const rows = rowPlan(args, filterShape, threads, !split.sum);
     if (rows) return rows;
@@ -504,7 +594,7 @@ function scatterLast(part: Float32Array, shape: readonly number[], from: number,
  * or the call is nested inside another split call (a kernel that calls another kernel).
  */
 export function splitKernel(kernelName: string, fallback: tf.KernelFunc): tf.KernelFunc {
-  const split = SPLIT_KERNELS[kernelName];
+  const split = SPLIT_KERNELS[kernelName] ?? SPLIT_FUSED_KERNELS[kernelName];
   if (!split) throw new Error(`no split rule for ${kernelName}`);
   const fn: tf.KernelFunc = (args) => {
     if (helpers.length === 0 || busy || !enabled) return fallback(args);
@@ -520,7 +610,7 @@ export function splitKernel(kernelName: string, fallback: tf.KernelFunc): tf.Ker
     if ((args.attrs as { dataFormat?: string } | undefined)?.dataFormat === 'NCHW' || (args.attrs as { dataFormat?: string } | undefined)?.dataFormat === 'NCDHW') return fallback(args);
     // Multiply-adds: positions of the batched tensor × filter taps × the filter's other channel axis.
     const macs = (prod(lead.shape) / lead.shape[lead.shape.length - 1]) * prod(filterShape);
-    if (macs < MIN_MACS) return fallback(args);
+    if (macs < (split.minMacs ?? MIN_MACS)) return fallback(args);
     const plan = planFor(kernelName, split, args, filterShape, 1 + helpers.length);
     if (!plan || plan.parts.length < 2) return fallback(args);
     const dead = helpers.find((h) => Atomics.load(h.ctrl, STATE) === DEAD);
@@ -548,7 +638,7 @@ export function unsplit(f: tf.KernelFunc): tf.KernelFunc {
 }
 
 /** Runs `fallback` on this thread for the part [from, from + n) of the plan's cut. */
-function computePart(plan: Plan, fallback: tf.KernelFunc, backend: ReturnType<typeof asWasm>, ins: Array<[string, tf.TensorInfo]>, from: number, n: number): tf.TensorInfo {
+function computePart(plan: Plan, fallback: tf.KernelFunc, backend: ReturnType<typeof asWasm>, ins: Array<[string, tf.TensorInfo]>, from: number, n: number): tf.TensorInfo | tf.TensorInfo[] {
   const sliceShape = (t: tf.TensorInfo, axis: number): number[] => t.shape.map((d, i) => (i === axis ? n : d));
   const aliases: tf.TensorInfo[] = [];
   const temps: tf.TensorInfo[] = [];
@@ -582,7 +672,7 @@ function computePart(plan: Plan, fallback: tf.KernelFunc, backend: ReturnType<ty
       if (built) built.fill(view(backend, t), from, n, view(backend, mine[name]!));
       else if (axis !== undefined && !contiguous(t, axis)) gather(view(backend, t), t.shape, axis, from, n, view(backend, mine[name]!));
     }
-    return fallback({ inputs: mine, backend, attrs: plan.attrs(n) }) as tf.TensorInfo;
+    return fallback({ inputs: mine, backend, attrs: plan.attrs(n) }) as tf.TensorInfo | tf.TensorInfo[];
   } finally {
     for (const a of aliases) releaseAlias(backend, a);
     free(backend, ...temps);
@@ -594,31 +684,76 @@ function computePart(plan: Plan, fallback: tf.KernelFunc, backend: ReturnType<ty
  * inputs, so what the job would have kept is forgotten and what it would have evicted is sent
  * with the next job.
  */
-function takeBack(job: { h: Helper; id: number; sent: number[]; evict: number[] }): boolean {
+let takeBackOn = true;
+
+/** Tests: whether unclaimed jobs are taken back (off: the calling thread always waits, so what a job keeps is certain); returns the old value. */
+export function setTakeBackForTest(on: boolean): boolean {
+  const old = takeBackOn;
+  takeBackOn = on;
+  return old;
+}
+
+function takeBack(job: { h: Helper; id: number; sent: string[]; evict: string[] }): boolean {
+  if (!takeBackOn) return false;
   if (Atomics.compareExchange(job.h.ctrl, TAKEN, job.id, 0) !== job.id) return false;
-  for (const key of job.sent) job.h.kept.delete(key);
+  for (const key of job.sent) {
+    job.h.kept.delete(key);
+    const bytes = job.h.slices.get(key);
+    if (bytes !== undefined) {
+      job.h.slices.delete(key);
+      job.h.sliceBytes -= bytes;
+    }
+  }
   job.h.pendingEvict.push(...job.evict);
   return true;
 }
+
+/** Marks a slice kept on h (most recent last), evicting the oldest others past the budget into pendingEvict. */
+function keepSlice(h: Helper, key: string, bytes: number, protect: ReadonlySet<string>): void {
+  h.slices.set(key, bytes);
+  h.sliceBytes += bytes;
+  if (h.sliceBytes > h.peakBytes) {
+    policy.grown += h.sliceBytes - h.peakBytes;
+    h.peakBytes = h.sliceBytes;
+  }
+  if (h.sliceBytes <= keepBytes) return;
+  for (const [old, b] of h.slices) {
+    if (h.sliceBytes <= keepBytes) break;
+    if (protect.has(old)) continue;
+    h.slices.delete(old);
+    h.sliceBytes -= b;
+    h.pendingEvict.push(old);
+  }
+}
+
+/** The key of samples [from, from + n) of a tensor of batch N (the same bytes under any reshape that keeps N). */
+const sliceKey = (tensorKey: number, N: number, from: number, n: number): string => `${tensorKey}:${N}:${from}+${n}`;
 
 function cut(plan: Plan, name: string): number | undefined {
   return plan.cut.get(name);
 }
 
-function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args: KernelArgs, ins: Array<[string, tf.TensorInfo]>): tf.TensorInfo {
+const outputs = (r: tf.TensorInfo | tf.TensorInfo[]): tf.TensorInfo[] => (Array.isArray(r) ? r : [r]);
+
+function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args: KernelArgs, ins: Array<[string, tf.TensorInfo]>): tf.TensorInfo | tf.TensorInfo[] {
   const backend = asWasm(args.backend);
   const { parts } = plan;
   const sliceShape = (t: tf.TensorInfo, axis: number, n: number): number[] => t.shape.map((d, i) => (i === axis ? n : d));
   const t0 = performance.now();
   // The helpers' slices first, so they work while this thread computes its own.
-  const posted: { h: Helper; id: number; from: number; n: number; out: number; sent: number[]; evict: number[] }[] = [];
+  const posted: { h: Helper; id: number; from: number; n: number; out: number; sent: string[]; evict: string[]; keepOut?: string }[] = [];
+  // Batch slices (and the output parts of KEEP_OUT kernels) stay on the helper (OSTEON_WASM_KEEP_MB).
+  const keepSlices = plan.batch === true && keepBytes > 0;
+  const resultKey = keepSlices && KEEP_OUT.has(kernelName) && plan.out === 'first' ? nextKey++ : 0;
+  const N = parts[parts.length - 1][0] + parts[parts.length - 1][1];
   for (let p = 1; p < parts.length; p++) {
     const h = helpers[p - 1];
     const [from, n] = parts[p];
     const slots: TensorSlot[] = [];
     let offset = 0;
-    const evict: number[] = h.pendingEvict.splice(0);
-    const sent: number[] = [];
+    const evict: string[] = [];
+    const sent: string[] = [];
+    const mine = new Set<string>();
     for (const [name, t] of ins) {
       const axis = cut(plan, name);
       const built = plan.built?.get(name);
@@ -632,10 +767,25 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
         continue;
       }
       const shape = axis === undefined ? [...t.shape] : sliceShape(t, axis, n);
-      let key: number | undefined;
-      if (axis === undefined && KEEP.has(name)) {
-        key = keys.get(t.dataId);
-        if (key === undefined) keys.set(t.dataId, (key = nextKey++));
+      let key: string | undefined;
+      if (keepSlices && axis === 0 && 4 * prod(shape) <= keepBytes) {
+        key = sliceKey(keyOf(t.dataId), N, from, n);
+        const bytes = 4 * prod(shape);
+        mine.add(key);
+        if (h.slices.has(key)) {
+          h.slices.delete(key);
+          h.slices.set(key, bytes); // most recent last
+          keepStats.hits++;
+          keepStats.hitBytes += bytes;
+          slots.push({ name, shape, offset: 0, key, cached: true });
+          continue;
+        }
+        keepSlice(h, key, bytes, mine);
+        sent.push(key);
+        keepStats.sent++;
+        keepStats.sentBytes += bytes;
+      } else if (axis === undefined && KEEP.has(name)) {
+        key = `w${keyOf(t.dataId)}`;
         if (h.kept.has(key)) {
           h.kept.delete(key);
           h.kept.set(key, true); // most recent last
@@ -645,7 +795,7 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
         h.kept.set(key, true);
         sent.push(key);
         while (h.kept.size > KEPT) {
-          const oldest = h.kept.keys().next().value as number;
+          const oldest = h.kept.keys().next().value as string;
           h.kept.delete(oldest);
           evict.push(oldest);
         }
@@ -658,12 +808,15 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
       slots.push({ name, shape, offset, key });
       offset = align(offset + 4 * len);
     }
-    const id = post(h, { type: 'job', id: 0, kernel: kernelName, attrs: plan.attrs(n), inputs: slots, out: offset, evict });
-    posted.push({ h, id, from, n, out: offset, sent, evict });
+    // Evictions decided before (pending) and for this job's slices, none of them this job's keys.
+    evict.push(...h.pendingEvict.splice(0));
+    const keepOut = resultKey ? sliceKey(resultKey, N, from, n) : undefined;
+    const id = post(h, { type: 'job', id: 0, kernel: kernelName, attrs: plan.attrs(n), inputs: slots, out: offset, evict, ...(keepOut ? { keepOut } : {}) });
+    posted.push({ h, id, from, n, out: offset, sent, evict, keepOut });
   }
   const t1 = performance.now();
   const n0 = parts[0][1];
-  let own: tf.TensorInfo;
+  let own: tf.TensorInfo | tf.TensorInfo[];
   try {
     own = computePart(plan, fallback, backend, ins, 0, n0);
   } catch (e) {
@@ -673,6 +826,7 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
       if (takeBack(job)) continue;
       try {
         awaitReply(h, MIN_WAIT_MS);
+        if (job.keepOut) h.pendingEvict.push(job.keepOut); // no result holds it
       } catch {
         // this call's own error is the one to report
       }
@@ -682,60 +836,103 @@ function runSplit(kernelName: string, plan: Plan, fallback: tf.KernelFunc, args:
   const t2 = performance.now();
   // A job its helper has not started yet (its thread is waiting for a core, on a loaded machine)
   // is taken back and computed here, so a split call is never much slower than one thread.
-  const results: Array<{ mine: tf.TensorInfo } | { shape: number[] }> = [];
-  for (const job of posted) {
-    const { h, from, n } = job;
-    if (takeBack(job)) {
-      stolen++;
-      results.push({ mine: computePart(plan, fallback, backend, ins, from, n) });
-    } else {
+  const results: Array<{ mine: tf.TensorInfo[] } | { shapes: number[][] } | null> = posted.map((job) => {
+    if (!takeBack(job)) return null;
+    stolen++;
+    return { mine: outputs(computePart(plan, fallback, backend, ins, job.from, job.n)) };
+  });
+  const tBack = performance.now();
+  const owns = outputs(own);
+  const total = parts[parts.length - 1][0] + parts[parts.length - 1][1];
+  // A concatenated output is made now, and this thread's part (and any taken back) copied in
+  // while the helpers finish theirs.
+  let made: tf.TensorInfo | null = null;
+  let place: (part: Float32Array, from: number, n: number) => void = () => {};
+  let partSize: (n: number) => number = () => 0;
+  if (plan.out !== 'sum') {
+    if (owns.length !== 1) throw new Error(`${kernelName}: a split kernel with ${owns.length} outputs must sum them`);
+    const one = owns[0];
+    const axis = plan.out === 'first' ? 0 : plan.out === 'rows' ? 1 : one.shape.length - 1;
+    const fullShape = one.shape.map((d, i) => (i === axis ? total : d));
+    made = backend.makeOutput(fullShape, 'float32');
+    if (resultKey) keys.set(made.dataId, resultKey);
+    // Views only from here on: no allocation below.
+    const dst = view(backend, made);
+    // Batch parts, and row parts of a batch-1 output, are contiguous blocks.
+    const contiguous = axis === 0 || (axis === 1 && fullShape[0] === 1);
+    const inner = prod(fullShape, axis + 1);
+    place = (part, from, n) => (contiguous ? dst.set(part, from * inner) : scatterLast(part, fullShape, from, n, dst));
+    partSize = (n) => prod(one.shape.map((d, j) => (j === axis ? n : d)));
+    place(view(backend, one), 0, n0);
+    results.forEach((r, i) => {
+      if (r && 'mine' in r) place(view(backend, r.mine[0]), posted[i].from, posted[i].n);
+    });
+    free(backend, one);
+  }
+  const t3 = performance.now();
+  try {
+    posted.forEach((job, i) => {
+      if (results[i]) return;
+      const { h } = job;
       const r = awaitReply(h, Math.max(MIN_WAIT_MS, 20 * (t2 - t1)));
+      if (job.keepOut && r.shapes.length === 1) {
+        // The helper kept its output part: the caller's result's slice.
+        keepSlice(h, job.keepOut, 4 * prod(r.shapes[0]), new Set());
+        keepStats.outs++;
+        keepStats.outBytes += 4 * prod(r.shapes[0]);
+      }
       if (r.ms) {
         times.helperCopyIn += r.ms[0];
         times.helperKernel += r.ms[1];
         times.helperCopyOut += r.ms[2];
       }
-      results.push({ shape: r.shape });
-    }
+      results[i] = { shapes: r.shapes };
+    });
+  } catch (e) {
+    if (made) free(backend, made);
+    for (const r of results) if (r && 'mine' in r) free(backend, ...r.mine);
+    throw e;
   }
-  const t3 = performance.now();
+  const t4 = performance.now();
   splits++;
-  const total0 = parts[parts.length - 1][0] + parts[parts.length - 1][1];
   times.copyIn += t1 - t0;
   times.own += t2 - t1;
-  times.wait += t3 - t2;
-  // Views only from here on: no allocation below but `result`, taken before them.
-  const total = parts[parts.length - 1][0] + parts[parts.length - 1][1];
-  const axis = plan.out === 'first' ? 0 : plan.out === 'rows' ? 1 : own.shape.length - 1;
-  const fullShape = own.shape.map((d, i) => (i === axis ? total : d));
-  const result = plan.out === 'sum' ? own : backend.makeOutput(fullShape, 'float32');
-  const pieces: Array<[Float32Array, number, number]> = [[view(backend, own), 0, n0]];
-  posted.forEach(({ h, from, n, out }, i) => {
-    const want = plan.out === 'sum' ? prod(own.shape) : prod(own.shape.map((d, j) => (j === axis ? n : d)));
-    const r = results[i];
-    if ('mine' in r) {
-      pieces.push([view(backend, r.mine), from, n]);
-      return;
+  times.wait += tBack - t2 + (t4 - t3);
+  const checked = (h: Helper, shapes: number[][], k: number, want: number): void => {
+    if (shapes.length !== owns.length || prod(shapes[k]) !== want) {
+      helperFailed(h, `returned ${shapes.length} output(s) [${shapes.map((s) => s.join(',')).join('], [')}], not the ${owns.length} of its part`);
     }
-    if (prod(r.shape) !== want) helperFailed(h, `returned shape [${r.shape.join(',')}], not the ${want} values of its part`);
-    pieces.push([new Float32Array(h.data, out, want), from, n]);
-  });
-  if (plan.out === 'sum') {
-    // Parts added in order, the calling thread's first.
-    const acc = pieces[0][0];
-    for (const [part] of pieces.slice(1)) for (let j = 0; j < acc.length; j++) acc[j] += part[j];
+  };
+  let result: tf.TensorInfo | tf.TensorInfo[];
+  if (made === null) {
+    // Each output: the parts added in order, the calling thread's first (no allocation: views hold).
+    owns.forEach((o, k) => {
+      const acc = view(backend, o);
+      posted.forEach(({ h, out }, i) => {
+        const r = results[i]!;
+        let part: Float32Array;
+        if ('mine' in r) part = view(backend, r.mine[k]);
+        else {
+          checked(h, r.shapes, k, acc.length);
+          part = new Float32Array(h.data, outOffsets(out, r.shapes)[k], acc.length);
+        }
+        for (let j = 0; j < acc.length; j++) acc[j] += part[j];
+      });
+    });
+    result = own;
   } else {
-    const dst = view(backend, result);
-    for (const [part, from, n] of pieces) {
-      // Batch parts, and row parts of a batch-1 output, are contiguous blocks.
-      if (axis === 0 || (axis === 1 && fullShape[0] === 1)) dst.set(part, from * prod(fullShape, axis + 1));
-      else scatterLast(part, fullShape, from, n, dst);
-    }
-    free(backend, own);
+    posted.forEach(({ h, from, n, out }, i) => {
+      const r = results[i]!;
+      if ('mine' in r) return; // placed above
+      const want = partSize(n);
+      checked(h, r.shapes, 0, want);
+      place(new Float32Array(h.data, out, want), from, n);
+    });
+    result = made;
   }
-  for (const r of results) if ('mine' in r) free(backend, r.mine);
-  const t4 = performance.now();
-  times.copyOut += t4 - t3;
-  judge(t4 - t0, ((t2 - t1) * total0) / n0);
+  for (const r of results) if (r && 'mine' in r) free(backend, ...r.mine);
+  const t5 = performance.now();
+  times.copyOut += t3 - tBack + (t5 - t4);
+  judge(t5 - t0, ((t2 - t1) * total) / n0);
   return result;
 }

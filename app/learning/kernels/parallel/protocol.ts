@@ -31,10 +31,11 @@ export interface TensorSlot {
   /** Byte offset in the data buffer (float32); unused when `cached`. */
   offset: number;
   /**
-   * A whole input (a filter, a bias) the helper keeps between jobs under this key, so XNNPACK
-   * keeps its packed weights too: `cached` means the helper holds it already (nothing sent).
+   * An input the helper keeps between jobs under this key: a whole filter or bias ('w12'), so
+   * XNNPACK keeps its packed weights too, or a batch slice ('12:4:2+2': tensor 12 of batch 4,
+   * samples 2 and 3). `cached` means the helper holds it already (nothing sent).
    */
-  key?: number;
+  key?: string;
   cached?: boolean;
 }
 
@@ -48,7 +49,9 @@ export interface HelperJob {
   /** Byte offset where the helper writes its output (it grows the buffer if needed). */
   out: number;
   /** Kept inputs the helper drops before this job (the main thread decides what stays). */
-  evict: number[];
+  evict: string[];
+  /** Keep the output under this key after copying it out (a batch slice of the caller's result). */
+  keepOut?: string;
 }
 
 export interface HelperQuit {
@@ -68,8 +71,22 @@ export interface HelperSleep {
   claimed?: boolean;
 }
 
-/** ms: the helper's time copying in, in the kernel, copying out (bench detail). */
-export type HelperReply = { type: 'done'; shape: number[]; ms?: [number, number, number] } | { type: 'error'; message: string } | { type: 'skipped' };
+/**
+ * shapes: the job's outputs (one, or several for a kernel with several outputs), written from
+ * the job's `out` on, each at `outOffsets`. ms: the helper's time copying in, in the kernel,
+ * copying out (bench detail).
+ */
+export type HelperReply = { type: 'done'; shapes: number[][]; ms?: [number, number, number] } | { type: 'error'; message: string } | { type: 'skipped' };
+
+/** Offsets are 64-byte aligned in the data buffer. */
+export const alignOffset = (n: number): number => (n + 63) & ~63;
+
+/** Byte offsets of a job's outputs of these shapes (float32), the first at `out`, then the buffer's end. */
+export function outOffsets(out: number, shapes: readonly number[][]): number[] {
+  const at = [out];
+  for (const s of shapes) at.push(alignOffset(at[at.length - 1] + 4 * s.reduce((a, b) => a * b, 1)));
+  return at;
+}
 
 /** Sent once on the worker's parentPort when the helper's backend is ready, or why it is not. */
 export type HelperReady = { type: 'ready'; flavor: string | null } | { type: 'failed'; message: string };

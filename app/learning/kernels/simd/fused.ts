@@ -4,6 +4,7 @@ import { CONV_BIAS, RELU_BIAS_GRAD, type ConvBiasAttrs } from '../../model/fused
 import { POOL_SKIP, POOL_SKIP_GRAD, type PoolSkipAttrs } from '../../model/poolskip.ts';
 import { CONV_T_BIAS, CONV_T_BIAS_GRAD, CONV_T_INPUT_GRAD, type ConvTransposeBiasAttrs } from '../../model/upconv.ts';
 import { asWasm, free, view } from '../wasm_heap.ts';
+import { SPLIT_FUSED_KERNELS, forgetKept, splitKernel } from '../parallel/pool.ts';
 import { poolGeom, ptr, simdModule, type SimdExports } from './simd.ts';
 
 /**
@@ -47,9 +48,14 @@ function count(name: string): void {
   served.set(name, (served.get(name) ?? 0) + 1);
 }
 
-/** A writable output for `t`'s result: `t` itself when nothing else holds its buffer. */
+/**
+ * A writable output for `t`'s result: `t` itself when nothing else holds its buffer. Then it is
+ * written in place, so the helper threads' copies of its slices are forgotten (forgetKept).
+ */
 function ownOrNew(b: BackendWasm, t: tf.TensorInfo): tf.TensorInfo {
-  return b.refCount(t.dataId) === 1 ? t : b.makeOutput([...t.shape], 'float32');
+  if (b.refCount(t.dataId) !== 1) return b.makeOutput([...t.shape], 'float32');
+  forgetKept(t.dataId);
+  return t;
 }
 
 const convBias: tf.KernelFunc = ({ inputs, backend, attrs }) => {
@@ -261,6 +267,27 @@ const fusedKernels: ReadonlyArray<[string, tf.KernelFunc]> = [
 ];
 
 let active = false;
+let splitTransposed = true;
+
+/**
+ * Whether the transposed convs (OsteonConvTransposeBias, its input and filter + bias gradients)
+ * run split by batch over the helper threads (parallel/pool.ts); returns the old value. On by
+ * default. Each is a ~2–3 ms memory-bound call in the 2D reference step: split, the three saved
+ * 2–3 ms per step on a quiet machine and cost ~10 ms at load 6, where the split-pays judge pauses
+ * every split (docs/cpu-speed.md, "Split caches and more split kernels").
+ */
+export function setSplitTransposedConvs(on: boolean): boolean {
+  const old = splitTransposed;
+  splitTransposed = on;
+  if (active && old !== on) {
+    for (const [name, fn] of fusedKernels) {
+      if (!SPLIT_FUSED_KERNELS[name]) continue;
+      tf.unregisterKernel(name, 'wasm');
+      tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: on ? splitKernel(name, fn) : fn });
+    }
+  }
+  return old;
+}
 
 /** Kernel names as the backend report gives them. */
 export const simdFusedKernelNames = fusedKernels.map(([k]) => `wasm-simd:${k}`);
@@ -275,7 +302,7 @@ export function setSimdFusedKernels(on: boolean): boolean {
   const was = active;
   if (on === active) return was;
   for (const [name, fn] of fusedKernels) {
-    if (on) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: fn });
+    if (on) tf.registerKernel({ kernelName: name, backendName: 'wasm', kernelFunc: splitTransposed && SPLIT_FUSED_KERNELS[name] ? splitKernel(name, fn) : fn });
     else tf.unregisterKernel(name, 'wasm');
   }
   active = on;
@@ -370,6 +397,9 @@ export function simdAdam(b: BackendWasm, list: ReadonlyArray<{ w: tf.TensorInfo;
   if (!s) return false;
   const negLr = -k[0];
   for (const e of list) {
+    // The moments change in place (no convolution reads them, but a kept copy would be stale).
+    forgetKept(e.m.dataId);
+    forgetKept(e.v.dataId);
     s.adam(ptr(b, e.w), ptr(b, e.g), ptr(b, e.m), ptr(b, e.v), ptr(b, e.out), size(e.w.shape), negLr, k[1], k[2], k[3], k[4], k[5], k[6], k[7]);
   }
   return true;
