@@ -21,6 +21,7 @@ import { loadNative } from '../../app/learning/native/addon.ts';
 import { FusedAdam, fusedCounts, setFusion } from '../../app/learning/native/loss-adam.ts';
 import { registerNativeKernels, unregisterNativeKernels } from '../../app/learning/native/register.ts';
 import { sharedDir, skipNotice } from '../helpers/env.ts';
+import { evaluate, rng, type LossFn } from './fused-loss-helpers.ts';
 
 const native = loadNative();
 const has = !!native.addon && typeof native.addon.lossFused === 'function' && typeof native.addon.adamFused === 'function';
@@ -44,35 +45,6 @@ function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
     m = Math.max(m, Math.abs(b[i]));
   }
   return m === 0 ? d : d / m;
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), 1 | s);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-type LossFn = (x: tf.Tensor) => { total: tf.Scalar; components: Record<string, tf.Scalar | undefined> };
-
-/** Value, components and gradient of `fn` at logits, fused or not. */
-function evaluate(fn: LossFn, logits: Float32Array, shape: number[], fused: boolean): { total: number; comps: Record<string, number>; grad: Float32Array } {
-  setFusion(fused);
-  try {
-    return tf.tidy(() => {
-      const x = tf.tensor(logits, shape);
-      const r = fn(x);
-      const comps: Record<string, number> = {};
-      for (const [k, v] of Object.entries(r.components)) if (v) comps[k] = v.dataSync()[0];
-      const grad = tf.grad((v: tf.Tensor) => fn(v).total)(x).dataSync() as Float32Array;
-      return { total: r.total.dataSync()[0], comps, grad: Float32Array.from(grad) };
-    });
-  } finally {
-    setFusion(true);
-  }
 }
 
 /** Runs fused and unfused; asserts the fused path ran and both agree within 1e-5 (values and gradient). */
